@@ -1,0 +1,12 @@
+"""edge-mesu: lifelong on-device learning with MESU, in float and fixed point."""
+
+from __future__ import annotations
+
+from .errors import BudgetExceededError, EdgeMesuError, StateFileError
+from .mesu import MESULearner
+from .mesu_rule import MESUConfig, mesu_update
+from .uncertainty import Uncertainty
+
+__all__ = ["BudgetExceededError", "EdgeMesuError", "MESUConfig", "MESULearner", "StateFileError",
+           "Uncertainty", "mesu_update"]
+__version__ = "0.1.0"

@@ -1,0 +1,251 @@
+"""Float reference MESU learner: a mean-field Gaussian ReLU MLP trained one sample at a time.
+
+This is the oracle every other path (fixed point, C, exports) is compared with. The update itself lives in
+:mod:`edge_mesu.mesu_rule`; this class draws weight samples, differentiates and calls the rule.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._validation import check_positive_int
+from .learner_base import BaseLearner
+from .mesu_rule import MESUConfig, mesu_update
+from .mlp import backward, forward, softmax
+
+__all__ = ["MESULearner", "paper_init", "param_names"]
+
+
+def param_names(n_layers: int, bias: bool) -> list[str]:
+    """Names of the parameter arrays in storage order: ``w0, b0, w1, b1, ...``."""
+    names = []
+    for i in range(n_layers):
+        names.append(f"w{i}")
+        if bias:
+            names.append(f"b{i}")
+    return names
+
+
+def check_layers(layers: object) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in layers)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ValueError(f"layers must be a sequence of integers, got {layers!r}") from None
+    if len(sizes) < 2 or any(s < 1 for s in sizes):
+        raise ValueError(f"layers must list at least 2 positive sizes (inputs ... classes), got {sizes}")
+    if sizes[-1] < 2:
+        raise ValueError(f"the last layer must have at least 2 classes, got {sizes[-1]}")
+    return sizes
+
+
+def paper_init(layers: tuple[int, ...], bias: bool, rng: np.random.Generator, sigma_init: float | str = "paper",
+               mu_scale: float = 4.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The MESU papers' initialisation: μ ~ U(±4/√fan_in) (biases 0), σ = 2/√fan_in (or ``sigma_init``)."""
+    mus, sigmas = [], []
+    for fan_in, fan_out in zip(layers[:-1], layers[1:]):
+        bound = mu_scale / math.sqrt(fan_in)
+        s = 2.0 / math.sqrt(fan_in) if sigma_init == "paper" else float(sigma_init)
+        mus.append(rng.uniform(-bound, bound, size=(fan_in, fan_out)))
+        sigmas.append(np.full((fan_in, fan_out), s))
+        if bias:
+            mus.append(np.zeros(fan_out))
+            sigmas.append(np.full(fan_out, s))
+    return mus, sigmas
+
+
+class MESULearner(BaseLearner):
+    """Bayesian MLP (mean-field Gaussian weights and biases) learning with the MESU rule.
+
+    Parameters
+    ----------
+    layers : sizes from inputs to classes, e.g. ``(784, 50, 10)``; hidden layers use ReLU.
+    N, sigma_prior, mu_prior, lr_mu, lr_sigma, c_sigma, ratio_max, sigma_min, sigma_max :
+        the rule's hyper-parameters, see :class:`edge_mesu.mesu_rule.MESUConfig`. ``sigma_min`` defaults
+        to 1e-6 (the authors' PyTorch floor), which keeps σ > 0 and is inactive in the paper's regime.
+    sigma_init : ``"paper"`` (σ = 2/√fan_in) or a number.
+    train_samples : weight samples per update (the paper uses 10; 1 is 10× cheaper and what a device runs).
+    predict_samples : weight samples for ``predict``/``predict_one`` (0 = mean weights).
+    bias : learn biases (the paper's pMNIST network has none).
+    dtype : ``"float32"`` (fast) or ``"float64"`` (for checks).
+    seed : seeds the weight-sample generator; same seed and stream give the same state.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 4)); y = (X[:, 0] > 0).astype(int)
+    >>> m = MESULearner(layers=(4, 8, 2), N=1000, seed=1)
+    >>> m.learn_many(X, y)
+    >>> float((m.predict(X) == y).mean()) > 0.8
+    True
+    """
+
+    def __init__(self, layers: tuple[int, ...] | list[int] = (784, 50, 10), *, N: float = 300_000.0,
+                 sigma_prior: float = 1.0, mu_prior: float = 0.0, lr_mu: float = 1.0, lr_sigma: float = 1.0,
+                 c_sigma: float = 0.5, ratio_max: float | None = None, sigma_min: float | None = 1e-6,
+                 sigma_max: float | None = None, sigma_init: float | str = "paper", train_samples: int = 1,
+                 predict_samples: int = 0, bias: bool = True, dtype: str = "float32", seed: int = 0) -> None:
+        self.layers = check_layers(layers)
+        self.config = MESUConfig(N=N, sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu,
+                                 lr_sigma=lr_sigma, c_sigma=c_sigma, ratio_max=ratio_max, sigma_min=sigma_min,
+                                 sigma_max=sigma_max)
+        if sigma_init != "paper" and not (isinstance(sigma_init, (int, float)) and sigma_init > 0):
+            raise ValueError(f"sigma_init must be 'paper' or a number > 0, got {sigma_init!r}")
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        self.sigma_init = sigma_init
+        self.train_samples = check_positive_int(train_samples, "train_samples")
+        self.predict_samples = check_positive_int(predict_samples, "predict_samples", minimum=0)
+        self.bias = bool(bias)
+        self.dtype = dtype
+        self.seed = check_positive_int(seed, "seed", minimum=0)
+        self._rng = np.random.Generator(np.random.PCG64(self.seed))
+        mus, sigmas = paper_init(self.layers, self.bias, self._rng, sigma_init)
+        self._mu = [m.astype(dtype) for m in mus]
+        self._sigma = [s.astype(dtype) for s in sigmas]
+        self._step = 0
+
+    # -- public views ----------------------------------------------------------------------------------------
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers) - 1
+
+    @property
+    def step(self) -> int:
+        """Number of updates applied so far."""
+        return self._step
+
+    @property
+    def param_names(self) -> list[str]:
+        return param_names(self.n_layers, self.bias)
+
+    def params(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Copies of ``{name: (μ, σ)}`` in float64."""
+        return {n: (m.astype(np.float64), s.astype(np.float64))
+                for n, m, s in zip(self.param_names, self._mu, self._sigma)}
+
+    def mean_params(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The mean network as ``[(W (fan_in, fan_out), b (fan_out,)), ...]`` in float64 (zero biases if none)."""
+        return _split_layers(self._mu, self.layers, self.bias)
+
+    def n_params(self) -> int:
+        return int(sum(m.size for m in self._mu))
+
+    def state_nbytes(self) -> int:
+        """Bytes of the learning state (μ and σ of every parameter)."""
+        return int(sum(m.nbytes + s.nbytes for m, s in zip(self._mu, self._sigma)))
+
+    # -- learning ------------------------------------------------------------------------------------------
+    def _draw_eps(self, rng: np.random.Generator, samples: int) -> list[np.ndarray]:
+        total = sum(m.size for m in self._mu)
+        flat = rng.standard_normal((samples, total), dtype=np.dtype(self.dtype))
+        out, start = [], 0
+        for m in self._mu:
+            out.append(flat[:, start:start + m.size].reshape((samples,) + m.shape))
+            start += m.size
+        return out
+
+    def gradients(self, X: np.ndarray, y: np.ndarray, eps: list[np.ndarray]) -> tuple[list, list]:
+        """(∂C/∂μ, ∂C/∂σ) per parameter for the weight samples ``eps`` (each ``(S, *shape)``).
+
+        C is the batch's summed cross-entropy averaged over the S samples; w = μ + σ·ε.
+        """
+        ws = [m + s * e for m, s, e in zip(self._mu, self._sigma, eps)]
+        weights, biases = _unzip(ws, self.bias)
+        logits, acts = forward(weights, biases, X.astype(self.dtype, copy=False))
+        g_w, g_b = backward(weights, acts, logits, y, self.bias)
+        grads = _zip(g_w, g_b, self.bias)
+        samples = eps[0].shape[0]
+        g_mu = [g.sum(axis=0) / samples for g in grads]
+        g_sigma = [(g * e).sum(axis=0) / samples for g, e in zip(grads, eps)]
+        return g_mu, g_sigma
+
+    def _learn_batch(self, X: np.ndarray, y: np.ndarray) -> None:
+        rng_state = self._rng.bit_generator.state
+        eps = self._draw_eps(self._rng, self.train_samples)
+        g_mu, g_sigma = self.gradients(X, y, eps)
+        new = [mesu_update(m, s, gm, gs, self.config)
+               for m, s, gm, gs in zip(self._mu, self._sigma, g_mu, g_sigma)]
+        if not all(np.all(np.isfinite(m)) and np.all(np.isfinite(s)) and np.all(s > 0) for m, s in new):
+            self._rng.bit_generator.state = rng_state
+            raise FloatingPointError(
+                f"MESU step {self._step} produced a non-finite or non-positive value; state left unchanged "
+                "(set ratio_max / sigma_min, or check the input scale)")
+        self._mu = [m.astype(self.dtype, copy=False) for m, _ in new]
+        self._sigma = [s.astype(self.dtype, copy=False) for _, s in new]
+        self._step += 1
+
+    # -- prediction ----------------------------------------------------------------------------------------
+    def _sample_proba(self, X: np.ndarray, samples: int) -> np.ndarray:
+        Xd = X.astype(self.dtype, copy=False)
+        if samples == 0:
+            weights, biases = _unzip(self._mu, self.bias)
+            logits, _ = forward(weights, biases, Xd)
+            return softmax(logits.astype(np.float64))[None]
+        # prediction noise is a pure function of (seed, step): predicting never changes the learner
+        rng = np.random.Generator(np.random.PCG64([self.seed, self._step, 0x5EED]))
+        eps = self._draw_eps(rng, samples)
+        ws = [m + s * e for m, s, e in zip(self._mu, self._sigma, eps)]
+        weights, biases = _unzip(ws, self.bias)
+        logits, _ = forward(weights, biases, Xd)
+        return softmax(logits.astype(np.float64))
+
+    # -- persistence ---------------------------------------------------------------------------------------
+    def _init_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"layers": self.layers, **self.config.to_dict(), "sigma_init": self.sigma_init,
+                                "train_samples": self.train_samples, "predict_samples": self.predict_samples,
+                                "bias": self.bias, "dtype": self.dtype, "seed": self.seed}
+        return args
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"kind", "meta", "arrays"}``: constructor arguments, step, RNG state and μ/σ arrays (copies)."""
+        meta = {"init": {**self._init_args(), "layers": list(self.layers)}, "step": self._step,
+                "rng": self._rng.bit_generator.state}
+        arrays = {}
+        for name, m, s in zip(self.param_names, self._mu, self._sigma):
+            arrays[f"mu_{name}"] = m.copy()
+            arrays[f"sigma_{name}"] = s.copy()
+        return {"kind": type(self).__name__, "meta": meta, "arrays": arrays}
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> MESULearner:
+        meta, arrays = state["meta"], state["arrays"]
+        obj = cls(**meta["init"])
+        mus, sigmas = [], []
+        for name, ref in zip(obj.param_names, obj._mu):
+            m = np.asarray(arrays[f"mu_{name}"])
+            s = np.asarray(arrays[f"sigma_{name}"])
+            if m.shape != ref.shape or s.shape != ref.shape:
+                raise ValueError(f"array {name} has shape {m.shape}/{s.shape}, architecture needs {ref.shape}")
+            if not (np.all(np.isfinite(m)) and np.all(np.isfinite(s)) and np.all(s > 0)):
+                raise ValueError(f"array {name} holds non-finite μ or non-positive σ")
+            mus.append(m.astype(obj.dtype))
+            sigmas.append(s.astype(obj.dtype))
+        obj._mu, obj._sigma = mus, sigmas
+        obj._step = int(meta["step"])
+        obj._rng.bit_generator.state = meta["rng"]
+        return obj
+
+
+def _unzip(params: list[np.ndarray], bias: bool) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+    if bias:
+        return params[0::2], params[1::2]
+    return list(params), [None] * len(params)
+
+
+def _zip(ws: list[np.ndarray], bs: list[np.ndarray | None], bias: bool) -> list[np.ndarray]:
+    if not bias:
+        return list(ws)
+    out = []
+    for w, b in zip(ws, bs):
+        out.extend([w, b])  # type: ignore[list-item]
+    return out
+
+
+def _split_layers(params: list[np.ndarray], layers: tuple[int, ...], bias: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    weights, biases = _unzip(params, bias)
+    return [(w.astype(np.float64), np.zeros(w.shape[-1]) if b is None else b.astype(np.float64))
+            for w, b in zip(weights, biases)]
