@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from .errors import BudgetExceededError, EdgeMesuError, StateFileError
+from .fixed import FixedMESULearner, QFormat, Rounding
 from .mesu import MESULearner
 from .mesu_rule import MESUConfig, mesu_update
 from .uncertainty import Uncertainty
 
-__all__ = ["BudgetExceededError", "EdgeMesuError", "MESUConfig", "MESULearner", "StateFileError",
-           "Uncertainty", "mesu_update"]
+__all__ = ["BudgetExceededError", "EdgeMesuError", "FixedMESULearner", "MESUConfig", "MESULearner", "QFormat",
+           "Rounding", "StateFileError", "Uncertainty", "mesu_update"]
 __version__ = "0.1.0"

@@ -1,0 +1,9 @@
+"""Fixed-point MESU: formats, rounding, counter-based randomness, integer kernels and the learner."""
+
+from __future__ import annotations
+
+from .learner import FixedMESULearner
+from .plan import FixedPlan
+from .qformat import QFormat, Rounding, SaturationCounter
+
+__all__ = ["FixedMESULearner", "FixedPlan", "QFormat", "Rounding", "SaturationCounter"]

@@ -1,0 +1,107 @@
+"""Integer forward and backward passes of the fixed-point MLP (the device's inference and gradient code).
+
+Matrix products of integers are computed with float64 BLAS: every product of an int16 (or int8) by an int16
+and every partial sum stays below 2**53, so each result is the exact integer an int64 (or non-overflowing
+int32) multiply-accumulate loop gives, in any summation order. Results are converted back to int64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .plan import DH_FRAC, EXP2_INDEX_BITS, P_FRAC, Z_FRAC, FixedPlan
+from .prng import EPS_FRAC
+from .qformat import QFormat, SaturationCounter
+from .rounding import div_round_even, shift_round_even, shift_round_half_up
+
+__all__ = ["sample_weights", "forward", "softmax_q15", "backward", "sigma_sample_table", "ACC_FMT"]
+
+ACC_FMT = QFormat(32, 0)  # layer accumulators are int32 on the device: saturate, never wrap
+_SIG_EXTRA = 16  # σ sampling table holds σ · 2**(F + 16)
+
+
+def sigma_sample_table(plan: FixedPlan, mu_fmt: QFormat) -> np.ndarray:
+    """Per σ code, round(σ · 2**(F + 16)) for a layer whose μ has F fractional bits (int64, 2**sigma_bits entries)."""
+    codes = np.arange(1 << plan.sigma_bits)
+    table = np.rint(plan.sigma_of_code(codes) * 2.0 ** (mu_fmt.frac + _SIG_EXTRA)).astype(np.int64)
+    table.setflags(write=False)
+    return table
+
+
+def sample_weights(mu_q: np.ndarray, code: np.ndarray, eps_q: np.ndarray, sig_table: np.ndarray,
+                   mu_fmt: QFormat, counter: SaturationCounter) -> np.ndarray:
+    """w = μ + σ·ε in μ's format: μ + round_half_up(σ_table[c]·ε, 16 + 12), saturated to μ's range."""
+    noise = shift_round_half_up(np.take(sig_table, code) * eps_q, _SIG_EXTRA + EPS_FRAC)
+    return mu_fmt.saturate(mu_q.astype(np.int64) + noise, counter, "w_sample")
+
+
+def _matmul_exact(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Exact integer ``a @ w``: float64 BLAS when every partial sum provably stays below 2**53, else int64."""
+    bound = float(np.abs(a).max(initial=0)) * float(np.abs(w).max(initial=0)) * a.shape[-1]
+    if bound < 2.0**53:
+        return (a.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
+    return a.astype(np.int64) @ w.astype(np.int64)
+
+
+def forward(plan: FixedPlan, x_q: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray | None],
+            counter: SaturationCounter) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """Integer forward pass for a batch ``x_q`` (B, n_in) of input-format integers.
+
+    Returns (logits at frac in_frac(L)+F_L as int64, layer inputs [x, h1, ...], pre-activations [z0, ...]).
+    Hidden layers: h = saturate(round_even(relu(z), F_in + F_w − F_act)) in the activation format.
+    """
+    acts = [x_q.astype(np.int64)]
+    zs = []
+    last = len(weights) - 1
+    a = acts[0]
+    for l, (w, b) in enumerate(zip(weights, biases)):
+        z = _matmul_exact(a, w)
+        if b is not None:
+            z = z + (b.astype(np.int64) << plan.in_frac(l))
+        z = ACC_FMT.saturate(z, counter, "acc")
+        zs.append(z)
+        if l == last:
+            return z, acts, zs
+        shift = plan.in_frac(l) + plan.mu_fmts[l].frac - plan.act_fmt.frac
+        h = shift_round_even(np.maximum(z, 0), shift) if shift >= 0 else np.maximum(z, 0) << -shift
+        a = plan.act_fmt.saturate(h, counter, "act")
+        acts.append(a)
+    raise AssertionError("unreachable: empty network")
+
+
+def softmax_q15(plan: FixedPlan, logits: np.ndarray, logit_frac: int) -> np.ndarray:
+    """Softmax in Q15 from integer logits, as the device computes it.
+
+    z → Q.10; d = z − max(z) <= 0; t = round_even(d·log2(e)) in Q.10; 2**t = EXP2[frac(t) >> 2] >> −int(t)
+    (a 256-entry Q15 table of bin mid-points); p = round_even(e·2**15 / Σe).
+    """
+    t = plan.tables
+    z = shift_round_even(logits, logit_frac - Z_FRAC) if logit_frac >= Z_FRAC else logits << (Z_FRAC - logit_frac)
+    d = z - z.max(axis=-1, keepdims=True)
+    d = np.maximum(d, -(1 << 40))  # keep d·log2e inside int64; anything below −2**30 underflows to 0 anyway
+    tq = shift_round_even(d * t["log2e_q15"], 15)
+    ip = tq >> Z_FRAC  # floor: integer part, <= 0
+    fp = tq - (ip << Z_FRAC)  # fractional part in [0, 2**10)
+    e = np.take(t["exp2_q15"], fp >> (Z_FRAC - EXP2_INDEX_BITS))
+    e = shift_round_even(e, np.minimum(-ip, 62))
+    total = e.sum(axis=-1, keepdims=True)
+    return div_round_even(e << P_FRAC, total)
+
+
+def backward(plan: FixedPlan, weights: list[np.ndarray], acts: list[np.ndarray], zs: list[np.ndarray],
+             p_q15: np.ndarray, y: np.ndarray, counter: SaturationCounter) -> list[np.ndarray]:
+    """δ per layer: output δ = p − onehot (Q15); hidden δ_l = round_even(W_{l+1} δ_{l+1}) ⊙ [z_l > 0] (Q7.24).
+
+    Returns the δ list (one (B, fan_out) int64 array per layer); gradients are the outer products
+    a_l ⊗ δ_l, formed by the update.
+    """
+    delta = p_q15.copy()
+    delta[np.arange(y.shape[0]), y] -= 1 << P_FRAC
+    deltas = [delta]
+    for l in range(len(weights) - 1, 0, -1):
+        back = _matmul_exact(delta, weights[l].T)  # frac F_l + δ_frac(l)
+        shift = plan.mu_fmts[l].frac + plan.delta_frac(l) - DH_FRAC
+        back = shift_round_even(back, shift) if shift >= 0 else back << -shift
+        delta = ACC_FMT.saturate(back, counter, "delta") * (zs[l - 1] > 0)
+        deltas.insert(0, delta)
+    return deltas

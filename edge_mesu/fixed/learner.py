@@ -1,0 +1,299 @@
+"""FixedMESULearner: MESU with integer state and integer arithmetic only, as a microcontroller runs it.
+
+State per parameter: μ as int16 and σ as a uint8 log-domain code (3 bytes). The step counter and the seed
+are the whole random-number state (the generator is counter-based). Floats appear only at the boundary:
+quantising the input and reporting probabilities.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_positive_int
+from ..learner_base import BaseLearner
+from ..mesu import check_layers, paper_init, param_names
+from ..mesu_rule import MESUConfig
+from .kernels import backward, forward, sample_weights, sigma_sample_table, softmax_q15
+from .plan import P_FRAC, SR_BITS, FixedPlan, auto_mu_frac
+from .prng import gaussian_from_bits, random_bits
+from .qformat import QFormat, Rounding, SaturationCounter
+from .rule import LayerSlice, mesu_step_int
+
+__all__ = ["FixedMESULearner"]
+
+_PREDICT_STREAM = 0x10000  # prediction weight samples use streams 0x10000 + s: never those of learning
+
+
+class FixedMESULearner(BaseLearner):
+    """MESU learner in fixed point (int16 μ, uint8 log-σ code, integer forward/backward/update).
+
+    Parameters
+    ----------
+    layers, N, sigma_prior, mu_prior, lr_mu, lr_sigma, c_sigma, ratio_max, sigma_min, sigma_init,
+    train_samples, predict_samples, bias, seed :
+        as in :class:`edge_mesu.MESULearner` (``sigma_min`` maps to the largest σ code).
+    sigma_max : σ of code 0, the top of the σ range (default: max(σ_prior, initial σ), must be < 2).
+    input_frac : fractional bits of the int8 input (default 5: ±4 in steps of 1/32).
+    act_frac : fractional bits of the int16 hidden activations (default 8).
+    mu_frac : per-layer fractional bits of int16 μ (default: 8× the initial range fits).
+    sigma_bits, sigma_per_octave : σ code width and resolution (σ = σ_max·2**(−code/k)).
+    rounding : ``"stochastic"`` (default) or ``"nearest"`` for the μ and σ-code updates.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 4)); y = (X[:, 0] > 0).astype(int)
+    >>> m = FixedMESULearner(layers=(4, 8, 2), N=1000, seed=1)
+    >>> m.learn_many(X, y)
+    >>> float((m.predict(X) == y).mean()) > 0.8, m.state_nbytes() / m.n_params()
+    (True, 3.0)
+    """
+
+    def __init__(self, layers: tuple[int, ...] | list[int] = (784, 50, 10), *, N: float = 300_000.0,
+                 sigma_prior: float = 1.0, mu_prior: float = 0.0, lr_mu: float = 1.0, lr_sigma: float = 1.0,
+                 c_sigma: float = 0.5, ratio_max: float | None = None, sigma_min: float | None = None,
+                 sigma_max: float | None = None, sigma_init: float | str = "paper", train_samples: int = 1,
+                 predict_samples: int = 0, bias: bool = True, seed: int = 0, input_frac: int = 5,
+                 act_frac: int = 8, mu_frac: list[int] | None = None, sigma_bits: int = 8,
+                 sigma_per_octave: int = 16, rounding: str = "stochastic") -> None:
+        self.layers = check_layers(layers)
+        # validates the float hyper-parameters exactly as the float learner does
+        self.config = MESUConfig(N=N, sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu, lr_sigma=lr_sigma,
+                                 c_sigma=c_sigma, ratio_max=ratio_max, sigma_min=sigma_min, sigma_max=sigma_max)
+        if sigma_init != "paper" and not (isinstance(sigma_init, (int, float)) and sigma_init > 0):
+            raise ValueError(f"sigma_init must be 'paper' or a number > 0, got {sigma_init!r}")
+        self.sigma_init = sigma_init
+        self.train_samples = check_positive_int(train_samples, "train_samples")
+        self.predict_samples = check_positive_int(predict_samples, "predict_samples", minimum=0)
+        self.bias = bool(bias)
+        self.seed = check_positive_int(seed, "seed", minimum=0)
+        try:
+            self.rounding = Rounding("nearest_even" if rounding == "nearest" else rounding)
+        except ValueError:
+            raise ValueError(f"rounding must be 'stochastic' or 'nearest', got {rounding!r}") from None
+        fans = self.layers[:-1]
+        mu_frac = [auto_mu_frac(f) for f in fans] if mu_frac is None else [int(v) for v in mu_frac]
+        if len(mu_frac) != len(fans):
+            raise ValueError(f"mu_frac needs {len(fans)} entries (one per layer), got {len(mu_frac)}")
+        init_sigmas = [2.0 / math.sqrt(f) if sigma_init == "paper" else float(sigma_init) for f in fans]
+        top = sigma_max if sigma_max is not None else max(sigma_prior, *init_sigmas)
+        probe = FixedPlan(self.layers, self.bias, QFormat(8, input_frac), QFormat(16, act_frac),
+                          tuple(QFormat(16, f) for f in mu_frac), sigma_bits, sigma_per_octave, top, N,
+                          sigma_prior, mu_prior, lr_mu, lr_sigma, c_sigma, ratio_max, 0, (1 << sigma_bits) - 1)
+        code_max = (1 << sigma_bits) - 1 if sigma_min is None else int(probe.code_of_sigma(sigma_min))
+        self.plan = probe if code_max == probe.code_max else FixedPlan(
+            **{**{k: getattr(probe, k) for k in probe.__dataclass_fields__ if k != "tables"}, "code_max": code_max})
+        self._sig_tables = [sigma_sample_table(self.plan, f) for f in self.plan.mu_fmts]
+        rng = np.random.Generator(np.random.PCG64(self.seed))
+        mus, sigmas = paper_init(self.layers, self.bias, rng, sigma_init)
+        self._set_from_float(mus, sigmas)
+        self._step = 0
+        self.counters = SaturationCounter()
+
+    # -- conversion ------------------------------------------------------------------------------------------
+    def _layer_of(self, index: int) -> int:
+        return index // 2 if self.bias else index
+
+    def _set_from_float(self, mus: list[np.ndarray], sigmas: list[np.ndarray]) -> None:
+        self._shapes = [m.shape for m in mus]
+        self._offsets = np.cumsum([0] + [m.size for m in mus]).tolist()
+        self._slices = []
+        for l in range(self.n_layers):
+            first, last = (2 * l, 2 * l + 1) if self.bias else (l, l)
+            self._slices.append(LayerSlice(l, self._offsets[first], self._offsets[last + 1]))
+        self._mu = np.concatenate([self.plan.mu_fmts[self._layer_of(i)].quantize(m).ravel()
+                                   for i, m in enumerate(mus)]).astype(np.int16)
+        self._code = np.concatenate([self.plan.code_of_sigma(s).ravel() for s in sigmas]).astype(np.uint8)
+
+    def _views(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Per-parameter views (w0, b0, w1, ...) of a flat vector."""
+        return [flat[a:b].reshape(shape) for a, b, shape in zip(self._offsets, self._offsets[1:], self._shapes)]
+
+    @classmethod
+    def from_float(cls, learner: Any, **overrides: Any) -> FixedMESULearner:
+        """A fixed-point learner with the float learner's hyper-parameters and its μ, σ quantised.
+
+        ``overrides`` set fixed-point options (``mu_frac``, ``rounding``, ...) or replace hyper-parameters.
+        """
+        args = {"layers": learner.layers, **learner.config.to_dict(), "sigma_init": learner.sigma_init,
+                "train_samples": learner.train_samples, "predict_samples": learner.predict_samples,
+                "bias": learner.bias, "seed": learner.seed}
+        args.update(overrides)
+        obj = cls(**args)
+        params = learner.params()
+        obj._set_from_float([params[n][0] for n in obj.param_names], [params[n][1] for n in obj.param_names])
+        obj._step = int(learner.step)
+        return obj
+
+    # -- public views ----------------------------------------------------------------------------------------
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers) - 1
+
+    @property
+    def step(self) -> int:
+        return self._step
+
+    @property
+    def param_names(self) -> list[str]:
+        return param_names(self.n_layers, self.bias)
+
+    def n_params(self) -> int:
+        return int(self._mu.size)
+
+    def state_nbytes(self) -> int:
+        """Exact bytes of the learning state: int16 μ and uint8 σ code of every weight and bias."""
+        return int(self._mu.nbytes + self._code.nbytes)
+
+    def int_params(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Copies of ``{name: (μ int16, σ code uint8)}``: the device's state arrays."""
+        return {n: (m.copy(), c.copy())
+                for n, m, c in zip(self.param_names, self._views(self._mu), self._views(self._code))}
+
+    def params(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{name: (μ, σ)}`` dequantised to float64."""
+        return {n: (self.plan.mu_fmts[self._layer_of(i)].dequantize(m), self.plan.sigma_of_code(c))
+                for i, (n, m, c) in enumerate(zip(self.param_names, self._views(self._mu),
+                                                  self._views(self._code)))}
+
+    def mean_params(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The mean network as ``[(W, b), ...]`` in float64 (dequantised μ; zero biases if none)."""
+        p = self.params()
+        return [(p[f"w{l}"][0], p[f"b{l}"][0] if self.bias else np.zeros(self.layers[l + 1]))
+                for l in range(self.n_layers)]
+
+    def arithmetic(self) -> dict[str, Any]:
+        """Bit widths of the device arithmetic (read by firmware_sim's cost model)."""
+        return {"float": False, "mu_bits": 16, "sigma_bits": self.plan.sigma_bits, "weight_bits": 16,
+                "act_bits": self.plan.act_fmt.bits, "input_bits": self.plan.input_fmt.bits, "grad_bits": 32,
+                "acc_bits": 32}
+
+    # -- integer passes ----------------------------------------------------------------------------------------
+    def _split(self, arrays: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+        if self.bias:
+            return arrays[0::2], arrays[1::2]
+        return list(arrays), [None] * len(arrays)
+
+    def _sampled(self, step: int, stream: int, mu: np.ndarray, code: np.ndarray,
+                 counter: SaturationCounter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Flat (draws, ε, w) of one weight sample of (seed, step, stream); ``mu`` int64, ``code`` intp."""
+        draws = random_bits(self.seed, step, stream, self.n_params())
+        eps = gaussian_from_bits(draws)
+        w = np.empty(eps.shape, dtype=np.int64)
+        for sl in self._slices:
+            part = slice(sl.start, sl.stop)
+            w[part] = sample_weights(mu[part], code[part], eps[part], self._sig_tables[sl.layer],
+                                     self.plan.mu_fmts[sl.layer], counter)
+        return draws, eps, w
+
+    def _quantize_input(self, X: np.ndarray, counter: SaturationCounter) -> np.ndarray:
+        return self.plan.input_fmt.quantize(X, counter, "input").astype(np.int64)
+
+    def _gradients(self, acts: list[np.ndarray], deltas: list[np.ndarray]) -> np.ndarray:
+        """Flat Σ_batch a ⊗ δ (and δ for biases, at the weights' fractional bits), int64."""
+        g = np.empty(self._mu.shape, dtype=np.int64)
+        views = self._views(g)
+        for l, (a, d) in enumerate(zip(acts, deltas)):
+            w_view = views[2 * l] if self.bias else views[l]
+            if a.shape[0] == 1:  # |a| < 2**15, |δ| < 2**31: exact in int64
+                np.multiply.outer(a[0], d[0], out=w_view)
+            else:
+                w_view[...] = a.T @ d
+            if self.bias:
+                views[2 * l + 1][...] = d.sum(axis=0) << self.plan.in_frac(l)
+        return g
+
+    def _learn_batch(self, X: np.ndarray, y: np.ndarray) -> None:
+        counter = self.counters.copy()
+        x_q = self._quantize_input(X, counter)
+        mu, code = self._mu.astype(np.int64), self._code.astype(np.intp)
+        g_sum = ge_sum = draws0 = None
+        for s in range(self.train_samples):
+            draws, eps, w = self._sampled(self._step, s, mu, code, counter)
+            weights, biases = self._split(self._views(w))
+            logits, acts, zs = forward(self.plan, x_q, weights, biases, counter)
+            p = softmax_q15(self.plan, logits, self._logits_frac())
+            g = self._gradients(acts, backward(self.plan, weights, acts, zs, p, y, counter))
+            if s == 0:
+                g_sum, ge_sum, draws0 = g, g * eps, draws
+            else:
+                g_sum += g
+                ge_sum += g * eps
+        mask = np.uint64((1 << SR_BITS) - 1)
+        rnd_mu = ((draws0 >> np.uint64(SR_BITS)) & mask).view(np.int64)  # bits 26..51: μ rounding
+        rnd_sig = (draws0 & mask).view(np.int64)  # bits 0..25: σ-code rounding (52..63 made ε)
+        self._mu, self._code = mesu_step_int(self.plan, self._slices, mu, code, g_sum, ge_sum, self.train_samples,
+                                             rnd_mu, rnd_sig, self.rounding, counter)
+        self.counters = counter
+        self._step += 1
+
+    def _logits_frac(self) -> int:
+        return self.plan.in_frac(self.n_layers - 1) + self.plan.mu_fmts[-1].frac
+
+    def _proba_q15(self, x_q: np.ndarray, params: list[np.ndarray], counter: SaturationCounter) -> np.ndarray:
+        weights, biases = self._split(params)
+        logits, _, _ = forward(self.plan, x_q, weights, biases, counter)
+        return softmax_q15(self.plan, logits, self._logits_frac())
+
+    def predict_q15(self, X: np.ndarray) -> np.ndarray:
+        """Integer probabilities (Q15) of the mean network, exactly as the device computes them."""
+        from .._validation import check_X
+        Xa = check_X(X, self.n_features)
+        return self._proba_q15(self._quantize_input(Xa, SaturationCounter()), self._views(self._mu),
+                               SaturationCounter())
+
+    def _sample_proba(self, X: np.ndarray, samples: int) -> np.ndarray:
+        scratch = SaturationCounter()  # prediction never changes the learner, counters included
+        x_q = self._quantize_input(X, scratch)
+        if samples == 0:
+            out = [self._proba_q15(x_q, self._views(self._mu), scratch)]
+        else:
+            mu, code = self._mu.astype(np.int64), self._code.astype(np.intp)
+            out = [self._proba_q15(x_q, self._views(self._sampled(self._step, _PREDICT_STREAM + s, mu, code,
+                                                                  scratch)[2]), scratch) for s in range(samples)]
+        p = np.stack(out).astype(np.float64) / float(1 << P_FRAC)
+        return p / p.sum(axis=-1, keepdims=True)
+
+    # -- persistence ---------------------------------------------------------------------------------------
+    def _init_args(self) -> dict[str, Any]:
+        return {"layers": self.layers, **self.config.to_dict(), "sigma_max": self.plan.sigma_max,
+                "sigma_init": self.sigma_init, "train_samples": self.train_samples,
+                "predict_samples": self.predict_samples, "bias": self.bias, "seed": self.seed,
+                "input_frac": self.plan.input_fmt.frac, "act_frac": self.plan.act_fmt.frac,
+                "mu_frac": [f.frac for f in self.plan.mu_fmts], "sigma_bits": self.plan.sigma_bits,
+                "sigma_per_octave": self.plan.sigma_per_octave,
+                "rounding": "nearest" if self.rounding is Rounding.NEAREST_EVEN else "stochastic"}
+
+    def state_dict(self) -> dict[str, Any]:
+        meta = {"init": {**self._init_args(), "layers": list(self.layers)}, "step": self._step,
+                "counters": self.counters.as_dict(), "plan": self.plan.to_dict()}
+        arrays: dict[str, np.ndarray] = {}
+        for name, (m, c) in self.int_params().items():
+            arrays[f"mu_{name}"] = m
+            arrays[f"code_{name}"] = c
+        return {"kind": type(self).__name__, "meta": meta, "arrays": arrays}
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> FixedMESULearner:
+        meta, arrays = state["meta"], state["arrays"]
+        obj = cls(**meta["init"])
+        mus, codes = [], []
+        for name, shape in zip(obj.param_names, obj._shapes):
+            m, c = np.asarray(arrays[f"mu_{name}"]), np.asarray(arrays[f"code_{name}"])
+            if m.shape != shape or c.shape != shape:
+                raise ValueError(f"array {name} has shape {m.shape}/{c.shape}, architecture needs {shape}")
+            if m.dtype != np.int16 or c.dtype != np.uint8:
+                raise ValueError(f"array {name} has dtypes {m.dtype}/{c.dtype}, expected int16/uint8")
+            if c.size and (c.min() < obj.plan.code_min or c.max() > obj.plan.code_max):
+                raise ValueError(f"array code_{name} holds σ codes outside [{obj.plan.code_min}, "
+                                 f"{obj.plan.code_max}]")
+            mus.append(m.ravel())
+            codes.append(c.ravel())
+        obj._mu, obj._code = np.concatenate(mus).astype(np.int16), np.concatenate(codes).astype(np.uint8)
+        obj._step = int(meta["step"])
+        obj.counters = SaturationCounter({k: int(v) for k, v in meta["counters"].items()})
+        return obj

@@ -1,0 +1,180 @@
+"""The frozen plan of a fixed-point MESU learner: formats, lookup tables and integer multipliers.
+
+Everything float-derived is computed here, once (TFLite Micro's "prepare" step); the per-sample path in
+:mod:`edge_mesu.fixed.kernels` and :mod:`edge_mesu.fixed.rule` touches integers only.
+
+Number formats (defaults; see docs/fixed_point.md for the reasons)
+
+- input x: int8, frac ``input_frac`` (Q2.5: ±4 standard deviations in steps of 1/32);
+- hidden activations: int16 Q7.8 (ReLU outputs up to 128);
+- μ of layer l: int16 with ``mu_frac[l]`` fractional bits (auto: 8× the initial weight range fits);
+- σ: uint8 log-domain code c, σ = σ_max · 2**(−c/k), ``k = sigma_per_octave`` codes per octave;
+- ε: int16 Q3.12 from the inverse-CDF table of :mod:`edge_mesu.fixed.prng`;
+- output δ = p − onehot in Q15 (int32), hidden δ in Q7.24 (int32); gradients in int64.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .prng import EPS_FRAC
+from .qformat import QFormat
+
+__all__ = ["FixedPlan", "Multiplier", "auto_mu_frac", "H_FRAC", "Z_FRAC", "P_FRAC", "DH_FRAC",
+           "SR_BITS"]
+
+H_FRAC = 32  # frac of the μ-update bracket (−g + prior term)
+Z_FRAC = 10  # frac of logits inside the softmax
+P_FRAC = 15  # probabilities and output δ are Q15
+DH_FRAC = 24  # hidden δ frac
+SR_BITS = 26  # random bits per stochastic rounding (μ: bits 26..51 of a draw, σ: bits 0..25)
+GRAD_CLIP = 1 << 47  # safety clip of |bracket| and |g·ε| (2**15 in value at frac 32): counted, never hit in practice
+EXP2_INDEX_BITS = 8  # 2**(f) for f in [0, 1) from a 256-entry Q15 table
+
+
+@dataclass(frozen=True)
+class Multiplier:
+    """A positive real constant as ``mant · 2**(−shift)`` with ``mant`` in [2**14, 2**15): a Q15-style multiplier."""
+
+    mant: int
+    shift: int
+
+    @classmethod
+    def of(cls, value: float) -> Multiplier:
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"multiplier must be a finite positive number, got {value}")
+        m, e = math.frexp(value)  # value = m · 2**e, m in [0.5, 1)
+        mant = round(m * (1 << 15))
+        shift = 15 - e
+        if mant == 1 << 15:
+            mant, shift = 1 << 14, shift - 1
+        return cls(mant, shift)
+
+    @property
+    def value(self) -> float:
+        return self.mant * 2.0**-self.shift
+
+
+def auto_mu_frac(fan_in: int, headroom: float = 8.0, mu_scale: float = 4.0) -> int:
+    """Fractional bits of int16 μ so that ``headroom`` × the initial range (mu_scale/√fan_in) fits."""
+    bound = headroom * mu_scale / math.sqrt(fan_in)
+    return int(min(15, max(0, 15 - math.ceil(math.log2(bound)))))
+
+
+def _mantissa_table(scale: float, k: int, length: int) -> tuple[np.ndarray, int]:
+    """round(m · 2**(−j/k) · 2**15) for j < length, where scale = m · 2**e, m in [0.5, 1); returns (table, e)."""
+    m, e = math.frexp(scale)
+    j = np.arange(length)
+    return np.rint(m * 2.0 ** (-j / k) * 2.0**15).astype(np.int64), e
+
+
+@dataclass(frozen=True)
+class FixedPlan:
+    """Formats, tables and multipliers of one fixed-point MESU network (immutable, built once)."""
+
+    layers: tuple[int, ...]
+    bias: bool
+    input_fmt: QFormat
+    act_fmt: QFormat
+    mu_fmts: tuple[QFormat, ...]
+    sigma_bits: int
+    sigma_per_octave: int
+    sigma_max: float
+    N: float
+    sigma_prior: float
+    mu_prior: float
+    lr_mu: float
+    lr_sigma: float
+    c_sigma: float
+    ratio_max: float | None
+    code_min: int
+    code_max: int
+    tables: dict = field(compare=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.sigma_max < 2:
+            raise ValueError(f"sigma_max must be in (0, 2) for the Q30 σ table, got {self.sigma_max}")
+        if not 2 <= self.sigma_bits <= 8:
+            raise ValueError(f"sigma_bits must be in [2, 8], got {self.sigma_bits}")
+        if not 1 <= self.sigma_per_octave <= 64:
+            raise ValueError(f"sigma_per_octave must be in [1, 64], got {self.sigma_per_octave}")
+        for l, f in enumerate(self.mu_fmts):
+            if f.bits > 16 or not f.signed:
+                raise ValueError(f"μ format of layer {l} must be signed and at most 16 bits, got {f}")
+        if self.input_fmt.bits > 16 or self.act_fmt.bits > 16:
+            raise ValueError("input and activation formats must be at most 16 bits")
+        if not 0 <= self.code_min < self.code_max <= (1 << self.sigma_bits) - 1:
+            raise ValueError(f"σ code range [{self.code_min}, {self.code_max}] is empty or out of range")
+        object.__setattr__(self, "tables", self._build_tables())
+
+    # -- derived quantities ----------------------------------------------------------------------------------
+    def in_frac(self, layer: int) -> int:
+        """Fractional bits of the input of ``layer``."""
+        return self.input_fmt.frac if layer == 0 else self.act_fmt.frac
+
+    def delta_frac(self, layer: int) -> int:
+        """Fractional bits of δ at the output of ``layer``."""
+        return P_FRAC if layer == len(self.layers) - 2 else DH_FRAC
+
+    def grad_frac(self, layer: int) -> int:
+        return self.in_frac(layer) + self.delta_frac(layer)
+
+    def sigma_of_code(self, code: np.ndarray) -> np.ndarray:
+        """σ in float for codes (for reporting and conversion only)."""
+        return self.sigma_max * 2.0 ** (-np.asarray(code, dtype=np.float64) / self.sigma_per_octave)
+
+    def code_of_sigma(self, sigma: np.ndarray) -> np.ndarray:
+        """Nearest code of σ (float), clamped to the code range."""
+        s = np.maximum(np.asarray(sigma, dtype=np.float64), 1e-300)
+        code = np.rint(-self.sigma_per_octave * np.log2(s / self.sigma_max))
+        return np.clip(code, self.code_min, self.code_max).astype(np.uint8)
+
+    def _build_tables(self) -> dict:
+        """Per-σ-code tables (2**sigma_bits entries each) and scalar multipliers, computed once."""
+        k = self.sigma_per_octave
+        code = np.arange(1 << self.sigma_bits)
+        octave = code // k  # σ = σ_max · 2**(−(c mod k)/k) · 2**(−octave)
+        t: dict = {"octave": octave.astype(np.int64)}
+        # μ step: lr_μ·σ² = var15[c] · 2**(var_e − 15 − (2c)//k), var15 in [2**14, 2**15]
+        var15, t["var_e"] = _mantissa_table(self.lr_mu * self.sigma_max**2, k, k)
+        t["var15"] = var15[(2 * code) % k]
+        t["var_shift"] = ((2 * code) // k).astype(np.int64)
+        t["prior"] = [Multiplier.of(2.0 ** (H_FRAC - f.frac) / (self.N * self.sigma_prior**2)) for f in self.mu_fmts]
+        t["mu_prior_q"] = [int(f.quantize(self.mu_prior)) for f in self.mu_fmts]
+        t["ratio_q15"] = None if self.ratio_max is None else round(self.ratio_max * 2**15)
+        # σ step, computed at frac 32 + octave(c) so that σ's power of two cancels:
+        # lr_σ·c_σ·σ·2**octave = sigl15[c] · 2**(sigl_e − 15)
+        sigl15, t["sigl_e"] = _mantissa_table(self.lr_sigma * self.c_sigma * self.sigma_max, k, k)
+        t["sigl15"] = sigl15[code % k]
+        scale = 2.0 ** (H_FRAC + octave)
+        sigma = self.sigma_of_code(code)
+        t["prior_s"] = np.rint(self.lr_sigma * self.c_sigma * (1.0 - sigma**2 / self.sigma_prior**2) / self.N
+                               * scale).astype(np.int64)
+        r_max = min(1.0, self.ratio_max) if self.ratio_max is not None else 1.0
+        t["rmax_s"] = np.rint(r_max * scale).astype(np.int64)
+        t["rmax0"] = int(t["rmax_s"].min())
+        if self.ratio_max is not None:  # |Δμ| bound per code and layer: ratio_max·σ in μ's LSBs
+            t["ratio_bound"] = [np.rint(self.ratio_max * sigma * 2.0**f.frac).astype(np.int64) for f in self.mu_fmts]
+        # relative σ step → code step, by the sign of the step (exact expected σ for sub-code steps)
+        t["c_up_q10"] = round((1.0 / (2.0 ** (1.0 / k) - 1.0)) * 1024)  # σ grows: code decreases
+        t["c_down_q10"] = round((1.0 / (1.0 - 2.0 ** (-1.0 / k))) * 1024)  # σ shrinks: code increases
+        # softmax: 2**(i/256 + 1/512) in Q15 (bin mid-points) and log2(e) in Q15
+        i = np.arange(1 << EXP2_INDEX_BITS)
+        t["exp2_q15"] = np.rint(2.0 ** ((i + 0.5) / (1 << EXP2_INDEX_BITS)) * 2.0**15).astype(np.int64)
+        t["log2e_q15"] = round(math.log2(math.e) * 2**15)
+        for arr in t.values():
+            if isinstance(arr, np.ndarray):
+                arr.setflags(write=False)
+        return t
+
+    def to_dict(self) -> dict:
+        return {"layers": list(self.layers), "bias": self.bias, "input_fmt": self.input_fmt.to_dict(),
+                "act_fmt": self.act_fmt.to_dict(), "mu_fmts": [f.to_dict() for f in self.mu_fmts],
+                "sigma_bits": self.sigma_bits, "sigma_per_octave": self.sigma_per_octave,
+                "sigma_max": self.sigma_max, "N": self.N, "sigma_prior": self.sigma_prior,
+                "mu_prior": self.mu_prior, "lr_mu": self.lr_mu, "lr_sigma": self.lr_sigma, "c_sigma": self.c_sigma,
+                "ratio_max": self.ratio_max, "code_min": self.code_min, "code_max": self.code_max,
+                "eps_frac": EPS_FRAC}

@@ -1,0 +1,262 @@
+"""The learner's operation list as data: what one predict or one learn step costs, op by op.
+
+``firmware_sim`` multiplies these counts by a device's cycle table; nothing here knows about devices. The
+counts describe the kernels a device would run (the C port), not what numpy does.
+
+Kinds
+-----
+``mac8x8``, ``mac8x16``, ``mac16x16``
+    Dot-product inner loops over stored operands (activation bits × weight bits), operand loads included.
+``fmac``
+    The float32 dot-product inner loop (operand loads included).
+``mul`` / ``fmul``
+    One multiply(-accumulate) on values already in registers (element-wise work; loads counted apart).
+``alu`` / ``falu``
+    One add, shift, compare or saturate (integer / float).
+``prng``
+    One 32-bit draw of the counter-based generator (hash of seed, step, index).
+``lut``
+    One table lookup (index arithmetic + load).
+``load_store``
+    One load or store of learning state outside the dot-product loops.
+``exp`` / ``fexp``, ``div`` / ``fdiv``
+    Exponential (fixed: LUT + interpolation; float: ``expf``) and division.
+``call``
+    One kernel call (call, prologue, epilogue).
+
+Counts of a learn step (S = ``train_samples``, P_i the parameters of layer i, bias included)
+--------------------------------------------------------------------------------------------
+Per train sample, forward, per layer: P_i ``prng`` (ε), P_i ``lut`` (uniform → N(0,1) by inverse-CDF
+table), 2·P_i ``load_store`` (μ, σ code), P_i ``lut`` (σ from its code), P_i ``mul`` + 2·P_i ``alu``
+(w = μ + σ·ε, shift, saturate), one store per weight into a row buffer, then the dot product (fan_in·fan_out
+MACs, ``mac8x16`` for int8 inputs/activations × int16 sampled weights, ``mac16x16`` when both are
+16-bit) and requantisation (``mul`` + 2 ``alu`` per output: shift, clamp/ReLU). Softmax: per class
+3 ``alu`` (max, sum, p − onehot), 1 ``exp``, 1 ``div``.
+
+Backward, fused with the MESU update when S = 1 (nothing sampled is stored: ε is regenerated from the
+counter, which is why the generator is counter-based), per layer from the last: P_i ``prng`` + P_i ``lut``
+(ε again), 2·P_i ``load_store`` (μ, σ), 2·P_i ``lut`` (σ, σ²), for hidden-δ layers 2·fan_in·fan_out ``mul``
+(w again, δ_prev += w·δ) and 3 ``alu`` per input (ReLU mask, shift, saturate), 2·P_i ``mul`` (g = a·δ,
+g_σ = g·ε), then the MESU update: 6·P_i ``mul`` (prior terms of μ and σ, the σ² products, the step scale,
+Δσ → Δcode through 1/σ), P_i ``lut`` (1/σ) and 6·P_i ``alu``; stochastic rounding of μ and σ: 2·P_i
+``prng`` (the assumed 2 draws per parameter per step) and 4·P_i ``alu``; 2·P_i ``load_store`` (store μ, σ).
+
+With S > 1 the gradients are summed over samples first (2 ``alu`` + 4 ``load_store`` per parameter and
+sample on int32 accumulators), then one update pass reads them back (2 ``load_store`` per parameter).
+The float learner runs the same schedule with float kinds, stores σ (no σ LUT; σ² is one ``fmul``) and rounds
+to nearest (no stochastic-rounding draws).
+
+Example
+-------
+>>> from types import SimpleNamespace
+>>> toy = SimpleNamespace(layers=(4, 3, 2), bias=False, train_samples=1, predict_samples=0)
+>>> sum(op.count for op in operation_list(toy, "infer") if op.kind == "mac8x8")
+18
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["KINDS", "MODES", "Op", "FLOAT_ARITHMETIC", "arithmetic_of", "operation_list", "total_by_kind"]
+
+KINDS = ("mac8x8", "mac8x16", "mac16x16", "fmac", "mul", "fmul", "alu", "falu", "prng", "lut", "load_store",
+         "exp", "fexp", "div", "fdiv", "call")
+MODES = ("infer", "predict", "learn")
+FLOAT_ARITHMETIC = {"mu_bits": 32, "sigma_bits": 32, "weight_bits": 32, "act_bits": 32, "input_bits": 32,
+                    "grad_bits": 32, "acc_bits": 32, "float": True}
+_FIXED_KEYS = ("mu_bits", "sigma_bits", "weight_bits", "act_bits", "input_bits", "grad_bits", "acc_bits")
+
+
+@dataclass(frozen=True)
+class Op:
+    """One entry of an operation list: ``count`` operations of ``kind`` (see the module docstring)."""
+
+    name: str
+    kind: str
+    count: int
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"Op {self.name!r}: unknown kind {self.kind!r}; known kinds: {', '.join(KINDS)}")
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 0:
+            raise ValueError(f"Op {self.name!r}: count must be an integer >= 0, got {self.count!r}")
+
+
+def arithmetic_of(learner: Any) -> dict:
+    """The learner's number formats: ``learner.arithmetic()`` when it has one, else float32 everywhere."""
+    method = getattr(learner, "arithmetic", None)
+    if method is None:
+        return dict(FLOAT_ARITHMETIC)
+    arith = dict(method())
+    missing = [k for k in _FIXED_KEYS if k not in arith]
+    if missing:
+        raise ValueError(f"{type(learner).__name__}.arithmetic() lacks key(s) {missing}")
+    arith.setdefault("float", False)
+    return arith
+
+
+def _layer_shapes(learner: Any) -> list[tuple[int, int, int]]:
+    """``(fan_in, fan_out, n_params)`` per layer."""
+    layers = tuple(int(v) for v in learner.layers)
+    bias = bool(getattr(learner, "bias", False))
+    return [(a, b, a * b + (b if bias else 0)) for a, b in zip(layers[:-1], layers[1:], strict=True)]
+
+
+class _Ops:
+    """Collects ops, mapping abstract kinds to float kinds for a float learner and dropping zero counts."""
+
+    _FLOAT = {"mac8x8": "fmac", "mac8x16": "fmac", "mac16x16": "fmac", "mul": "fmul", "alu": "falu",
+              "exp": "fexp", "div": "fdiv"}
+
+    def __init__(self, is_float: bool, repeat: int = 1) -> None:
+        self.is_float = is_float
+        self.repeat = repeat
+        self.ops: list[Op] = []
+
+    def add(self, name: str, kind: str, count: int, note: str = "") -> None:
+        if self.is_float:
+            kind = self._FLOAT.get(kind, kind)
+        if count > 0:
+            self.ops.append(Op(name, kind, int(count) * self.repeat, note))
+
+
+def _sample_weights(o: _Ops, i: int, p: int, n_w: int) -> None:
+    """Draw ε and form w = μ + σ·ε for one layer (stored into the row buffer feeding the dot product)."""
+    o.add(f"fc{i}.eps", "prng", p, "one counter-based draw per parameter")
+    o.add(f"fc{i}.eps_gauss", "lut", p, "uniform -> N(0,1) by inverse-CDF table")
+    o.add(f"fc{i}.state_load", "load_store", 2 * p, "load mu and sigma")
+    if not o.is_float:
+        o.add(f"fc{i}.sigma_lut", "lut", p, "sigma from its log-domain code")
+    o.add(f"fc{i}.sample", "mul", p, "w = mu + sigma*eps")
+    o.add(f"fc{i}.sample_round", "alu", 2 * p, "shift and saturate to the weight format")
+    o.add(f"fc{i}.row_store", "load_store", n_w, "sampled weight into the row buffer")
+
+
+def _mac_kinds(arith: dict, n_layers: int) -> list[str]:
+    """Dot-product kind per layer: layer 0 multiplies inputs, the others activations, by weights."""
+    def kind(a_bits: int) -> str:
+        narrow = sum(int(b) <= 8 for b in (a_bits, arith["weight_bits"]))
+        return ("mac16x16", "mac8x16", "mac8x8")[narrow]
+    return [kind(arith["input_bits"])] + [kind(arith["act_bits"])] * (n_layers - 1)
+
+
+def _forward(o: _Ops, shapes: list, macs: list[str], sampled: bool) -> None:
+    last = len(shapes) - 1
+    for i, (fan_in, fan_out, p) in enumerate(shapes):
+        o.add(f"fc{i}.call", "call", 1)
+        if sampled:
+            _sample_weights(o, i, p, fan_in * fan_out)
+        o.add(f"fc{i}.forward", macs[i], fan_in * fan_out, "dot products")
+        o.add(f"fc{i}.bias", "alu", p - fan_in * fan_out, "bias add")
+        if i < last and not o.is_float:
+            o.add(f"fc{i}.requant", "mul", fan_out, "requantise accumulator")
+        o.add(f"fc{i}.activation", "alu", 2 * fan_out if i < last else 0, "shift/clamp, ReLU")
+
+
+def _softmax(o: _Ops, n_classes: int, grad: bool) -> None:
+    o.add("softmax.call", "call", 1)
+    o.add("softmax.max_sum", "alu", 2 * n_classes, "max and sum over classes")
+    o.add("softmax.exp", "exp", n_classes, "exp per class")
+    o.add("softmax.div", "div", n_classes, "normalise per class")
+    if grad:
+        o.add("softmax.grad", "alu", n_classes, "delta = p - onehot")
+
+
+def _backward_layer(o: _Ops, i: int, fan_in: int, fan_out: int, p: int) -> None:
+    """Gradients of one layer (ε regenerated, w recomputed for the hidden δ)."""
+    o.add(f"fc{i}.bwd_call", "call", 1)
+    o.add(f"fc{i}.eps_regen", "prng", p, "regenerate eps from the counter (nothing stored)")
+    o.add(f"fc{i}.eps_regen_gauss", "lut", p, "inverse-CDF table")
+    o.add(f"fc{i}.state_load_bwd", "load_store", 2 * p, "load mu and sigma")
+    if i > 0:
+        o.add(f"fc{i}.backward_delta", "mul", 2 * fan_in * fan_out, "w again, delta_prev += w*delta")
+        o.add(f"fc{i}.relu_mask", "alu", 3 * fan_in, "ReLU mask, shift, saturate")
+    o.add(f"fc{i}.grad", "mul", 2 * p, "g = a*delta (outer product), g_sigma = g*eps")
+
+
+def _mesu_update(o: _Ops, i: int, p: int) -> None:
+    if o.is_float:
+        o.add(f"fc{i}.mesu_update", "mul", 7 * p, "sigma^2, prior terms, steps (eqs. 1-2)")
+    else:
+        o.add(f"fc{i}.sigma_lut_bwd", "lut", 2 * p, "sigma and sigma^2 from the code")
+        o.add(f"fc{i}.mesu_update", "mul", 6 * p, "prior terms, sigma^2 products, step scale, dcode")
+        o.add(f"fc{i}.inv_sigma_lut", "lut", p, "1/sigma for the log-domain sigma code step")
+    o.add(f"fc{i}.mesu_update_alu", "alu", 6 * p, "adds, shifts, clip, saturate")
+    if not o.is_float:
+        o.add(f"fc{i}.stochastic_round", "prng", 2 * p, "2 draws per parameter per step (mu, sigma)")
+        o.add(f"fc{i}.stochastic_round_alu", "alu", 4 * p, "compare and add, twice")
+    o.add(f"fc{i}.state_store", "load_store", 2 * p, "store mu and sigma")
+
+
+def _learn_ops(learner: Any, shapes: list, arith: dict) -> list[Op]:
+    is_float = bool(arith["float"])
+    samples = int(getattr(learner, "train_samples", 1))
+    n_classes = shapes[-1][1]
+    per_sample = _Ops(is_float, repeat=samples)
+    per_sample.add("input.quantise", "alu", 0 if is_float else 2 * shapes[0][0], "scale and saturate input")
+    _forward(per_sample, shapes, _mac_kinds(arith, len(shapes)), sampled=True)
+    _softmax(per_sample, n_classes, grad=True)
+    for i in reversed(range(len(shapes))):
+        fan_in, fan_out, p = shapes[i]
+        _backward_layer(per_sample, i, fan_in, fan_out, p)
+        if samples > 1:
+            per_sample.add(f"fc{i}.grad_accumulate", "alu", 2 * p, "sum gradients over samples")
+            per_sample.add(f"fc{i}.grad_accumulate_ls", "load_store", 4 * p, "load/store int32 accumulators")
+    update = _Ops(is_float)
+    for i in reversed(range(len(shapes))):
+        p = shapes[i][2]
+        if samples > 1:
+            update.add(f"fc{i}.update_call", "call", 1)
+            update.add(f"fc{i}.state_load_upd", "load_store", 2 * p, "load mu and sigma")
+            update.add(f"fc{i}.grad_load", "load_store", 2 * p, "read the summed gradients")
+        _mesu_update(update, i, p)
+    return per_sample.ops + update.ops
+
+
+def operation_list(learner: Any, mode: str) -> list[Op]:
+    """The operations of one step of ``learner`` in ``mode``.
+
+    Parameters
+    ----------
+    learner : anything with ``layers``, ``bias``, ``train_samples``, ``predict_samples`` and optionally
+        ``arithmetic()`` (without it: float32 everywhere).
+    mode : ``"infer"`` (int8 mean weights, as exported), ``"predict"`` (the learner's own state, with
+        ``predict_samples`` weight samples, 0 = μ) or ``"learn"`` (one learn step).
+
+    Returns
+    -------
+    list of :class:`Op`, in execution order, zero counts left out.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    shapes = _layer_shapes(learner)
+    arith = arithmetic_of(learner)
+    is_float = bool(arith["float"])
+    if mode == "learn":
+        return _learn_ops(learner, shapes, arith)
+    if mode == "infer":  # the exported int8 network, whatever the learner's own arithmetic
+        o = _Ops(False)
+        o.add("input.quantise", "alu", 2 * shapes[0][0], "scale and saturate input")
+        _forward(o, shapes, ["mac8x8"] * len(shapes), sampled=False)
+        _softmax(o, shapes[-1][1], grad=False)
+        return o.ops
+    samples = int(getattr(learner, "predict_samples", 0))
+    o = _Ops(is_float, repeat=max(samples, 1))
+    o.add("input.quantise", "alu", 0 if is_float else 2 * shapes[0][0], "scale and saturate input")
+    _forward(o, shapes, _mac_kinds(arith, len(shapes)), sampled=samples > 0)
+    _softmax(o, shapes[-1][1], grad=False)
+    tail = _Ops(is_float)
+    tail.add("predict.average", "alu", shapes[-1][1] * samples if samples > 1 else 0, "mean over samples")
+    tail.add("predict.argmax", "alu", shapes[-1][1], "argmax")
+    return o.ops + tail.ops
+
+
+def total_by_kind(ops: list[Op]) -> dict[str, int]:
+    """Sum the counts of ``ops`` per kind."""
+    totals: dict[str, int] = {}
+    for op in ops:
+        totals[op.kind] = totals.get(op.kind, 0) + op.count
+    return totals

@@ -1,0 +1,111 @@
+"""Latency model: the learner's operation list times the device's cycle table, op by op.
+
+Each op kind maps to one cost key of the device profile; the three integer dot-product kinds use the
+``*_simd`` cost when the device has SIMD. ``mac8x16`` (int8 activations × int16 weights) costs as
+``mac_int16``: the activations are widened to int16 once per layer, as CMSIS-NN does for q7 × q15.
+
+Example
+-------
+>>> from types import SimpleNamespace
+>>> from firmware_sim.device import load_device
+>>> toy = SimpleNamespace(layers=(4, 3, 2), bias=False, train_samples=1, predict_samples=0)
+>>> est = estimate_latency(toy, load_device("rp2040"), "infer")
+>>> est.cycles > 0 and est.largest().op.name
+'fc0.forward'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from edge_mesu.ops import KINDS, Op, operation_list
+
+from .device import Device
+
+__all__ = ["KIND_COST", "OpCost", "LatencyEstimate", "cost_of", "estimate_latency", "step_latency"]
+
+KIND_COST = {"mac8x8": "mac_int8", "mac8x16": "mac_int16", "mac16x16": "mac_int16", "fmac": "mac_float",
+             "mul": "mul", "fmul": "mul_float", "alu": "alu", "falu": "alu_float", "prng": "prng_draw",
+             "lut": "lut_lookup", "load_store": "load_store", "exp": "exp", "fexp": "exp_float", "div": "div",
+             "fdiv": "div_float", "call": "call"}
+_SIMD_KINDS = ("mac8x8", "mac8x16", "mac16x16")
+assert set(KIND_COST) == set(KINDS), "every op kind needs a cost key"
+
+
+def cost_of(kind: str, device: Device) -> float:
+    """Cycles of one op of ``kind`` on ``device``."""
+    key = KIND_COST[kind]
+    if kind in _SIMD_KINDS and device.simd:
+        key += "_simd"
+    return device.costs[key]
+
+
+@dataclass(frozen=True)
+class OpCost:
+    """One op with its cycle cost on a device."""
+
+    op: Op
+    cycles_each: float
+
+    @property
+    def cycles(self) -> float:
+        return self.op.count * self.cycles_each
+
+    def to_dict(self) -> dict:
+        return {"name": self.op.name, "kind": self.op.kind, "count": self.op.count,
+                "cycles_each": self.cycles_each, "cycles": self.cycles, "note": self.op.note}
+
+
+@dataclass(frozen=True)
+class LatencyEstimate:
+    """Cycles of one pass (``infer``, ``predict`` or ``learn``) on one device, op by op."""
+
+    mode: str
+    clock_hz: float
+    ops: tuple[OpCost, ...]
+
+    @property
+    def cycles(self) -> float:
+        return float(sum(c.cycles for c in self.ops))
+
+    @property
+    def us(self) -> float:
+        return self.cycles * 1e6 / self.clock_hz
+
+    def largest(self) -> OpCost:
+        """The op that costs the most cycles."""
+        return max(self.ops, key=lambda c: c.cycles)
+
+    def by_kind(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for c in self.ops:
+            out[c.op.kind] = out.get(c.op.kind, 0.0) + c.cycles
+        return out
+
+    def to_dict(self) -> dict:
+        return {"mode": self.mode, "cycles": self.cycles, "us": self.us, "by_kind": self.by_kind(),
+                "ops": [c.to_dict() for c in self.ops]}
+
+
+def estimate_latency(learner: Any, device: Device, mode: str) -> LatencyEstimate:
+    """Cycle estimate of one ``mode`` pass (see :func:`edge_mesu.ops.operation_list`)."""
+    ops = operation_list(learner, mode)
+    return LatencyEstimate(mode, device.clock_hz, tuple(OpCost(op, cost_of(op.kind, device)) for op in ops))
+
+
+def step_latency(learner: Any, device: Device, mode: str) -> dict[str, Any]:
+    """Passes run per streamed sample: ``infer`` alone, or ``predict`` then ``learn`` (prequential).
+
+    Returns ``{"passes": {name: LatencyEstimate}, "frontend_cycles": float, "cycles": float, "us": float}``;
+    the front end's ``cycles_per_sample()`` is added when ``learner.frontend`` exists.
+    """
+    if mode not in ("infer", "learn"):
+        raise ValueError(f"mode must be 'infer' or 'learn', got {mode!r}")
+    names = ("infer",) if mode == "infer" else ("predict", "learn")
+    passes = {n: estimate_latency(learner, device, n) for n in names}
+    frontend = getattr(learner, "frontend", None)
+    fe_cycles = float(frontend.cycles_per_sample()) if frontend is not None else 0.0
+    cycles = sum(p.cycles for p in passes.values()) + fe_cycles
+    return {"passes": passes, "frontend_cycles": fe_cycles, "cycles": cycles,
+            "us": cycles * 1e6 / device.clock_hz}

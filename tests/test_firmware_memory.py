@@ -1,0 +1,158 @@
+"""Memory map and planner: hand-computed totals for a small network, and the no-overlap property."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import firmware_sim as fs
+from edge_mesu import MESULearner
+from edge_mesu.ops import operation_list, total_by_kind
+
+PROFILE = """
+name = "toy"
+cpu = "toy-core"
+[memory]
+flash_bytes = 100000
+sram_bytes = 2000
+stack_bytes = 1000
+[core]
+clock_hz = 1000000
+simd = false
+fpu = false
+code_density = 1.0
+[costs]
+{costs}
+[flash_write]
+page_bytes = 64
+erase_us_per_page = 100.0
+program_us_per_byte = 1.0
+endurance_cycles = 10000
+"""
+
+
+class ToyFixed:
+    """A 4-3-2 fixed-point learner without biases: 18 parameters, 3 bytes each."""
+
+    layers = (4, 3, 2)
+    bias = False
+    train_samples = 1
+    predict_samples = 0
+
+    def n_params(self) -> int:
+        return 18
+
+    def state_nbytes(self) -> int:
+        return 54
+
+    def arithmetic(self) -> dict:
+        return {"mu_bits": 16, "sigma_bits": 8, "weight_bits": 16, "act_bits": 8, "input_bits": 8,
+                "grad_bits": 16, "acc_bits": 32, "float": False}
+
+
+@pytest.fixture
+def toy_device(tmp_path):
+    costs = "\n".join(f"{k} = 1.0" for k in fs.COST_KEYS)
+    path = tmp_path / "toy.toml"
+    path.write_text(PROFILE.format(costs=costs))
+    return fs.load_device(path)
+
+
+def test_learn_mode_totals_by_hand(toy_device):
+    m = fs.memory_map(ToyFixed(), toy_device, "learn")
+    # arena, traced by hand through the greedy planner (alignment 4);
+    # steps: fwd 1, 2; softmax 3; bwd 4 (fc1), 5 (fc0)
+    # fc0.acc 12 B [1,1] @0; delta1 12 B [4,5] @0; weight_row 8 B [1,2] @12; logits 8 B [2,3] @0;
+    # input 4 B [0,5] @20; delta_out 4 B [3,4] @12; h1 3 B [1,4] @24  ->  arena 27 B
+    assert m.plans["learn"].offsets() == {"fc0.acc": 0, "delta1": 0, "weight_row": 12, "logits": 0,
+                                          "input": 20, "delta_out": 12, "h1": 24}
+    assert m.plans["learn"].arena_bytes == 27
+    assert m.plans["predict"].arena_bytes == 19  # fc0.acc @0, logits @0, input @12, h1 @16
+    assert m.ram == {"state": 54, "prng": 16, "arena": 27, "stack": 1000}
+    assert m.ram_bytes == 1097
+    # code 1024 + 768 + 320 + 1536 + 384 + 2 layers x 64 = 4160; tables 512 exp + 512 icdf + 512 sigma
+    # + 1024 sigma^2 + 512 1/sigma = 3072; state image 2 slots x one 64-byte page = 128
+    assert m.flash == {"code": 4160, "exp_table": 512, "gauss_icdf": 512, "sigma": 512, "sigma_sq": 1024,
+                       "inv_sigma": 512, "state_image": 128}
+    assert m.flash_bytes == 7360
+
+
+def test_infer_mode_totals_by_hand(toy_device):
+    m = fs.memory_map(ToyFixed(), toy_device, "infer")
+    # code 512 + 768 + 384 + 2 x 64; int8 weights 4*3 + 3*2; quant params 8 B per output channel (3 + 2)
+    assert m.flash == {"code": 1792, "exp_table": 512, "weights": 18, "quant_params": 40}
+    assert m.ram == {"arena": 19, "stack": 1000}
+
+
+def test_float_learner_state_and_arena_are_float32():
+    dev = fs.load_device("stm32l4")
+    learner = MESULearner((4, 3, 2), bias=False)
+    m = fs.memory_map(learner, dev, "learn")
+    assert m.ram["state"] == 18 * 2 * 4
+    sizes = {p.buffer.name: p.buffer.size for p in m.plans["learn"].placements}
+    assert sizes["input"] == 16 and sizes["h1"] == 12 and sizes["weight_row"] == 16
+
+
+def test_frontend_is_counted_when_attached(toy_device):
+    class FrontEnd:
+        def ram_bytes(self) -> int:
+            return 300
+
+        def cycles_per_sample(self) -> float:
+            return 1234.0
+
+    learner = ToyFixed()
+    learner.frontend = FrontEnd()
+    assert fs.memory_map(learner, toy_device, "learn").ram["frontend"] == 300
+    lat = fs.step_latency(learner, toy_device, "learn")
+    assert lat["frontend_cycles"] == 1234.0
+    assert lat["cycles"] == pytest.approx(sum(p.cycles for p in lat["passes"].values()) + 1234.0)
+
+
+def test_learn_op_counts():
+    totals = total_by_kind(operation_list(ToyFixed(), "learn"))
+    assert totals["prng"] == 4 * 18  # eps drawn, eps regenerated, 2 stochastic-rounding draws
+    assert totals["mac8x16"] == 18   # forward dot products
+    infer = total_by_kind(operation_list(ToyFixed(), "infer"))
+    assert infer["mac8x8"] == 18 and "prng" not in infer
+    float_kinds = set(total_by_kind(operation_list(MESULearner((4, 3, 2)), "learn")))
+    assert not float_kinds & {"mac8x16", "mul", "exp", "div"} and "fmac" in float_kinds
+
+
+def test_mode_is_checked(toy_device):
+    with pytest.raises(ValueError, match="mode"):
+        fs.memory_map(ToyFixed(), toy_device, "train")
+    with pytest.raises(ValueError, match="mode"):
+        operation_list(ToyFixed(), "train")
+
+
+_buffers = st.lists(
+    st.tuples(st.integers(0, 300), st.integers(0, 30), st.integers(0, 12)), min_size=0, max_size=25)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_buffers, st.sampled_from([1, 4, 8, 16]))
+def test_planner_never_overlaps_live_buffers(specs, alignment):
+    bufs = [fs.Buffer(f"b{i}", size, first, first + span) for i, (size, first, span) in enumerate(specs)]
+    plan = fs.plan_memory(bufs, alignment)
+    placed = plan.placements
+    assert len(placed) == len(bufs)
+    for p in placed:
+        assert p.offset % alignment == 0 and p.end <= plan.arena_bytes
+    for i, a in enumerate(placed):
+        for b in placed[i + 1:]:
+            if a.buffer.lives_with(b.buffer) and a.buffer.size and b.buffer.size:
+                assert a.end <= b.offset or b.end <= a.offset, (a, b)
+    assert plan.arena_bytes == max((p.end for p in placed), default=0)
+    peak = max((sum(b.size for b in bufs if b.first_use <= t <= b.last_use) for t in range(45)), default=0)
+    assert peak <= plan.arena_bytes <= sum(-(-b.size // alignment) * alignment for b in bufs)
+
+
+def test_planner_rejects_bad_buffers():
+    with pytest.raises(ValueError, match="last_use"):
+        fs.Buffer("x", 4, 3, 2)
+    with pytest.raises(ValueError, match="size"):
+        fs.Buffer("x", -1, 0, 0)
+    with pytest.raises(ValueError, match="unique"):
+        fs.plan_memory([fs.Buffer("x", 1, 0, 0), fs.Buffer("x", 1, 0, 0)])
