@@ -6,8 +6,9 @@ from .errors import BudgetExceededError, EdgeMesuError, StateFileError
 from .fixed import FixedMESULearner, QFormat, Rounding
 from .mesu import MESULearner
 from .mesu_rule import MESUConfig, mesu_update
+from .sgd import SGDLearner
 from .uncertainty import Uncertainty
 
 __all__ = ["BudgetExceededError", "EdgeMesuError", "FixedMESULearner", "MESUConfig", "MESULearner", "QFormat",
-           "Rounding", "StateFileError", "Uncertainty", "mesu_update"]
+           "Rounding", "SGDLearner", "StateFileError", "Uncertainty", "mesu_update"]
 __version__ = "0.1.0"

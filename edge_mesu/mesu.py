@@ -85,12 +85,14 @@ class MESULearner(BaseLearner):
 
     def __init__(self, layers: tuple[int, ...] | list[int] = (784, 50, 10), *, N: float = 300_000.0,
                  sigma_prior: float = 1.0, mu_prior: float = 0.0, lr_mu: float = 1.0, lr_sigma: float = 1.0,
-                 c_sigma: float = 0.5, ratio_max: float | None = None, sigma_min: float | None = 1e-6,
+                 c_sigma: float = 0.5, ratio_max: float | None = 0.1, sigma_step_max: float | None = None,
+                 sigma_min: float | None = 1e-6,
                  sigma_max: float | None = None, sigma_init: float | str = "paper", train_samples: int = 1,
                  predict_samples: int = 0, bias: bool = True, dtype: str = "float32", seed: int = 0) -> None:
         self.layers = check_layers(layers)
         self.config = MESUConfig(N=N, sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu,
-                                 lr_sigma=lr_sigma, c_sigma=c_sigma, ratio_max=ratio_max, sigma_min=sigma_min,
+                                 lr_sigma=lr_sigma, c_sigma=c_sigma, ratio_max=ratio_max,
+                                 sigma_step_max=sigma_step_max, sigma_min=sigma_min,
                                  sigma_max=sigma_max)
         if sigma_init != "paper" and not (isinstance(sigma_init, (int, float)) and sigma_init > 0):
             raise ValueError(f"sigma_init must be 'paper' or a number > 0, got {sigma_init!r}")

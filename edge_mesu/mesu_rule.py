@@ -9,7 +9,10 @@ keeps a Gaussian N(μ, σ²) per parameter and, for each streamed sample or mini
 with c_σ = ½ in the paper (the authors' PyTorch code uses 1), C the negative log-likelihood of the batch
 summed over its samples and averaged over weight samples, ∂C/∂μ = E[∂C/∂w] and ∂C/∂σ = E[ε·∂C/∂w] through
 w = μ + σ·ε. Both updates use the values *before* the step. Optional knobs from the authors' PyTorch code:
-``ratio_max`` clips each step to ``ratio_max·σ`` and ``sigma_min``/``sigma_max`` clamp σ.
+``ratio_max`` clips each step to ``ratio_max·σ`` and ``sigma_min``/``sigma_max`` clamp σ. Our own guard,
+``sigma_step_max``, clips only the relative σ step |Δσ|/σ: with one weight sample per update the σ step is
+noisy enough to flip σ's sign or run away on real data (see docs/robustness.md); this keeps σ positive
+and finite without touching the μ step.
 
 Example
 -------
@@ -41,6 +44,7 @@ class MESUConfig:
     lr_mu, lr_sigma : extra step factors (1 in the paper).
     c_sigma : factor of the σ step, ½ in the paper's equation, 1 in the authors' PyTorch code.
     ratio_max : if set, |Δμ| and |Δσ| are clipped to ``ratio_max·σ`` (authors' PyTorch knob).
+    sigma_step_max : if set, |Δσ| is clipped to ``sigma_step_max·σ`` (σ only; must be < 1).
     sigma_min, sigma_max : if set, σ is clamped into this range after the step.
     """
 
@@ -51,6 +55,7 @@ class MESUConfig:
     lr_sigma: float = 1.0
     c_sigma: float = 0.5
     ratio_max: float | None = None
+    sigma_step_max: float | None = None
     sigma_min: float | None = None
     sigma_max: float | None = None
 
@@ -61,6 +66,8 @@ class MESUConfig:
                 raise ValueError(f"MESUConfig.{name} must be a finite number > 0, got {value!r}")
         if not math.isfinite(self.mu_prior):
             raise ValueError(f"MESUConfig.mu_prior must be finite, got {self.mu_prior!r}")
+        if self.sigma_step_max is not None and not 0 < self.sigma_step_max < 1:
+            raise ValueError(f"MESUConfig.sigma_step_max must be None or in (0, 1), got {self.sigma_step_max!r}")
         for name in ("ratio_max", "sigma_min", "sigma_max"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
@@ -85,6 +92,9 @@ def mesu_step_sizes(
     if cfg.ratio_max is not None:
         bound = cfg.ratio_max * sigma
         d_mu = np.clip(d_mu, -bound, bound)
+        d_sigma = np.clip(d_sigma, -bound, bound)
+    if cfg.sigma_step_max is not None:
+        bound = cfg.sigma_step_max * sigma
         d_sigma = np.clip(d_sigma, -bound, bound)
     return d_mu, d_sigma
 

@@ -55,7 +55,8 @@ class FixedMESULearner(BaseLearner):
 
     def __init__(self, layers: tuple[int, ...] | list[int] = (784, 50, 10), *, N: float = 300_000.0,
                  sigma_prior: float = 1.0, mu_prior: float = 0.0, lr_mu: float = 1.0, lr_sigma: float = 1.0,
-                 c_sigma: float = 0.5, ratio_max: float | None = None, sigma_min: float | None = None,
+                 c_sigma: float = 0.5, ratio_max: float | None = 0.1, sigma_step_max: float | None = None,
+                 sigma_min: float | None = None,
                  sigma_max: float | None = None, sigma_init: float | str = "paper", train_samples: int = 1,
                  predict_samples: int = 0, bias: bool = True, seed: int = 0, input_frac: int = 5,
                  act_frac: int = 8, mu_frac: list[int] | None = None, sigma_bits: int = 8,
@@ -63,7 +64,8 @@ class FixedMESULearner(BaseLearner):
         self.layers = check_layers(layers)
         # validates the float hyper-parameters exactly as the float learner does
         self.config = MESUConfig(N=N, sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu, lr_sigma=lr_sigma,
-                                 c_sigma=c_sigma, ratio_max=ratio_max, sigma_min=sigma_min, sigma_max=sigma_max)
+                                 c_sigma=c_sigma, ratio_max=ratio_max, sigma_step_max=sigma_step_max,
+                                 sigma_min=sigma_min, sigma_max=sigma_max)
         if sigma_init != "paper" and not (isinstance(sigma_init, (int, float)) and sigma_init > 0):
             raise ValueError(f"sigma_init must be 'paper' or a number > 0, got {sigma_init!r}")
         self.sigma_init = sigma_init
@@ -81,12 +83,16 @@ class FixedMESULearner(BaseLearner):
             raise ValueError(f"mu_frac needs {len(fans)} entries (one per layer), got {len(mu_frac)}")
         init_sigmas = [2.0 / math.sqrt(f) if sigma_init == "paper" else float(sigma_init) for f in fans]
         top = sigma_max if sigma_max is not None else max(sigma_prior, *init_sigmas)
-        probe = FixedPlan(self.layers, self.bias, QFormat(8, input_frac), QFormat(16, act_frac),
-                          tuple(QFormat(16, f) for f in mu_frac), sigma_bits, sigma_per_octave, top, N,
-                          sigma_prior, mu_prior, lr_mu, lr_sigma, c_sigma, ratio_max, 0, (1 << sigma_bits) - 1)
-        code_max = (1 << sigma_bits) - 1 if sigma_min is None else int(probe.code_of_sigma(sigma_min))
-        self.plan = probe if code_max == probe.code_max else FixedPlan(
-            **{**{k: getattr(probe, k) for k in probe.__dataclass_fields__ if k != "tables"}, "code_max": code_max})
+        plan_args = dict(layers=self.layers, bias=self.bias, input_fmt=QFormat(8, input_frac),
+                         act_fmt=QFormat(16, act_frac), mu_fmts=tuple(QFormat(16, f) for f in mu_frac),
+                         sigma_bits=sigma_bits, sigma_per_octave=sigma_per_octave, sigma_max=top, N=N,
+                         sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu, lr_sigma=lr_sigma, c_sigma=c_sigma,
+                         ratio_max=ratio_max, sigma_step_max=sigma_step_max, code_min=0,
+                         code_max=(1 << sigma_bits) - 1)
+        if sigma_min is not None:  # the smallest σ allowed is the largest code
+            probe = FixedPlan(**plan_args)
+            plan_args["code_max"] = int(probe.code_of_sigma(sigma_min))
+        self.plan = FixedPlan(**plan_args)
         self._sig_tables = [sigma_sample_table(self.plan, f) for f in self.plan.mu_fmts]
         rng = np.random.Generator(np.random.PCG64(self.seed))
         mus, sigmas = paper_init(self.layers, self.bias, rng, sigma_init)

@@ -90,6 +90,7 @@ class FixedPlan:
     lr_sigma: float
     c_sigma: float
     ratio_max: float | None
+    sigma_step_max: float | None
     code_min: int
     code_max: int
     tables: dict = field(compare=False, repr=False, default_factory=dict)
@@ -153,7 +154,7 @@ class FixedPlan:
         sigma = self.sigma_of_code(code)
         t["prior_s"] = np.rint(self.lr_sigma * self.c_sigma * (1.0 - sigma**2 / self.sigma_prior**2) / self.N
                                * scale).astype(np.int64)
-        r_max = min(1.0, self.ratio_max) if self.ratio_max is not None else 1.0
+        r_max = min([1.0] + [v for v in (self.ratio_max, self.sigma_step_max) if v is not None])
         t["rmax_s"] = np.rint(r_max * scale).astype(np.int64)
         t["rmax0"] = int(t["rmax_s"].min())
         if self.ratio_max is not None:  # |Δμ| bound per code and layer: ratio_max·σ in μ's LSBs
@@ -176,5 +177,5 @@ class FixedPlan:
                 "sigma_bits": self.sigma_bits, "sigma_per_octave": self.sigma_per_octave,
                 "sigma_max": self.sigma_max, "N": self.N, "sigma_prior": self.sigma_prior,
                 "mu_prior": self.mu_prior, "lr_mu": self.lr_mu, "lr_sigma": self.lr_sigma, "c_sigma": self.c_sigma,
-                "ratio_max": self.ratio_max, "code_min": self.code_min, "code_max": self.code_max,
+                "ratio_max": self.ratio_max, "sigma_step_max": self.sigma_step_max, "code_min": self.code_min, "code_max": self.code_max,
                 "eps_frac": EPS_FRAC}

@@ -1,0 +1,62 @@
+"""Throughput of learn_one and predict_one, float vs fixed (and any other learner), in one run.
+
+Each measurement is repeated ``repeats`` times on the same warmed-up learner and the median is reported, so
+ratios between learners come from one process on one machine state.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+
+from .pmnist import make_learner
+
+__all__ = ["run_throughput"]
+
+
+def _rate(fn: Any, xs: np.ndarray, ys: np.ndarray | None) -> float:
+    t0 = time.perf_counter()
+    if ys is None:
+        for x in xs:
+            fn(x)
+    else:
+        for x, y in zip(xs, ys):
+            fn(x, y)
+    return len(xs) / (time.perf_counter() - t0)
+
+
+def run_throughput(learners: tuple[str, ...] = ("mesu", "fixed", "sgd"), n: int = 500, repeats: int = 5,
+                   seed: int = 0) -> dict[str, Any]:
+    """Median learn_one/s and predict_one/s of 784-50-10 learners on standardised-MNIST-like inputs."""
+    rng = np.random.default_rng(seed)
+    X = np.clip(rng.standard_normal((n, 784)) * 0.8, -0.42, 2.8)  # the range of standardised MNIST pixels
+    y = rng.integers(0, 10, n)
+    out: dict[str, Any] = {"benchmark": "throughput", "network": [784, 50, 10], "n_per_repeat": n,
+                           "repeats": repeats, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                                           "numpy": np.__version__}, "learners": {}}
+    for name in learners:
+        learner = make_learner(name, seed)
+        learner.learn_many(X[:50], y[:50])  # warm caches and allocators
+        learn = [_rate(learner.learn_one, X, y) for _ in range(repeats)]
+        predict = [_rate(learner.predict_one, X, None) for _ in range(repeats)]
+        out["learners"][name] = {"learn_one_per_s": statistics.median(learn), "learn_one_runs": learn,
+                                 "predict_one_per_s": statistics.median(predict), "predict_one_runs": predict}
+    names = list(out["learners"])
+    if "mesu" in names:
+        base = out["learners"]["mesu"]["learn_one_per_s"]
+        out["learn_ratio_vs_mesu"] = {k: v["learn_one_per_s"] / base for k, v in out["learners"].items()}
+    return out
+
+
+def format_throughput(result: dict[str, Any]) -> str:
+    lines = [f"{'learner':14s} {'learn_one/s':>12s} {'predict_one/s':>14s} {'learn vs mesu':>14s}"]
+    ratios = result.get("learn_ratio_vs_mesu", {})
+    for name, r in result["learners"].items():
+        ratio = f"{ratios[name]:.2f}x" if name in ratios else ""
+        lines.append(f"{name:14s} {r['learn_one_per_s']:12.0f} {r['predict_one_per_s']:14.0f} {ratio:>14s}")
+    return "\n".join(lines)

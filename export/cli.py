@@ -1,0 +1,148 @@
+"""CLI hooks: ``export`` and ``quant-report`` subcommands for the main ``edge-mesu`` command.
+
+The main CLI calls :func:`add_commands` with its ``subparsers``; each subcommand sets ``func`` to a
+handler ``handler(args) -> int`` (exit code: 0 success, 2 bad input). Handlers print; the library does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["add_commands", "export_handler", "quant_report_handler"]
+
+DEFAULT_CALIBRATION = 500
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``export`` and ``quant-report`` on ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
+    p = subparsers.add_parser("export", help="write ONNX / int8 ONNX / int8 TFLite artefacts of a state file",
+                              description="Export the mean network of a learner state file.")
+    p.add_argument("--state", required=True, help="learner state file")
+    p.add_argument("--onnx", help="float ONNX output path")
+    p.add_argument("--onnx-int8", dest="onnx_int8", help="int8 QDQ ONNX output path")
+    p.add_argument("--tflite", help="int8 TFLite output path")
+    _common(p)
+    p.set_defaults(func=export_handler)
+    q = subparsers.add_parser("quant-report", help="fidelity of float / ONNX / int8 ONNX / int8 TFLite",
+                              description="Compare the learner's float mean network with its exports.")
+    q.add_argument("--state", required=True, help="learner state file")
+    q.add_argument("--json", help="also write the report as JSON to this path")
+    q.add_argument("--eval-samples", dest="eval_samples", type=int, default=2000,
+                   help="evaluation inputs (default 2000)")
+    _common(q)
+    q.set_defaults(func=quant_report_handler)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", help="MNIST directory: calibrate on task 1 (unpermuted, standardised) training "
+                                  "images (quant-report: evaluate on its test images); without it, "
+                                  "generated N(0, 1) inputs are used")
+    p.add_argument("--calibration-samples", dest="calibration_samples", type=int, default=DEFAULT_CALIBRATION,
+                   help=f"calibration inputs (default {DEFAULT_CALIBRATION})")
+    p.add_argument("--seed", type=int, default=0, help="seed of generated inputs (default 0)")
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _load_learner(path: str) -> object:
+    import edge_mesu
+    from edge_mesu.statefile import load_state
+
+    kind, _meta, _arrays = load_state(path)
+    cls = getattr(edge_mesu, kind, None)
+    if cls is None or not hasattr(cls, "load"):
+        raise ValueError(f"{path}: unknown learner kind {kind!r}")
+    return cls.load(path)
+
+
+def _mnist(directory: str, split: str, n: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` images of an MNIST split, task 1 (identity permutation), standardised."""
+    from edge_mesu.data import load_mnist, standardize_mnist
+
+    if n_features != 784:
+        raise ValueError(f"--data gives 784-pixel MNIST inputs but the learner expects {n_features}")
+    X, y = load_mnist(directory, split=split)
+    return standardize_mnist(X[:n]).astype(np.float64), y[:n].astype(np.int64)
+
+
+def _inputs(args: argparse.Namespace, n_features: int, split: str, n: int
+            ) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """``(X, y or None, description)`` from MNIST or generated N(0, 1) inputs."""
+    if n < 1:
+        raise ValueError(f"sample counts must be >= 1, got {n}")
+    if args.data:
+        X, y = _mnist(args.data, split, n, n_features)
+        return X, y, f"MNIST task 1 {split} split from {args.data} ({len(X)} images)"
+    rng = np.random.default_rng([args.seed, 0 if split == "train" else 1])
+    X = rng.standard_normal((n, n_features))
+    return X, None, f"generated N(0, 1) inputs ({n} x {n_features}, seed {args.seed}); no --data given"
+
+
+def export_handler(args: argparse.Namespace) -> int:
+    """Write the requested artefacts and print each one's size, operators and tensor formats."""
+    from . import to_onnx, to_onnx_int8, to_tflite_int8
+
+    if not (args.onnx or args.onnx_int8 or args.tflite):
+        return _fail("nothing to export: give --onnx, --onnx-int8 and/or --tflite")
+    try:
+        learner = _load_learner(args.state)
+        reports = []
+        if args.onnx:
+            reports.append(to_onnx(learner, args.onnx))
+        if args.onnx_int8 or args.tflite:
+            X, _, source = _inputs(args, learner.layers[0], "train", args.calibration_samples)
+            print(f"calibration: {source}")
+            if args.onnx_int8:
+                reports.append(to_onnx_int8(learner, args.onnx_int8, calibration=X))
+            if args.tflite:
+                reports.append(to_tflite_int8(learner, args.tflite, calibration=X))
+    except (ValueError, OSError) as exc:
+        return _fail(str(exc))
+    for rep in reports:
+        print(rep.format_text())
+    return 0
+
+
+def quant_report_handler(args: argparse.Namespace) -> int:
+    """Export every artefact to a temporary directory and print the fidelity table (and JSON)."""
+    from . import fidelity_report, to_onnx, to_onnx_int8, to_tflite_int8
+
+    try:
+        learner = _load_learner(args.state)
+        n_in = learner.layers[0]
+        Xc, _, cal_source = _inputs(args, n_in, "train", args.calibration_samples)
+        Xe, ye, eval_source = _inputs(args, n_in, "test", args.eval_samples)
+        if args.json and not Path(args.json).resolve().parent.is_dir():
+            raise ValueError(f"--json directory {Path(args.json).parent} does not exist")
+        with tempfile.TemporaryDirectory(prefix="edge_mesu_quant_") as tmp:
+            paths = {k: os.path.join(tmp, f"model{k}") for k in (".onnx", ".int8.onnx", ".tflite")}
+            to_onnx(learner, paths[".onnx"])
+            to_onnx_int8(learner, paths[".int8.onnx"], calibration=Xc)
+            to_tflite_int8(learner, paths[".tflite"], calibration=Xc, validate=False)
+            labels = ye if ye is not None else learner.predict_proba(Xe).argmax(axis=1)
+            report = fidelity_report(learner, Xe, labels, onnx=paths[".onnx"], onnx_int8=paths[".int8.onnx"],
+                                     tflite=paths[".tflite"])
+    except (ValueError, OSError) as exc:
+        return _fail(str(exc))
+    print(f"calibration: {cal_source}")
+    print(f"evaluation: {eval_source}" + ("" if ye is not None else
+                                          "; labels = the learner's own mean prediction, so accuracy "
+                                          "equals agreement"))
+    print(report.format_table())
+    if args.json:
+        from edge_mesu.statefile import atomic_write_bytes
+
+        payload = {"calibration": cal_source, "evaluation": eval_source, **report.to_dict()}
+        atomic_write_bytes(args.json, json.dumps(payload, indent=2, allow_nan=False).encode("utf-8"))
+        print(f"wrote {args.json}")
+    return 0
