@@ -18,9 +18,11 @@ import numpy as np
 from edge_mesu import FixedMESULearner, MESULearner
 from edge_mesu.data import load_mnist, make_sensor_stream, standardize_mnist
 
-SETTINGS = {"paper": {"ratio_max": None}, "ratio_max=0.1 (default)": {},
-            "sigma_init=0.05": {"ratio_max": None, "sigma_init": 0.05},
-            "sigma_step_max=0.1": {"ratio_max": None, "sigma_step_max": 0.1}}
+SETTINGS = {"paper (σ0=2/√fan_in, no guard)": {"ratio_max": None, "sigma_init": "paper"},
+            "paper σ0 + ratio_max=0.1": {"sigma_init": "paper"},
+            "σ0=0.05, no guard": {"ratio_max": None},
+            "default (σ0=0.05, ratio_max=0.1)": {},
+            "paper σ0 + sigma_step_max=0.1": {"ratio_max": None, "sigma_init": "paper", "sigma_step_max": 0.1}}
 
 
 def streams(data: str | None) -> dict:
@@ -69,7 +71,7 @@ def main() -> None:
                 r = {"stream": sname, "learner": cls.__name__, "setting": setting, **run(cls, kw, X, y, layers, test)}
                 rows.append(r)
                 div = f"diverged at {r['diverged_at']}" if r["diverged_at"] is not None else ""
-                print(f"{sname:7s} {cls.__name__:17s} {setting:26s} acc {r['accuracy']:.3f}  σ [{r['sigma_min']:.2g}, "
+                print(f"{sname:7s} {cls.__name__:17s} {setting:34s} acc {r['accuracy']:.3f}  σ [{r['sigma_min']:.2g}, "
                       f"{r['sigma_median']:.2g}, {r['sigma_max']:.2g}] {div}", flush=True)
     if args.json:
         with open(args.json, "w") as fh:

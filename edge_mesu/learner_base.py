@@ -67,10 +67,11 @@ class BaseLearner:
             self._learn_batch(Xa[start:start + step], Ya[start:start + step])
 
     # -- prediction ----------------------------------------------------------------------------------------
-    def predict_proba(self, X: object, samples: int = 0) -> np.ndarray:
-        """Class probabilities, shape ``(n, C)``: mean weights (``samples=0``) or the mean over samples."""
+    def predict_proba(self, X: object, samples: int | None = None) -> np.ndarray:
+        """Class probabilities, shape ``(n, C)``: ``predict_samples`` weight samples by default, mean weights
+        with ``samples=0``, or the mean over ``samples`` weight samples."""
         Xa = check_X(X, self.n_features)
-        samples = check_positive_int(samples, "samples", minimum=0)
+        samples = self.predict_samples if samples is None else check_positive_int(samples, "samples", minimum=0)
         return self._sample_proba(Xa, samples).mean(axis=0)
 
     def predict(self, X: object) -> np.ndarray:

@@ -42,7 +42,7 @@ def encode_state(kind: str, meta: dict, arrays: dict[str, np.ndarray]) -> bytes:
     """Serialise a learner state to bytes (see module docstring for the layout)."""
     specs, blobs = [], []
     for name, arr in arrays.items():
-        a = np.ascontiguousarray(arr)
+        a = np.asarray(arr, order="C")  # (np.ascontiguousarray would turn a 0-d array into shape (1,))
         dtype = a.dtype.newbyteorder("<") if a.dtype.byteorder == ">" else a.dtype
         if dtype.name not in _ALLOWED_DTYPES:
             raise ValueError(f"array {name!r} has unsupported dtype {a.dtype}")
@@ -84,7 +84,14 @@ def decode_state(data: bytes, source: str = "<bytes>") -> tuple[str, dict, dict[
         raise StateFileError(f"{source}: unreadable header ({exc})") from None
     arrays: dict[str, np.ndarray] = {}
     offset = end_header
-    for name, dtype_name, shape in specs:
+    for spec in specs:
+        try:
+            name, dtype_name, shape = spec
+            shape = [int(d) for d in shape]
+            if any(d < 0 for d in shape) or not isinstance(name, str):
+                raise ValueError("negative dimension or non-string name")
+        except (TypeError, ValueError) as exc:
+            raise StateFileError(f"{source}: malformed array spec {spec!r} ({exc})") from None
         if dtype_name not in _ALLOWED_DTYPES:
             raise StateFileError(f"{source}: array {name!r} has unsupported dtype {dtype_name!r}")
         dtype = np.dtype(dtype_name).newbyteorder("<")

@@ -85,8 +85,11 @@ def _mu_bracket(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, g_sum
         if samples > 1:
             b = div_round_even(b, samples)
         pm = t["prior"][sl.layer]
-        if pm.shift <= 62:  # else N is so large that the pull is below 2**−47 LSB per step
-            b += shift_round_half_up((t["mu_prior_q"][sl.layer] - mu[sl.start:sl.stop]) * pm.mant, pm.shift)
+        pull = (t["mu_prior_q"][sl.layer] - mu[sl.start:sl.stop]) * pm.mant
+        if pm.shift <= 0:  # N·σp² so small that the multiplier is >= 2**15: exact left shift
+            b += pull << -pm.shift
+        elif pm.shift <= 62:  # else N is so large that the pull is below 2**−47 LSB per step
+            b += shift_round_half_up(pull, pm.shift)
         return b
 
     return _per_layer(slices, g_sum, layer_bracket)
