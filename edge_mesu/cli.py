@@ -22,7 +22,7 @@ def _add_bench(sub: Any) -> None:
     p = which.add_parser("pmnist", help="permuted-MNIST continual learning (the MESU papers' protocol)")
     p.add_argument("--data", default=None, help="MNIST IDX directory (default: $EDGE_MESU_MNIST)")
     p.add_argument("--tasks", type=int, default=10)
-    p.add_argument("--learners", default="mesu,sgd", help="comma list of mesu, mesu10, fixed, fixed-nearest, sgd")
+    p.add_argument("--learners", default="mesu,sgd", help="comma list of mesu, mesu10, fixed, fixed-nearest, fixed-c, sgd")
     p.add_argument("--samples-per-task", type=int, default=None, help="default: all 60,000")
     p.add_argument("--test-samples", type=int, default=0, help="weight samples at test (0 = mean weights)")
     p.add_argument("--seed", type=int, default=0)
@@ -32,7 +32,7 @@ def _add_bench(sub: Any) -> None:
     p.add_argument("--json", default=None, metavar="OUT.json", help="write (merge) results as JSON")
     p.set_defaults(func=_cmd_bench_pmnist)
     t = which.add_parser("throughput", help="learn_one / predict_one per second, 784-50-10")
-    t.add_argument("--learners", default="mesu,fixed,sgd")
+    t.add_argument("--learners", default="mesu,fixed,fixed-c,sgd")
     t.add_argument("--n", type=int, default=500, help="samples per repeat")
     t.add_argument("--repeats", type=int, default=5)
     t.add_argument("--json", default=None, metavar="OUT.json")
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("state")
     info.set_defaults(func=_cmd_info)
     _add_bench(sub)
-    for module in ("firmware_sim.cli", "export.cli"):
+    for module in ("firmware_sim.cli", "export.cli", "edge_mesu.sweep_cli", "edge_mesu.learn_cli"):
         try:
             mod = __import__(module, fromlist=["add_commands"])
         except ImportError as exc:  # a package of the distribution is broken: say so, keep the rest usable

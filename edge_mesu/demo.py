@@ -1,9 +1,12 @@
 """``edge-mesu demo``: the whole product on a stream the package generates, in well under a minute.
 
-1. a 3-axis accelerometer stream (several activities, slow gain drift, a class that appears half-way);
-2. the fixed-point MESU learner learns it prequentially (predict, then learn), with no task boundaries;
+1. a 3-axis accelerometer stream of raw int16 ADC counts (several activities, slow gain drift, a class that
+   appears half-way);
+2. the integer sensor front end (windows, running normalisation, per-window features) feeds the fixed-point
+   MESU learner, which learns prequentially (predict, then learn), with no task boundaries;
 3. its uncertainty (mutual information over weight samples) flags the new class, then drops as it is learned;
-4. the state is saved (crash-safe file) and checked against a device's memory and latency budgets;
+4. the state (front end and learner) is saved (crash-safe file) and checked against a device's memory and
+   latency budgets, front end included;
 5. the mean network is exported to int8 ONNX and TFLite and compared with the package's own reference.
 """
 
@@ -15,30 +18,37 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["run_demo", "DEMO_HIDDEN"]
+__all__ = ["run_demo", "DEMO_HIDDEN", "DEMO_FRONTEND"]
 
 DEMO_HIDDEN = 32
+#: the demo's front end: one window per generated 32-sample window, (mean, RMS, min, max) per axis; the rest
+#: are FrontEndSpec's defaults (see docs/frontend.md for the measurements behind them)
+DEMO_FRONTEND = {"features": True}
 
 
-def _make_learner(kind: str, layers: tuple[int, ...], seed: int) -> Any:
-    from .fixed import FixedMESULearner
-    from .mesu import MESULearner
-    cls = FixedMESULearner if kind == "fixed" else MESULearner
-    return cls(layers=layers, seed=seed)
+def _make_pipeline(kind: str, stream: Any, seed: int) -> Any:
+    from .frontend import FrontEndSpec
+    from .pipeline import SensorPipeline
+    spec = FrontEndSpec(channels=stream.samples.shape[1], window=stream.window, **DEMO_FRONTEND)
+    return SensorPipeline.create(spec, stream.class_names, fixed=kind == "fixed", hidden=(DEMO_HIDDEN,),
+                                 seed=seed, channel_names=["x", "y", "z"])
 
 
-def _prequential(learner: Any, X: np.ndarray, y: np.ndarray, onset: int, late: int,
-                 mi_samples: int = 8) -> dict[str, Any]:
-    """Predict-then-learn over the stream; mutual information of late-class and other windows around it."""
-    correct = np.zeros(len(X), dtype=bool)
-    mi = np.full(len(X), np.nan)
-    probe = set(range(max(0, onset - 200), len(X)))  # MI is only needed around and after the onset
-    for i in range(len(X)):
-        correct[i] = learner.predict_one(X[i]) == y[i]
-        if i in probe:
-            mi[i] = learner.uncertainty(X[i:i + 1], samples=mi_samples).epistemic[0]
-        learner.learn_one(X[i], y[i])
-    return {"correct": correct, "mi": mi}
+def _prequential(pipe: Any, stream: Any, mi_from: int) -> dict[str, Any]:
+    """Raw samples through the pipeline (predict, then learn); mutual information from window ``mi_from``.
+
+    Returns per-window arrays aligned with the stream's windows (a window the front end skipped during its
+    warm-up counts as wrong) and the learner inputs of every window.
+    """
+    n, cut = stream.n_windows, mi_from * stream.window
+    parts = [pipe.process(stream.samples[:cut], stream.labels[:cut], uncertainty="none"),
+             pipe.process(stream.samples[cut:], stream.labels[cut:], uncertainty="all")]
+    correct, mi = np.zeros(n, dtype=bool), np.full(n, np.nan)
+    X = np.zeros((n, pipe.n_features))
+    for out in parts:
+        idx = out.end // stream.window
+        correct[idx], mi[idx], X[idx] = out.correct, out.mi, pipe.frontend.to_float(out.inputs)
+    return {"correct": correct, "mi": mi, "X": X}
 
 
 def _uncertainty_lines(res: dict[str, Any], y: np.ndarray, onset: int, late: int, name: str) -> list[str]:
@@ -49,8 +59,10 @@ def _uncertainty_lines(res: dict[str, Any], y: np.ndarray, onset: int, late: int
     return [
         f"new class {name!r} appears at window {onset} (mutual information, bits, 8 weight samples):",
         f"  known classes just before it      MI {np.nanmean(mi[known_before]):.3f}",
-        f"  its first 20 windows (unlearned)  MI {np.nanmean(mi[first]):.3f}   accuracy {100 * correct[first].mean():5.1f}%",
-        f"  its last 20 windows (learned)     MI {np.nanmean(mi[last]):.3f}   accuracy {100 * correct[last].mean():5.1f}%",
+        f"  its first 20 windows (unlearned)  MI {np.nanmean(mi[first]):.3f}   "
+        f"accuracy {100 * correct[first].mean():5.1f}%",
+        f"  its last 20 windows (learned)     MI {np.nanmean(mi[last]):.3f}   "
+        f"accuracy {100 * correct[last].mean():5.1f}%",
     ]
 
 
@@ -59,16 +71,20 @@ def run_demo(windows: int = 3000, seed: int = 0, out_dir: Path = Path("edge-mesu
     """Run the demo, writing lines with ``write``; return 0 on success, 1 if a budget is violated."""
     from .data import make_sensor_stream
     stream = make_sensor_stream(n_windows=windows, seed=seed)
-    X, y = stream.windows()
-    layers = (X.shape[1], DEMO_HIDDEN, stream.n_classes)
-    learner = _make_learner(learner_kind, layers, seed)
+    pipe = _make_pipeline(learner_kind, stream, seed)
+    learner, spec, y = pipe.learner, pipe.spec, stream.window_labels()
     late_name = stream.class_names[stream.late_class]
-    write(f"edge-mesu demo: {windows} windows of {stream.window} samples x 3 axes at {stream.rate_hz:g} Hz, "
-          f"{stream.n_classes} classes ({', '.join(stream.class_names)}); gain drifts, "
+    write(f"edge-mesu demo: {windows} windows of {stream.window} raw int16 samples x 3 axes at "
+          f"{stream.rate_hz:g} Hz, {stream.n_classes} classes ({', '.join(stream.class_names)}); gain drifts, "
           f"{late_name!r} appears at window {stream.late_onset_window}")
-    write(f"learner: {type(learner).__name__} {'-'.join(map(str, layers))}, {learner.n_params():,} parameters, "
-          f"learning state {learner.state_nbytes():,} bytes ({learner.state_nbytes() / learner.n_params():.1f} B/param)")
-    res = _prequential(learner, X, y, stream.late_onset_window, stream.late_class)
+    write(f"front end: window {spec.window}, hop {spec.hop}, running normalisation (time constant "
+          f"2^{spec.tau_log2} samples, clip ±{spec.clip:g} std), "
+          f"{'mean/RMS/min/max per axis' if spec.features else 'raw window'} -> {spec.n_outputs} int8 inputs "
+          f"({spec.out_fmt.qstring}); {pipe.frontend.ram_bytes()} B RAM")
+    nbytes, n_params = learner.state_nbytes(), learner.n_params()
+    write(f"learner: {type(learner).__name__} {'-'.join(map(str, pipe.layers))}, {n_params:,} parameters, "
+          f"learning state {nbytes:,} bytes ({nbytes / n_params:.1f} B/param)")
+    res = _prequential(pipe, stream, max(0, stream.late_onset_window - 200))
     write("prequential accuracy (predict, then learn; no task boundaries):")
     for block in np.array_split(np.arange(windows), 10):
         write(f"  windows {block[0]:5d}-{block[-1]:5d}  {100 * res['correct'][block].mean():5.1f}%")
@@ -77,9 +93,10 @@ def run_demo(windows: int = 3000, seed: int = 0, out_dir: Path = Path("edge-mesu
         write(line)
     out_dir.mkdir(parents=True, exist_ok=True)
     state_path = out_dir / "state.emsu"
-    size = learner.save(state_path)
-    write(f"state saved to {state_path} ({size:,} bytes, CRC32-protected, written atomically)")
-    status = _simulate_step(learner, device, X, y, stream.rate_hz / stream.window, write)
+    size = pipe.save(state_path)
+    write(f"state saved to {state_path} ({size:,} bytes: learner and front end, CRC32-protected, written atomically)")
+    X = res["X"]
+    status = _simulate_step(pipe, device, X, y, stream.rate_hz / stream.window, write)
     if export:
         _export_step(learner, X, y, out_dir, write)
     return status
@@ -112,3 +129,5 @@ def _export_step(learner: Any, X: np.ndarray, y: np.ndarray, out_dir: Path, writ
         return
     write(f"exported {onnx_rep.path} ({onnx_rep.size_bytes:,} B) and {tfl_rep.path} ({tfl_rep.size_bytes:,} B)")
     write(fid.format_table())
+    from export.tflm import arena_summary  # TFLM's measured arena beside firmware_sim's estimate
+    write(arena_summary(tfl_rep.path))

@@ -80,7 +80,7 @@ class MESULearner(BaseLearner):
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 4)); y = (X[:, 0] > 0).astype(int)
-    >>> m = MESULearner(layers=(4, 8, 2), N=1000, seed=1)
+    >>> m = MESULearner(layers=(4, 8, 2), N=1000, sigma_init=0.3, seed=1)
     >>> m.learn_many(X, y)
     >>> float((m.predict(X) == y).mean()) > 0.8
     True

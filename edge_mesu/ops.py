@@ -38,8 +38,10 @@ counter, which is why the generator is counter-based), per layer from the last: 
 (ε again), 2·P_i ``load_store`` (μ, σ), 2·P_i ``lut`` (σ, σ²), for hidden-δ layers 2·fan_in·fan_out ``mul``
 (w again, δ_prev += w·δ) and 3 ``alu`` per input (ReLU mask, shift, saturate), 2·P_i ``mul`` (g = a·δ,
 g_σ = g·ε), then the MESU update: 6·P_i ``mul`` (prior terms of μ and σ, the σ² products, the step scale,
-Δσ → Δcode through 1/σ), P_i ``lut`` (1/σ) and 6·P_i ``alu``; stochastic rounding of μ and σ: 2·P_i
-``prng`` (the assumed 2 draws per parameter per step) and 4·P_i ``alu``; 2·P_i ``load_store`` (store μ, σ).
+Δσ → Δcode through 1/σ), P_i ``lut`` (1/σ) and :data:`FIXED_UPDATE_ALU`·P_i ``alu`` (the update runs
+in int64 on a 32-bit core; calibrated against the generated C on an emulated Cortex-M4); stochastic rounding
+of μ and σ takes its bits from the regenerated draw (so two draws per parameter per step in all, as the
+generated C does) and 4·P_i ``alu``; 2·P_i ``load_store`` (store μ, σ). The float learner: 6·P_i ``alu``.
 
 With S > 1 the gradients are summed over samples first (2 ``alu`` + 4 ``load_store`` per parameter and
 sample on int32 accumulators), then one update pass reads them back (2 ``load_store`` per parameter).
@@ -59,7 +61,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["KINDS", "MODES", "Op", "FLOAT_ARITHMETIC", "arithmetic_of", "operation_list", "total_by_kind"]
+__all__ = ["KINDS", "MODES", "Op", "FLOAT_ARITHMETIC", "FIXED_UPDATE_ALU", "arithmetic_of", "operation_list",
+           "total_by_kind"]
 
 KINDS = ("mac8x8", "mac8x16", "mac16x16", "fmac", "mul", "fmul", "alu", "falu", "prng", "lut", "load_store",
          "exp", "fexp", "div", "fdiv", "call")
@@ -67,6 +70,11 @@ MODES = ("infer", "predict", "learn")
 FLOAT_ARITHMETIC = {"mu_bits": 32, "sigma_bits": 32, "weight_bits": 32, "act_bits": 32, "input_bits": 32,
                     "grad_bits": 32, "acc_bits": 32, "float": True}
 _FIXED_KEYS = ("mu_bits", "sigma_bits", "weight_bits", "act_bits", "input_bits", "grad_bits", "acc_bits")
+#: 32-bit ALU operations per parameter of the fixed-point MESU update as the generated C runs it
+#: (edge_mesu/fixed/csrc/emsu_core.c: int64 bracket and prior pull, four clips with counting, half-up and
+#: stochastic roundings with variable 64-bit shifts, the σ-code step). Calibrated against the emulator:
+#: the 784-50-10 learn_one of the generated C on an emulated Cortex-M4 (firmware_sim/calibration.py).
+FIXED_UPDATE_ALU = 232
 
 
 @dataclass(frozen=True)
@@ -184,9 +192,11 @@ def _mesu_update(o: _Ops, i: int, p: int) -> None:
         o.add(f"fc{i}.sigma_lut_bwd", "lut", 2 * p, "sigma and sigma^2 from the code")
         o.add(f"fc{i}.mesu_update", "mul", 6 * p, "prior terms, sigma^2 products, step scale, dcode")
         o.add(f"fc{i}.inv_sigma_lut", "lut", p, "1/sigma for the log-domain sigma code step")
-    o.add(f"fc{i}.mesu_update_alu", "alu", 6 * p, "adds, shifts, clip, saturate")
-    if not o.is_float:
-        o.add(f"fc{i}.stochastic_round", "prng", 2 * p, "2 draws per parameter per step (mu, sigma)")
+    if o.is_float:
+        o.add(f"fc{i}.mesu_update_alu", "alu", 6 * p, "adds, shifts, clip, saturate")
+    else:  # SR bits come from the draw regenerated for eps: no extra draw (as the generated C does)
+        o.add(f"fc{i}.mesu_update_alu", "alu", FIXED_UPDATE_ALU * p,
+              "int64 update on a 32-bit core (calibrated against the emulator)")
         o.add(f"fc{i}.stochastic_round_alu", "alu", 4 * p, "compare and add, twice")
     o.add(f"fc{i}.state_store", "load_store", 2 * p, "store mu and sigma")
 

@@ -21,7 +21,7 @@ def trained_learner(layers: tuple[int, ...] = (16, 12, 4), n_train: int = 400, s
     from edge_mesu import MESULearner
 
     X, y = gaussian_task(n_train, layers[0], layers[-1], seed=seed)
-    learner = MESULearner(layers=layers, N=10_000, ratio_max=0.1, seed=seed)
+    learner = MESULearner(layers=layers, N=10_000, sigma_init="paper", ratio_max=0.1, seed=seed)
     learner.learn_many(X, y)
     return learner
 

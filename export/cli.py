@@ -1,7 +1,13 @@
 """CLI hooks: ``export`` and ``quant-report`` subcommands for the main ``edge-mesu`` command.
 
 The main CLI calls :func:`add_commands` with its ``subparsers``; each subcommand sets ``func`` to a
-handler ``handler(args) -> int`` (exit code: 0 success, 2 bad input). Handlers print; the library does not.
+handler ``handler(args) -> int`` (exit code: 0 success, 1 a check failed, 2 bad input or a missing
+runtime). Handlers print; the library does not.
+
+``export --tflite PATH --check tflm`` also runs the written model in TensorFlow Lite Micro on the
+calibration inputs plus :data:`CHECK_RANDOM_ROWS` random int8 rows: bit-exact with the reference's TFLM
+variant or exit 1; differences from each LiteRT resolver printed; TFLM's arena measured and stored in the
+file's metadata (``edge_mesu.tflm_arena``).
 """
 
 from __future__ import annotations
@@ -15,9 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .c_cli import add_c_arguments, export_c
+
 __all__ = ["add_commands", "export_handler", "quant_report_handler"]
 
 DEFAULT_CALIBRATION = 500
+CHECK_RANDOM_ROWS = 1000
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +37,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--onnx", help="float ONNX output path")
     p.add_argument("--onnx-int8", dest="onnx_int8", help="int8 QDQ ONNX output path")
     p.add_argument("--tflite", help="int8 TFLite output path")
+    add_c_arguments(p)
+    p.add_argument("--check", choices=("tflm",),
+                   help="tflm: run the .tflite in TensorFlow Lite Micro (bit-exact check, differences from "
+                        "LiteRT), measure its arena and store it in the file (needs tflite-micro)")
     _common(p)
     p.set_defaults(func=export_handler)
     q = subparsers.add_parser("quant-report", help="fidelity of float / ONNX / int8 ONNX / int8 TFLite",
@@ -92,8 +105,10 @@ def export_handler(args: argparse.Namespace) -> int:
     """Write the requested artefacts and print each one's size, operators and tensor formats."""
     from . import to_onnx, to_onnx_int8, to_tflite_int8
 
-    if not (args.onnx or args.onnx_int8 or args.tflite):
-        return _fail("nothing to export: give --onnx, --onnx-int8 and/or --tflite")
+    if getattr(args, "check", None) and not args.tflite:
+        return _fail("--check tflm needs --tflite")
+    if not (args.onnx or args.onnx_int8 or args.tflite or getattr(args, "c", None)):
+        return _fail("nothing to export: give --onnx, --onnx-int8, --tflite and/or --c")
     try:
         learner = _load_learner(args.state)
         reports = []
@@ -106,10 +121,38 @@ def export_handler(args: argparse.Namespace) -> int:
                 reports.append(to_onnx_int8(learner, args.onnx_int8, calibration=X))
             if args.tflite:
                 reports.append(to_tflite_int8(learner, args.tflite, calibration=X))
+        if getattr(args, "c", None):
+            reports.append(export_c(args, learner))
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
     for rep in reports:
         print(rep.format_text())
+    return _check_tflm(args, X) if getattr(args, "check", None) == "tflm" else 0
+
+
+def _check_tflm(args: argparse.Namespace, X: np.ndarray) -> int:
+    """``--check tflm``: compare runtimes, measure and store the arena; print what was found."""
+    from .runtime import RuntimeUnavailableError
+    from .tflite_export import model_to_plan
+    from .tflm import ARENA_METADATA, check_tflm
+    from .validate import validate_tflite
+
+    try:
+        plan = model_to_plan(validate_tflite(args.tflite))
+        rng = np.random.default_rng([args.seed, 2])
+        x_q = np.concatenate([plan.quantize_input(X),
+                              rng.integers(-128, 128, (CHECK_RANDOM_ROWS, plan.sizes[0])).astype(np.int8)])
+        result = check_tflm(args.tflite, x_q)
+    except (RuntimeUnavailableError, RuntimeError, ValueError, OSError) as exc:
+        return _fail(f"--check tflm: {exc}")
+    print(f"TFLM check on {len(x_q)} inputs ({len(X)} calibration + {CHECK_RANDOM_ROWS} random int8):")
+    for name, summary in result.comparison.details().items():
+        print(f"  TFLM vs {name}: {summary}")
+    print(f"  {result.arena.format_text()}")
+    print(f"  stored in {args.tflite} metadata {ARENA_METADATA!r}")
+    if not result.comparison.reference.exact:
+        print("error: TFLM is not bit-exact with the reference's TFLM variant", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -129,7 +172,7 @@ def quant_report_handler(args: argparse.Namespace) -> int:
             to_onnx(learner, paths[".onnx"])
             to_onnx_int8(learner, paths[".int8.onnx"], calibration=Xc)
             to_tflite_int8(learner, paths[".tflite"], calibration=Xc, validate=False)
-            labels = ye if ye is not None else learner.predict_proba(Xe).argmax(axis=1)
+            labels = ye if ye is not None else learner.predict_proba(Xe, samples=0).argmax(axis=1)
             report = fidelity_report(learner, Xe, labels, onnx=paths[".onnx"], onnx_int8=paths[".int8.onnx"],
                                      tflite=paths[".tflite"])
     except (ValueError, OSError) as exc:

@@ -163,7 +163,7 @@ def fidelity_report(learner: object, X: object, y: object, *, onnx: Artefact | N
     if ya.shape[0] != Xa.shape[0]:
         raise ValueError(f"y has {ya.shape[0]} labels for {Xa.shape[0]} inputs")
     float_outs = float_layer_outputs(params, Xa)
-    ref_pred = np.asarray(learner.predict_proba(Xa)).argmax(axis=1)  # type: ignore[attr-defined]
+    ref_pred = np.asarray(learner.predict_proba(Xa, samples=0)).argmax(axis=1)  # type: ignore[attr-defined]
     rows = [_row("float-mean", float_outs[-1], ya, ref_pred, float_outs, float_outs)]
     notes = ["float-mean: float64 forward pass of learner.mean_params()"]
     if onnx is not None:
@@ -189,7 +189,7 @@ def fidelity_report(learner: object, X: object, y: object, *, onnx: Artefact | N
 
 def _fixed_row(fixed: object, X: np.ndarray, y: np.ndarray, ref_pred: np.ndarray,
                float_outs: list[np.ndarray]) -> FidelityRow:
-    pred = np.asarray(fixed.predict_proba(X)).argmax(axis=1)  # type: ignore[attr-defined]
+    pred = np.asarray(fixed.predict_proba(X, samples=0)).argmax(axis=1)  # type: ignore[attr-defined]
     outs = float_layer_outputs(mean_network(fixed), X)
     base = _row("fixed", outs[-1], y, ref_pred, float_outs, outs)
     return FidelityRow("fixed", float(np.mean(pred == y)), float(np.mean(pred == ref_pred)),

@@ -23,7 +23,8 @@ class RequantRounding(str, enum.Enum):
     - ``SINGLE``: one rounding, ties toward +inf — TFLite built with ``TFLITE_SINGLE_ROUNDING`` (LiteRT's
       reference kernels, measured) and ruy's reference ``ApplyMultiplier``.
     - ``DOUBLE``: gemmlowp — ``SRDHM`` (ties toward +inf) then ``RoundingDivideByPOT`` (ties away from 0);
-      TFLite without ``TFLITE_SINGLE_ROUNDING`` (TFLite Micro's default build; not measured here).
+      TFLite without ``TFLITE_SINGLE_ROUNDING``: TensorFlow Lite Micro (measured bit-exact,
+      ``tests/test_tflm.py``).
     - ``DOUBLE_UP``: ``SRDHM`` then a rounding right shift with ties toward +inf — LiteRT's optimised
       (ruy) x86 kernels when no delegate is applied.
     - ``FP32``: not a multiplier at all — XNNPACK's ``fp32`` requantisation: ``float32(acc)`` times the

@@ -1,9 +1,11 @@
-"""Running artefacts in real runtimes: the LiteRT / tflite-runtime interpreter and onnxruntime.
+"""Running artefacts in real runtimes: the LiteRT / tflite-runtime interpreter, TFLite Micro, onnxruntime.
 
 The TFLite interpreter comes from ``ai_edge_litert`` (preferred) or ``tflite_runtime``; when neither
 imports, :class:`RuntimeUnavailableError` says so once. Op resolvers: ``"auto"`` (the default: optimised
 kernels plus the default XNNPACK delegate), ``"builtin"`` (optimised kernels, no default delegates) and
-``"reference"`` (reference kernels).
+``"reference"`` (reference kernels). ``"tflm"`` runs TensorFlow Lite Micro instead (:mod:`export.tflm`,
+optional dependency ``tflite-micro``). Every ``.tflite`` is checked by :func:`export.validate_tflite`
+before any runtime sees it: runtimes accept some malformed files without complaint.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from edge_mesu.errors import EdgeMesuError
 
 __all__ = ["RuntimeUnavailableError", "RESOLVERS", "tflite_interpreter_class", "run_tflite", "run_onnx"]
 
-RESOLVERS = ("auto", "builtin", "reference")
+RESOLVERS = ("auto", "builtin", "reference", "tflm")
 _RESOLVER_NAMES = {"auto": "AUTO", "builtin": "BUILTIN_WITHOUT_DEFAULT_DELEGATES", "reference": "BUILTIN_REF"}
 
 
@@ -41,17 +43,27 @@ def tflite_interpreter_class() -> tuple[Any, Any]:
 
 def run_tflite(model: str | os.PathLike | bytes, x_q: np.ndarray, resolver: str = "auto",
                ) -> dict[str, np.ndarray]:
-    """Run a one-input TFLite model on a batch ``x_q``; return ``{output tensor name: array}``.
+    """Run an int8 MLP TFLite model on a batch ``x_q``; return ``{output tensor name: array}``.
 
-    Raises ``ValueError`` for an unknown resolver or an input of the wrong dtype / width.
+    The model is validated first (:func:`export.validate_tflite`). ``resolver="tflm"`` runs it in
+    TensorFlow Lite Micro (:func:`export.tflm.run_tflm`), the others in LiteRT.
+
+    Raises ``ValueError`` for a malformed model, an unknown resolver or an input of the wrong dtype /
+    width; :class:`RuntimeUnavailableError` when the runtime is not installed.
     """
+    from .validate import read_model_bytes, validate_tflite
+
     if resolver not in RESOLVERS:
         raise ValueError(f"resolver must be one of {RESOLVERS}, got {resolver!r}")
+    data, label = read_model_bytes(model)
+    validate_tflite(data, label)
+    if resolver == "tflm":
+        from .tflm import run_tflm
+
+        return run_tflm(data, x_q)
     interpreter_cls, resolver_type = tflite_interpreter_class()
     kind = getattr(resolver_type, _RESOLVER_NAMES[resolver])
-    source = {"model_content": bytes(model)} if isinstance(model, (bytes, bytearray)) else \
-        {"model_path": os.fspath(model)}
-    interp = interpreter_cls(**source, experimental_op_resolver_type=kind, num_threads=1)
+    interp = interpreter_cls(model_content=data, experimental_op_resolver_type=kind, num_threads=1)
     (inp,) = interp.get_input_details()
     x = np.asarray(x_q)
     if x.dtype != inp["dtype"] or x.ndim != 2 or x.shape[1] != inp["shape"][1]:

@@ -2,13 +2,17 @@
 
 Graph: ``input`` (int8) → FULLY_CONNECTED (+ fused ReLU) … → FULLY_CONNECTED → ``logits`` (int8) → SOFTMAX
 → ``probs`` (int8, scale 1/256, zero point −128). Outputs: ``probs`` then ``logits``. The batch dimension
-is dynamic (shape signature −1); the interpreter resizes it.
+is dynamic (shape signature −1); the interpreter resizes it. The written bytes pass
+:func:`export.validate_tflite` before they reach the disk. Named ``Model.metadata`` entries (e.g. the
+measured TFLM arena, :mod:`export.tflm`) are set with :func:`with_metadata` and read with
+:func:`read_metadata`.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -24,6 +28,7 @@ from .tflite_schema import (
     Buffer,
     BuiltinOperator,
     FullyConnectedOptions,
+    Metadata,
     Model,
     Operator,
     OperatorCode,
@@ -34,8 +39,9 @@ from .tflite_schema import (
     TensorType,
     tensor_array,
 )
+from .validate import read_model_bytes, validate_tflite
 
-__all__ = ["to_tflite_int8", "plan_to_model", "model_to_plan"]
+__all__ = ["to_tflite_int8", "plan_to_model", "model_to_plan", "read_metadata", "with_metadata"]
 
 FC_VERSION = 4  # int8 FULLY_CONNECTED (op_version.cc)
 SOFTMAX_VERSION = 2  # int8 SOFTMAX
@@ -102,6 +108,31 @@ def model_to_plan(model: Model) -> Int8MLP:
     return Int8MLP(layers=tuple(layers), probs=_act_of(sg.tensors[sg.outputs[0]]))
 
 
+def read_metadata(source: bytes | str | os.PathLike | Model) -> dict[str, bytes]:
+    """``{name: bytes}`` of the model's ``Model.metadata`` entries (a path, bytes or a parsed model)."""
+    model = source if isinstance(source, Model) else Model.read(read_model_bytes(source)[0])
+    return {m.name: model.buffers[m.buffer].data for m in model.metadata}
+
+
+def with_metadata(model: Model, name: str, payload: bytes) -> Model:
+    """A copy of ``model`` whose metadata entry ``name`` holds ``payload`` (its buffer replaced if present,
+    else a new buffer at the end, so no tensor's buffer index moves). Runtimes ignore metadata: the graph
+    and its arena are unchanged.
+    """
+    if not name or not payload:
+        raise ValueError("metadata needs a non-empty name and payload")
+    buffers = list(model.buffers)
+    entry = next((m for m in model.metadata if m.name == name), None)
+    if entry is not None and any(t.buffer == entry.buffer for sg in model.subgraphs for t in sg.tensors):
+        raise ValueError(f"metadata {name!r} shares buffer {entry.buffer} with a tensor")
+    if entry is None:
+        buffers.append(Buffer(b""))
+        entry = Metadata(name, len(buffers) - 1)
+        model = replace(model, metadata=model.metadata + (entry,))
+    buffers[entry.buffer] = Buffer(bytes(payload))
+    return replace(model, buffers=tuple(buffers))
+
+
 def tensor_formats(model: Model) -> tuple[TensorFormat, ...]:
     (sg,) = model.subgraphs
     out = []
@@ -115,18 +146,29 @@ def tensor_formats(model: Model) -> tuple[TensorFormat, ...]:
 
 
 def _validate(plan: Int8MLP, data: bytes, X: np.ndarray) -> dict[str, object]:
-    """Run the written model under each LiteRT op resolver; count rows bit-exact with the reference."""
+    """Run the written model in each runtime (LiteRT resolvers, TFLM); count rows bit-exact with the
+    reference under the matching variant, and TFLM's differences from each LiteRT resolver."""
     x_q = plan.quantize_input(X)
     checks: dict[str, str] = {}
+    outputs: dict[str, dict[str, np.ndarray]] = {}
     for resolver, (rounding, softmax) in RUNTIME_VARIANTS.items():
         try:
-            got = run_tflite(data, x_q, resolver=resolver)
+            got = outputs[resolver] = run_tflite(data, x_q, resolver=resolver)
         except RuntimeUnavailableError as exc:
-            return {"reference_check": f"not run ({exc})"}
+            if resolver != "tflm":
+                return {"reference_check": f"not run ({exc})"}
+            checks[resolver] = f"not run ({exc})"
+            continue
         ref = run_reference(plan, x_q, rounding, softmax)
         same = np.all(got["logits"] == ref.logits, axis=1) & np.all(got["probs"] == ref.probs, axis=1)
         checks[resolver] = f"{int(same.sum())}/{len(same)} rows bit-exact ({rounding.value}/{softmax.value})"
-    return {"reference_check": checks}
+    details: dict[str, object] = {"reference_check": checks}
+    if "tflm" in outputs:
+        from .tflm import Disagreement
+
+        details["tflm_vs_litert"] = {r: Disagreement.between(r, outputs["tflm"], got).summary()
+                                     for r, got in outputs.items() if r != "tflm"}
+    return details
 
 
 def to_tflite_int8(learner: object, path: str | os.PathLike, *, calibration: object,
@@ -138,9 +180,11 @@ def to_tflite_int8(learner: object, path: str | os.PathLike, *, calibration: obj
     learner : any object with the ``MESULearner`` interface (``layers``, ``mean_params()``).
     path : output ``.tflite`` file, written atomically (temporary file, fsync, rename).
     calibration : float array ``(n, n_in)``; activation ranges are its min/max through the float network.
-    validate : run the written file in the TFLite interpreter (each op resolver) on the calibration set
-        and record in ``details["reference_check"]`` how many rows are bit-exact with
-        :func:`export.run_reference` under the matching variant (``RUNTIME_VARIANTS``).
+    validate : run the written file in the TFLite interpreter (each op resolver) and in TFLite Micro
+        (when ``tflite-micro`` is installed) on the calibration set and record in
+        ``details["reference_check"]`` how many rows are bit-exact with :func:`export.run_reference`
+        under the matching variant (``RUNTIME_VARIANTS``), and in ``details["tflm_vs_litert"]`` how many
+        rows TFLM's outputs differ from each LiteRT resolver's, and by how many LSB.
 
     Returns
     -------
@@ -160,6 +204,7 @@ def to_tflite_int8(learner: object, path: str | os.PathLike, *, calibration: obj
     plan = quantize_mlp(params, X)
     model = plan_to_model(plan)
     data = model.build()
+    validate_tflite(data)  # never write a file our own reader refuses
     atomic_write_bytes(target, data)
     seconds = time.perf_counter() - t0
     details: dict[str, object] = {"input_quant": summarise_quant(plan.input.scale, plan.input.zero_point),

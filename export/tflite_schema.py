@@ -3,7 +3,8 @@
 Modelled on TFLite Micro's ``model_editor.py``: plain records for model / subgraph / tensor / operator /
 quantisation, ``Model.build() -> bytes`` and ``Model.read(bytes) -> Model`` as exact inverses
 (``Model.read(m.build()) == m``). Only what an int8 MLP needs is covered: INT8 / INT32 / FLOAT32 tensors,
-affine (per-tensor or per-channel) quantisation, FULLY_CONNECTED and SOFTMAX options. No TensorFlow.
+affine (per-tensor or per-channel) quantisation, FULLY_CONNECTED and SOFTMAX options, and named
+``Model.metadata`` entries (each pointing at a buffer, as TFLite's schema defines). No TensorFlow.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import numpy as np
 import tflite
 
 __all__ = ["Quantization", "Tensor", "FullyConnectedOptions", "SoftmaxOptions", "Operator", "OperatorCode",
-           "Buffer", "SubGraph", "Model", "TensorType", "BuiltinOperator", "Activation", "FILE_IDENTIFIER",
-           "tensor_array"]
+           "Buffer", "SubGraph", "Metadata", "Model", "TensorType", "BuiltinOperator", "Activation",
+           "FILE_IDENTIFIER", "tensor_array"]
 
 FILE_IDENTIFIER = b"TFL3"
 SCHEMA_VERSION = 3
@@ -94,12 +95,21 @@ class SubGraph:
 
 
 @dataclass(frozen=True)
+class Metadata:
+    """A named ``Model.metadata`` entry: its bytes live in ``Model.buffers[buffer]`` (runtimes ignore it)."""
+
+    name: str
+    buffer: int
+
+
+@dataclass(frozen=True)
 class Model:
     operator_codes: tuple[OperatorCode, ...]
     subgraphs: tuple[SubGraph, ...]
     buffers: tuple[Buffer, ...] = field(default=(Buffer(),))
     description: str = ""
     version: int = SCHEMA_VERSION
+    metadata: tuple[Metadata, ...] = ()
 
     def build(self) -> bytes:
         """Serialise to a TFLite flatbuffer (file identifier ``TFL3``)."""
@@ -107,6 +117,7 @@ class Model:
         codes = _vector(b, [_build_opcode(b, c) for c in self.operator_codes])
         subgraphs = _vector(b, [_build_subgraph(b, s) for s in self.subgraphs])
         buffers = _vector(b, [_build_buffer(b, buf) for buf in self.buffers])
+        metadata = _vector(b, [_build_metadata(b, m) for m in self.metadata]) if self.metadata else None
         desc = b.CreateString(self.description)
         tflite.ModelStart(b)
         tflite.ModelAddVersion(b, self.version)
@@ -114,6 +125,8 @@ class Model:
         tflite.ModelAddSubgraphs(b, subgraphs)
         tflite.ModelAddDescription(b, desc)
         tflite.ModelAddBuffers(b, buffers)
+        if metadata is not None:
+            tflite.ModelAddMetadata(b, metadata)
         b.Finish(tflite.ModelEnd(b), file_identifier=FILE_IDENTIFIER)
         return bytes(b.Output())
 
@@ -129,7 +142,8 @@ class Model:
         return cls(operator_codes=codes,
                    subgraphs=tuple(_read_subgraph(m.Subgraphs(i)) for i in range(m.SubgraphsLength())),
                    buffers=tuple(_read_buffer(m.Buffers(i)) for i in range(m.BuffersLength())),
-                   description=(m.Description() or b"").decode("utf-8"), version=m.Version())
+                   description=(m.Description() or b"").decode("utf-8"), version=m.Version(),
+                   metadata=tuple(_read_metadata(m.Metadata(i)) for i in range(m.MetadataLength())))
 
 
 # -- writing -----------------------------------------------------------------------------------------------
@@ -161,6 +175,14 @@ def _build_buffer(b: flatbuffers.Builder, buf: Buffer) -> int:
     if data is not None:
         tflite.BufferAddData(b, data)
     return tflite.BufferEnd(b)
+
+
+def _build_metadata(b: flatbuffers.Builder, meta: Metadata) -> int:
+    name = b.CreateString(meta.name)
+    tflite.MetadataStart(b)
+    tflite.MetadataAddName(b, name)
+    tflite.MetadataAddBuffer(b, meta.buffer)
+    return tflite.MetadataEnd(b)
 
 
 def _build_opcode(b: flatbuffers.Builder, code: OperatorCode) -> int:
@@ -246,6 +268,10 @@ def _ints(obj: object, getter: str) -> tuple[int, ...]:
 
 def _read_buffer(buf: tflite.Buffer) -> Buffer:
     return Buffer(data=buf.DataAsNumpy().tobytes() if buf.DataLength() else b"")
+
+
+def _read_metadata(meta: tflite.Metadata) -> Metadata:
+    return Metadata(name=(meta.Name() or b"").decode("utf-8"), buffer=int(meta.Buffer()))
 
 
 def _read_opcode(code: tflite.OperatorCode) -> OperatorCode:

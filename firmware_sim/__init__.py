@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from .device import COST_KEYS, Device, FlashWrite, list_devices, load_device, parse_device
 from .latency import LatencyEstimate, OpCost, cost_of, estimate_latency, step_latency
-from .memory import MemoryMap, code_size, memory_map, pass_buffers, table_bytes
+from .memory import (MemoryMap, TflmArenaEstimate, code_size, measured_arena, memory_map, pass_buffers, table_bytes,
+                     tflm_arena_estimate)
 from .planner import Buffer, MemoryPlan, Placement, plan_memory
 from .report import SimReport
 from .simulate import budget_violations, simulate
@@ -30,4 +31,4 @@ __all__ = ["COST_KEYS", "Buffer", "Device", "FixedPointView", "FlashWrite", "Lat
            "MemoryPlan", "OpCost", "Placement", "QueueResult", "SimReport", "assume_fixed_point",
            "budget_violations", "code_size", "cost_of", "estimate_latency", "iter_stream", "list_devices",
            "load_device", "memory_map", "parse_device", "pass_buffers", "plan_memory", "replay_queue",
-           "simulate", "step_latency", "table_bytes"]
+           "simulate", "step_latency", "table_bytes", "TflmArenaEstimate", "measured_arena", "tflm_arena_estimate"]

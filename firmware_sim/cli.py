@@ -44,6 +44,10 @@ def add_commands(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=500, help="generated samples to replay (default 500)")
     p.add_argument("--assume-fixed", action="store_true",
                    help="cost a float learner as fixed point (3 bytes of state per parameter)")
+    p.add_argument("--tflite", metavar="MODEL.tflite",
+                   help="with --mode infer: the exported int8 model; its measured TFLM arena (stored by "
+                        "'edge-mesu export --check tflm', else measured now; needs tflite-micro) is shown "
+                        "beside the estimate and budgeted when larger")
     p.add_argument("--json", metavar="OUT.json", help="write the report as JSON")
     p.add_argument("--plot", metavar="OUT.png", help="plot lateness and queue length (needs matplotlib)")
     p.set_defaults(func=handler)
@@ -79,15 +83,33 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, float, int]:
     return device, learner, rate, queue
 
 
+def tflm_arena_of(path: str, learner: Any, mode: str) -> Any:
+    """The measured TFLM arena of the ``.tflite`` at ``path`` (its metadata, else measured now)."""
+    from export.tflite_export import model_to_plan
+    from export.tflm import measure_arena, read_arena
+    from export.validate import validate_tflite
+
+    if mode != "infer":
+        raise ValueError("--tflite needs --mode infer: it measures the exported network")
+    sizes = model_to_plan(validate_tflite(path)).sizes
+    if tuple(sizes) != tuple(int(v) for v in learner.layers):
+        raise ValueError(f"{path} holds a {sizes} network, the state file a {tuple(learner.layers)} one")
+    try:
+        return read_arena(path) or measure_arena(path)
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
 def handler(args: argparse.Namespace) -> int:
     """Run the simulation the arguments describe, print the table; return the exit code."""
     try:
         device, learner, rate, queue = _inputs(args)
+        tflm = tflm_arena_of(args.tflite, learner, args.mode) if getattr(args, "tflite", None) else None
     except (OSError, ValueError, EdgeMesuError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     report = simulate(learner, device, generated_stream(learner, args.samples), rate_hz=rate, queue=queue,
-                      mode=args.mode)
+                      mode=args.mode, tflm_arena=tflm)
     print(report.format_table())
     if getattr(args, "json", None):
         try:

@@ -2,9 +2,13 @@
 
 Modes
 -----
-``"infer"``: the exported mean network. Flash holds code, int8 weights (+ int32 biases), per-channel
-requantisation parameters (int32 multiplier + int32 shift, as TFLite Micro) and the softmax exp table; RAM
-holds the activation arena (int8 activations, int32 accumulators) and the stack.
+``"infer"``: the exported mean network (the int8 ``.tflite``) running in TensorFlow Lite Micro. Flash holds
+code, int8 weights (+ int32 biases), per-channel requantisation parameters (int32 multiplier + int32 shift)
+and the softmax exp table; RAM holds TFLM's tensor arena and the stack. The arena is estimated by
+:func:`tflm_arena_estimate` — TFLM's greedy plan of the int8 activations (16-byte aligned) plus its
+bookkeeping (:data:`TFLM_ARENA_BYTES`, per tensor / operator / output channel) — and, when a measured TFLM
+arena is given (``tflm_arena=``, see :func:`export.tflm.measure_arena`), the larger of the two is budgeted;
+both are kept in ``MemoryMap.tflm``.
 
 ``"learn"``: the learner itself. RAM holds the learning state (``learner.state_nbytes()``: μ and σ are
 rewritten every step), the arena of the larger of the predict and learn passes, the PRNG state (16 bytes:
@@ -39,8 +43,9 @@ from edge_mesu.ops import arithmetic_of
 from .device import Device
 from .planner import Buffer, MemoryPlan, plan_memory
 
-__all__ = ["CODE_BYTES", "PRNG_STATE_BYTES", "MemoryMap", "code_size", "memory_map", "pass_buffers",
-           "table_bytes"]
+__all__ = ["CODE_BYTES", "PRNG_STATE_BYTES", "TFLM_ALIGNMENT", "TFLM_ARENA_BYTES", "MemoryMap",
+           "TflmArenaEstimate", "code_size", "measured_arena", "memory_map", "pass_buffers", "table_bytes",
+           "tflm_arena_estimate", "tflm_buffers"]
 
 CODE_BYTES = {  # estimate: Thumb-2, -Os, per kernel
     "runtime_learn": 1024,   # init, step loop, state checkpoint glue
@@ -54,6 +59,23 @@ CODE_BYTES = {  # estimate: Thumb-2, -Os, per kernel
 }
 PRNG_STATE_BYTES = 16
 ARENA_ALIGNMENT = 4
+TFLM_ALIGNMENT = 16  # TFLM's MicroArenaBufferAlignment
+#: TFLM arena model in bytes for an exported int8 MLP with L FULLY_CONNECTED layers (3L + 2 tensors, L + 1
+#: operators). Fitted to the RecordingMicroAllocator of tflite-micro 0.dev20261023182759, host build
+#: (x86-64, 8-byte pointers), on 16 networks (1-5 layers, widths 2-1000): head exact but for planner
+#: ties (16 B), tail within 8 B, smallest working arena within 4 % (tests/test_tflm.py keeps the shipped
+#: examples within 25 % of a fresh measurement). TFLM's structs hold pointers, so a 32-bit target needs
+#: somewhat less: the estimate errs on the safe side there.
+TFLM_ARENA_BYTES = {
+    "fixed": 896,           # allocator, subgraph and planner objects; graph input/output TfLiteTensors
+    "per_tensor": 24,       # TfLiteEvalTensor
+    "per_op": 64,           # NodeAndRegistration
+    "per_fc": 112,          # FULLY_CONNECTED op data (and its share of unrecorded allocations)
+    "per_channel_array": 4,  # int32 multiplier and int32 shift arrays, each 16-byte aligned
+    "prepare_fixed": 232,   # Prepare: temporary TfLiteTensors and quantisation structs
+    "prepare_per_channel": 8,  # Prepare: weight and bias zero points converted to int32 (widest layer)
+    "plan_per_tensor": 37,  # planner scratch while the memory plan is committed
+}
 
 
 def _nbytes(bits: int) -> int:
@@ -69,14 +91,31 @@ def _formats(learner: Any, pass_name: str) -> dict[str, int]:
             "grad": _nbytes(a["grad_bits"]), "weight": _nbytes(a["weight_bits"])}
 
 
+def tflm_buffers(sizes: tuple[int, ...] | list[int]) -> list[Buffer]:
+    """TFLM's non-persistent tensors of the exported int8 MLP: input, ``h{i}``, logits and probs (int8).
+
+    Steps as in :func:`pass_buffers`; graph outputs live to the last step, as TFLM plans them.
+    """
+    sizes = [int(v) for v in sizes]
+    n_layers = len(sizes) - 1
+    bufs = [Buffer("input", sizes[0], 0, 1)]
+    bufs += [Buffer(f"h{i + 1}", sizes[i + 1], 1 + i, 2 + i) for i in range(n_layers - 1)]
+    return bufs + [Buffer("logits", sizes[-1], n_layers, n_layers + 1),
+                   Buffer("probs", sizes[-1], n_layers + 1, n_layers + 1)]
+
+
 def pass_buffers(learner: Any, pass_name: str) -> list[Buffer]:
     """The arena buffers of one pass (``"infer"``, ``"predict"`` or ``"learn"``) with their lifetimes.
 
     Steps: 0 input ready, ``1 + i`` forward of layer i, ``L + 1`` softmax, ``L + 2 + (L - 1 - i)`` backward
     of layer i (learn only). ``h{i}`` is the input of layer i (i >= 1); ``delta{i}`` the gradient on it.
+    ``"infer"`` is the exported network in TFLM (:func:`tflm_buffers`: int8 tensors only, TFLM keeps
+    accumulators in registers).
     """
     if pass_name not in ("infer", "predict", "learn"):
         raise ValueError(f"pass must be 'infer', 'predict' or 'learn', got {pass_name!r}")
+    if pass_name == "infer":
+        return tflm_buffers(learner.layers)
     sizes = [int(v) for v in learner.layers]
     n_layers = len(sizes) - 1
     f = _formats(learner, pass_name)
@@ -130,13 +169,89 @@ def table_bytes(learner: Any, mode: str) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class TflmArenaEstimate:
+    """Estimated TFLM arena: ``head`` (planned activations), ``tail`` (persistent bookkeeping) and
+    ``prepare`` (temporary memory between them while kernels are prepared and the plan is committed).
+
+    ``required = tail + max(head, prepare)``: what ``kTensorArenaSize`` must be.
+    """
+
+    head: int
+    tail: int
+    prepare: int
+    plan: MemoryPlan
+
+    @property
+    def required(self) -> int:
+        return self.tail + max(self.head, self.prepare)
+
+    def to_dict(self) -> dict[str, int]:
+        return {"head": self.head, "tail": self.tail, "prepare": self.prepare, "required": self.required}
+
+
+def tflm_arena_estimate(sizes: tuple[int, ...] | list[int]) -> TflmArenaEstimate:
+    """TFLM's arena for the exported int8 MLP of layer ``sizes`` (see :data:`TFLM_ARENA_BYTES`).
+
+    >>> est = tflm_arena_estimate((784, 50, 10))
+    >>> est.head, est.tail, est.required  # measured: head 848, tail 2016, smallest working arena 2856
+    (848, 2016, 2864)
+    """
+    sizes = [int(v) for v in sizes]
+    if len(sizes) < 2 or any(v < 1 for v in sizes):
+        raise ValueError(f"layer sizes must be >= 1 and at least (n_in, n_out), got {sizes}")
+    c = TFLM_ARENA_BYTES
+    n_fc = len(sizes) - 1
+    n_tensors = 3 * n_fc + 2
+    channel_arrays = sum(2 * _align(c["per_channel_array"] * n, TFLM_ALIGNMENT) for n in sizes[1:])
+    tail = (c["fixed"] + c["per_tensor"] * n_tensors + c["per_op"] * (n_fc + 1) + c["per_fc"] * n_fc
+            + channel_arrays)
+    prepare = max(c["prepare_fixed"] + c["prepare_per_channel"] * max(sizes[1:]),
+                  c["plan_per_tensor"] * n_tensors)
+    plan = plan_memory([Buffer(b.name, _align(b.size, TFLM_ALIGNMENT), b.first_use, b.last_use)
+                        for b in tflm_buffers(sizes)], TFLM_ALIGNMENT)
+    return TflmArenaEstimate(plan.arena_bytes, tail, prepare, plan)
+
+
+def _align(n: int, alignment: int) -> int:
+    return -(-int(n) // alignment) * alignment
+
+
+def measured_arena(value: Any) -> dict[str, int | None]:
+    """A measured TFLM arena as ``{"required", "total", "head", "tail", "smallest"}``.
+
+    Accepts bytes (an int: the arena needed), a mapping or an object with ``total``, ``head``, ``tail``
+    and optional ``smallest`` (e.g. :class:`export.tflm.ArenaMeasurement` or its ``to_dict()``).
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"tflm_arena must be bytes (int), a mapping or a measurement, got {value!r}")
+    if isinstance(value, int):
+        if value < 1:
+            raise ValueError(f"tflm_arena must be >= 1 byte, got {value}")
+        return {"required": value, "total": value, "head": None, "tail": None, "smallest": None}
+    get = value.get if isinstance(value, dict) else (lambda k, d=None: getattr(value, k, d))
+    try:
+        total, head, tail = (int(get(k)) for k in ("total", "head", "tail"))
+    except (TypeError, ValueError):
+        raise TypeError(f"tflm_arena needs total, head and tail bytes, got {value!r}") from None
+    smallest = get("smallest")
+    smallest = None if smallest is None else int(smallest)
+    return {"required": smallest if smallest is not None else total, "total": total, "head": head,
+            "tail": tail, "smallest": smallest}
+
+
+@dataclass(frozen=True)
 class MemoryMap:
-    """Bytes per flash and RAM section, and the arena plans behind the ``arena`` section."""
+    """Bytes per flash and RAM section, and the arena plans behind the ``arena`` section.
+
+    ``tflm`` (infer mode): ``{"estimated": {head, tail, prepare, required}, "measured": {...} or None,
+    "budgeted": "estimated" | "measured"}`` — which of the two the ``arena`` section holds (the larger).
+    """
 
     mode: str
     flash: dict[str, int]
     ram: dict[str, int]
     plans: dict[str, MemoryPlan] = field(default_factory=dict)
+    tflm: dict[str, Any] = field(default_factory=dict)
 
     @property
     def flash_bytes(self) -> int:
@@ -153,8 +268,12 @@ class MemoryMap:
         return name, sections[name]
 
     def plan_dict(self) -> dict:
-        return {"arena_bytes": self.ram.get("arena", 0), "alignment": ARENA_ALIGNMENT,
-                "passes": {k: p.to_dict() for k, p in self.plans.items()}}
+        out = {"arena_bytes": self.ram.get("arena", 0),
+               "alignment": TFLM_ALIGNMENT if self.mode == "infer" else ARENA_ALIGNMENT,
+               "passes": {k: p.to_dict() for k, p in self.plans.items()}}
+        if self.tflm:
+            out["tflm"] = self.tflm
+        return out
 
 
 def _flash_sections(learner: Any, device: Device, mode: str) -> dict[str, int]:
@@ -173,12 +292,36 @@ def _flash_sections(learner: Any, device: Device, mode: str) -> dict[str, int]:
     return flash
 
 
-def memory_map(learner: Any, device: Device, mode: str = "learn") -> MemoryMap:
-    """Flash and RAM of ``learner`` on ``device`` in ``mode`` (``"infer"`` or ``"learn"``)."""
+def _tflm_arena(learner: Any, tflm_arena: Any) -> tuple[int, MemoryPlan, dict[str, Any]]:
+    """Infer mode: ``(arena bytes to budget, head plan, MemoryMap.tflm)``."""
+    est = tflm_arena_estimate(learner.layers)
+    measured = None if tflm_arena is None else measured_arena(tflm_arena)
+    use_measured = measured is not None and int(measured["required"]) > est.required  # type: ignore[arg-type]
+    arena = int(measured["required"]) if use_measured else est.required  # type: ignore[index,arg-type]
+    info = {"estimated": est.to_dict(), "measured": measured,
+            "budgeted": "measured" if use_measured else "estimated"}
+    return arena, est.plan, info
+
+
+def memory_map(learner: Any, device: Device, mode: str = "learn", tflm_arena: Any = None) -> MemoryMap:
+    """Flash and RAM of ``learner`` on ``device`` in ``mode`` (``"infer"`` or ``"learn"``).
+
+    ``tflm_arena`` (infer mode only; default ``learner.tflm_arena`` if it exists): TFLM's measured arena
+    for the exported network (see :func:`measured_arena`); the larger of it and the estimate is budgeted.
+    """
     if mode not in ("infer", "learn"):
         raise ValueError(f"mode must be 'infer' or 'learn', got {mode!r}")
-    passes = ("infer",) if mode == "infer" else ("predict", "learn")
-    plans = {p: plan_memory(pass_buffers(learner, p), ARENA_ALIGNMENT) for p in passes}
+    if tflm_arena is None:
+        tflm_arena = getattr(learner, "tflm_arena", None)
+    if tflm_arena is not None and mode != "infer":
+        raise ValueError("a measured TFLM arena applies to mode='infer' (the exported network) only")
+    tflm: dict[str, Any] = {}
+    if mode == "infer":
+        arena, head_plan, tflm = _tflm_arena(learner, tflm_arena)
+        plans = {"infer": head_plan}
+    else:
+        plans = {p: plan_memory(pass_buffers(learner, p), ARENA_ALIGNMENT) for p in ("predict", "learn")}
+        arena = max(p.arena_bytes for p in plans.values())
     ram: dict[str, int] = {}
     if mode == "learn":
         ram["state"] = int(learner.state_nbytes())
@@ -186,9 +329,9 @@ def memory_map(learner: Any, device: Device, mode: str = "learn") -> MemoryMap:
         if samples > 1:
             ram["grad_accumulators"] = 2 * 4 * int(learner.n_params())
         ram["prng"] = PRNG_STATE_BYTES
-    ram["arena"] = max(p.arena_bytes for p in plans.values())
+    ram["arena"] = arena
     ram["stack"] = device.stack_bytes
     frontend = getattr(learner, "frontend", None)
     if frontend is not None:
         ram["frontend"] = int(frontend.ram_bytes())
-    return MemoryMap(mode, _flash_sections(learner, device, mode), ram, plans)
+    return MemoryMap(mode, _flash_sections(learner, device, mode), ram, plans, tflm)

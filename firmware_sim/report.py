@@ -14,6 +14,19 @@ def _b(n: float) -> str:
     return f"{int(n):,} B"
 
 
+def _tflm_line(tflm: dict[str, Any]) -> str:
+    """The TFLM arena: estimate beside measurement (two lines), and which one the RAM budget uses."""
+    e, m = tflm["estimated"], tflm.get("measured")
+    line = (f"TFLM arena:     estimated {_b(e['required'])} (bookkeeping {e['tail']:,} + max(activations "
+            f"{e['head']:,}, prepare peak {e['prepare']:,}))")
+    if not m:
+        return line + ", not measured"
+    split = f" = head {m['head']:,} + tail {m['tail']:,}" if m.get("head") is not None else ""
+    smallest = "smallest that runs; " if m.get("smallest") is not None else ""
+    return (f"{line}\n{'':16}measured {_b(m['required'])} ({smallest}total {m['total']:,}{split}); "
+            f"RAM budget uses the {tflm['budgeted']} arena")
+
+
 def _us(us: float) -> str:
     return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.1f} us"
 
@@ -97,6 +110,8 @@ class SimReport:
             lines.append(f"{name:<16}{used:>16}  {limit:>22}  {status}")
         lines.append("RAM sections:   " + ", ".join(f"{k} {v:,}" for k, v in self.ram.items()))
         lines.append("flash sections: " + ", ".join(f"{k} {v:,}" for k, v in self.flash.items()))
+        if self.memory_plan.get("tflm"):
+            lines.append(_tflm_line(self.memory_plan["tflm"]))
         lines.append("cycles/sample:  " + ", ".join(f"{k} {v:,.0f}" for k, v in self.cycles.items())
                      + f" (total {self.cycles_per_step:,.0f})")
         if self.top_ops:

@@ -76,7 +76,7 @@ class _Prequential:
 
 
 def simulate(learner: Any, device: str | os.PathLike | Device, stream: Any, rate_hz: float, queue: int = 4,
-             mode: str = "learn", max_samples: int | None = None) -> SimReport:
+             mode: str = "learn", max_samples: int | None = None, tflm_arena: Any = None) -> SimReport:
     """Check ``learner`` against ``device``: will it fit, will it keep up with ``rate_hz``?
 
     Parameters
@@ -90,6 +90,9 @@ def simulate(learner: Any, device: str | os.PathLike | Device, stream: Any, rate
     mode : ``"learn"`` (state in RAM; predict + learn per sample) or ``"infer"`` (int8 mean weights in
         flash; the real learner's ``predict_one`` stands in for the int8 network's answers).
     max_samples : replay at most this many samples.
+    tflm_arena : infer mode only: TFLM's measured arena for the exported network (bytes, or an
+        :class:`export.tflm.ArenaMeasurement` / its dict); the memory map shows it beside the estimate and
+        budgets the larger (see :func:`firmware_sim.memory_map`).
 
     Returns
     -------
@@ -103,7 +106,7 @@ def simulate(learner: Any, device: str | os.PathLike | Device, stream: Any, rate
                                     or max_samples < 0):
         raise ValueError(f"max_samples must be None or an integer >= 0, got {max_samples!r}")
     dev = load_device(device)
-    mem = memory_map(learner, dev, mode)
+    mem = memory_map(learner, dev, mode, tflm_arena=tflm_arena)
     lat = step_latency(learner, dev, mode)
     runner = _Prequential(learner, learn=(mode == "learn"))
     items = iter_stream(stream)

@@ -18,6 +18,15 @@ from export.tflite_export import model_to_plan
 from export.tflite_schema import Model
 
 N_CHECK = 2000  # inputs compared bit for bit (≥ 1,000 asked)
+try:
+    from tflite_micro.python.tflite_micro import runtime as _tflm_runtime  # noqa: F401
+    HAVE_TFLM = True
+except ImportError:
+    HAVE_TFLM = False
+#: every runtime variant; "tflm" (TensorFlow Lite Micro, optional) skips without tflite-micro
+RUNTIMES = [pytest.param(r, marks=pytest.mark.skipif(
+    r == "tflm" and not HAVE_TFLM, reason="tflite-micro is not installed: pip install 'edge-mesu[tflm]'"))
+    for r in sorted(RUNTIME_VARIANTS)]
 
 
 @pytest.fixture(scope="module")
@@ -87,11 +96,14 @@ def test_export_report(exported: dict) -> None:
     assert as_json["tensors"][0] == {"name": "input", "dtype": "int8", "shape": [-1, 16],
                                      "quant": formats["input"].quant}
     for resolver in RUNTIME_VARIANTS:  # validation ran on the 300 calibration rows
+        if resolver == "tflm" and not HAVE_TFLM:
+            assert rep.details["reference_check"][resolver].startswith("not run")
+            continue
         assert rep.details["reference_check"][resolver].startswith("300/300 rows bit-exact")
     assert [p.name for p in exported["path"].parent.iterdir()] == ["model.tflite"]  # no temp file left
 
 
-@pytest.mark.parametrize("resolver", sorted(RUNTIME_VARIANTS))
+@pytest.mark.parametrize("resolver", RUNTIMES)
 def test_litert_is_bit_exact_with_the_reference(exported: dict, resolver: str) -> None:
     x_q = exported["x_q"]
     got = run_tflite(exported["data"], x_q, resolver=resolver)

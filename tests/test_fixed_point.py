@@ -293,8 +293,8 @@ def test_fixed_state_is_identical_across_processes() -> None:
         res = subprocess.run([sys.executable, "-c", _SUBPROCESS], capture_output=True, text=True, env=env,
                              timeout=120, check=True)
         out.append(res.stdout.strip())
-    import io
     import contextlib
+    import io
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         exec(compile(_SUBPROCESS, "<inline>", "exec"), ns)

@@ -10,8 +10,7 @@ import zlib
 import numpy as np
 import pytest
 
-from edge_mesu import FixedMESULearner, MESULearner, StateFileError
-from edge_mesu import statefile
+from edge_mesu import FixedMESULearner, MESULearner, StateFileError, statefile
 from edge_mesu.statefile import FORMAT_VERSION, MAGIC, atomic_write_bytes, decode_state, encode_state
 
 _PREFIX = struct.Struct("<4sHHI")

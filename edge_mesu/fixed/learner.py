@@ -27,6 +27,11 @@ __all__ = ["FixedMESULearner"]
 _PREDICT_STREAM = 0x10000  # prediction weight samples use streams 0x10000 + s: never those of learning
 
 
+def _c_kernels(learner: FixedMESULearner) -> Any:
+    from .cbackend import load_c_kernels  # imported on demand: ctypes and a compiler only for backend="c"
+    return load_c_kernels(learner)
+
+
 class FixedMESULearner(BaseLearner):
     """MESU learner in fixed point (int16 μ, uint8 log-σ code, integer forward/backward/update).
 
@@ -41,13 +46,16 @@ class FixedMESULearner(BaseLearner):
     mu_frac : per-layer fractional bits of int16 μ (default: 8× the initial range fits).
     sigma_bits, sigma_per_octave : σ code width and resolution (σ = σ_max·2**(−code/k)).
     rounding : ``"stochastic"`` (default) or ``"nearest"`` for the μ and σ-code updates.
+    backend : ``"numpy"`` (default) or ``"c"``: one-sample updates run in the generated C library
+        (:mod:`edge_mesu.fixed.cbackend`, compiled once and cached), bit-identical to numpy; without a C
+        compiler a warning is logged and numpy is used. Not part of the state file.
 
     Examples
     --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(300, 4)); y = (X[:, 0] > 0).astype(int)
-    >>> m = FixedMESULearner(layers=(4, 8, 2), N=1000, seed=1)
+    >>> m = FixedMESULearner(layers=(4, 8, 2), N=1000, sigma_init=0.3, seed=1)
     >>> m.learn_many(X, y)
     >>> float((m.predict(X) == y).mean()) > 0.8, m.state_nbytes() / m.n_params()
     (True, 3.0)
@@ -57,10 +65,10 @@ class FixedMESULearner(BaseLearner):
                  sigma_prior: float = 1.0, mu_prior: float = 0.0, lr_mu: float = 1.0, lr_sigma: float = 1.0,
                  c_sigma: float = 0.5, ratio_max: float | None = 0.1, sigma_step_max: float | None = None,
                  sigma_min: float | None = None,
-                 sigma_max: float | None = None, sigma_init: float | str = "paper", train_samples: int = 1,
+                 sigma_max: float | None = None, sigma_init: float | str = 0.05, train_samples: int = 1,
                  predict_samples: int = 0, bias: bool = True, seed: int = 0, input_frac: int = 5,
                  act_frac: int = 8, mu_frac: list[int] | None = None, sigma_bits: int = 8,
-                 sigma_per_octave: int = 16, rounding: str = "stochastic") -> None:
+                 sigma_per_octave: int = 16, rounding: str = "stochastic", backend: str = "numpy") -> None:
         self.layers = check_layers(layers)
         # validates the float hyper-parameters exactly as the float learner does
         self.config = MESUConfig(N=N, sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu, lr_sigma=lr_sigma,
@@ -99,6 +107,17 @@ class FixedMESULearner(BaseLearner):
         self._set_from_float(mus, sigmas)
         self._step = 0
         self.counters = SaturationCounter()
+        if backend not in ("numpy", "c"):
+            raise ValueError(f"backend must be 'numpy' or 'c', got {backend!r}")
+        self.backend = backend
+        self._c = _c_kernels(self) if backend == "c" else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_c": None}  # the ctypes library is rebound on unpickling
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._c = _c_kernels(self) if self.backend == "c" else None
 
     # -- conversion ------------------------------------------------------------------------------------------
     def _layer_of(self, index: int) -> int:
@@ -216,6 +235,12 @@ class FixedMESULearner(BaseLearner):
     def _learn_batch(self, X: np.ndarray, y: np.ndarray) -> None:
         counter = self.counters.copy()
         x_q = self._quantize_input(X, counter)
+        if self._c is not None and X.shape[0] == 1:  # the C library updates _mu and _code in place
+            for name, n in self._c.learn(self._mu, self._code, self.seed, self._step, x_q, y).items():
+                counter.add(name, n)
+            self.counters = counter
+            self._step += 1
+            return
         mu, code = self._mu.astype(np.int64), self._code.astype(np.intp)
         g_sum = ge_sum = draws0 = None
         for s in range(self.train_samples):
@@ -272,10 +297,12 @@ class FixedMESULearner(BaseLearner):
                 "input_frac": self.plan.input_fmt.frac, "act_frac": self.plan.act_fmt.frac,
                 "mu_frac": [f.frac for f in self.plan.mu_fmts], "sigma_bits": self.plan.sigma_bits,
                 "sigma_per_octave": self.plan.sigma_per_octave,
-                "rounding": "nearest" if self.rounding is Rounding.NEAREST_EVEN else "stochastic"}
+                "rounding": "nearest" if self.rounding is Rounding.NEAREST_EVEN else "stochastic",
+                "backend": self.backend}
 
     def state_dict(self) -> dict[str, Any]:
-        meta = {"init": {**self._init_args(), "layers": list(self.layers)}, "step": self._step,
+        init = {k: v for k, v in self._init_args().items() if k != "backend"}  # backend: not state
+        meta = {"init": {**init, "layers": list(self.layers)}, "step": self._step,
                 "counters": self.counters.as_dict(), "plan": self.plan.to_dict()}
         arrays: dict[str, np.ndarray] = {}
         for name, (m, c) in self.int_params().items():

@@ -1,0 +1,303 @@
+"""Generate a self-contained C99 library of a :class:`FixedMESULearner`: inference and the MESU update.
+
+The C code (``csrc/emsu_core.c``, ``csrc/emsu_api.h``) is fixed; what changes per network is generated
+here from the learner's frozen plan: dimensions, formats and shifts (macros), the per-σ-code tables of
+:mod:`edge_mesu.fixed.plan`, the σ sampling tables of :mod:`edge_mesu.fixed.kernels`, the Gaussian and
+exp2 tables, and the μ / σ-code state arrays. Integer results are those of the Python learner, bit for bit
+(``tests/test_c_firmware.py`` compares the full state after every update).
+
+Files (``name`` is a C identifier prefix, default ``mesu_net``)::
+
+    name.h        API, dimensions, formats, NAME_ARENA_BYTES / NAME_STATE_BYTES / NAME_RAM_BYTES
+    name_model.h  tables and the exported state (included once, by name.c)
+    name.c        integer predict, learn_one, state save/load (no malloc, no float, stdint/stddef only)
+
+Supported: ``train_samples == 1`` (what a device runs), int8 input, int16 activations, int16 μ.
+Anything else raises ``ValueError`` before a file is written.
+
+Example
+-------
+>>> from edge_mesu.fixed import FixedMESULearner
+>>> src = generate_c(FixedMESULearner((4, 3, 2), seed=0), name="tiny")
+>>> sorted(src.files), src.macros["TINY_N_PARAMS"]
+(['tiny.c', 'tiny.h', 'tiny_model.h'], 23)
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import zlib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from .kernels import sigma_sample_table
+from .plan import DH_FRAC, H_FRAC, P_FRAC, Z_FRAC, FixedPlan
+from .prng import EPS_FRAC, GAUSS_INDEX_BITS, gauss_table
+from .qformat import Rounding
+
+__all__ = ["COUNTER_NAMES", "BLOB_VERSION", "CSource", "blob_header_bytes", "config_hash", "generate_c",
+           "sanitize_name", "state_blob_bytes"]
+
+COUNTER_NAMES = ("input", "w_sample", "acc", "act", "delta", "grad_clip", "mu_step_clip", "mu",
+                 "sigma_step_clip", "sigma_code")
+BLOB_VERSION = 1
+_I64_LIMIT = 2**62  # products formed by the update must stay below 2**63 (numpy would wrap, C may not)
+
+
+@dataclass(frozen=True)
+class CSource:
+    """The generated files (name → text), the identifier prefix and the numeric macros of the header."""
+
+    name: str
+    files: dict[str, str]
+    macros: dict[str, int]
+
+
+def sanitize_name(name: str) -> str:
+    """A lower-case C identifier from ``name`` (non-identifier characters become ``_``).
+
+    >>> sanitize_name("My Net-1")
+    'my_net_1'
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"C name must be a non-empty string, got {name!r}")
+    out = re.sub(r"[^0-9a-zA-Z_]", "_", name.strip()).lower()
+    if out[0].isdigit():
+        out = "n_" + out
+    if keyword.iskeyword(out) or out in {"int", "char", "void", "static", "const", "register", "auto"}:
+        out += "_net"
+    return out[:40]
+
+
+def blob_header_bytes() -> int:
+    """Bytes of the blob before the μ array: magic, version, layers, hash, params, seed, step, counters."""
+    return 4 + 2 + 2 + 4 + 4 + 8 + 8 + 4 * len(COUNTER_NAMES)
+
+
+def state_blob_bytes(n_params: int) -> int:
+    """Size of the raw C state blob of a network with ``n_params`` parameters."""
+    return blob_header_bytes() + 3 * n_params + 4
+
+
+def config_hash(learner: Any) -> int:
+    """CRC32 of the learner's plan and rounding: a blob is only loaded by the network that wrote it."""
+    text = json.dumps({"plan": learner.plan.to_dict(), "rounding": learner.rounding.value,
+                       "train_samples": learner.train_samples}, sort_keys=True)
+    return zlib.crc32(text.encode("utf-8")) & 0xFFFFFFFF
+
+
+def _check_supported(learner: Any) -> None:
+    """Raise ``ValueError`` for what the C port does not implement (nothing is written)."""
+    plan: FixedPlan = getattr(learner, "plan", None)
+    if not isinstance(plan, FixedPlan):
+        raise ValueError(f"C export needs a FixedMESULearner, got {type(learner).__name__}")
+    if learner.train_samples != 1:
+        raise ValueError(f"C export supports train_samples=1 (one weight sample per update, what a device "
+                         f"runs), got train_samples={learner.train_samples}")
+    if (plan.input_fmt.bits, plan.input_fmt.signed) != (8, True):
+        raise ValueError(f"C export needs an int8 input format, got {plan.input_fmt}")
+    if (plan.act_fmt.bits, plan.act_fmt.signed) != (16, True):
+        raise ValueError(f"C export needs int16 activations, got {plan.act_fmt}")
+    bad = [f for f in plan.mu_fmts if (f.bits, f.signed) != (16, True)]
+    if bad:
+        raise ValueError(f"C export needs int16 μ in every layer, got {bad[0]}")
+    if max(plan.layers) > 65535 or plan.layers[-1] > 32767:
+        raise ValueError(f"unsupported architecture {plan.layers}: widths above 65535 (or more than 32767 "
+                         "classes) do not fit the C kernels")
+
+
+def _layer_consts(learner: Any, l: int) -> dict[str, int]:
+    """The per-layer shifts and multipliers of the C layer descriptor, range-checked."""
+    plan, t = learner.plan, learner.plan.tables
+    F = plan.mu_fmts[l].frac
+    G = plan.grad_frac(l)
+    pm = t["prior"][l]
+    c = {"in_frac": plan.in_frac(l), "act_shift": plan.in_frac(l) + F - plan.act_fmt.frac,
+         "back_shift": F + plan.delta_frac(l) - DH_FRAC if l > 0 else 0, "g_to_h": H_FRAC - G,
+         "ge_to_h": H_FRAC - G - EPS_FRAC, "mu_shift0": H_FRAC - F + 15 - int(t["var_e"]),
+         "prior_on": int(pm.shift <= 62), "prior_mant": pm.mant, "prior_shift": pm.shift,
+         "mu_prior_q": int(t["mu_prior_q"][l])}
+    for key in ("act_shift", "back_shift", "g_to_h", "ge_to_h"):
+        if not -62 <= c[key] <= 62:
+            raise ValueError(f"layer {l}: shift {key}={c[key]} is outside [-62, 62]")
+    if c["prior_on"] and c["prior_shift"] < 1:
+        raise ValueError(f"layer {l}: the prior pull multiplier 2**(32-F)/(N σp²) is too large "
+                         f"(shift {c['prior_shift']} < 1); increase N or mu_frac")
+    codes = np.arange(plan.code_min, plan.code_max + 1)
+    if int((c["mu_shift0"] + t["var_shift"][codes]).min()) < 0:
+        raise ValueError(f"layer {l}: lr_mu·σ_max² is too large for the μ step shift (negative shift)")
+    return c
+
+
+def _check_tables(plan: FixedPlan) -> None:
+    t = plan.tables
+    codes = np.arange(plan.code_min, plan.code_max + 1)
+    c_max = max(t["c_up_q10"], t["c_down_q10"])
+    if float(np.abs(t["rmax_s"][codes]).max()) * c_max >= _I64_LIMIT or \
+            float(np.abs(t["prior_s"][codes]).max()) >= _I64_LIMIT:
+        raise ValueError("σ code range too wide for 64-bit σ steps (too few codes per octave for the "
+                         "range); "
+                         "use sigma_per_octave >= 8 or a narrower code range")
+    if int(t["sigl_e"]) - 15 < -62 or int(t["sigl_e"]) - 15 > 62:
+        raise ValueError(f"lr_sigma·c_sigma·σ_max gives a shift outside [-62, 62] (sigl_e={t['sigl_e']})")
+
+
+def _array(ctype: str, name: str, values: Any, qualifier: str = "static const", per_line: int = 16) -> str:
+    vals = [int(v) for v in np.asarray(values).ravel()]
+    if ctype == "int64_t":
+        items = [f"INT64_C({v})" if v != -(2**63) else "INT64_MIN" for v in vals]
+    else:
+        items = [str(v) for v in vals]
+    rows = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    body = ",\n    ".join(rows) if rows else "0"
+    return f"{qualifier} {ctype} {name}[{max(len(vals), 1)}] = {{\n    {body}\n}};\n"
+
+
+def _fits(values: np.ndarray, bits: int) -> bool:
+    return bool(values.size == 0 or (values.min() >= -(2 ** (bits - 1)) and values.max() < 2 ** (bits - 1)))
+
+
+def _dims(layers: tuple[int, ...]) -> dict[str, int]:
+    width = max(layers[1:])
+    z_len, act_len = sum(layers[1:]), sum(layers[:-1])
+    arena = 8 * width * 2 + 4 * z_len + 4 * 2 * width + 2 * act_len
+    return {"MAX_WIDTH": width, "Z_LEN": z_len, "ACT_LEN": act_len, "ARENA_BYTES": arena + (-arena) % 8}
+
+
+def _macros(learner: Any, prefix: str) -> dict[str, int]:
+    """Every numeric macro of the API header, named without the prefix."""
+    plan, t = learner.plan, learner.plan.tables
+    n_params = learner.n_params()
+    m = {"N_IN": plan.layers[0], "N_OUT": plan.layers[-1], "N_LAYERS": len(plan.layers) - 1,
+         "N_PARAMS": n_params, "BIAS": int(plan.bias), **_dims(plan.layers),
+         "INPUT_FRAC": plan.input_fmt.frac, "ACT_FRAC": plan.act_fmt.frac,
+         "LOGIT_FRAC": plan.in_frac(len(plan.layers) - 2) + plan.mu_fmts[-1].frac,
+         "MU_MIN": -32768, "MU_MAX": 32767, "ACT_MIN": plan.act_fmt.min_int, "ACT_MAX": plan.act_fmt.max_int,
+         "CODE_MIN": plan.code_min, "CODE_MAX": plan.code_max,
+         "STOCHASTIC": int(learner.rounding is Rounding.STOCHASTIC), "C_UP_Q10": int(t["c_up_q10"]),
+         "C_DOWN_Q10": int(t["c_down_q10"]), "SIGL_TO0": int(t["sigl_e"]) - 15,
+         "LOG2E_Q15": int(t["log2e_q15"]), "N_COUNTERS": len(COUNTER_NAMES), "BLOB_VERSION": BLOB_VERSION,
+         "BLOB_HEADER_BYTES": blob_header_bytes(), "STATE_BYTES": state_blob_bytes(n_params),
+         "STATE_RAM_BYTES": 3 * n_params}
+    m["RAM_BYTES"] = m["ARENA_BYTES"] + m["STATE_RAM_BYTES"]
+    m.update({f"CNT_{n.upper()}": i for i, n in enumerate(COUNTER_NAMES)})
+    assert Z_FRAC == 10 and P_FRAC == 15 and GAUSS_INDEX_BITS == 12, "the C kernels hard-code these"
+    return m
+
+
+def _config_block(learner: Any, P: str, macros: dict[str, int], sig_type: str, with_state: bool) -> str:
+    """The ``/*@CONFIG@*/`` block of the API header."""
+    plan = learner.plan
+    seed, step = (learner.seed & (2**64 - 1), learner.step & (2**64 - 1)) if with_state else (0, 0)
+    lines = [f"/* Network {'-'.join(map(str, plan.layers))}, bias {plan.bias}; formats: input "
+             f"{plan.input_fmt.qstring} int8, activations {plan.act_fmt.qstring} int16, mu per layer "
+             f"{', '.join(f.qstring for f in plan.mu_fmts)} int16, sigma uint8 code (sigma = "
+             f"{plan.sigma_max!r} * 2**(-code/{plan.sigma_per_octave})).",
+             " * RAM: ARENA_BYTES of scratch (one emsu_arena_t) + STATE_RAM_BYTES of mutable mu and codes."
+             " */"]
+    lines += [f"#define {P}_{k} {v}" for k, v in macros.items()]
+    lines.append(f"#define {P}_GRAD_CLIP (INT64_C(1) << 47)")
+    lines.append(f"#define {P}_SEED UINT64_C({seed})")
+    lines.append(f"#define {P}_STEP UINT64_C({step})")
+    lines.append(f"#define {P}_CONFIG_HASH UINT32_C({config_hash(learner)})")
+    low = f"(c) >= {plan.code_min}" if plan.code_min > 0 else ""
+    high = f"(c) <= {plan.code_max}" if plan.code_max < 255 else ""
+    both = " && ".join(x for x in (low, high) if x) or "1"
+    lines.append(f"#define {P}_CODE_IN_RANGE(c) ({both})")
+    lines.append(f"typedef {sig_type} emsu_sig_t;")
+    return "\n".join(lines)
+
+
+def _update_tables(plan: FixedPlan) -> str:
+    t = plan.tables
+    half = gauss_table(GAUSS_INDEX_BITS, EPS_FRAC).astype(np.int64)  # prng._signed_table: |ε|, then −|ε|
+    parts = [_array("int16_t", "emsu_gauss", np.concatenate([half, -half])),
+             _array("int32_t", "emsu_var15", t["var15"]), _array("int16_t", "emsu_var_shift", t["var_shift"]),
+             _array("int32_t", "emsu_sigl15", t["sigl15"]), _array("int16_t", "emsu_octave", t["octave"]),
+             _array("int64_t", "emsu_prior_s", t["prior_s"]), _array("int64_t", "emsu_rmax_s", t["rmax_s"])]
+    return "".join(parts)
+
+
+def _layer_tables(learner: Any, sig_type: str) -> tuple[str, list[str]]:
+    """σ sampling and ratio-bound tables per layer, and the C initialiser of each layer descriptor."""
+    plan, t = learner.plan, learner.plan.tables
+    text, inits = [], []
+    for l, sl in enumerate(learner._slices):
+        c = _layer_consts(learner, l)
+        text.append(_array(sig_type, f"emsu_sig_l{l}", sigma_sample_table(plan, plan.mu_fmts[l])))
+        ratio = "NULL"
+        if t["ratio_q15"] is not None:
+            bound = np.maximum(t["ratio_bound"][l], 1)
+            if not _fits(bound, 32):
+                raise ValueError(f"layer {l}: ratio_max·σ bound does not fit int32; lower ratio_max")
+            text.append(_array("int32_t", f"emsu_ratio_l{l}", bound))
+            ratio = f"emsu_ratio_l{l}"
+        fan_in, fan_out = plan.layers[l], plan.layers[l + 1]
+        inits.append(f"    {{{fan_in}u, {fan_out}u, {sl.start}u, {sl.stop - sl.start}u, {c['in_frac']}, "
+                     f"{c['act_shift']}, {c['back_shift']}, {c['g_to_h']}, {c['ge_to_h']}, {c['mu_shift0']}, "
+                     f"{c['prior_on']}, {c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']},\n"
+                     f"     EMSU_LT(emsu_sig_l{l}), EMSU_LT({ratio})}}")
+    return "".join(text), inits
+
+
+def _model_header(learner: Any, sig_type: str, with_state: bool) -> str:
+    plan = learner.plan
+    layer_text, inits = _layer_tables(learner, sig_type)
+    z_off = np.cumsum([0] + list(plan.layers[1:-1])).tolist()
+    act_off = np.cumsum([0] + list(plan.layers[:-2])).tolist()
+    counters = [learner.counters[n] if with_state else 0 for n in COUNTER_NAMES]
+    mu, code = (learner._mu, learner._code) if with_state else ([], [])
+    return "".join([
+        "/* emsu_model.h -- tables and exported state of one network (edge-mesu, generated: do not edit).\n"
+        " * Included once, by emsu.c. */\n#ifdef EMSU_INFERENCE_ONLY\n#define EMSU_LT(x) NULL\n#else\n"
+        "#define EMSU_LT(x) x\n", _update_tables(plan), layer_text,
+        _array("uint32_t", "emsu_counters0", counters), "#endif\n",
+        _array("int32_t", "emsu_exp2_q15", plan.tables["exp2_q15"]),
+        "static const emsu_layer_t emsu_layers[EMSU_N_LAYERS] = {\n", ",\n".join(inits), "\n};\n",
+        "#define EMSU_LAYERS_UP(F) ", " ".join(f"F({l})" for l in range(len(inits))), "\n",
+        "#define EMSU_LAYERS_DOWN(F) ", " ".join(f"F({l})" for l in reversed(range(len(inits)))), "\n",
+        _array("uint32_t", "emsu_z_off", z_off), _array("uint32_t", "emsu_act_off", act_off),
+        _state_array("int16_t", "emsu_mu", mu, "EMSU_STATE_CONST"),
+        "#ifndef EMSU_INFERENCE_ONLY\n", _state_array("uint8_t", "emsu_code", code, ""), "#endif\n"])
+
+
+def _state_array(ctype: str, name: str, values: Any, qualifier: str) -> str:
+    """The exported state, or (``values`` empty: a host build whose caller owns the state) zeros."""
+    if len(values):
+        return _array(ctype, name, values, qualifier)
+    return f"{qualifier} {ctype} {name}[EMSU_N_PARAMS] = {{0}};\n".lstrip()
+
+
+def _template(filename: str) -> str:
+    return (resources.files("edge_mesu.fixed") / "csrc" / filename).read_text(encoding="utf-8")
+
+
+def _rename(text: str, name: str) -> str:
+    """Replace the template prefix ``emsu`` / ``EMSU`` by the network's name."""
+    text = re.sub(r"\bemsu(_\w*|\.h|\.c)", lambda m: name + m.group(1), text)
+    return re.sub(r"\bEMSU(_\w*)", lambda m: name.upper() + m.group(1), text)
+
+
+def generate_c(learner: Any, name: str = "mesu_net", with_state: bool = True) -> CSource:
+    """The C sources of ``learner`` (nothing written). Raises ``ValueError`` for unsupported learners.
+
+    ``with_state=False`` leaves the exported μ / code arrays zero and seed / step / counters 0: the source
+    then depends on the network's configuration only (the host backend passes its own state).
+    """
+    _check_supported(learner)
+    _check_tables(learner.plan)
+    name = sanitize_name(name)
+    sig_max = max(int(sigma_sample_table(learner.plan, f).max()) for f in learner.plan.mu_fmts)
+    sig_type = "int32_t" if sig_max < 2**31 else "int64_t"
+    macros = _macros(learner, "EMSU")
+    header = _template("emsu_api.h").replace("/*@CONFIG@*/", _config_block(learner, "EMSU", macros, sig_type,
+                                                                          with_state))
+    model = _model_header(learner, sig_type, with_state)
+    files = {f"{name}.h": _rename(header, name), f"{name}_model.h": _rename(model, name),
+             f"{name}.c": _rename(_template("emsu_core.c"), name)}
+    return CSource(name, files, {f"{name.upper()}_{k}": v for k, v in macros.items()})

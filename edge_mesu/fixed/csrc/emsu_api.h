@@ -1,0 +1,75 @@
+/* emsu.h -- public API of a generated fixed-point MESU network (edge-mesu, generated: do not edit).
+ *
+ * The integer arithmetic is the one of edge_mesu.fixed (docs/fixed_point.md), bit for bit: the same
+ * SplitMix64 counter-based generator, the same roundings (stochastic rounding with 26 random bits), the same
+ * saturations, counted in emsu_state_t.counters. No dynamic allocation, no floating point, no libc beyond
+ * <stdint.h>/<stddef.h>. The caller owns the state and one emsu_arena_t (EMSU_ARENA_BYTES of scratch RAM).
+ *
+ * Define EMSU_INFERENCE_ONLY when compiling emsu.c for a predict-only build: the state arrays become const
+ * (flash) and the learning code, the σ code array and the tables of the update are left out.
+ */
+#ifndef EMSU_H
+#define EMSU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*@CONFIG@*/
+
+#ifdef EMSU_INFERENCE_ONLY
+#define EMSU_STATE_CONST const
+#else
+#define EMSU_STATE_CONST
+#endif
+
+/* Scratch RAM of one predict or learn_one call (activations, accumulators, deltas). */
+typedef struct {
+    int64_t acc[EMSU_MAX_WIDTH];     /* layer accumulators (exact, saturated to int32 after the sum) */
+    int64_t back[EMSU_MAX_WIDTH];    /* W^T delta of the layer being updated */
+    int32_t z[EMSU_Z_LEN];           /* pre-activations of every layer (int32), logits last */
+    int32_t delta[2][EMSU_MAX_WIDTH];/* delta of the current layer and of the one below (ping-pong) */
+    int16_t act[EMSU_ACT_LEN];       /* input of every layer: x (widened), h1, h2, ... */
+} emsu_arena_t;
+
+/* The learning state: mutable mu (int16) and sigma code (uint8) arrays, the generator's seed and step,
+ * and saturation counters (they saturate at 2**32-1, never wrap). */
+typedef struct {
+    int16_t *mu;
+    uint8_t *code;
+    uint64_t seed;
+    uint64_t step;
+    uint32_t counters[EMSU_N_COUNTERS];
+} emsu_state_t;
+
+/* The exported state (flat vector: w0, b0, w1, b1, ...; w_l row-major (fan_in, fan_out)). */
+extern EMSU_STATE_CONST int16_t emsu_mu[EMSU_N_PARAMS];
+#ifndef EMSU_INFERENCE_ONLY
+extern uint8_t emsu_code[EMSU_N_PARAMS];
+#endif
+
+/* Class probabilities (Q15) of the mean network (mu) for an int8 input in EMSU_INPUT_FRAC format.
+ * Returns the most probable class (the first one on ties). p_q15 may be NULL. */
+int emsu_predict(const int16_t *mu, emsu_arena_t *arena, const int8_t *x, int32_t *p_q15);
+
+#ifndef EMSU_INFERENCE_ONLY
+/* Point st at the exported arrays (emsu_mu, emsu_code) with the exported seed, step and zero counters. */
+void emsu_state_init(emsu_state_t *st);
+
+/* One MESU update on (x, y): one weight sample, integer forward/backward, the integer update of every
+ * mu and sigma code. Returns 0, or -1 (state untouched) when y is not in [0, EMSU_N_OUT). */
+int emsu_learn_one(emsu_state_t *st, emsu_arena_t *arena, const int8_t *x, int32_t y);
+
+/* learn_one on n samples (rows of x, EMSU_N_IN each). Returns 0, or -1 before any update on a bad label. */
+int emsu_learn_many(emsu_state_t *st, emsu_arena_t *arena, const int8_t *x, const int32_t *y, uint32_t n);
+
+/* Serialise the state to EMSU_STATE_BYTES bytes (little-endian, CRC32; layout above emsu_state_save in
+ * emsu.c and in edge_mesu.fixed.cblob). Returns the bytes written, or 0 if cap is too small. */
+size_t emsu_state_save(const emsu_state_t *st, uint8_t *buf, size_t cap);
+
+/* Read a blob written by emsu_state_save (or by Python's edge_mesu.fixed.cblob.state_blob) into st's
+ * arrays. Returns 0, or a negative code (nothing changed): -1 size, -2 magic/version, -3 other network
+ * (configuration hash), -4 CRC mismatch, -5 a sigma code out of range. */
+int emsu_state_load(emsu_state_t *st, const uint8_t *buf, size_t len);
+#endif
+
+#endif /* EMSU_H */

@@ -1,0 +1,132 @@
+"""The ``sweep`` and ``fleet`` sub-commands, registered into the main CLI by :func:`add_commands`.
+
+Exit codes: 0 done, 2 bad input (spec, output path, backend, options) refused before anything runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+__all__ = ["add_commands"]
+
+
+class _Progress:
+    """A progress bar on stderr: tqdm when installed, else one rewritten line."""
+
+    def __init__(self, total: int, desc: str, initial: int = 0) -> None:
+        self.total, self.desc = total, desc
+        try:
+            from tqdm import tqdm
+            self.bar: Any = tqdm(total=total, initial=initial, desc=desc, file=sys.stderr, leave=True)
+        except ImportError:
+            self.bar = None
+
+    def update(self, done: int, note: str = "") -> None:
+        if self.bar is not None:
+            self.bar.n = done
+            self.bar.set_postfix_str(note, refresh=True)
+        else:
+            sys.stderr.write(f"\r{self.desc}: {done}/{self.total} {note}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        else:
+            sys.stderr.write("\n")
+
+
+def _backend_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local process pool (default) or Ray")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes / Ray CPUs (default 1)")
+
+
+def add_commands(subparsers: Any) -> None:
+    """Register ``sweep`` and ``fleet`` on an argparse sub-parser collection."""
+    s = subparsers.add_parser("sweep", help="run a quantisation sweep from a TOML spec (resumable)")
+    s.add_argument("spec", help="sweep spec (TOML), e.g. examples/sweeps/quant-small.toml")
+    s.add_argument("--out", required=True, help="results file: .csv, or .parquet (needs pyarrow)")
+    s.add_argument("--data", default=None, help="MNIST directory for pmnist streams (default $EDGE_MESU_MNIST)")
+    s.add_argument("--plot", default=None, metavar="OUT.png", help="accuracy vs state bytes, per device")
+    _backend_args(s)
+    s.set_defaults(func=_cmd_sweep)
+    f = subparsers.add_parser("fleet", help="simulate a fleet of devices learning their own streams")
+    f.add_argument("--devices", type=int, required=True, help="number of simulated devices K")
+    f.add_argument("--samples", type=int, required=True, help="windows per device S")
+    f.add_argument("--device", default="stm32l4", help="device profile (default stm32l4)")
+    f.add_argument("--rate", type=float, default=50.0, help="windows per second delivered to the learner")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--hidden", type=int, default=32)
+    f.add_argument("--fuse-every", type=int, default=None, metavar="T", help="fuse posteriors every T windows")
+    f.add_argument("--fusion", choices=("product", "average"), default="product",
+                   help="product of Gaussians (default) or the tempered mean of the devices' changes")
+    f.add_argument("--json", default=None, metavar="OUT.json", help="write the report as JSON")
+    f.add_argument("--plot", nargs="?", const="fleet.png", default=None, metavar="OUT.png",
+                   help="plot accuracy over time (default fleet.png)")
+    _backend_args(f)
+    f.set_defaults(func=_cmd_fleet)
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import load_spec, plan_sweep, read_rows, run_sweep, summary_table
+    from .sweep.backends import check_backend
+    from .sweep.store import check_output
+    try:
+        check_backend(args.backend, args.workers, args.address)
+        check_output(args.out)
+        spec = load_spec(args.spec)
+        total = len(plan_sweep(spec, args.data))
+    except ValueError as exc:
+        print(f"edge-mesu sweep: error: {exc}", file=sys.stderr)
+        return 2
+    bar = _Progress(total, f"sweep {spec.name}", initial=min(total, len(read_rows(args.out))))
+    try:
+        res = run_sweep(spec, args.out, args.backend, args.workers, args.address, args.data,
+                        progress=lambda done, _t, row: bar.update(done, f"acc {100 * row['accuracy']:.1f}%"))
+    finally:
+        bar.close()
+    print(f"{spec.name}: {res.ran} run(s) done, {res.skipped} already in {args.out}")
+    print(summary_table(res.rows, res.swept))
+    if args.plot:
+        try:
+            from .sweep import plot_pareto
+            print(f"plot written to {plot_pareto(res.rows, args.plot)}")
+        except ImportError as exc:
+            print(f"edge-mesu sweep: no plot written: {exc}", file=sys.stderr)
+    return 0
+
+
+def _cmd_fleet(args: argparse.Namespace) -> int:
+    from .fleet import FleetConfig, format_fleet, plot_fleet, run_fleet
+    from .statefile import atomic_write_bytes
+    from .sweep.backends import check_backend
+    try:
+        check_backend(args.backend, args.workers, args.address)
+        cfg = FleetConfig(devices=args.devices, samples=args.samples, device=args.device, rate=args.rate,
+                          seed=args.seed, hidden=args.hidden, fuse_every=args.fuse_every, fusion=args.fusion)
+        from firmware_sim import load_device
+        load_device(cfg.device)
+    except (ValueError, OSError) as exc:
+        print(f"edge-mesu fleet: error: {exc}", file=sys.stderr)
+        return 2
+    bar = _Progress(cfg.samples, f"fleet {cfg.devices} devices")
+    try:
+        report = run_fleet(cfg, args.backend, args.workers, args.address,
+                           progress=lambda t, _total: bar.update(t))
+    finally:
+        bar.close()
+    print(format_fleet(report))
+    if args.json:
+        atomic_write_bytes(args.json, (json.dumps(report, indent=1) + "\n").encode())
+        print(f"report written to {args.json}")
+    if args.plot:
+        try:
+            print(f"plot written to {plot_fleet(report, args.plot)}")
+        except ImportError as exc:
+            print(f"edge-mesu fleet: no plot written: {exc}", file=sys.stderr)
+    return 0

@@ -1,0 +1,258 @@
+"""The generated C library against the Python fixed-point learner: bit for bit, after every update.
+
+The C is compiled with the system compiler (``-std=c99 -Wall -Wextra -Werror -O2``) and called through
+ctypes; the tests skip, naming the missing tool, only when no C compiler exists.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import subprocess
+
+import numpy as np
+import pytest
+
+from edge_mesu.errors import StateFileError
+from edge_mesu.fixed import FixedMESULearner
+from edge_mesu.fixed import cbackend
+from edge_mesu.fixed.cbackend import STRICT_FLAGS, find_compiler
+from edge_mesu.fixed.cblob import learner_from_blob, state_blob
+from edge_mesu.fixed.cgen import COUNTER_NAMES, generate_c, sanitize_name
+from export import to_c
+
+CC = find_compiler()
+needs_cc = pytest.mark.skipif(CC is None, reason="no C compiler found (cc, gcc or clang): cannot build the C")
+UPDATES = 2000
+LAYERS = (16, 12, 4)
+
+
+class _State(ctypes.Structure):
+    _fields_ = [("mu", ctypes.POINTER(ctypes.c_int16)), ("code", ctypes.POINTER(ctypes.c_uint8)),
+                ("seed", ctypes.c_uint64), ("step", ctypes.c_uint64),
+                ("counters", ctypes.c_uint32 * len(COUNTER_NAMES))]
+
+
+class Firmware:
+    """The exported library (its own state arrays) behind ctypes."""
+
+    def __init__(self, learner: FixedMESULearner, tmp_path, name: str = "fw", defines: tuple = ()) -> None:
+        report = to_c(learner, tmp_path / name, name=name)
+        lib = tmp_path / name / f"lib{name}.so"
+        subprocess.run([CC, *STRICT_FLAGS, *defines, "-fPIC", "-shared", "-o", str(lib),
+                        str(tmp_path / name / f"{name}.c")], check=True, capture_output=True)
+        self.lib, self.name, self.report = ctypes.CDLL(str(lib)), name, report
+        self.state = _State()
+        self.arena = ctypes.create_string_buffer(report.details["arena_bytes"])
+        self.n_out = learner.layers[-1]
+        if hasattr(self.lib, f"{name}_state_init"):
+            self.fn("state_init")(ctypes.byref(self.state))
+
+    def fn(self, short: str):
+        return getattr(self.lib, f"{self.name}_{short}")
+
+    def learn(self, x_q: np.ndarray, y: int) -> int:
+        x = np.ascontiguousarray(x_q, dtype=np.int8)
+        return self.fn("learn_one")(ctypes.byref(self.state), self.arena, x.ctypes.data_as(ctypes.c_void_p),
+                                    ctypes.c_int32(y))
+
+    def blob(self) -> bytes:
+        size = self.report.details["state_blob_bytes"]
+        buf = ctypes.create_string_buffer(size)
+        assert self.fn("state_save")(ctypes.byref(self.state), buf, ctypes.c_size_t(size)) == size
+        return buf.raw
+
+    def load(self, blob: bytes) -> int:
+        return self.fn("state_load")(ctypes.byref(self.state), blob, ctypes.c_size_t(len(blob)))
+
+    def predict(self, x_q: np.ndarray, mu_ptr=None) -> tuple[int, np.ndarray]:
+        p = np.zeros(self.n_out, dtype=np.int32)
+        x = np.ascontiguousarray(x_q, dtype=np.int8)
+        mu = mu_ptr if mu_ptr is not None else self.state.mu
+        best = self.fn("predict")(mu, self.arena, x.ctypes.data_as(ctypes.c_void_p),
+                                  p.ctypes.data_as(ctypes.c_void_p))
+        return best, p
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    """Host-backend builds go to a per-session cache, not the user's."""
+    monkeypatch.setenv("EDGE_MESU_CACHE", str(tmp_path_factory.getbasetemp() / "edge-mesu-cache"))
+
+
+def _stream(n: int, n_in: int, n_out: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs inside the int8 Q2.5 range (no input saturation: the C core takes int8), labels learnable."""
+    rng = np.random.default_rng(seed)
+    X = np.clip(rng.normal(size=(n, n_in)) * 1.3, -3.9, 3.9)
+    y = (np.argmax(X[:, :n_out], axis=1) + (rng.random(n) < 0.1)) % n_out
+    return X, y
+
+
+@needs_cc
+@pytest.mark.parametrize("bias", [True, False])
+def test_learn_bit_exact_every_update(tmp_path, bias):
+    learner = FixedMESULearner(LAYERS, N=2000, bias=bias, seed=11)
+    fw = Firmware(learner, tmp_path)
+    X, y = _stream(UPDATES, LAYERS[0], LAYERS[-1])
+    Xq = learner.plan.input_fmt.quantize(X)
+    assert fw.blob() == state_blob(learner)
+    for i in range(UPDATES):
+        learner.learn_one(X[i], y[i])
+        assert fw.learn(Xq[i], int(y[i])) == 0
+        assert fw.blob() == state_blob(learner), f"C and Python states differ after update {i + 1}"
+    assert learner.counters["input"] == 0 and learner.counters.total() > 0  # clips happened and agree
+    for i in range(1000):  # predictions of the trained mean network
+        best, p = fw.predict(Xq[i])
+        ref = learner.predict_q15(X[i:i + 1])[0]
+        assert np.array_equal(p, ref) and best == int(np.argmax(ref))
+
+
+@needs_cc
+def test_nearest_rounding_and_deep_net_bit_exact(tmp_path):
+    learner = FixedMESULearner((10, 8, 6, 3), N=500, rounding="nearest", seed=4, ratio_max=None)
+    fw = Firmware(learner, tmp_path)
+    X, y = _stream(400, 10, 3, seed=1)
+    Xq = learner.plan.input_fmt.quantize(X)
+    for i in range(400):
+        learner.learn_one(X[i], y[i])
+        fw.learn(Xq[i], int(y[i]))
+    assert fw.blob() == state_blob(learner)
+
+
+@needs_cc
+def test_inference_only_build_predicts_the_same(tmp_path):
+    learner = FixedMESULearner(LAYERS, seed=3)
+    X, y = _stream(300, LAYERS[0], LAYERS[-1], seed=2)
+    learner.learn_many(X, y)
+    fw = Firmware(learner, tmp_path, name="inf", defines=("-DINF_INFERENCE_ONLY",))
+    assert not hasattr(fw.lib, "inf_learn_one")
+    mu = ctypes.cast(ctypes.addressof(ctypes.c_int16.in_dll(fw.lib, "inf_mu")),
+                     ctypes.POINTER(ctypes.c_int16))
+    Xq = learner.plan.input_fmt.quantize(X)
+    ref = learner.predict_q15(X)
+    for i in range(100):
+        assert np.array_equal(fw.predict(Xq[i], mu)[1], ref[i])
+
+
+@needs_cc
+def test_state_blob_round_trips_and_refuses_bad_blobs(tmp_path):
+    learner = FixedMESULearner(LAYERS, seed=8)
+    X, y = _stream(50, LAYERS[0], LAYERS[-1])
+    learner.learn_many(X, y)
+    fw = Firmware(learner, tmp_path)  # exported mid-stream: step and counters travel with the state
+    assert fw.state.step == learner.step == 50
+    blob = fw.blob()
+    assert learner_from_blob(learner, blob).to_bytes() == learner.to_bytes()
+    other = FixedMESULearner(LAYERS, seed=9)
+    assert fw.load(state_blob(other)) == 0 and fw.blob() == state_blob(other)
+    corrupt = bytearray(blob)
+    corrupt[100] ^= 1
+    assert fw.load(bytes(corrupt)) == -4 and fw.blob() == state_blob(other)  # nothing changed
+    assert fw.load(blob[:-1]) == -1
+    assert fw.load(state_blob(FixedMESULearner(LAYERS, seed=8, N=10.0))) == -3  # other configuration
+    with pytest.raises(StateFileError, match="CRC32"):
+        learner_from_blob(learner, bytes(corrupt))
+    assert fw.learn(np.zeros(LAYERS[0]), LAYERS[-1]) == -1 and fw.blob() == state_blob(other)
+
+
+@needs_cc
+@pytest.mark.parametrize("kw", [{"bias": True}, {"bias": False, "rounding": "nearest"}])
+def test_c_backend_gives_identical_state_bytes(kw):
+    X, y = _stream(600, LAYERS[0], LAYERS[-1], seed=5)
+    X[::7] *= 3.0  # some inputs saturate the int8 input: counted on the Python side, as in numpy
+    a = FixedMESULearner(LAYERS, seed=21, **kw)
+    b = FixedMESULearner(LAYERS, seed=21, backend="c", **kw)
+    assert b._c is not None
+    for i in range(300):
+        a.learn_one(X[i], y[i])
+        b.learn_one(X[i], y[i])
+    a.learn_many(X[300:], y[300:])
+    b.learn_many(X[300:], y[300:])
+    b.learn_many(X[:20], y[:20], batch_size=4)  # mini-batches run in numpy; C resumes on their state
+    a.learn_many(X[:20], y[:20], batch_size=4)
+    b.learn_one(X[0], y[0])
+    a.learn_one(X[0], y[0])
+    assert a.counters["input"] > 0
+    assert a.to_bytes() == b.to_bytes()
+    assert b.clone().backend == "c" and "backend='c'" in repr(b)
+
+
+def test_backend_falls_back_without_compiler(monkeypatch, caplog):
+    monkeypatch.setattr(cbackend, "find_compiler", lambda: None)
+    with caplog.at_level(logging.WARNING):
+        m = FixedMESULearner((4, 3, 2), backend="c")
+    assert m._c is None and "falls back to the numpy backend" in caplog.text
+    m.learn_one(np.zeros(4), 1)
+    with pytest.raises(ValueError, match="backend"):
+        FixedMESULearner((4, 3, 2), backend="fortran")
+
+
+def test_unsupported_configurations_raise_before_writing(tmp_path):
+    with pytest.raises(ValueError, match="train_samples=1"):
+        to_c(FixedMESULearner((4, 3, 2), train_samples=2), tmp_path / "out")
+    with pytest.raises(ValueError, match="FixedMESULearner"):
+        to_c(object(), tmp_path / "out")
+    with pytest.raises(ValueError, match="does not exist"):
+        to_c(FixedMESULearner((4, 3, 2)), tmp_path / "missing" / "out")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match="train_samples"):
+        FixedMESULearner((4, 3, 2), train_samples=3, backend="c") if CC else generate_c(
+            FixedMESULearner((4, 3, 2), train_samples=3))
+
+
+def test_names_are_sanitised_and_files_written(tmp_path):
+    assert sanitize_name("9 lives!") == "n_9_lives_" and sanitize_name("int") == "int_net"
+    rep = to_c(FixedMESULearner((4, 3, 2)), tmp_path / "c", name="My-Net")
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["my_net.c", "my_net.h", "my_net_model.h"]
+    header = (tmp_path / "c" / "my_net.h").read_text()
+    assert "#define MY_NET_ARENA_BYTES" in header and "my_net_learn_one" in header
+    assert rep.details["arena_bytes"] > 0 and rep.format == "c"
+    src = "".join(generate_c(FixedMESULearner((4, 3, 2))).files.values())
+    assert "malloc" not in src and "float" not in src.replace("floor", "").replace("floating", "")
+
+
+def _emulator_reason() -> str | None:
+    from firmware_sim.emulate import emulator_available
+    return emulator_available()
+
+
+needs_emu = pytest.mark.skipif(_emulator_reason() is not None,
+                               reason=f"Cortex-M4 emulation: {_emulator_reason()}")
+
+
+@needs_emu
+def test_emulated_cortex_m4_is_bit_exact_and_counts_instructions():
+    from firmware_sim.emulate import emulate
+
+    learner = FixedMESULearner((8, 4, 2), seed=1)
+    fast = emulate(learner, steps=2)
+    slow = emulate(learner, steps=2, counting="code")
+    assert fast.bit_exact and slow.bit_exact and learner.step == 0  # the caller's learner is untouched
+    assert fast.library_size["text"] > 0 and fast.library_size["data"] > 0
+    for a, b in ((fast.predict_instructions, slow.predict_instructions),
+                 (fast.learn_instructions, slow.learn_instructions)):
+        # the code hook skips IT-block instructions whose condition fails; the block count includes them
+        assert all(0 <= x - y <= 0.05 * x for x, y in zip(a, b))
+
+
+@needs_emu
+def test_latency_model_agrees_with_the_emulator_on_the_check_network():
+    from firmware_sim.calibration import calibrate
+
+    rows, results = calibrate([((96, 32, 5), True)], device="stm32l4", steps=1)
+    assert results[0].bit_exact
+    assert {r.mode for r in rows} == {"predict", "learn"}
+    assert all(r.within for r in rows), [r.ratio for r in rows]
+
+
+@needs_cc
+def test_cli_export_c(tmp_path, capsys):
+    from edge_mesu.cli import main
+
+    learner = FixedMESULearner(LAYERS, seed=2)
+    learner.save(tmp_path / "s.emsu")
+    argv = ["export", "--state", str(tmp_path / "s.emsu"), "--c", str(tmp_path / "c"), "--c-name", "dev"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "c" / "dev.c").is_file() and "arena_bytes" in out
+    assert ("instructions (measured)" in out) == (_emulator_reason() is None)
