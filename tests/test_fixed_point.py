@@ -520,3 +520,19 @@ def test_short_memory_window_learns_like_the_float_rule(N: float) -> None:
         a = float(np.abs(fx.params()[name][0]).mean())
         b = float(np.abs(fl.params()[name][0]).mean())
         assert 0.5 * b < a < 2.0 * b + 0.05, name
+
+
+def test_fixed_centered_sigma_gradient_learns_and_is_deterministic() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 6))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    runs = [FixedMESULearner(layers=(6, 8, 2), sigma_init=0.3, seed=2, sigma_grad="centered") for _ in range(2)]
+    for m in runs:
+        m.learn_many(X, y)
+    assert runs[0].to_bytes() == runs[1].to_bytes()
+    assert np.mean(runs[0].predict(X) == y) > 0.8
+    plain = FixedMESULearner(layers=(6, 8, 2), sigma_init=0.3, seed=2)
+    plain.learn_many(X, y)
+    assert plain.to_bytes() != runs[0].to_bytes()
+    with pytest.raises(ValueError, match="sigma_grad"):
+        FixedMESULearner(layers=(6, 8, 2), sigma_grad="centered", backend="c")

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._validation import check_positive_int
 from ..learner_base import BaseLearner
-from ..mesu import check_layers, paper_init, param_names
+from ..mesu import SIGMA_GRADS, check_layers, paper_init, param_names
 from ..mesu_rule import MESUConfig
 from .kernels import backward, forward, sample_weights, sigma_sample_table, softmax_q15
 from .plan import P_FRAC, SR_BITS, FixedPlan, auto_mu_frac
@@ -46,6 +46,8 @@ class FixedMESULearner(BaseLearner):
     mu_frac : per-layer fractional bits of int16 μ (default: 8× the initial range fits).
     sigma_bits, sigma_per_octave : σ code width and resolution (σ = σ_max·2**(−code/k)).
     rounding : ``"stochastic"`` (default) or ``"nearest"`` for the μ and σ-code updates.
+    sigma_grad : ``"reparam"`` (default) or ``"centered"``, as in :class:`edge_mesu.MESULearner`: the centred
+        estimator subtracts the integer gradient at the mean weights before multiplying by ε.
     backend : ``"numpy"`` (default) or ``"c"``: one-sample updates run in the generated C library
         (:mod:`edge_mesu.fixed.cbackend`, compiled once and cached), bit-identical to numpy; without a C
         compiler a warning is logged and numpy is used. Not part of the state file.
@@ -68,7 +70,8 @@ class FixedMESULearner(BaseLearner):
                  sigma_max: float | None = None, sigma_init: float | str = 0.05, train_samples: int = 1,
                  predict_samples: int = 0, bias: bool = True, seed: int = 0, input_frac: int = 5,
                  act_frac: int = 8, mu_frac: list[int] | None = None, sigma_bits: int = 8,
-                 sigma_per_octave: int = 16, rounding: str = "stochastic", backend: str = "numpy") -> None:
+                 sigma_per_octave: int = 16, rounding: str = "stochastic", backend: str = "numpy",
+                 sigma_grad: str = "reparam") -> None:
         self.layers = check_layers(layers)
         # validates the float hyper-parameters exactly as the float learner does
         self.config = MESUConfig(N=N, sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu, lr_sigma=lr_sigma,
@@ -107,6 +110,11 @@ class FixedMESULearner(BaseLearner):
         self._set_from_float(mus, sigmas)
         self._step = 0
         self.counters = SaturationCounter()
+        if sigma_grad not in SIGMA_GRADS:
+            raise ValueError(f"sigma_grad must be one of {SIGMA_GRADS}, got {sigma_grad!r}")
+        if sigma_grad != "reparam" and backend == "c":
+            raise ValueError("backend='c' implements sigma_grad='reparam' only")
+        self.sigma_grad = sigma_grad
         if backend not in ("numpy", "c"):
             raise ValueError(f"backend must be 'numpy' or 'c', got {backend!r}")
         self.backend = backend
@@ -146,7 +154,7 @@ class FixedMESULearner(BaseLearner):
         """
         args = {"layers": learner.layers, **learner.config.to_dict(), "sigma_init": learner.sigma_init,
                 "train_samples": learner.train_samples, "predict_samples": learner.predict_samples,
-                "bias": learner.bias, "seed": learner.seed}
+                "bias": learner.bias, "seed": learner.seed, "sigma_grad": getattr(learner, "sigma_grad", "reparam")}
         args.update(overrides)
         obj = cls(**args)
         params = learner.params()
@@ -250,10 +258,12 @@ class FixedMESULearner(BaseLearner):
             p = softmax_q15(self.plan, logits, self._logits_frac())
             g = self._gradients(acts, backward(self.plan, weights, acts, zs, p, y, counter))
             if s == 0:
-                g_sum, ge_sum, draws0 = g, g * eps, draws
+                g_sum, draws0 = g, draws
+                g0 = self._mean_gradient(x_q, y, counter) if self.sigma_grad == "centered" else None
+                ge_sum = (g if g0 is None else g - g0) * eps
             else:
                 g_sum += g
-                ge_sum += g * eps
+                ge_sum += (g if g0 is None else g - g0) * eps
         mask = np.uint64((1 << SR_BITS) - 1)
         rnd_mu = ((draws0 >> np.uint64(SR_BITS)) & mask).view(np.int64)  # bits 26..51: μ rounding
         rnd_sig = (draws0 & mask).view(np.int64)  # bits 0..25: σ-code rounding (52..63 made ε)
@@ -261,6 +271,13 @@ class FixedMESULearner(BaseLearner):
                                              rnd_mu, rnd_sig, self.rounding, counter)
         self.counters = counter
         self._step += 1
+
+    def _mean_gradient(self, x_q: np.ndarray, y: np.ndarray, counter: SaturationCounter) -> np.ndarray:
+        """Flat integer gradient at the mean weights (the control variate of ``sigma_grad="centered"``)."""
+        weights, biases = self._split([v.astype(np.int64) for v in self._views(self._mu)])
+        logits, acts, zs = forward(self.plan, x_q, weights, biases, counter)
+        p = softmax_q15(self.plan, logits, self._logits_frac())
+        return self._gradients(acts, backward(self.plan, weights, acts, zs, p, y, counter))
 
     def _logits_frac(self) -> int:
         return self.plan.in_frac(self.n_layers - 1) + self.plan.mu_fmts[-1].frac
@@ -298,6 +315,7 @@ class FixedMESULearner(BaseLearner):
                 "mu_frac": [f.frac for f in self.plan.mu_fmts], "sigma_bits": self.plan.sigma_bits,
                 "sigma_per_octave": self.plan.sigma_per_octave,
                 "rounding": "nearest" if self.rounding is Rounding.NEAREST_EVEN else "stochastic",
+                "sigma_grad": self.sigma_grad,
                 "backend": self.backend}
 
     def state_dict(self) -> dict[str, Any]:
