@@ -16,7 +16,33 @@ from .errors import StateFileError
 from .statefile import decode_state, encode_state, load_state, save_state
 from .uncertainty import Uncertainty, decompose
 
-__all__ = ["BaseLearner"]
+__all__ = ["BaseLearner", "from_decoded", "load_learner", "param_names"]
+
+
+def load_learner(path: str | os.PathLike) -> Any:
+    """Load any edge-mesu learner or pipeline from its state file (the class is named in the file)."""
+    import edge_mesu  # the package namespace lists every loadable class
+
+    kind, meta, arrays = load_state(path)
+    cls = getattr(edge_mesu, kind, None)
+    if cls is None or not hasattr(cls, "from_state_dict"):
+        raise StateFileError(f"{path}: state file holds a {kind!r}, which this edge-mesu cannot load")
+    return from_decoded(cls, kind, meta, arrays, str(path))
+
+
+def param_names(n_layers: int, bias: bool) -> list[str]:
+    """Names of the parameter arrays in storage order: ``w0, b0, w1, b1, ...`` (no ``b*`` without biases)."""
+    return [f"{kind}{i}" for i in range(n_layers) for kind in (("w", "b") if bias else ("w",))]
+
+
+def from_decoded(cls: Any, kind: str, meta: dict, arrays: dict, source: str) -> Any:
+    """``cls.from_state_dict`` of a decoded state file, refusing another class's file with a clear error."""
+    if kind != cls.__name__:
+        raise StateFileError(f"{source}: state file holds a {kind}, not a {cls.__name__}")
+    try:
+        return cls.from_state_dict({"kind": kind, "meta": meta, "arrays": arrays})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StateFileError(f"{source}: inconsistent {kind} state ({exc})") from None
 
 
 class BaseLearner:
@@ -24,6 +50,8 @@ class BaseLearner:
 
     layers: tuple[int, ...]
     predict_samples: int
+    bias: bool
+    _step: int
 
     # -- hooks -------------------------------------------------------------------------------------------
     def _learn_batch(self, X: np.ndarray, y: np.ndarray) -> None:  # pragma: no cover - abstract
@@ -40,6 +68,20 @@ class BaseLearner:
         raise NotImplementedError
 
     # -- shape helpers -------------------------------------------------------------------------------------
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers) - 1
+
+    @property
+    def step(self) -> int:
+        """Number of updates applied so far."""
+        return self._step
+
+    @property
+    def param_names(self) -> list[str]:
+        """Names of the parameter arrays in storage order (see :func:`param_names`)."""
+        return param_names(self.n_layers, self.bias)
+
     @property
     def n_features(self) -> int:
         return self.layers[0]
@@ -119,12 +161,7 @@ class BaseLearner:
 
     @classmethod
     def _from_decoded(cls, kind: str, meta: dict, arrays: dict, source: str) -> BaseLearner:
-        if kind != cls.__name__:
-            raise StateFileError(f"{source}: state file holds a {kind}, not a {cls.__name__}")
-        try:
-            return cls.from_state_dict({"kind": kind, "meta": meta, "arrays": arrays})
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateFileError(f"{source}: inconsistent {kind} state ({exc})") from None
+        return from_decoded(cls, kind, meta, arrays, source)
 
     def clone(self) -> BaseLearner:
         """A fresh, untrained learner with the same constructor arguments."""

@@ -12,23 +12,13 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_positive_int
-from .learner_base import BaseLearner
+from .learner_base import BaseLearner, param_names
 from .mesu_rule import MESUConfig, mesu_update
 from .mlp import backward, forward, softmax
 
 __all__ = ["MESULearner", "paper_init", "param_names", "SIGMA_GRADS"]
 
 SIGMA_GRADS = ("reparam", "centered")
-
-
-def param_names(n_layers: int, bias: bool) -> list[str]:
-    """Names of the parameter arrays in storage order: ``w0, b0, w1, b1, ...``."""
-    names = []
-    for i in range(n_layers):
-        names.append(f"w{i}")
-        if bias:
-            names.append(f"b{i}")
-    return names
 
 
 def check_layers(layers: object) -> tuple[int, ...]:
@@ -123,19 +113,6 @@ class MESULearner(BaseLearner):
         self._step = 0
 
     # -- public views ----------------------------------------------------------------------------------------
-    @property
-    def n_layers(self) -> int:
-        return len(self.layers) - 1
-
-    @property
-    def step(self) -> int:
-        """Number of updates applied so far."""
-        return self._step
-
-    @property
-    def param_names(self) -> list[str]:
-        return param_names(self.n_layers, self.bias)
-
     def params(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Copies of ``{name: (μ, σ)}`` in float64."""
         return {n: (m.astype(np.float64), s.astype(np.float64))

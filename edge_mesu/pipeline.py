@@ -20,10 +20,9 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_positive_int
-from .errors import StateFileError
 from .frontend import FrontEnd, FrontEndSpec
 from .frontend.labels import ClassMap
-from .learner_base import BaseLearner
+from .learner_base import BaseLearner, from_decoded
 from .statefile import decode_state, encode_state, load_state, save_state
 
 __all__ = ["SensorPipeline", "WindowBatch", "UNCERTAINTY_MODES", "learner_class", "sigma_pinned_fraction"]
@@ -280,12 +279,7 @@ class SensorPipeline:
 
     @classmethod
     def _from_decoded(cls, kind: str, meta: dict, arrays: dict, source: str) -> SensorPipeline:
-        if kind != cls.__name__:
-            raise StateFileError(f"{source}: state file holds a {kind}, not a {cls.__name__}")
-        try:
-            return cls.from_state_dict({"kind": kind, "meta": meta, "arrays": arrays})
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateFileError(f"{source}: inconsistent {kind} state ({exc})") from None
+        return from_decoded(cls, kind, meta, arrays, source)
 
     def __repr__(self) -> str:
         return f"SensorPipeline({self.frontend!r}, {self.learner!r})"

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._validation import check_positive_int
 from .learner_base import BaseLearner
-from .mesu import _split_layers, _unzip, check_layers, param_names
+from .mesu import _split_layers, _unzip, check_layers
 from .mlp import backward, forward, softmax
 
 __all__ = ["SGDLearner"]
@@ -50,14 +50,6 @@ class SGDLearner(BaseLearner):
                 params.append(np.zeros(fan_out, dtype=dtype))
         self._w = params
         self._step = 0
-
-    @property
-    def step(self) -> int:
-        return self._step
-
-    @property
-    def param_names(self) -> list[str]:
-        return param_names(len(self.layers) - 1, self.bias)
 
     def n_params(self) -> int:
         return int(sum(w.size for w in self._w))

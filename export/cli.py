@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_mesu.learner_base import load_learner
+
 from .c_cli import add_c_arguments, export_c
 
 __all__ = ["add_commands", "export_handler", "quant_report_handler"]
@@ -67,17 +69,6 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _load_learner(path: str) -> object:
-    import edge_mesu
-    from edge_mesu.statefile import load_state
-
-    kind, _meta, _arrays = load_state(path)
-    cls = getattr(edge_mesu, kind, None)
-    if cls is None or not hasattr(cls, "load"):
-        raise ValueError(f"{path}: unknown learner kind {kind!r}")
-    return cls.load(path)
-
-
 def _mnist(directory: str, split: str, n: int, n_features: int) -> tuple[np.ndarray, np.ndarray]:
     """The first ``n`` images of an MNIST split, task 1 (identity permutation), standardised."""
     from edge_mesu.data import load_mnist, standardize_mnist
@@ -110,7 +101,7 @@ def export_handler(args: argparse.Namespace) -> int:
     if not (args.onnx or args.onnx_int8 or args.tflite or getattr(args, "c", None)):
         return _fail("nothing to export: give --onnx, --onnx-int8, --tflite and/or --c")
     try:
-        learner = _load_learner(args.state)
+        learner = load_learner(args.state)
         reports = []
         if args.onnx:
             reports.append(to_onnx(learner, args.onnx))
@@ -161,7 +152,7 @@ def quant_report_handler(args: argparse.Namespace) -> int:
     from . import fidelity_report, to_onnx, to_onnx_int8, to_tflite_int8
 
     try:
-        learner = _load_learner(args.state)
+        learner = load_learner(args.state)
         n_in = learner.layers[0]
         Xc, _, cal_source = _inputs(args, n_in, "train", args.calibration_samples)
         Xe, ye, eval_source = _inputs(args, n_in, "test", args.eval_samples)

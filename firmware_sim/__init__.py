@@ -19,8 +19,16 @@ from __future__ import annotations
 
 from .device import COST_KEYS, Device, FlashWrite, list_devices, load_device, parse_device
 from .latency import LatencyEstimate, OpCost, cost_of, estimate_latency, step_latency
-from .memory import (MemoryMap, TflmArenaEstimate, code_size, measured_arena, memory_map, pass_buffers, table_bytes,
-                     tflm_arena_estimate)
+from .memory import (
+                     MemoryMap,
+                     TflmArenaEstimate,
+                     code_size,
+                     measured_arena,
+                     memory_map,
+                     pass_buffers,
+                     table_bytes,
+                     tflm_arena_estimate,
+)
 from .planner import Buffer, MemoryPlan, Placement, plan_memory
 from .report import SimReport
 from .simulate import budget_violations, simulate

@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-import edge_mesu
 from edge_mesu.errors import EdgeMesuError
-from edge_mesu.statefile import load_state
+from edge_mesu.learner_base import load_learner
 
 from .device import load_device
 from .plot import plot_report
@@ -29,7 +28,7 @@ from .simulate import simulate
 from .stream import check_queue, check_rate
 from .views import assume_fixed_point
 
-__all__ = ["add_commands", "handler", "generated_stream", "load_learner"]
+__all__ = ["add_commands", "handler", "generated_stream", "load_learner"]  # load_learner: re-exported from edge_mesu
 
 
 def add_commands(subparsers: Any) -> argparse.ArgumentParser:
@@ -52,15 +51,6 @@ def add_commands(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="OUT.png", help="plot lateness and queue length (needs matplotlib)")
     p.set_defaults(func=handler)
     return p
-
-
-def load_learner(path: str) -> Any:
-    """Load any edge-mesu learner from its state file (the kind is read from the file)."""
-    kind, _meta, _arrays = load_state(path)
-    cls = getattr(edge_mesu, kind, None)
-    if cls is None or not hasattr(cls, "load"):
-        raise ValueError(f"{path}: state file holds a {kind!r}, which this edge-mesu cannot load")
-    return cls.load(path)
 
 
 def generated_stream(learner: Any, samples: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

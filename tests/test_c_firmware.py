@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 from edge_mesu.errors import StateFileError
-from edge_mesu.fixed import FixedMESULearner
-from edge_mesu.fixed import cbackend
+from edge_mesu.fixed import FixedMESULearner, cbackend
 from edge_mesu.fixed.cbackend import STRICT_FLAGS, find_compiler
 from edge_mesu.fixed.cblob import learner_from_blob, state_blob
 from edge_mesu.fixed.cgen import COUNTER_NAMES, generate_c, sanitize_name

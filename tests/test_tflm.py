@@ -16,7 +16,6 @@ import pytest
 
 import export
 import firmware_sim as fs
-from firmware_sim.memory import tflm_arena_estimate
 from export._testing import gaussian_task, trained_learner
 from export.int8_reference import RUNTIME_VARIANTS, run_reference
 from export.runtime import RuntimeUnavailableError, run_tflite
@@ -32,6 +31,7 @@ from export.tflm import (
 )
 from export.tflm_arena import _Probes
 from export.validate import validate_tflite
+from firmware_sim.memory import tflm_arena_estimate
 
 try:
     from tflite_micro.python.tflite_micro import runtime as _tflm_runtime  # noqa: F401
@@ -138,8 +138,9 @@ def test_tflm_itself_runs_malformed_files_so_we_refuse_them_first(tmp_path: Path
     """Why validation exists: raw TFLM answers every malformed file; validate_tflite refuses each."""
     import subprocess
 
-    from export.tflm_arena import _PROBE
     from test_export_validate import MALFORMED, StubLearner, plan_to_model
+
+    from export.tflm_arena import _PROBE
 
     rng = np.random.default_rng(5)
     learner = StubLearner([rng.normal(size=(6, 5)), rng.normal(size=(5, 3))],

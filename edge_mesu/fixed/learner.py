@@ -14,7 +14,7 @@ import numpy as np
 
 from .._validation import check_positive_int
 from ..learner_base import BaseLearner
-from ..mesu import SIGMA_GRADS, check_layers, paper_init, param_names
+from ..mesu import SIGMA_GRADS, check_layers, paper_init
 from ..mesu_rule import MESUConfig
 from .kernels import backward, forward, sample_weights, sigma_sample_table, softmax_q15
 from .plan import P_FRAC, SR_BITS, FixedPlan, auto_mu_frac
@@ -163,18 +163,6 @@ class FixedMESULearner(BaseLearner):
         return obj
 
     # -- public views ----------------------------------------------------------------------------------------
-    @property
-    def n_layers(self) -> int:
-        return len(self.layers) - 1
-
-    @property
-    def step(self) -> int:
-        return self._step
-
-    @property
-    def param_names(self) -> list[str]:
-        return param_names(self.n_layers, self.bias)
-
     def n_params(self) -> int:
         return int(self._mu.size)
 
