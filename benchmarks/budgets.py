@@ -17,7 +17,8 @@ import numpy as np
 import firmware_sim
 from edge_mesu import FixedMESULearner
 
-NETWORKS = {"784-50-10": dict(layers=(784, 50, 10), bias=False), "12-32-5": dict(layers=(12, 32, 5), sigma_init="paper")}
+NETWORKS = {"784-50-10": dict(layers=(784, 50, 10), bias=False),
+            "12-32-5": dict(layers=(12, 32, 5), sigma_init="paper")}
 
 
 def main() -> None:

@@ -49,7 +49,8 @@ def main() -> None:
                       "wall_s": time.perf_counter() - t0}
         r = rows[name]
         print(f"{name:8s} AUROC MI {r['auroc_mutual_information']:.3f}  AUROC entropy "
-              f"{r['auroc_predictive_entropy']:.3f}  mean MI in {r['mi_in_mean']:.3f} / out {r['mi_out_mean']:.3f} bits",
+              f"{r['auroc_predictive_entropy']:.3f}  mean MI in {r['mi_in_mean']:.3f} / "
+              f"out {r['mi_out_mean']:.3f} bits",
               flush=True)
     if args.json:
         with open(args.json, "w") as fh:

@@ -5,7 +5,8 @@
 Prints a table and writes JSON: device-samples per second (fleet), runs per second (sweep) and the speed-up
 of 2 workers over 1 on each backend, measured on the wall clock. For the fleet it also gives the critical
 path (device-samples / the busiest shard's own CPU time), which is what dedicated cores would deliver when
-other processes share the machine; the 1-minute load average before each point is recorded. A local Ray instance (``num_cpus`` = the largest worker count) is
+other processes share the machine; the 1-minute load average before each point is recorded. A local Ray
+instance (``num_cpus`` = the largest worker count) is
 started once, timed, and shut down; its start-up is reported apart and not charged to the runs.
 """
 

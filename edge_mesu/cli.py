@@ -22,7 +22,8 @@ def _add_bench(sub: Any) -> None:
     p = which.add_parser("pmnist", help="permuted-MNIST continual learning (the MESU papers' protocol)")
     p.add_argument("--data", default=None, help="MNIST IDX directory (default: $EDGE_MESU_MNIST)")
     p.add_argument("--tasks", type=int, default=10)
-    p.add_argument("--learners", default="mesu,sgd", help="comma list of mesu, mesu10, fixed, fixed-nearest, fixed-c, sgd")
+    p.add_argument("--learners", default="mesu,sgd",
+                   help="comma list of mesu, mesu10, fixed, fixed-nearest, fixed-c, sgd")
     p.add_argument("--samples-per-task", type=int, default=None, help="default: all 60,000")
     p.add_argument("--test-samples", type=int, default=0, help="weight samples at test (0 = mean weights)")
     p.add_argument("--seed", type=int, default=0)

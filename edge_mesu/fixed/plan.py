@@ -177,5 +177,6 @@ class FixedPlan:
                 "sigma_bits": self.sigma_bits, "sigma_per_octave": self.sigma_per_octave,
                 "sigma_max": self.sigma_max, "N": self.N, "sigma_prior": self.sigma_prior,
                 "mu_prior": self.mu_prior, "lr_mu": self.lr_mu, "lr_sigma": self.lr_sigma, "c_sigma": self.c_sigma,
-                "ratio_max": self.ratio_max, "sigma_step_max": self.sigma_step_max, "code_min": self.code_min, "code_max": self.code_max,
+                "ratio_max": self.ratio_max, "sigma_step_max": self.sigma_step_max, "code_min": self.code_min,
+                "code_max": self.code_max,
                 "eps_frac": EPS_FRAC}
