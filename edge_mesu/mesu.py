@@ -29,7 +29,7 @@ def check_layers(layers: object) -> tuple[int, ...]:
     if len(sizes) < 2 or any(s < 1 for s in sizes):
         raise ValueError(f"layers must list at least 2 positive sizes (inputs ... classes), got {sizes}")
     if sizes[-1] < 2:
-        raise ValueError(f"the last layer must have at least 2 classes, got {sizes[-1]}")
+        raise ValueError(f"the last layer is the softmax output and needs >= 2 classes, got {sizes[-1]}")
     return sizes
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_mesu.mesu import check_layers
+
 __all__ = ["MAX_FAN_IN", "check_calibration", "check_output_path", "mean_network", "posterior_network"]
 
 #: largest fan-in whose worst-case int8 accumulator ``fan_in * 127 * 255`` plus bias fits in int32.
@@ -26,13 +28,9 @@ def _layers_of(learner: object) -> tuple[int, ...]:
             raise TypeError(f"learner {type(learner).__name__} lacks {attr!r}; export needs the learner "
                             "interface of edge_mesu.MESULearner (layers, mean_params, predict_proba, params)")
     try:
-        sizes = tuple(int(s) for s in learner.layers)  # type: ignore[attr-defined]
-    except (TypeError, ValueError):
-        raise ValueError(f"learner.layers must be a sequence of integers, got {learner.layers!r}") from None
-    if len(sizes) < 2 or any(s < 1 for s in sizes):
-        raise ValueError(f"unsupported architecture {sizes}: need (n_in, hidden..., n_classes) sizes >= 1")
-    if sizes[-1] < 2:
-        raise ValueError(f"unsupported architecture {sizes}: a softmax output needs >= 2 classes")
+        sizes = check_layers(learner.layers)  # type: ignore[attr-defined]
+    except ValueError as exc:
+        raise ValueError(f"unsupported architecture: {exc}") from None
     if max(sizes[:-1]) > MAX_FAN_IN:
         raise ValueError(f"unsupported architecture {sizes}: fan-in {max(sizes[:-1])} exceeds {MAX_FAN_IN} "
                          "(the int32 accumulator could overflow)")
