@@ -10,6 +10,7 @@ device's new state. Shards are contiguous device ranges and every per-device res
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from collections.abc import Callable
@@ -211,16 +212,9 @@ def run_fleet(config: FleetConfig, backend: str = "local", workers: int = 1, add
     from ..sweep.backends import check_backend, ray_session
     check_backend(backend, workers, address)
     t0 = time.perf_counter()
-    if backend == "ray":
-        with ray_session(workers, address) as ray:
-            handles = _open(config, backend, workers, ray)
-            try:
-                out = _drive(config, handles, progress)
-            finally:
-                for h in handles:
-                    h.close()
-    else:
-        handles = _open(config, backend, workers, None)
+    session = ray_session(workers, address) if backend == "ray" else contextlib.nullcontext(None)
+    with session as ray:
+        handles = _open(config, backend, workers, ray)
         try:
             out = _drive(config, handles, progress)
         finally:
