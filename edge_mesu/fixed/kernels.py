@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plan import DH_FRAC, EXP2_INDEX_BITS, P_FRAC, Z_FRAC, FixedPlan
+from .plan import DH_FRAC, EXP2_INDEX_BITS, P_FRAC, SIG_EXTRA, Z_FRAC, FixedPlan
 from .prng import EPS_FRAC
 from .qformat import QFormat, SaturationCounter
 from .rounding import div_round_even, shift_round_even, shift_round_half_up
@@ -17,27 +17,26 @@ from .rounding import div_round_even, shift_round_even, shift_round_half_up
 __all__ = ["sample_weights", "forward", "softmax_q15", "backward", "sigma_sample_table", "ACC_FMT"]
 
 ACC_FMT = QFormat(32, 0)  # layer accumulators are int32 on the device: saturate, never wrap
-_SIG_EXTRA = 16  # σ sampling table holds σ · 2**(F + 16)
 
 
-def sigma_sample_table(plan: FixedPlan, mu_fmt: QFormat) -> np.ndarray:
-    """Per σ code, round(σ · 2**(F + 16)) for a layer whose μ has F fractional bits (int64, 2**sigma_bits entries)."""
-    codes = np.arange(1 << plan.sigma_bits)
-    table = np.rint(plan.sigma_of_code(codes) * 2.0 ** (mu_fmt.frac + _SIG_EXTRA)).astype(np.int64)
-    table.setflags(write=False)
-    return table
+def sigma_sample_table(plan: FixedPlan, layer: int) -> np.ndarray:
+    """Per stored σ code of ``layer``, round(σ · 2**(F + 16)) with F that layer's μ frac (int64, read-only)."""
+    return plan.tables["sig_sample"][layer]
 
 
 def sample_weights(mu_q: np.ndarray, code: np.ndarray, eps_q: np.ndarray, sig_table: np.ndarray,
                    mu_fmt: QFormat, counter: SaturationCounter) -> np.ndarray:
     """w = μ + σ·ε in μ's format: μ + round_half_up(σ_table[c]·ε, 16 + 12), saturated to μ's range."""
-    noise = shift_round_half_up(np.take(sig_table, code) * eps_q, _SIG_EXTRA + EPS_FRAC)
+    noise = shift_round_half_up(np.take(sig_table, code) * eps_q, SIG_EXTRA + EPS_FRAC)
     return mu_fmt.saturate(mu_q.astype(np.int64) + noise, counter, "w_sample")
 
 
-def _matmul_exact(a: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Exact integer ``a @ w``: float64 BLAS when every partial sum provably stays below 2**53, else int64."""
-    bound = float(np.abs(a).max(initial=0)) * float(np.abs(w).max(initial=0)) * a.shape[-1]
+def _matmul_exact(a: np.ndarray, w: np.ndarray, w_max: float | None = None) -> np.ndarray:
+    """Exact integer ``a @ w``: float64 BLAS when every partial sum provably stays below 2**53, else int64.
+
+    ``w_max`` bounds |w| (e.g. its format's range) and saves a pass over ``w``."""
+    wm = float(np.abs(w).max(initial=0)) if w_max is None else w_max
+    bound = float(np.abs(a).max(initial=0)) * wm * a.shape[-1]
     if bound < 2.0**53:
         return (a.astype(np.float64) @ w.astype(np.float64)).astype(np.int64)
     return a.astype(np.int64) @ w.astype(np.int64)
@@ -55,7 +54,7 @@ def forward(plan: FixedPlan, x_q: np.ndarray, weights: list[np.ndarray], biases:
     last = len(weights) - 1
     a = acts[0]
     for l, (w, b) in enumerate(zip(weights, biases)):
-        z = _matmul_exact(a, w)
+        z = _matmul_exact(a, w, 2.0**15)  # μ formats and sampled weights are int16
         if b is not None:
             z = z + (b.astype(np.int64) << plan.in_frac(l))
         z = ACC_FMT.saturate(z, counter, "acc")
@@ -99,7 +98,7 @@ def backward(plan: FixedPlan, weights: list[np.ndarray], acts: list[np.ndarray],
     delta[np.arange(y.shape[0]), y] -= 1 << P_FRAC
     deltas = [delta]
     for l in range(len(weights) - 1, 0, -1):
-        back = _matmul_exact(delta, weights[l].T)  # frac F_l + δ_frac(l)
+        back = _matmul_exact(delta, weights[l].T, 2.0**15)  # frac F_l + δ_frac(l)
         shift = plan.mu_fmts[l].frac + plan.delta_frac(l) - DH_FRAC
         back = shift_round_even(back, shift) if shift >= 0 else back << -shift
         delta = ACC_FMT.saturate(back, counter, "delta") * (zs[l - 1] > 0)

@@ -16,14 +16,16 @@ from .._validation import check_positive_int
 from ..learner_base import BaseLearner
 from ..mesu import SIGMA_GRADS, check_layers, paper_init
 from ..mesu_rule import MESUConfig
-from .kernels import backward, forward, sample_weights, sigma_sample_table, softmax_q15
-from .plan import P_FRAC, SR_BITS, FixedPlan, auto_mu_frac
-from .prng import gaussian_from_bits, random_bits
+from .kernels import backward, forward, softmax_q15
+from .plan import P_FRAC, SIG_EXTRA, SR_BITS, FixedPlan, auto_mu_frac
+from .prng import EPS_FRAC, gaussian_from_bits, random_bits
 from .qformat import QFormat, Rounding, SaturationCounter
-from .rule import LayerSlice, mesu_step_int
+from .rounding import shift_round_half_up
+from .rule import CodeTables, LayerSlice, mesu_step_int
 
 __all__ = ["FixedMESULearner"]
 
+SIGMA_HEADROOM = 1.0  # default σ window [σ_top·2**(−255/k), σ_top], σ_top = min(2 · initial σ, σ_prior)
 _PREDICT_STREAM = 0x10000  # prediction weight samples use streams 0x10000 + s: never those of learning
 
 
@@ -67,16 +69,17 @@ class FixedMESULearner(BaseLearner):
                  sigma_prior: float = 1.0, mu_prior: float = 0.0, lr_mu: float = 1.0, lr_sigma: float = 1.0,
                  c_sigma: float = 0.5, ratio_max: float | None = 0.1, sigma_step_max: float | None = None,
                  sigma_min: float | None = None,
-                 sigma_max: float | None = None, sigma_init: float | str = 0.05, train_samples: int = 1,
+                 sigma_max: float | list[float] | None = None, sigma_init: float | str = 0.05, train_samples: int = 1,
                  predict_samples: int = 0, bias: bool = True, seed: int = 0, input_frac: int = 5,
                  act_frac: int = 8, mu_frac: list[int] | None = None, sigma_bits: int = 8,
-                 sigma_per_octave: int = 16, rounding: str = "stochastic", backend: str = "numpy",
+                 sigma_per_octave: int = 64, rounding: str = "stochastic", backend: str = "numpy",
                  sigma_grad: str = "reparam") -> None:
         self.layers = check_layers(layers)
         # validates the float hyper-parameters exactly as the float learner does
         self.config = MESUConfig(N=N, sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu, lr_sigma=lr_sigma,
                                  c_sigma=c_sigma, ratio_max=ratio_max, sigma_step_max=sigma_step_max,
-                                 sigma_min=sigma_min, sigma_max=sigma_max)
+                                 sigma_min=sigma_min,
+                                 sigma_max=max(sigma_max) if isinstance(sigma_max, (list, tuple)) else sigma_max)
         if sigma_init != "paper" and not (isinstance(sigma_init, (int, float)) and sigma_init > 0):
             raise ValueError(f"sigma_init must be 'paper' or a number > 0, got {sigma_init!r}")
         self.sigma_init = sigma_init
@@ -93,18 +96,26 @@ class FixedMESULearner(BaseLearner):
         if len(mu_frac) != len(fans):
             raise ValueError(f"mu_frac needs {len(fans)} entries (one per layer), got {len(mu_frac)}")
         init_sigmas = [2.0 / math.sqrt(f) if sigma_init == "paper" else float(sigma_init) for f in fans]
-        top = sigma_max if sigma_max is not None else max(sigma_prior, *init_sigmas)
+        k = check_positive_int(sigma_per_octave, "sigma_per_octave")
+        if sigma_max is None:  # each layer's window: SIGMA_HEADROOM octaves above its initial σ, not above σ_prior
+            tops = [min(s * 2.0**SIGMA_HEADROOM, max(sigma_prior, s)) for s in init_sigmas]
+        else:
+            tops = [float(v) for v in (sigma_max if isinstance(sigma_max, (list, tuple)) else [sigma_max] * len(fans))]
+            if len(tops) != len(fans) or not all(math.isfinite(v) and v > 0 for v in tops):
+                raise ValueError(f"sigma_max needs one finite value > 0 per layer ({len(fans)}), got {sigma_max!r}")
+        self._sigma_tops = tops
+        top = max(tops)
+        offsets = tuple(int(round(k * math.log2(top / v))) for v in tops)
         plan_args = dict(layers=self.layers, bias=self.bias, input_fmt=QFormat(8, input_frac),
                          act_fmt=QFormat(16, act_frac), mu_fmts=tuple(QFormat(16, f) for f in mu_frac),
                          sigma_bits=sigma_bits, sigma_per_octave=sigma_per_octave, sigma_max=top, N=N,
                          sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu, lr_sigma=lr_sigma, c_sigma=c_sigma,
                          ratio_max=ratio_max, sigma_step_max=sigma_step_max, code_min=0,
-                         code_max=(1 << sigma_bits) - 1)
+                         code_max=(1 << sigma_bits) - 1, code_offset=offsets)
         if sigma_min is not None:  # the smallest σ allowed is the largest code
             probe = FixedPlan(**plan_args)
-            plan_args["code_max"] = int(probe.code_of_sigma(sigma_min))
+            plan_args["code_max"] = int(min(probe.code_of_sigma(sigma_min, l) for l in range(len(fans))))
         self.plan = FixedPlan(**plan_args)
-        self._sig_tables = [sigma_sample_table(self.plan, f) for f in self.plan.mu_fmts]
         rng = np.random.Generator(np.random.PCG64(self.seed))
         mus, sigmas = paper_init(self.layers, self.bias, rng, sigma_init)
         self._set_from_float(mus, sigmas)
@@ -140,7 +151,22 @@ class FixedMESULearner(BaseLearner):
             self._slices.append(LayerSlice(l, self._offsets[first], self._offsets[last + 1]))
         self._mu = np.concatenate([self.plan.mu_fmts[self._layer_of(i)].quantize(m).ravel()
                                    for i, m in enumerate(mus)]).astype(np.int16)
-        self._code = np.concatenate([self.plan.code_of_sigma(s).ravel() for s in sigmas]).astype(np.uint8)
+        self._code = np.concatenate([self.plan.code_of_sigma(s, self._layer_of(i)).ravel()
+                                     for i, s in enumerate(sigmas)]).astype(np.uint8)
+
+    @property
+    def _code(self) -> np.ndarray:
+        return self._code_arr
+
+    @_code.setter
+    def _code(self, value: np.ndarray) -> None:  # a new code vector: the cached tables are rebuilt on use
+        self._code_arr = value
+        self._ct = None
+
+    def _code_tables(self) -> CodeTables:
+        if self._ct is None:
+            self._ct = CodeTables(self.plan, self._slices, self._code_arr.astype(np.intp))
+        return self._ct
 
     def _views(self, flat: np.ndarray) -> list[np.ndarray]:
         """Per-parameter views (w0, b0, w1, ...) of a flat vector."""
@@ -177,7 +203,7 @@ class FixedMESULearner(BaseLearner):
 
     def params(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """``{name: (μ, σ)}`` dequantised to float64."""
-        return {n: (self.plan.mu_fmts[self._layer_of(i)].dequantize(m), self.plan.sigma_of_code(c))
+        return {n: (self.plan.mu_fmts[self._layer_of(i)].dequantize(m), self.plan.sigma_of_code(c, self._layer_of(i)))
                 for i, (n, m, c) in enumerate(zip(self.param_names, self._views(self._mu),
                                                   self._views(self._code)))}
 
@@ -199,17 +225,14 @@ class FixedMESULearner(BaseLearner):
             return arrays[0::2], arrays[1::2]
         return list(arrays), [None] * len(arrays)
 
-    def _sampled(self, step: int, stream: int, mu: np.ndarray, code: np.ndarray,
-                 counter: SaturationCounter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Flat (draws, ε, w) of one weight sample of (seed, step, stream); ``mu`` int64, ``code`` intp."""
+    def _sampled(self, step: int, stream: int, mu: np.ndarray, counter: SaturationCounter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Flat (draws, ε, w) of one weight sample of (seed, step, stream); ``mu`` int64."""
         draws = random_bits(self.seed, step, stream, self.n_params())
         eps = gaussian_from_bits(draws)
-        w = np.empty(eps.shape, dtype=np.int64)
-        for sl in self._slices:
-            part = slice(sl.start, sl.stop)
-            w[part] = sample_weights(mu[part], code[part], eps[part], self._sig_tables[sl.layer],
-                                     self.plan.mu_fmts[sl.layer], counter)
-        return draws, eps, w
+        w = self._code_tables().sig * eps  # kernels.sample_weights: μ + round_half_up(σ[c]·ε, 16 + 12)
+        w = shift_round_half_up(w, SIG_EXTRA + EPS_FRAC)
+        w += mu
+        return draws, eps, self.plan.mu_fmts[0].saturate(w, counter, "w_sample")  # all μ formats are int16
 
     def _quantize_input(self, X: np.ndarray, counter: SaturationCounter) -> np.ndarray:
         return self.plan.input_fmt.quantize(X, counter, "input").astype(np.int64)
@@ -234,13 +257,14 @@ class FixedMESULearner(BaseLearner):
         if self._c is not None and X.shape[0] == 1:  # the C library updates _mu and _code in place
             for name, n in self._c.learn(self._mu, self._code, self.seed, self._step, x_q, y).items():
                 counter.add(name, n)
+            self._ct = None  # codes changed in place
             self.counters = counter
             self._step += 1
             return
-        mu, code = self._mu.astype(np.int64), self._code.astype(np.intp)
+        mu, code = self._mu.astype(np.int64), self._code_arr  # uint8 codes: the rule widens them
         g_sum = ge_sum = draws0 = None
         for s in range(self.train_samples):
-            draws, eps, w = self._sampled(self._step, s, mu, code, counter)
+            draws, eps, w = self._sampled(self._step, s, mu, counter)
             weights, biases = self._split(self._views(w))
             logits, acts, zs = forward(self.plan, x_q, weights, biases, counter)
             p = softmax_q15(self.plan, logits, self._logits_frac())
@@ -255,8 +279,11 @@ class FixedMESULearner(BaseLearner):
         mask = np.uint64((1 << SR_BITS) - 1)
         rnd_mu = ((draws0 >> np.uint64(SR_BITS)) & mask).view(np.int64)  # bits 26..51: μ rounding
         rnd_sig = (draws0 & mask).view(np.int64)  # bits 0..25: σ-code rounding (52..63 made ε)
-        self._mu, self._code = mesu_step_int(self.plan, self._slices, mu, code, g_sum, ge_sum, self.train_samples,
-                                             rnd_mu, rnd_sig, self.rounding, counter)
+        tables = self._code_tables()
+        new_mu, new_code = mesu_step_int(self.plan, self._slices, mu, code, g_sum, ge_sum, self.train_samples,
+                                         rnd_mu, rnd_sig, self.rounding, counter, tables)
+        tables.update(code, new_code)  # a few codes move per step: refresh those, keep the rest
+        self._mu, self._code_arr = new_mu, new_code
         self.counters = counter
         self._step += 1
 
@@ -288,15 +315,15 @@ class FixedMESULearner(BaseLearner):
         if samples == 0:
             out = [self._proba_q15(x_q, self._views(self._mu), scratch)]
         else:
-            mu, code = self._mu.astype(np.int64), self._code.astype(np.intp)
-            out = [self._proba_q15(x_q, self._views(self._sampled(self._step, _PREDICT_STREAM + s, mu, code,
-                                                                  scratch)[2]), scratch) for s in range(samples)]
+            mu = self._mu.astype(np.int64)
+            out = [self._proba_q15(x_q, self._views(self._sampled(self._step, _PREDICT_STREAM + s, mu, scratch)[2]),
+                                   scratch) for s in range(samples)]
         p = np.stack(out).astype(np.float64) / float(1 << P_FRAC)
         return p / p.sum(axis=-1, keepdims=True)
 
     # -- persistence ---------------------------------------------------------------------------------------
     def _init_args(self) -> dict[str, Any]:
-        return {"layers": self.layers, **self.config.to_dict(), "sigma_max": self.plan.sigma_max,
+        return {"layers": self.layers, **self.config.to_dict(), "sigma_max": list(self._sigma_tops),
                 "sigma_init": self.sigma_init, "train_samples": self.train_samples,
                 "predict_samples": self.predict_samples, "bias": self.bias, "seed": self.seed,
                 "input_frac": self.plan.input_fmt.frac, "act_frac": self.plan.act_fmt.frac,

@@ -24,12 +24,14 @@ from .prng import EPS_FRAC
 from .qformat import QFormat
 
 __all__ = ["FixedPlan", "Multiplier", "auto_mu_frac", "H_FRAC", "Z_FRAC", "P_FRAC", "DH_FRAC",
-           "SR_BITS"]
+           "SR_BITS", "KLOG_FRAC", "SIG_EXTRA"]
 
 H_FRAC = 32  # frac of the μ-update bracket (−g + prior term)
 Z_FRAC = 10  # frac of logits inside the softmax
 P_FRAC = 15  # probabilities and output δ are Q15
 DH_FRAC = 24  # hidden δ frac
+KLOG_FRAC = 16  # k/ln 2 in Q16: the σ-code step multiplier
+SIG_EXTRA = 16  # σ sampling tables hold σ · 2**(F + 16)
 SR_BITS = 26  # random bits per stochastic rounding (μ: bits 26..51 of a draw, σ: bits 0..25)
 GRAD_CLIP = 1 << 47  # safety clip of |bracket| and |g·ε| (2**15 in value at frac 32): counted, never hit in practice
 EXP2_INDEX_BITS = 8  # 2**(f) for f in [0, 1) from a 256-entry Q15 table
@@ -93,6 +95,7 @@ class FixedPlan:
     sigma_step_max: float | None
     code_min: int
     code_max: int
+    code_offset: tuple[int, ...] = ()
     tables: dict = field(compare=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -100,13 +103,15 @@ class FixedPlan:
             raise ValueError(f"sigma_max must be in (0, 2) for the Q30 σ table, got {self.sigma_max}")
         if not 2 <= self.sigma_bits <= 8:
             raise ValueError(f"sigma_bits must be in [2, 8], got {self.sigma_bits}")
-        if not 1 <= self.sigma_per_octave <= 64:
-            raise ValueError(f"sigma_per_octave must be in [1, 64], got {self.sigma_per_octave}")
+        if not 1 <= self.sigma_per_octave <= 128:
+            raise ValueError(f"sigma_per_octave must be in [1, 128], got {self.sigma_per_octave}")
         for l, f in enumerate(self.mu_fmts):
             if f.bits > 16 or not f.signed:
                 raise ValueError(f"μ format of layer {l} must be signed and at most 16 bits, got {f}")
         if self.input_fmt.bits > 16 or self.act_fmt.bits > 16:
             raise ValueError("input and activation formats must be at most 16 bits")
+        if self.code_offset and (len(self.code_offset) != len(self.layers) - 1 or min(self.code_offset) < 0):
+            raise ValueError(f"code_offset needs one offset >= 0 per layer, got {self.code_offset}")
         if not 0 <= self.code_min < self.code_max <= (1 << self.sigma_bits) - 1:
             raise ValueError(f"σ code range [{self.code_min}, {self.code_max}] is empty or out of range")
         object.__setattr__(self, "tables", self._build_tables())
@@ -123,52 +128,68 @@ class FixedPlan:
     def grad_frac(self, layer: int) -> int:
         return self.in_frac(layer) + self.delta_frac(layer)
 
-    def sigma_of_code(self, code: np.ndarray) -> np.ndarray:
-        """σ in float for codes (for reporting and conversion only)."""
-        return self.sigma_max * 2.0 ** (-np.asarray(code, dtype=np.float64) / self.sigma_per_octave)
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        """Per-layer σ-code offset: layer l's stored code c is the virtual code v = c + offset[l]."""
+        return self.code_offset or (0,) * (len(self.layers) - 1)
 
-    def code_of_sigma(self, sigma: np.ndarray) -> np.ndarray:
-        """Nearest code of σ (float), clamped to the code range."""
+    @property
+    def n_virtual(self) -> int:
+        """Entries of the virtual-code tables: every stored code of every layer."""
+        return (1 << self.sigma_bits) + max(self.offsets)
+
+    def sigma_of_code(self, code: np.ndarray, layer: int = 0) -> np.ndarray:
+        """σ in float of stored codes of ``layer`` (for reporting and conversion only)."""
+        v = np.asarray(code, dtype=np.float64) + self.offsets[layer]
+        return self.sigma_max * 2.0 ** (-v / self.sigma_per_octave)
+
+    def code_of_sigma(self, sigma: np.ndarray, layer: int = 0) -> np.ndarray:
+        """Nearest stored code of σ (float) in ``layer``, clamped to the code range."""
         s = np.maximum(np.asarray(sigma, dtype=np.float64), 1e-300)
-        code = np.rint(-self.sigma_per_octave * np.log2(s / self.sigma_max))
+        code = np.rint(-self.sigma_per_octave * np.log2(s / self.sigma_max)) - self.offsets[layer]
         return np.clip(code, self.code_min, self.code_max).astype(np.uint8)
 
     def _build_tables(self) -> dict:
-        """Per-σ-code tables (2**sigma_bits entries each) and scalar multipliers, computed once."""
+        """Virtual-code tables (``n_virtual`` entries), per-layer tables of stored codes, and scalars; once."""
         k = self.sigma_per_octave
-        code = np.arange(1 << self.sigma_bits)
-        octave = code // k  # σ = σ_max · 2**(−(c mod k)/k) · 2**(−octave)
+        code = np.arange(self.n_virtual)  # virtual code v: σ = σ_max · 2**(−v/k)
+        octave = code // k
         t: dict = {"octave": octave.astype(np.int64)}
-        # μ step: lr_μ·σ² = var15[c] · 2**(var_e − 15 − (2c)//k), var15 in [2**14, 2**15]
+        # μ step: lr_μ·σ² = var15[v] · 2**(var_e − 15 − (2v)//k), var15 in [2**14, 2**15]
         var15, t["var_e"] = _mantissa_table(self.lr_mu * self.sigma_max**2, k, k)
         t["var15"] = var15[(2 * code) % k]
         t["var_shift"] = ((2 * code) // k).astype(np.int64)
         t["prior"] = [Multiplier.of(2.0 ** (H_FRAC - f.frac) / (self.N * self.sigma_prior**2)) for f in self.mu_fmts]
         t["mu_prior_q"] = [int(f.quantize(self.mu_prior)) for f in self.mu_fmts]
         t["ratio_q15"] = None if self.ratio_max is None else round(self.ratio_max * 2**15)
-        # σ step, computed at frac 32 + octave(c) so that σ's power of two cancels:
-        # lr_σ·c_σ·σ·2**octave = sigl15[c] · 2**(sigl_e − 15)
+        # σ step as r = Δσ/σ at frac 32: lr_σ·c_σ·σ = sigl15[v] · 2**(sigl_e − 15 − octave(v))
         sigl15, t["sigl_e"] = _mantissa_table(self.lr_sigma * self.c_sigma * self.sigma_max, k, k)
         t["sigl15"] = sigl15[code % k]
-        scale = 2.0 ** (H_FRAC + octave)
-        sigma = self.sigma_of_code(code)
-        t["prior_s"] = np.rint(self.lr_sigma * self.c_sigma * (1.0 - sigma**2 / self.sigma_prior**2) / self.N
-                               * scale).astype(np.int64)
+        t["sig_shift"] = (15 - t["sigl_e"] + octave).astype(np.int64)
+        if t["sig_shift"].min() < 1:
+            raise ValueError("lr_sigma·c_sigma·sigma_max too large for the σ-step table (must be < 2**14)")
+        sigma = self.sigma_max * 2.0 ** (-code / k)
+        t["prior32"] = np.rint(self.lr_sigma * self.c_sigma * (1.0 - sigma**2 / self.sigma_prior**2) / self.N
+                               * 2.0**H_FRAC).astype(np.int64)
         r_max = min([1.0] + [v for v in (self.ratio_max, self.sigma_step_max) if v is not None])
-        t["rmax_s"] = np.rint(r_max * scale).astype(np.int64)
-        t["rmax0"] = int(t["rmax_s"].min())
-        if self.ratio_max is not None:  # |Δμ| bound per code and layer: ratio_max·σ in μ's LSBs
-            t["ratio_bound"] = [np.rint(self.ratio_max * sigma * 2.0**f.frac).astype(np.int64) for f in self.mu_fmts]
-        # relative σ step → code step, by the sign of the step (exact expected σ for sub-code steps)
-        t["c_up_q10"] = round((1.0 / (2.0 ** (1.0 / k) - 1.0)) * 1024)  # σ grows: code decreases
-        t["c_down_q10"] = round((1.0 / (1.0 - 2.0 ** (-1.0 / k))) * 1024)  # σ shrinks: code increases
+        t["rmax32"] = round(r_max * 2**H_FRAC)
+        # code step = −k·log2(1 + r) (exact in expectation in log σ, as the float rule's σ·(1 + r)): k/ln 2 in Q16
+        t["klog_q16"] = round(k / math.log(2.0) * 2**KLOG_FRAC)
+        # per-layer tables of stored codes c (v = c + offset): σ samples and the |Δμ| bound in μ's LSBs
+        stored = np.arange(1 << self.sigma_bits)
+        t["sig_sample"] = [np.rint(self.sigma_of_code(stored, l) * 2.0 ** (f.frac + SIG_EXTRA)).astype(np.int64)
+                           for l, f in enumerate(self.mu_fmts)]
+        if self.ratio_max is not None:
+            t["ratio_bound"] = [np.maximum(np.rint(self.ratio_max * self.sigma_of_code(stored, l) * 2.0**f.frac),
+                                           1).astype(np.int64) for l, f in enumerate(self.mu_fmts)]
         # softmax: 2**(i/256 + 1/512) in Q15 (bin mid-points) and log2(e) in Q15
         i = np.arange(1 << EXP2_INDEX_BITS)
         t["exp2_q15"] = np.rint(2.0 ** ((i + 0.5) / (1 << EXP2_INDEX_BITS)) * 2.0**15).astype(np.int64)
         t["log2e_q15"] = round(math.log2(math.e) * 2**15)
         for arr in t.values():
-            if isinstance(arr, np.ndarray):
-                arr.setflags(write=False)
+            for a in (arr if isinstance(arr, list) else [arr]):
+                if isinstance(a, np.ndarray):
+                    a.setflags(write=False)
         return t
 
     def to_dict(self) -> dict:
@@ -178,5 +199,5 @@ class FixedPlan:
                 "sigma_max": self.sigma_max, "N": self.N, "sigma_prior": self.sigma_prior,
                 "mu_prior": self.mu_prior, "lr_mu": self.lr_mu, "lr_sigma": self.lr_sigma, "c_sigma": self.c_sigma,
                 "ratio_max": self.ratio_max, "sigma_step_max": self.sigma_step_max, "code_min": self.code_min,
-                "code_max": self.code_max,
+                "code_max": self.code_max, "code_offset": list(self.offsets),
                 "eps_frac": EPS_FRAC}

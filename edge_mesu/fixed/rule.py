@@ -2,22 +2,27 @@
 
 The update runs over the flat parameter vector (all weights and biases, layer after layer); the few
 per-layer constants apply to each layer's slice. For a parameter of layer l (μ int16 with F fractional
-bits, σ code c with octave o = c // k, gradient sums Σg at frac G and Σg·ε at frac G + 12 over S samples):
+bits, stored σ code c, virtual code v = c + offset[l] with octave o = v // k, gradient sums Σg at frac G and
+Σg·ε at frac G + 12 over S samples):
 
 μ step (equation 1), one rounding at the end::
 
     B   = −Σg/S · 2**(32−G) + round((μ_prior − μ) · P)            bracket at frac 32, P = 2**(32−F)/(N·σp²)
-    Δμ  = SR(B · var15[c], 32 − F + 15 − var_e + (2c)//k)         lr_μ·σ² = var15[c] · 2**(var_e − 15 − (2c)//k)
+    Δμ  = SR(B · var15[v], 32 − F + 15 − var_e + (2v)//k)         lr_μ·σ² = var15[v] · 2**(var_e − 15 − (2v)//k)
 
-σ step (equation 2) as the relative step r = Δσ/σ, held at frac 32 + o so σ's power of two cancels::
+σ step (equation 2) as the relative step r = Δσ/σ at frac 32, then the code moves by the log of 1 + r::
 
-    r·2**(32+o) = −round(Σ(g·ε)/S · sigl15[c] · 2**(sigl_e−15)) + prior_s[c]      clipped to ±rmax_s[c]
-    Δc          = SR(−r·C · 2**(32+o), 32 + o),  C = 1/(2**(1/k) − 1) if r > 0 else 1/(1 − 2**(−1/k))
+    r·2**32 = prior32[v] − round(Σ(g·ε)/S · sigl15[v] · 2**(sigl_e − 15 − o))      clipped to ±r_max
+    Δc      = SR(−k/ln2 · (r − r²/2) · 2**32, 32)                                  k/ln2 in Q16
 
-where sigl15[c]·2**(sigl_e − 15 − o) = lr_σ·c_σ·σ and prior_s[c] = lr_σ·c_σ·(1 − σ²/σp²)/N · 2**(32+o).
-C makes E[σ after the step] = σ·(1 + r) exactly whenever |Δc| < 1 (the usual case). SR is stochastic
-rounding with 26 random bits (round-to-nearest-even in the ablation); the other right shifts round half
-up. Saturations are counted.
+where sigl15[v]·2**(sigl_e − 15 − o) = lr_σ·c_σ·σ and prior32[v] = lr_σ·c_σ·(1 − σ²/σp²)/N · 2**32. The code
+step is −k·log2(1 + r) to second order (error below r³/3, 0.35 % of the step at the |r| = 0.1 clip), so
+E[log σ after the step] = log(σ·(1 + r)), the float rule's value: the log-domain code follows the float
+learner's log σ without drift. SR is stochastic rounding with 26 random bits (round-to-nearest-even in the
+ablation); the other right shifts round half up. Saturations are counted.
+
+:class:`CodeTables` holds, per parameter, the values of the code-indexed tables; the learner keeps it and
+refreshes only the parameters whose code moved (a few per step), so the per-sample path never gathers.
 """
 
 from __future__ import annotations
@@ -26,12 +31,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .plan import GRAD_CLIP, H_FRAC, SR_BITS, FixedPlan
+from .plan import GRAD_CLIP, H_FRAC, KLOG_FRAC, SR_BITS, FixedPlan
 from .prng import EPS_FRAC
 from .qformat import Rounding, SaturationCounter
-from .rounding import div_round_even, shift_round_even, shift_round_half_up, shift_round_stochastic
+from .rounding import div_round_even, shift_round_even, shift_round_half_up
 
-__all__ = ["LayerSlice", "mesu_step_int", "round_update", "to_frac"]
+__all__ = ["CodeTables", "LayerSlice", "mesu_step_int", "round_update", "to_frac"]
 
 
 @dataclass(frozen=True)
@@ -43,15 +48,78 @@ class LayerSlice:
     stop: int
 
 
-def round_update(x: np.ndarray, shift: np.ndarray, rnd: np.ndarray, rounding: Rounding) -> np.ndarray:
-    """x / 2**shift with the learner's update rounding (shift clipped to 62 after a floor pre-shift)."""
-    if shift.max(initial=0) > 62:
+_FIELDS = ("sig", "var15", "mu_shift", "bound", "sigl15", "sig_shift", "sig_half", "prior32")
+
+
+class CodeTables:
+    """Per-parameter values of every code-indexed table (int64), for a flat code vector over ``slices``.
+
+    ``sig`` σ·2**(F + 16) for sampling; ``var15``/``mu_shift`` the μ step's multiplier and total shift;
+    ``bound`` the |Δμ| bound (None without ratio_max); ``sigl15``/``sig_shift``/``sig_half`` the σ step's
+    multiplier, shift and rounding half; ``prior32`` the σ prior term. Built by gathering once;
+    :meth:`update` re-gathers only the parameters whose code changed.
+    """
+
+    def __init__(self, plan: FixedPlan, slices: list[LayerSlice], code: np.ndarray) -> None:
+        t, k = plan.tables, 1 << plan.sigma_bits
+        stored = np.arange(k)
+        rows: dict[str, list[np.ndarray]] = {f: [] for f in _FIELDS}
+        for l, f in enumerate(plan.mu_fmts):  # (n_layers, 2**bits) tables of stored codes
+            v = stored + plan.offsets[l]
+            rows["sig"].append(t["sig_sample"][l])
+            rows["var15"].append(t["var15"][v])
+            rows["mu_shift"].append(t["var_shift"][v] + (H_FRAC - f.frac + 15 - t["var_e"]))
+            rows["bound"].append(t["ratio_bound"][l] if plan.ratio_max is not None else np.zeros(k, np.int64))
+            rows["sigl15"].append(t["sigl15"][v])
+            rows["sig_shift"].append(t["sig_shift"][v])
+            rows["sig_half"].append(np.left_shift(1, t["sig_shift"][v] - 1))
+            rows["prior32"].append(t["prior32"][v])
+        self._flat = {name: np.concatenate(r) for name, r in rows.items()}
+        base = np.empty(code.shape, dtype=np.intp)  # row offset of each parameter's layer
+        for sl in slices:
+            base[sl.start:sl.stop] = sl.layer * k
+        self._base = base
+        self.has_bound = plan.ratio_max is not None
+        idx = base + code
+        self._rows = np.stack([self._flat[name] for name in _FIELDS], axis=1)  # one gather per refresh
+        for name in _FIELDS:
+            setattr(self, name, self._flat[name][idx])
+        # bounds of the μ shift over every reachable code (codes stay in [code_min, code_max]): static
+        reach = np.concatenate([r[plan.code_min:plan.code_max + 1] for r in rows["mu_shift"]])
+        self.mu_shift_min, self.mu_shift_max = int(reach.min()), int(reach.max())
+
+    def update(self, old: np.ndarray, new: np.ndarray) -> None:
+        """Refresh the parameters whose code went from ``old`` to ``new`` (same dtype: uint8)."""
+        moved = np.flatnonzero(old != new)
+        if moved.size:
+            rows = self._rows[self._base[moved] + new[moved]]
+            for j, name in enumerate(_FIELDS):
+                getattr(self, name)[moved] = rows[:, j]
+
+
+def round_update(x: np.ndarray, shift: int | np.ndarray, rnd: np.ndarray, rounding: Rounding,
+                 shift_min: int | None = None, shift_max: int | None = None) -> np.ndarray:
+    """x / 2**shift with the learner's update rounding: SR with SR_BITS random bits, or nearest-even.
+
+    Shifts above 62 first floor by the excess (steps below 2**−62 of an LSB, immaterial). ``shift_min`` and
+    ``shift_max`` may pass known bounds of an array ``shift`` (saves two reductions).
+    """
+    if np.ndim(shift) == 0:
+        shift_min = shift_max = int(shift)
+    elif shift_max is None:
+        shift_min, shift_max = int(shift.min(initial=SR_BITS)), int(shift.max(initial=0))
+    if shift_max > 62:
         excess = np.maximum(shift - 62, 0)
-        x = x >> excess  # steps below 2**−62 of an LSB: floored, immaterial
+        x = x >> excess
         shift = shift - excess
-    if rounding is Rounding.STOCHASTIC:
-        return shift_round_stochastic(x, shift, rnd, SR_BITS)
-    return shift_round_even(x, shift)
+        shift_max = 62
+    if rounding is not Rounding.STOCHASTIC:
+        return shift_round_even(x, shift)
+    if shift_min >= SR_BITS:  # u = rnd scaled to [0, 2**shift): a left shift (the usual case)
+        return (x + (rnd << (shift - SR_BITS))) >> shift
+    s = np.asarray(shift, dtype=np.int64)
+    u = np.where(s >= SR_BITS, rnd << np.maximum(s - SR_BITS, 0), rnd >> np.maximum(SR_BITS - s, 0))
+    return (x + u) >> s
 
 
 def to_frac(x: np.ndarray, frm: int, to: int) -> np.ndarray:
@@ -62,16 +130,8 @@ def to_frac(x: np.ndarray, frm: int, to: int) -> np.ndarray:
 def _clip(x: np.ndarray, bound: int, counter: SaturationCounter, name: str) -> np.ndarray:
     if x.size == 0 or (x.min() >= -bound and x.max() <= bound):
         return x  # nothing to clip: two reductions
-    out = np.clip(x, -bound, bound)
+    out = np.minimum(np.maximum(x, -bound), bound)
     counter.add(name, int(np.count_nonzero(out != x)))
-    return out
-
-
-def _per_layer(slices: list[LayerSlice], x: np.ndarray, fn) -> np.ndarray:
-    """Apply ``fn(slice, x[slice])`` to each layer's part of the flat vector ``x``."""
-    out = np.empty(x.shape, dtype=np.int64)
-    for sl in slices:
-        out[sl.start:sl.stop] = fn(sl, x[sl.start:sl.stop])
     return out
 
 
@@ -79,57 +139,72 @@ def _mu_bracket(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, g_sum
                 samples: int) -> np.ndarray:
     """B at frac 32: the likelihood gradient plus the prior pull, per layer."""
     t = plan.tables
-
-    def layer_bracket(sl: LayerSlice, g: np.ndarray) -> np.ndarray:
-        b = -to_frac(g, plan.grad_frac(sl.layer), H_FRAC)
+    b = np.empty(g_sum.shape, dtype=np.int64)
+    for sl in slices:
+        part, g = b[sl.start:sl.stop], g_sum[sl.start:sl.stop]
+        shift = H_FRAC - plan.grad_frac(sl.layer)
+        if shift >= 0:
+            np.left_shift(g, shift, out=part)
+        else:
+            part[...] = shift_round_half_up(g, -shift)
+        np.negative(part, out=part)
         if samples > 1:
-            b = div_round_even(b, samples)
+            part[...] = div_round_even(part, samples)
         pm = t["prior"][sl.layer]
         pull = (t["mu_prior_q"][sl.layer] - mu[sl.start:sl.stop]) * pm.mant
         if pm.shift <= 0:  # N·σp² so small that the multiplier is >= 2**15: exact left shift
-            b += pull << -pm.shift
+            part += pull << -pm.shift
         elif pm.shift <= 62:  # else N is so large that the pull is below 2**−47 LSB per step
-            b += shift_round_half_up(pull, pm.shift)
-        return b
+            part += shift_round_half_up(pull, pm.shift)
+    return b
 
-    return _per_layer(slices, g_sum, layer_bracket)
+
+def _ge_frac32(plan: FixedPlan, slices: list[LayerSlice], ge_sum: np.ndarray, samples: int) -> np.ndarray:
+    """Σ(g·ε)/S at frac 32."""
+    out = np.empty(ge_sum.shape, dtype=np.int64)
+    for sl in slices:
+        out[sl.start:sl.stop] = to_frac(ge_sum[sl.start:sl.stop], plan.grad_frac(sl.layer) + EPS_FRAC, H_FRAC)
+    return div_round_even(out, samples) if samples > 1 else out
 
 
 def mesu_step_int(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, code: np.ndarray,
                   g_sum: np.ndarray, ge_sum: np.ndarray, samples: int, rnd_mu: np.ndarray, rnd_sig: np.ndarray,
-                  rounding: Rounding, counter: SaturationCounter) -> tuple[np.ndarray, np.ndarray]:
+                  rounding: Rounding, counter: SaturationCounter, tables: CodeTables | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """One MESU step on the flat state: returns (new μ int16, new σ code uint8). Inputs are not modified.
 
     ``mu`` is int64 (values of int16), ``code`` intp, ``g_sum``/``ge_sum`` int64 sums over ``samples``
-    weight samples, ``rnd_mu``/``rnd_sig`` int64 uniforms of SR_BITS bits.
+    weight samples, ``rnd_mu``/``rnd_sig`` int64 uniforms of SR_BITS bits; ``tables`` the
+    :class:`CodeTables` of ``code`` (built here when not given).
     """
     t = plan.tables
+    ct = CodeTables(plan, slices, code) if tables is None else tables
     # -- μ: equation (1) --
     bracket = _clip(_mu_bracket(plan, slices, mu, g_sum, samples), GRAD_CLIP, counter, "grad_clip")
-    shift = np.take(t["var_shift"], code)
-    for sl in slices:
-        shift[sl.start:sl.stop] += H_FRAC - plan.mu_fmts[sl.layer].frac + 15 - t["var_e"]
-    d_mu = round_update(bracket * np.take(t["var15"], code), shift, rnd_mu, rounding)
-    if t["ratio_q15"] is not None:  # |Δμ| <= ratio_max·σ (at least one LSB)
-        for sl in slices:
-            bound = np.maximum(np.take(t["ratio_bound"][sl.layer], code[sl.start:sl.stop]), 1)
-            part = d_mu[sl.start:sl.stop]
-            counter.add("mu_step_clip", int(np.count_nonzero(np.abs(part) > bound)))
-            np.clip(part, -bound, bound, out=part)
-    new_mu = plan.mu_fmts[0].saturate(mu + d_mu, counter, "mu")  # all μ formats are int16
+    bracket *= ct.var15
+    d_mu = round_update(bracket, ct.mu_shift, rnd_mu, rounding, ct.mu_shift_min, ct.mu_shift_max)
+    if ct.has_bound:  # |Δμ| <= ratio_max·σ (at least one LSB)
+        over = np.flatnonzero(np.abs(d_mu) > ct.bound)
+        if over.size:
+            counter.add("mu_step_clip", int(over.size))
+            d_mu[over] = np.sign(d_mu[over]) * ct.bound[over]
+    d_mu += mu
+    new_mu = plan.mu_fmts[0].saturate(d_mu, counter, "mu")  # all μ formats are int16
     # -- σ code: equation (2) --
-    ge = _per_layer(slices, ge_sum, lambda sl, x: to_frac(x, plan.grad_frac(sl.layer) + EPS_FRAC, H_FRAC))
-    if samples > 1:
-        ge = div_round_even(ge, samples)
-    ge = _clip(ge, GRAD_CLIP >> 1, counter, "grad_clip")
-    r = np.take(t["prior_s"], code) - to_frac(ge * np.take(t["sigl15"], code), 15 - t["sigl_e"], 0)
-    if r.max() > t["rmax0"] or r.min() < -t["rmax0"]:  # rmax_s[c] >= rmax0: the array clip is rarely needed
-        rmax = np.take(t["rmax_s"], code)
-        counter.add("sigma_step_clip", int(np.count_nonzero(np.abs(r) > rmax)))
-        r = np.clip(r, -rmax, rmax)
-    scaled = -shift_round_half_up(r * np.where(r > 0, t["c_up_q10"], t["c_down_q10"]), 10)
-    new_code = code + round_update(scaled, H_FRAC + np.take(t["octave"], code), rnd_sig, rounding)
+    ge = _clip(_ge_frac32(plan, slices, ge_sum, samples), GRAD_CLIP >> 1, counter, "grad_clip")
+    ge *= ct.sigl15
+    ge += ct.sig_half
+    ge >>= ct.sig_shift
+    r = np.subtract(ct.prior32, ge, out=ge)  # r at frac 32
+    r = _clip(r, t["rmax32"], counter, "sigma_step_clip")
+    sq = r >> 8
+    sq *= sq
+    sq >>= 17  # r²/2 at frac 32
+    r -= sq  # ln(1 + r) at frac 32
+    r *= -t["klog_q16"]
+    new_code = round_update(r, H_FRAC + KLOG_FRAC, rnd_sig, rounding)
+    new_code += code
     if new_code.min() < plan.code_min or new_code.max() > plan.code_max:
         counter.add("sigma_code", int(np.count_nonzero((new_code < plan.code_min) | (new_code > plan.code_max))))
-        new_code = np.clip(new_code, plan.code_min, plan.code_max)
+        new_code = np.minimum(np.maximum(new_code, plan.code_min), plan.code_max)
     return new_mu.astype(np.int16), new_code.astype(np.uint8)

@@ -84,7 +84,7 @@ class Fleet:
         self.code = [np.tile(np.concatenate([params[n][1].ravel() for n in g]), (D, 1)) for g in self._names]
         self.steps = np.full(D, template.step, dtype=np.int64)
         self.counters = SaturationCounter()
-        self._sig_tables = [sigma_sample_table(self.plan, f) for f in self.plan.mu_fmts]
+        self._sig_tables = [sigma_sample_table(self.plan, l) for l in range(len(self.plan.mu_fmts))]
         # the vectorised key must be the generator's own (guards the private salt this module reuses)
         assert int(self._keys(np.array([0]), 3)[0]) == step_key(int(self.seeds[0]), int(self.steps[0]), 3)
 

@@ -15,6 +15,7 @@ typedef struct {
     int32_t ge_to_h;    /* H_FRAC - grad_frac - EPS_FRAC: g*eps to frac 32 */
     int32_t mu_shift0;  /* H_FRAC - F + 15 - var_e: mu step shift before var_shift[c] */
     int32_t prior_on, prior_mant, prior_shift, mu_prior_q; /* (mu_prior - mu) * P at frac 32 */
+    uint32_t code_off;           /* stored sigma code c is the virtual code c + code_off of the tables */
     const emsu_sig_t *sig;       /* round(sigma(c) * 2**(F + 16)) */
     const int32_t *ratio_bound;  /* max(round(ratio_max * sigma(c) * 2**F), 1), or NULL */
 } emsu_layer_t;
@@ -274,7 +275,7 @@ EMSU_INLINE int16_t mu_step(const emsu_layer_t *L, int32_t m, uint32_t c, int64_
         b += round_half_up((int64_t)(L->mu_prior_q - m) * L->prior_mant, L->prior_shift);
     }
     b = clip_sym(b, EMSU_GRAD_CLIP, cnt, EMSU_CNT_GRAD_CLIP);
-    d = round_update(b * emsu_var15[c], L->mu_shift0 + emsu_var_shift[c], rnd);
+    d = round_update(b * emsu_var15[c + L->code_off], L->mu_shift0 + emsu_var_shift[c + L->code_off], rnd);
     if (L->ratio_bound != NULL) {
         d = clip_sym(d, L->ratio_bound[c], cnt, EMSU_CNT_MU_STEP_CLIP);
     }
@@ -282,14 +283,16 @@ EMSU_INLINE int16_t mu_step(const emsu_layer_t *L, int32_t m, uint32_t c, int64_
 }
 
 EMSU_INLINE uint8_t code_step(const emsu_layer_t *L, uint32_t c, int64_t ge, uint32_t rnd, uint32_t *cnt)
-{ /* equation (2) as the relative step r at frac 32 + octave(c), then the code moves by -r C */
-    int64_t r, scaled;
+{ /* equation (2) as the relative step r at frac 32; the code moves by -k log2(1 + r), to second order */
+    uint32_t v = c + L->code_off;
+    int64_t r, q;
     ge = clip_sym(to_frac(ge, L->ge_to_h), EMSU_GRAD_CLIP >> 1, cnt, EMSU_CNT_GRAD_CLIP);
-    r = emsu_prior_s[c] - to_frac(ge * emsu_sigl15[c], EMSU_SIGL_TO0);
-    r = clip_sym(r, emsu_rmax_s[c], cnt, EMSU_CNT_SIGMA_STEP_CLIP);
-    scaled = -round_half_up(r * (r > 0 ? EMSU_C_UP_Q10 : EMSU_C_DOWN_Q10), 10);
-    scaled = (int64_t)c + round_update(scaled, 32 + emsu_octave[c], rnd);
-    return (uint8_t)saturate(scaled, EMSU_CODE_MIN, EMSU_CODE_MAX, cnt, EMSU_CNT_SIGMA_CODE);
+    r = emsu_prior32[v] - round_half_up(ge * emsu_sigl15[v], EMSU_SIG_SHIFT0 + emsu_octave[v]);
+    r = clip_sym(r, EMSU_RMAX32, cnt, EMSU_CNT_SIGMA_STEP_CLIP);
+    q = asr64(r, 8);
+    r -= (q * q) >> 17; /* ln(1 + r) = r - r^2/2 at frac 32 */
+    q = (int64_t)c + round_update(r * -EMSU_KLOG_Q16, 48, rnd);
+    return (uint8_t)saturate(q, EMSU_CODE_MIN, EMSU_CODE_MAX, cnt, EMSU_CNT_SIGMA_CODE);
 }
 
 EMSU_INLINE void update_param(const emsu_layer_t *L, int16_t *mu, uint8_t *code, int64_t g, int32_t eps,
