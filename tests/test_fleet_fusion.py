@@ -10,7 +10,8 @@ from edge_mesu.fleet import FusionTables, fuse_float
 
 
 def _setup():
-    plan = FixedMESULearner((4, 8, 2), sigma_prior=1.0, sigma_max=1.0, sigma_per_octave=16, seed=0).plan  # σ_prior: code 0
+    # σ_prior = σ_max: the prior is code 0 and the whole test range fits the window
+    plan = FixedMESULearner((4, 8, 2), sigma_prior=1.0, sigma_max=1.0, sigma_per_octave=16, seed=0).plan
     return plan, FusionTables.of_plan(plan), plan.mu_fmts[0]
 
 

@@ -225,7 +225,8 @@ class FixedMESULearner(BaseLearner):
             return arrays[0::2], arrays[1::2]
         return list(arrays), [None] * len(arrays)
 
-    def _sampled(self, step: int, stream: int, mu: np.ndarray, counter: SaturationCounter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _sampled(self, step: int, stream: int, mu: np.ndarray,
+                 counter: SaturationCounter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Flat (draws, ε, w) of one weight sample of (seed, step, stream); ``mu`` int64."""
         draws = random_bits(self.seed, step, stream, self.n_params())
         eps = gaussian_from_bits(draws)
