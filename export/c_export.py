@@ -40,7 +40,7 @@ def _tensors(learner: FixedMESULearner) -> tuple[TensorFormat, ...]:
         shape = (plan.layers[l], plan.layers[l + 1])
         out.append(TensorFormat(f"mu_w{l}", "int16", shape, f.qstring))
         out.append(TensorFormat(f"code_w{l}", "uint8", shape,
-                                f"sigma={plan.sigma_max:.4g}*2^(-code/{plan.sigma_per_octave})"))
+                                f"sigma={plan.sigma_max:.4g}*2^(-(code+{plan.offsets[l]})/{plan.sigma_per_octave})"))
         if plan.bias:
             out.append(TensorFormat(f"mu_b{l}", "int16", (plan.layers[l + 1],), f.qstring))
     out.append(TensorFormat("p", "int32", (plan.layers[-1],), "Q15"))

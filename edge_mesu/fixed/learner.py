@@ -1,8 +1,8 @@
 """FixedMESULearner: MESU with integer state and integer arithmetic only, as a microcontroller runs it.
 
-State per parameter: μ as int16 and σ as a uint8 log-domain code (3 bytes). The step counter and the seed
-are the whole random-number state (the generator is counter-based). Floats appear only at the boundary:
-quantising the input and reporting probabilities.
+State per parameter: μ as int16 and σ as a uint8 log-domain code, 64 per octave in a per-layer window
+(3 bytes). The step counter and the seed are the whole random-number state (the generator is counter-based).
+Floats appear only at the boundary: quantising the input and reporting probabilities.
 """
 
 from __future__ import annotations
@@ -42,11 +42,13 @@ class FixedMESULearner(BaseLearner):
     layers, N, sigma_prior, mu_prior, lr_mu, lr_sigma, c_sigma, ratio_max, sigma_min, sigma_init,
     train_samples, predict_samples, bias, seed :
         as in :class:`edge_mesu.MESULearner` (``sigma_min`` maps to the largest σ code).
-    sigma_max : σ of code 0, the top of the σ range (default: max(σ_prior, initial σ), must be < 2).
+    sigma_max : σ of code 0 (the top of each layer's σ window), one value or one per layer (default:
+        min(2 · the layer's initial σ, max(σ_prior, initial σ)); must be < 2).
     input_frac : fractional bits of the int8 input (default 5: ±4 in steps of 1/32).
     act_frac : fractional bits of the int16 hidden activations (default 8).
     mu_frac : per-layer fractional bits of int16 μ (default: 8× the initial range fits).
-    sigma_bits, sigma_per_octave : σ code width and resolution (σ = σ_max·2**(−code/k)).
+    sigma_bits, sigma_per_octave : σ code width and resolution (σ = σ_max·2**(−code/k); default 8 bits and
+        k = 64: a 4-octave window, fine enough that the code's rounding noise does not spread log σ).
     rounding : ``"stochastic"`` (default) or ``"nearest"`` for the μ and σ-code updates.
     sigma_grad : ``"reparam"`` (default) or ``"centered"``, as in :class:`edge_mesu.MESULearner`: the centred
         estimator subtracts the integer gradient at the mean weights before multiplying by ε.

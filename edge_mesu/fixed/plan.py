@@ -8,7 +8,8 @@ Number formats (defaults; see docs/fixed_point.md for the reasons)
 - input x: int8, frac ``input_frac`` (Q2.5: ±4 standard deviations in steps of 1/32);
 - hidden activations: int16 Q7.8 (ReLU outputs up to 128);
 - μ of layer l: int16 with ``mu_frac[l]`` fractional bits (auto: 8× the initial weight range fits);
-- σ: uint8 log-domain code c, σ = σ_max · 2**(−c/k), ``k = sigma_per_octave`` codes per octave;
+- σ: uint8 log-domain code c of layer l, σ = σ_max · 2**(−(c + offset[l])/k), ``k = sigma_per_octave`` codes
+  per octave (tables are indexed by the virtual code v = c + offset[l]);
 - ε: int16 Q3.12 from the inverse-CDF table of :mod:`edge_mesu.fixed.prng`;
 - output δ = p − onehot in Q15 (int32), hidden δ in Q7.24 (int32); gradients in int64.
 """

@@ -21,7 +21,7 @@ import numpy as np
 from ..fixed.plan import SR_BITS
 from ..fixed.prng import random_bits
 from ..fixed.qformat import SaturationCounter
-from ..fixed.rule import LayerSlice, mesu_step_int
+from ..fixed.rule import CodeTables, LayerSlice, mesu_step_int
 from .config import FleetConfig
 from .fusion import FusionTables
 from .report import aggregate
@@ -139,15 +139,17 @@ def decay_reference(template: Any, mu: np.ndarray, code: np.ndarray, steps: int,
     slices = [LayerSlice(l, a, b) for l, (a, b) in enumerate(zip(bounds, bounds[1:]))]
     zero = np.zeros(mu.shape, dtype=np.int64)
     mask = np.uint64((1 << SR_BITS) - 1)
-    m, c = mu.astype(np.int64), code.astype(np.intp)
+    m, c = mu.astype(np.int64), code.astype(np.uint8)
+    tables = CodeTables(plan, slices, c)
     for s in range(steps):
         draws = random_bits(seed, round_ * (1 << 20) + s, FUSION_STREAM, mu.size)
         rnd_mu = ((draws >> np.uint64(SR_BITS)) & mask).view(np.int64)
         rnd_sig = (draws & mask).view(np.int64)
         m16, c8 = mesu_step_int(plan, slices, m, c, zero, zero, 1, rnd_mu, rnd_sig, template.rounding,
-                                SaturationCounter())
-        m, c = m16.astype(np.int64), c8.astype(np.intp)
-    return m.astype(np.int16), c.astype(np.uint8)
+                                SaturationCounter(), tables)
+        tables.update(c, c8)
+        m, c = m16.astype(np.int64), c8
+    return m.astype(np.int16), c
 
 
 class _Fusion:

@@ -9,7 +9,7 @@ Layout::
     stream = "sensor"
     [grid]                       # lists: the Cartesian product; "a+b" = [[a1, b1], ...] varies a and b together
     hidden = [8, 32]
-    "sigma_bits+sigma_per_octave" = [[8, 16], [5, 4]]
+    "sigma_bits+sigma_per_octave" = [[8, 64], [6, 16]]
     [random]                     # n more runs drawn with sample_seed from {choice = [...]}, {uniform = [lo, hi]},
     n = 4                        # {log_uniform = [lo, hi]} or {int_uniform = [lo, hi]} per parameter;
                                  # parameters a sample does not draw take their [fixed] or default value
@@ -100,7 +100,7 @@ PARAMS: dict[str, Callable[[Any], Any]] = {
     "stream": _one_of("sensor", "pmnist"), "windows": _int_in(50), "n_classes": _int_in(2, 6),
     "tasks": _int_in(1), "samples_per_task": _int_in(10),
     "test_samples": _int_in(10), "data": _data, "hidden": _int_in(1, 4096), "mu_frac": _mu_frac,
-    "mu_frac_offset": _int_in(-8, 8), "sigma_bits": _int_in(2, 8), "sigma_per_octave": _int_in(1, 64),
+    "mu_frac_offset": _int_in(-8, 8), "sigma_bits": _int_in(2, 8), "sigma_per_octave": _int_in(1, 128),
     "rounding": _one_of("stochastic", "nearest"), "N": _pos_float, "sigma_prior": _pos_float,
     "train_samples": _int_in(1, 64), "device": _device, "rate": _optional_rate, "queue": _int_in(0),
 }
@@ -108,7 +108,7 @@ PARAMS = dict(sorted(PARAMS.items(), key=lambda kv: kv[0].lower()))
 DEFAULTS: dict[str, Any] = {
     "stream": "sensor", "windows": 1500, "n_classes": 5, "tasks": 3,
     "samples_per_task": 1000, "test_samples": 1000, "data": None, "hidden": 32, "mu_frac": "auto",
-    "mu_frac_offset": 0, "sigma_bits": 8, "sigma_per_octave": 16, "rounding": "stochastic", "N": 300000.0,
+    "mu_frac_offset": 0, "sigma_bits": 8, "sigma_per_octave": 64, "rounding": "stochastic", "N": 300000.0,
     "sigma_prior": 1.0, "train_samples": 1, "device": "stm32l4", "rate": "auto", "queue": 4,
 }
 _SECTIONS = ("sweep", "fixed", "grid", "random")
