@@ -20,7 +20,6 @@ from .kernels import backward, forward, softmax_q15
 from .plan import P_FRAC, SIG_EXTRA, SR_BITS, FixedPlan, auto_mu_frac
 from .prng import EPS_FRAC, gaussian_from_bits, random_bits
 from .qformat import QFormat, Rounding, SaturationCounter
-from .rounding import shift_round_half_up
 from .rule import CodeTables, LayerSlice, mesu_step_int
 
 __all__ = ["FixedMESULearner"]
@@ -233,7 +232,8 @@ class FixedMESULearner(BaseLearner):
         draws = random_bits(self.seed, step, stream, self.n_params())
         eps = gaussian_from_bits(draws)
         w = self._code_tables().sig * eps  # kernels.sample_weights: μ + round_half_up(σ[c]·ε, 16 + 12)
-        w = shift_round_half_up(w, SIG_EXTRA + EPS_FRAC)
+        w += 1 << (SIG_EXTRA + EPS_FRAC - 1)
+        w >>= SIG_EXTRA + EPS_FRAC
         w += mu
         return draws, eps, self.plan.mu_fmts[0].saturate(w, counter, "w_sample")  # all μ formats are int16
 

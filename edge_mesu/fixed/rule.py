@@ -12,7 +12,7 @@ bits, stored σ code c, virtual code v = c + offset[l] with octave o = v // k, g
 
 σ step (equation 2) as the relative step r = Δσ/σ at frac 32, then the code moves by the log of 1 + r::
 
-    r·2**32 = prior32[v] − round(Σ(g·ε)/S · sigl15[v] · 2**(sigl_e − 15 − o))      clipped to ±r_max
+    r·2**32 = prior32[v] − floor(Σ(g·ε)/S · sigl15[v] · 2**(sigl_e − 15 − o))      clipped to ±r_max
     Δc      = SR(−k/ln2 · (r − r²/2) · 2**32, 32)                                  k/ln2 in Q16
 
 where sigl15[v]·2**(sigl_e − 15 − o) = lr_σ·c_σ·σ and prior32[v] = lr_σ·c_σ·(1 − σ²/σp²)/N · 2**32. The code
@@ -48,15 +48,16 @@ class LayerSlice:
     stop: int
 
 
-_FIELDS = ("sig", "var15", "mu_shift", "bound", "sigl15", "sig_shift", "sig_half", "prior32")
+_FIELDS = ("sig", "var15", "mu_shift", "mu_sr", "bound", "sigl15", "sig_shift", "prior32")
 
 
 class CodeTables:
     """Per-parameter values of every code-indexed table (int64), for a flat code vector over ``slices``.
 
-    ``sig`` σ·2**(F + 16) for sampling; ``var15``/``mu_shift`` the μ step's multiplier and total shift;
-    ``bound`` the |Δμ| bound (None without ratio_max); ``sigl15``/``sig_shift``/``sig_half`` the σ step's
-    multiplier, shift and rounding half; ``prior32`` the σ prior term. Built by gathering once;
+    ``sig`` σ·2**(F + 16) for sampling; ``var15``/``mu_shift`` the μ step's multiplier and total shift
+    (``mu_sr`` = mu_shift − SR_BITS);
+    ``bound`` the |Δμ| bound (zeros without ratio_max); ``sigl15``/``sig_shift`` the σ step's multiplier and
+    shift; ``prior32`` the σ prior term. Built by gathering once;
     :meth:`update` re-gathers only the parameters whose code changed.
     """
 
@@ -69,10 +70,10 @@ class CodeTables:
             rows["sig"].append(t["sig_sample"][l])
             rows["var15"].append(t["var15"][v])
             rows["mu_shift"].append(t["var_shift"][v] + (H_FRAC - f.frac + 15 - t["var_e"]))
+            rows["mu_sr"].append(rows["mu_shift"][-1] - SR_BITS)  # the SR pre-shift (nested floors)
             rows["bound"].append(t["ratio_bound"][l] if plan.ratio_max is not None else np.zeros(k, np.int64))
             rows["sigl15"].append(t["sigl15"][v])
             rows["sig_shift"].append(t["sig_shift"][v])
-            rows["sig_half"].append(np.left_shift(1, t["sig_shift"][v] - 1))
             rows["prior32"].append(t["prior32"][v])
         self._flat = {name: np.concatenate(r) for name, r in rows.items()}
         base = np.empty(code.shape, dtype=np.intp)  # row offset of each parameter's layer
@@ -81,7 +82,6 @@ class CodeTables:
         self._base = base
         self.has_bound = plan.ratio_max is not None
         idx = base + code
-        self._rows = np.stack([self._flat[name] for name in _FIELDS], axis=1)  # one gather per refresh
         for name in _FIELDS:
             setattr(self, name, self._flat[name][idx])
         # bounds of the μ shift over every reachable code (codes stay in [code_min, code_max]): static
@@ -92,17 +92,20 @@ class CodeTables:
         """Refresh the parameters whose code went from ``old`` to ``new`` (same dtype: uint8)."""
         moved = np.flatnonzero(old != new)
         if moved.size:
-            rows = self._rows[self._base[moved] + new[moved]]
-            for j, name in enumerate(_FIELDS):
-                getattr(self, name)[moved] = rows[:, j]
+            idx = self._base[moved] + new[moved]
+            for name in _FIELDS:
+                getattr(self, name)[moved] = self._flat[name][idx]
 
 
 def round_update(x: np.ndarray, shift: int | np.ndarray, rnd: np.ndarray, rounding: Rounding,
-                 shift_min: int | None = None, shift_max: int | None = None) -> np.ndarray:
+                 shift_min: int | None = None, shift_max: int | None = None,
+                 pre: np.ndarray | None = None) -> np.ndarray:
     """x / 2**shift with the learner's update rounding: SR with SR_BITS random bits, or nearest-even.
 
     Shifts above 62 first floor by the excess (steps below 2**−62 of an LSB, immaterial). ``shift_min`` and
-    ``shift_max`` may pass known bounds of an array ``shift`` (saves two reductions).
+    ``shift_max`` may pass known bounds of an array ``shift`` (saves two reductions), ``pre`` the array
+    shift − SR_BITS. SR as floor((floor(x / 2**(shift − 26)) + rnd) / 2**26): the same integer as
+    floor((x + rnd·2**(shift − 26)) / 2**shift) (nested floors), one operation fewer, and what the C does.
     """
     if np.ndim(shift) == 0:
         shift_min = shift_max = int(shift)
@@ -116,7 +119,10 @@ def round_update(x: np.ndarray, shift: int | np.ndarray, rnd: np.ndarray, roundi
     if rounding is not Rounding.STOCHASTIC:
         return shift_round_even(x, shift)
     if shift_min >= SR_BITS:  # u = rnd scaled to [0, 2**shift): a left shift (the usual case)
-        return (x + (rnd << (shift - SR_BITS))) >> shift
+        out = x >> (shift - SR_BITS if pre is None else pre)
+        out += rnd
+        out >>= SR_BITS
+        return out
     s = np.asarray(shift, dtype=np.int64)
     u = np.where(s >= SR_BITS, rnd << np.maximum(s - SR_BITS, 0), rnd >> np.maximum(SR_BITS - s, 0))
     return (x + u) >> s
@@ -143,19 +149,21 @@ def _mu_bracket(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, g_sum
     for sl in slices:
         part, g = b[sl.start:sl.stop], g_sum[sl.start:sl.stop]
         shift = H_FRAC - plan.grad_frac(sl.layer)
-        if shift >= 0:
-            np.left_shift(g, shift, out=part)
-        else:
-            part[...] = shift_round_half_up(g, -shift)
-        np.negative(part, out=part)
+        grad = (g << shift) if shift >= 0 else shift_round_half_up(g, -shift)
         if samples > 1:
-            part[...] = div_round_even(part, samples)
+            grad = div_round_even(-grad, samples)
+            np.negative(grad, out=grad)
         pm = t["prior"][sl.layer]
-        pull = (t["mu_prior_q"][sl.layer] - mu[sl.start:sl.stop]) * pm.mant
+        np.subtract(t["mu_prior_q"][sl.layer], mu[sl.start:sl.stop], out=part)
+        part *= pm.mant
         if pm.shift <= 0:  # N·σp² so small that the multiplier is >= 2**15: exact left shift
-            part += pull << -pm.shift
-        elif pm.shift <= 62:  # else N is so large that the pull is below 2**−47 LSB per step
-            part += shift_round_half_up(pull, pm.shift)
+            part <<= -pm.shift
+        elif pm.shift <= 62:  # round half up; else N is so large that the pull is below 2**−47 LSB per step
+            part += 1 << (pm.shift - 1)
+            part >>= pm.shift
+        else:
+            part[...] = 0
+        part -= grad
     return b
 
 
@@ -163,7 +171,12 @@ def _ge_frac32(plan: FixedPlan, slices: list[LayerSlice], ge_sum: np.ndarray, sa
     """Σ(g·ε)/S at frac 32."""
     out = np.empty(ge_sum.shape, dtype=np.int64)
     for sl in slices:
-        out[sl.start:sl.stop] = to_frac(ge_sum[sl.start:sl.stop], plan.grad_frac(sl.layer) + EPS_FRAC, H_FRAC)
+        part, frm = out[sl.start:sl.stop], plan.grad_frac(sl.layer) + EPS_FRAC
+        if frm <= H_FRAC:
+            np.left_shift(ge_sum[sl.start:sl.stop], H_FRAC - frm, out=part)
+        else:  # round half up, in place
+            np.add(ge_sum[sl.start:sl.stop], 1 << (frm - H_FRAC - 1), out=part)
+            part >>= frm - H_FRAC
     return div_round_even(out, samples) if samples > 1 else out
 
 
@@ -182,7 +195,8 @@ def mesu_step_int(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, cod
     # -- μ: equation (1) --
     bracket = _clip(_mu_bracket(plan, slices, mu, g_sum, samples), GRAD_CLIP, counter, "grad_clip")
     bracket *= ct.var15
-    d_mu = round_update(bracket, ct.mu_shift, rnd_mu, rounding, ct.mu_shift_min, ct.mu_shift_max)
+    d_mu = round_update(bracket, ct.mu_shift, rnd_mu, rounding, ct.mu_shift_min, ct.mu_shift_max,
+                        ct.mu_sr if ct.mu_shift_max <= 62 else None)
     if ct.has_bound:  # |Δμ| <= ratio_max·σ (at least one LSB)
         over = np.flatnonzero(np.abs(d_mu) > ct.bound)
         if over.size:
@@ -193,8 +207,7 @@ def mesu_step_int(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, cod
     # -- σ code: equation (2) --
     ge = _clip(_ge_frac32(plan, slices, ge_sum, samples), GRAD_CLIP >> 1, counter, "grad_clip")
     ge *= ct.sigl15
-    ge += ct.sig_half
-    ge >>= ct.sig_shift
+    ge >>= ct.sig_shift  # floor: a bias of −2**−33 in r per step, 1e−8 code, immaterial; saves a pass
     r = np.subtract(ct.prior32, ge, out=ge)  # r at frac 32
     r = _clip(r, t["rmax32"], counter, "sigma_step_clip")
     sq = r >> 8

@@ -287,7 +287,7 @@ EMSU_INLINE uint8_t code_step(const emsu_layer_t *L, uint32_t c, int64_t ge, uin
     uint32_t v = c + L->code_off;
     int64_t r, q;
     ge = clip_sym(to_frac(ge, L->ge_to_h), EMSU_GRAD_CLIP >> 1, cnt, EMSU_CNT_GRAD_CLIP);
-    r = emsu_prior32[v] - round_half_up(ge * emsu_sigl15[v], EMSU_SIG_SHIFT0 + emsu_octave[v]);
+    r = emsu_prior32[v] - asr64(ge * emsu_sigl15[v], EMSU_SIG_SHIFT0 + emsu_octave[v]); /* floor */
     r = clip_sym(r, EMSU_RMAX32, cnt, EMSU_CNT_SIGMA_STEP_CLIP);
     q = asr64(r, 8);
     r -= (q * q) >> 17; /* ln(1 + r) = r - r^2/2 at frac 32 */
