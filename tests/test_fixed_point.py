@@ -537,3 +537,26 @@ def test_fixed_centered_sigma_gradient_learns_and_is_deterministic() -> None:
     assert plain.to_bytes() != runs[0].to_bytes()
     with pytest.raises(ValueError, match="sigma_grad"):
         FixedMESULearner(layers=(6, 8, 2), sigma_grad="centered", backend="c")
+
+
+def test_log1p_q32_is_second_order_accurate() -> None:
+    """The σ-code step uses ln(1 + r) ≈ r − r²/2 in Q32: error at most |r|³/(3(1 − |r|)) + 2 LSB."""
+    from edge_mesu.fixed.rule import log1p_q32
+    r = np.linspace(-0.5, 0.5, 20001)
+    got = log1p_q32(np.rint(r * 2.0**32).astype(np.int64)) / 2.0**32
+    assert np.all(np.abs(got - np.log1p(r)) <= np.abs(r) ** 3 / (3 * (1 - np.abs(r))) + 2 * 2.0**-32)
+    assert np.all(np.diff(got) > 0)  # monotone: a larger relative step never moves the code less
+
+
+def test_code_tables_refreshed_in_place_equal_a_fresh_gather() -> None:
+    """The per-parameter tables the learner updates where codes moved equal the tables of its codes."""
+    from edge_mesu.fixed.rule import _FIELDS, CodeTables
+    X, y = _stream(300, 6, seed=4)
+    m = FixedMESULearner(layers=(6, 9, 3), sigma_max=[0.2, 0.05], seed=2)
+    m.learn_many(X, y)
+    assert m._ct is not None and m.plan.offsets == (0, 128)
+    fresh = CodeTables(m.plan, m._slices, m._code.astype(np.intp))
+    moved = np.count_nonzero(m._code != FixedMESULearner(layers=(6, 9, 3), sigma_max=[0.2, 0.05], seed=2)._code)
+    assert moved > 0.3 * m.n_params()
+    for name in _FIELDS:
+        np.testing.assert_array_equal(getattr(m._ct, name), getattr(fresh, name), err_msg=name)

@@ -133,7 +133,7 @@ class FixedMESULearner(BaseLearner):
         self._c = _c_kernels(self) if backend == "c" else None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_c": None}  # the ctypes library is rebound on unpickling
+        return {**self.__dict__, "_c": None, "_ct": None}  # ctypes library and code tables: rebuilt on use
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
