@@ -24,11 +24,16 @@ def sigma_sample_table(plan: FixedPlan, layer: int) -> np.ndarray:
     return plan.tables["sig_sample"][layer]
 
 
-def sample_weights(mu_q: np.ndarray, code: np.ndarray, eps_q: np.ndarray, sig_table: np.ndarray,
-                   mu_fmt: QFormat, counter: SaturationCounter) -> np.ndarray:
-    """w = μ + σ·ε in μ's format: μ + round_half_up(σ_table[c]·ε, 16 + 12), saturated to μ's range."""
-    noise = shift_round_half_up(np.take(sig_table, code) * eps_q, SIG_EXTRA + EPS_FRAC)
-    return mu_fmt.saturate(mu_q.astype(np.int64) + noise, counter, "w_sample")
+def sample_weights(mu_q: np.ndarray, sig: np.ndarray, eps_q: np.ndarray, mu_fmt: QFormat,
+                   counter: SaturationCounter) -> np.ndarray:
+    """w = μ + σ·ε in μ's format: μ + round_half_up(sig·ε, 16 + 12), saturated to μ's range.
+
+    ``sig`` holds each parameter's σ·2**(F + 16): ``np.take(sigma_sample_table(plan, l), code)``, or the
+    learner's cached ``CodeTables.sig``."""
+    w = sig * eps_q
+    shift_round_half_up(w, SIG_EXTRA + EPS_FRAC, out=w)
+    w += mu_q
+    return mu_fmt.saturate(w, counter, "w_sample")
 
 
 def _matmul_exact(a: np.ndarray, w: np.ndarray, w_max: float | None = None) -> np.ndarray:

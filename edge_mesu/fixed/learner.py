@@ -16,9 +16,9 @@ from .._validation import check_positive_int
 from ..learner_base import BaseLearner
 from ..mesu import SIGMA_GRADS, check_layers, paper_init
 from ..mesu_rule import MESUConfig
-from .kernels import backward, forward, softmax_q15
-from .plan import P_FRAC, SIG_EXTRA, SR_BITS, FixedPlan, auto_mu_frac
-from .prng import EPS_FRAC, gaussian_from_bits, random_bits
+from .kernels import backward, forward, sample_weights, softmax_q15
+from .plan import P_FRAC, SR_BITS, FixedPlan, auto_mu_frac
+from .prng import gaussian_from_bits, random_bits
 from .qformat import QFormat, Rounding, SaturationCounter
 from .rule import CodeTables, LayerSlice, mesu_step_int
 
@@ -231,11 +231,8 @@ class FixedMESULearner(BaseLearner):
         """Flat (draws, ε, w) of one weight sample of (seed, step, stream); ``mu`` int64."""
         draws = random_bits(self.seed, step, stream, self.n_params())
         eps = gaussian_from_bits(draws)
-        w = self._code_tables().sig * eps  # kernels.sample_weights: μ + round_half_up(σ[c]·ε, 16 + 12)
-        w += 1 << (SIG_EXTRA + EPS_FRAC - 1)
-        w >>= SIG_EXTRA + EPS_FRAC
-        w += mu
-        return draws, eps, self.plan.mu_fmts[0].saturate(w, counter, "w_sample")  # all μ formats are int16
+        # all μ formats are int16: one saturation over the flat vector
+        return draws, eps, sample_weights(mu, self._code_tables().sig, eps, self.plan.mu_fmts[0], counter)
 
     def _quantize_input(self, X: np.ndarray, counter: SaturationCounter) -> np.ndarray:
         return self.plan.input_fmt.quantize(X, counter, "input").astype(np.int64)

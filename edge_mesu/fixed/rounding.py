@@ -37,11 +37,11 @@ def shift_round_even(x: np.ndarray, shift: int | np.ndarray) -> np.ndarray:
     return (x + bias) >> s
 
 
-def shift_round_half_up(x: np.ndarray, shift: int) -> np.ndarray:
+def shift_round_half_up(x: np.ndarray, shift: int, out: np.ndarray | None = None) -> np.ndarray:
     """x / 2**shift rounded to nearest, ties up: (x + 2**(shift−1)) >> shift (1 <= shift <= 62, scalar).
 
     Two operations; used in the per-weight update where a tie has probability ~2**−shift and its bias is
-    far below the step's own resolution.
+    far below the step's own resolution. ``out`` (int64, may be ``x``) receives the result in place.
 
     >>> shift_round_half_up(np.array([5, 6, 7, -5, -6, 10]), 2).tolist()
     [1, 2, 2, -1, -1, 3]
@@ -49,7 +49,9 @@ def shift_round_half_up(x: np.ndarray, shift: int) -> np.ndarray:
     s = int(shift)
     if not 1 <= s <= 62:
         raise ValueError(f"shift_round_half_up: shift must be in [1, 62], got {s}")
-    return (np.asarray(x, dtype=_I64) + (1 << (s - 1))) >> s
+    out = np.add(np.asarray(x, dtype=_I64), 1 << (s - 1), out=out)
+    out >>= s
+    return out
 
 
 def shift_round_stochastic(x: np.ndarray, shift: int | np.ndarray, r: np.ndarray, rbits: int = 32) -> np.ndarray:

@@ -159,9 +159,8 @@ def _mu_bracket(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, g_sum
         part *= pm.mant
         if pm.shift <= 0:  # N·σp² so small that the multiplier is >= 2**15: exact left shift
             part <<= -pm.shift
-        elif pm.shift <= 62:  # round half up; else N is so large that the pull is below 2**−47 LSB per step
-            part += 1 << (pm.shift - 1)
-            part >>= pm.shift
+        elif pm.shift <= 62:  # else N is so large that the pull is below 2**−47 LSB per step
+            shift_round_half_up(part, pm.shift, out=part)
         else:
             part[...] = 0
         part -= grad
@@ -175,9 +174,8 @@ def _ge_frac32(plan: FixedPlan, slices: list[LayerSlice], ge_sum: np.ndarray, sa
         part, frm = out[sl.start:sl.stop], plan.grad_frac(sl.layer) + EPS_FRAC
         if frm <= H_FRAC:
             np.left_shift(ge_sum[sl.start:sl.stop], H_FRAC - frm, out=part)
-        else:  # round half up, in place
-            np.add(ge_sum[sl.start:sl.stop], 1 << (frm - H_FRAC - 1), out=part)
-            part >>= frm - H_FRAC
+        else:
+            shift_round_half_up(ge_sum[sl.start:sl.stop], frm - H_FRAC, out=part)
     return div_round_even(out, samples) if samples > 1 else out
 
 

@@ -142,7 +142,7 @@ class Fleet:
             e = gaussian_from_bits(d)
             draws.append(d)
             eps.append(e)
-            w.append(sample_weights(mu[l], code[l], e, self._sig_tables[l], self.plan.mu_fmts[l], counter))
+            w.append(sample_weights(mu[l], np.take(self._sig_tables[l], code[l]), e, self.plan.mu_fmts[l], counter))
         return draws, eps, w
 
     def _gather(self, idx: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
