@@ -1,0 +1,134 @@
+"""Behaviour that a restructuring must not move: SHA-256 of the state bytes after 2,000 updates.
+
+The hashes were recorded on commit 56329df (before the architecture rework of issue 15) and must stay
+identical through any change that claims "no change of behaviour". A deliberate numeric change (a new
+state-format version, new defaults) updates them in the same commit and says so in its message.
+
+Each case learns 2,000 samples of one fixed stream: a fixed-point learner (numpy and the C backend), a
+16-device fleet, a :class:`SensorPipeline` on the generated IMU stream, and the float learner (float64).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from edge_mesu import FixedMESULearner, MESULearner, SensorPipeline
+from edge_mesu.data import make_sensor_stream
+from edge_mesu.frontend import FrontEndSpec
+
+pytestmark = pytest.mark.slow
+
+N_UPDATES = 2000
+LAYERS = (12, 16, 4)
+
+EXPECTED = {
+    "fixed": "48a3a11b3f7c6737d60d715d69714f71ab16bc20187109df27b22473b6780545",
+    "fleet16": "487684623dcfc6f5fc917d36d50b955d95dfb608341a3666ba0f6bdbe791ebb4",
+    "pipeline": "81063a43f295bbb20de97f1fb4a247cbfda0b58d18e443d9d4e309e2a9cc1c1b",
+    "float64": "4b65400903aac2b6be930c7e23384685fd282f9417b0a73cebdf53fb59abe0dc",
+}
+# Float results depend on the CPU's SIMD kernels (OpenBLAS core type, numpy's dispatched exp): the float
+# case runs in a subprocess pinned to x86-64's generic kernels, so the hash is the same on any x86-64 CPU.
+FLOAT_ENV = {"OPENBLAS_CORETYPE": "Prescott", "NPY_DISABLE_CPU_FEATURES": "X86_V3,X86_V4,AVX512_ICL,AVX512_SPR"}
+
+
+def _stream(n: int = N_UPDATES, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """A learnable, slightly heavy-tailed stream: 4 classes, 12 features."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, LAYERS[-1], size=n)
+    centres = rng.normal(size=(LAYERS[-1], LAYERS[0]))
+    X = centres[y] + 0.8 * rng.standard_t(df=4, size=(n, LAYERS[0]))
+    return X, y
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fixed(backend: str) -> str:
+    X, y = _stream()
+    m = FixedMESULearner(LAYERS, N=5000, sigma_init="paper", seed=3, backend=backend)
+    for x, t in zip(X, y):
+        m.learn_one(x, int(t))
+    return _sha(m.to_bytes())
+
+
+def _fleet() -> str:
+    from edge_mesu.fleet import Fleet
+    X, y = _stream(N_UPDATES * 2, seed=11)
+    template = FixedMESULearner(LAYERS, N=5000, sigma_init="paper", seed=3)
+    fleet = Fleet.from_template(template, seeds=list(range(16)))
+    rng = np.random.default_rng(5)
+    for _ in range(N_UPDATES):
+        rows = rng.integers(0, X.shape[0], size=16)
+        active = rng.random(16) < 0.8
+        fleet.learn(X[rows], y[rows], active=active)
+    h = hashlib.sha256()
+    for d in range(fleet.n_devices):
+        h.update(fleet.device_learner(d).to_bytes())
+    h.update(json.dumps(fleet.counters.as_dict(), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _pipeline() -> str:
+    s = make_sensor_stream(n_windows=N_UPDATES, seed=2)
+    p = SensorPipeline.create(FrontEndSpec(channels=3, window=32), s.class_names, fixed=True, seed=4)
+    out = p.process(s.samples, s.labels)
+    assert int(out.learned.sum()) == N_UPDATES
+    return _sha(p.to_bytes())
+
+
+def _float64() -> str:
+    X, y = _stream()
+    m = MESULearner(LAYERS, N=5000, sigma_init="paper", dtype="float64", seed=3)
+    for x, t in zip(X, y):
+        m.learn_one(x, int(t))
+    return _sha(m.to_bytes())
+
+
+def test_fixed_learner_state_hash():
+    assert _fixed("numpy") == EXPECTED["fixed"]
+
+
+def test_fixed_learner_c_backend_state_hash():
+    pytest.importorskip("ctypes")
+    from edge_mesu.fixed.cbackend import find_compiler
+    if find_compiler() is None:
+        pytest.skip("no C compiler (cc, gcc or clang) on PATH")
+    assert _fixed("c") == EXPECTED["fixed"]
+
+
+def test_fleet_state_hash():
+    assert _fleet() == EXPECTED["fleet16"]
+
+
+def test_sensor_pipeline_state_hash():
+    assert _pipeline() == EXPECTED["pipeline"]
+
+
+def _float64_pinned() -> str:
+    out = subprocess.run([sys.executable, __file__, "float64"], env={**os.environ, **FLOAT_ENV},
+                         capture_output=True, text=True, check=True, timeout=300)
+    return out.stdout.strip()
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
+                    reason="the float hash is recorded for x86-64's generic OpenBLAS and numpy kernels")
+def test_float_learner_state_hash():
+    assert _float64_pinned() == EXPECTED["float64"]
+
+
+if __name__ == "__main__":  # print the current hashes (to record them after a deliberate change)
+    if sys.argv[1:] == ["float64"]:
+        print(_float64())
+    else:
+        print(json.dumps({"fixed": _fixed("numpy"), "fixed_c": _fixed("c"), "fleet16": _fleet(),
+                          "pipeline": _pipeline(), "float64": _float64_pinned()}, indent=1))
