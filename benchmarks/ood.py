@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from edge_mesu.bench.pmnist import make_learner
 from edge_mesu.data import PermutedMNIST, load_mnist, standardize_mnist
 from edge_mesu.metrics import auroc
+from edge_mesu_app.bench.pmnist import make_learner
 
 
 def main() -> None:

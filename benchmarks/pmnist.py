@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from edge_mesu.cli import main
+from edge_mesu_app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["bench", "pmnist", *sys.argv[1:]]))

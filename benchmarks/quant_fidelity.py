@@ -19,8 +19,8 @@ import numpy as np
 
 import export
 from edge_mesu import FixedMESULearner
-from edge_mesu.bench.pmnist import make_learner
 from edge_mesu.data import load_mnist, standardize_mnist
+from edge_mesu_app.bench.pmnist import make_learner
 
 
 def main() -> None:

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge_mesu.fleet import FleetConfig, run_fleet
 from edge_mesu.statefile import atomic_write_bytes
-from edge_mesu.sweep import load_spec, run_sweep
+from edge_mesu_app.fleet import FleetConfig, run_fleet
+from edge_mesu_app.sweep import load_spec, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 

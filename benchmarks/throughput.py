@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from edge_mesu.cli import main
+from edge_mesu_app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["bench", "throughput", *sys.argv[1:]]))

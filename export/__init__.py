@@ -13,6 +13,9 @@
 - :func:`to_c` — a C99 library of a fixed-point learner (inference + MESU update, bit-exact).
 - :func:`fidelity_report` — accuracy, agreement, logit error and per-layer SQNR of every artefact.
 
+Names are loaded on first use (PEP 562): ``import export`` imports neither onnx nor flatbuffers, so
+:func:`to_c` works where the ONNX and TFLite extras are not installed.
+
 Every exporter validates its inputs before writing, writes atomically and returns an
 :class:`ExportReport`. Supported architecture: dense MLPs with any number of hidden ReLU layers and a
 softmax output (see :mod:`export._checks`).
@@ -20,49 +23,55 @@ softmax output (see :mod:`export._checks`).
 
 from __future__ import annotations
 
-from . import tflm
-from .c_export import to_c
-from .fidelity import FidelityReport, FidelityRow, fidelity_report, sqnr_db
-from .fixedpoint import RequantRounding
-from .int8_reference import RUNTIME_VARIANTS, ReferenceOutputs, Softmax, run_reference
-from .onnx_bayes import to_onnx_bayesian
-from .onnx_export import DEFAULT_OPSET, to_onnx, to_onnx_int8
-from .quant import ActQuant, DenseInt8, Int8MLP, quantize_mlp, quantize_multiplier
-from .report import ExportReport, TensorFormat
-from .runtime import RuntimeUnavailableError, run_onnx, run_tflite
-from .tflite_export import model_to_plan, plan_to_model, read_metadata, to_tflite_int8, with_metadata
-from .validate import validate_tflite
+import importlib
+from typing import Any
 
-__all__ = [
-    "DEFAULT_OPSET",
-    "RUNTIME_VARIANTS",
-    "ActQuant",
-    "DenseInt8",
-    "ExportReport",
-    "FidelityReport",
-    "FidelityRow",
-    "Int8MLP",
-    "ReferenceOutputs",
-    "RequantRounding",
-    "RuntimeUnavailableError",
-    "Softmax",
-    "TensorFormat",
-    "fidelity_report",
-    "model_to_plan",
-    "plan_to_model",
-    "quantize_mlp",
-    "quantize_multiplier",
-    "read_metadata",
-    "run_onnx",
-    "run_reference",
-    "run_tflite",
-    "sqnr_db",
-    "tflm",
-    "to_c",
-    "to_onnx",
-    "to_onnx_bayesian",
-    "to_onnx_int8",
-    "to_tflite_int8",
-    "validate_tflite",
-    "with_metadata",
-]
+# public name -> submodule that defines it (a submodule itself where the value is None)
+_LAZY = {
+    'tflm': None,
+    'to_c': 'c_export',
+    'FidelityReport': 'fidelity',
+    'FidelityRow': 'fidelity',
+    'fidelity_report': 'fidelity',
+    'sqnr_db': 'fidelity',
+    'RequantRounding': 'fixedpoint',
+    'RUNTIME_VARIANTS': 'int8_reference',
+    'ReferenceOutputs': 'int8_reference',
+    'Softmax': 'int8_reference',
+    'run_reference': 'int8_reference',
+    'to_onnx_bayesian': 'onnx_bayes',
+    'DEFAULT_OPSET': 'onnx_export',
+    'to_onnx': 'onnx_export',
+    'to_onnx_int8': 'onnx_export',
+    'ActQuant': 'quant',
+    'DenseInt8': 'quant',
+    'Int8MLP': 'quant',
+    'quantize_mlp': 'quant',
+    'quantize_multiplier': 'quant',
+    'ExportReport': 'report',
+    'TensorFormat': 'report',
+    'RuntimeUnavailableError': 'errors',
+    'run_onnx': 'runtime',
+    'run_tflite': 'runtime',
+    'model_to_plan': 'tflite_export',
+    'plan_to_model': 'tflite_export',
+    'read_metadata': 'tflite_export',
+    'to_tflite_int8': 'tflite_export',
+    'with_metadata': 'tflite_export',
+    'validate_tflite': 'validate',
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'export' has no attribute {name!r}")
+    module = importlib.import_module(f".{_LAZY[name] or name}", __name__)
+    value = module if _LAZY[name] is None else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

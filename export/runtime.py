@@ -15,16 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from edge_mesu.errors import EdgeMesuError
+from .errors import RuntimeUnavailableError
+from .tflm_run import run_tflm
 
 __all__ = ["RuntimeUnavailableError", "RESOLVERS", "tflite_interpreter_class", "run_tflite", "run_onnx"]
 
 RESOLVERS = ("auto", "builtin", "reference", "tflm")
 _RESOLVER_NAMES = {"auto": "AUTO", "builtin": "BUILTIN_WITHOUT_DEFAULT_DELEGATES", "reference": "BUILTIN_REF"}
-
-
-class RuntimeUnavailableError(EdgeMesuError, ImportError):
-    """No TFLite interpreter (ai-edge-litert or tflite-runtime) can be imported."""
 
 
 def tflite_interpreter_class() -> tuple[Any, Any]:
@@ -58,8 +55,6 @@ def run_tflite(model: str | os.PathLike | bytes, x_q: np.ndarray, resolver: str 
     data, label = read_model_bytes(model)
     validate_tflite(data, label)
     if resolver == "tflm":
-        from .tflm import run_tflm
-
         return run_tflm(data, x_q)
     interpreter_cls, resolver_type = tflite_interpreter_class()
     kind = getattr(resolver_type, _RESOLVER_NAMES[resolver])

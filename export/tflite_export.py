@@ -19,6 +19,7 @@ import numpy as np
 from edge_mesu.statefile import atomic_write_bytes
 
 from ._checks import check_calibration, check_output_path, mean_network
+from .disagreement import Disagreement
 from .int8_reference import RUNTIME_VARIANTS, run_reference
 from .quant import ActQuant, DenseInt8, Int8MLP, dense_from_int8, quantize_mlp
 from .report import ExportReport, TensorFormat, summarise_quant
@@ -164,8 +165,6 @@ def _validate(plan: Int8MLP, data: bytes, X: np.ndarray) -> dict[str, object]:
         checks[resolver] = f"{int(same.sum())}/{len(same)} rows bit-exact ({rounding.value}/{softmax.value})"
     details: dict[str, object] = {"reference_check": checks}
     if "tflm" in outputs:
-        from .tflm import Disagreement
-
         details["tflm_vs_litert"] = {r: Disagreement.between(r, outputs["tflm"], got).summary()
                                      for r, got in outputs.items() if r != "tflm"}
     return details

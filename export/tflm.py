@@ -12,7 +12,6 @@ here raise :class:`export.RuntimeUnavailableError`, and importing this module st
   :mod:`export.tflm_arena`) — the arena TFLM reports and the smallest that works, measured in child
   processes, kept in the artefact's metadata.
 - :func:`check_tflm` — all of the above for ``edge-mesu export --tflite PATH --check tflm``.
-- :func:`arena_summary` — the measured arena beside ``firmware_sim``'s estimate, as text.
 """
 
 from __future__ import annotations
@@ -23,101 +22,25 @@ from typing import Any
 
 import numpy as np
 
-from .runtime import RuntimeUnavailableError
+from .disagreement import Disagreement
+from .int8_reference import RUNTIME_VARIANTS, run_reference
+from .runtime import RuntimeUnavailableError, run_tflite
+from .tflite_export import model_to_plan
 from .tflm_arena import (
     ARENA_METADATA,
-    RUN_ARENA_MIN,
     ArenaMeasurement,
     measure_arena,
     read_arena,
     write_arena_metadata,
 )
+from .tflm_run import TFLM_REQUIREMENT, run_tflm, tflm_runtime, tflm_version
 from .validate import read_model_bytes, validate_tflite
 
 __all__ = ["TFLM_REQUIREMENT", "ARENA_METADATA", "ArenaMeasurement", "Disagreement", "RuntimeComparison",
            "TflmCheck", "tflm_runtime", "tflm_version", "run_tflm", "compare_runtimes", "measure_arena",
-           "write_arena_metadata", "read_arena", "check_tflm", "arena_summary"]
-
-TFLM_REQUIREMENT = "tflite-micro==0.dev20261023182759"
-
-
-def tflm_runtime() -> Any:
-    """The ``tflite_micro`` runtime module, or one clear :class:`RuntimeUnavailableError`."""
-    try:
-        from tflite_micro.python.tflite_micro import runtime
-    except ImportError:
-        raise RuntimeUnavailableError(
-            "tflite-micro is not installed: pip install 'edge-mesu[tflm]' (or "
-            f"{TFLM_REQUIREMENT}) to run .tflite files in TensorFlow Lite Micro") from None
-    return runtime
-
-
-def tflm_version() -> str:
-    """Version string of the installed tflite-micro (raises if it is not installed)."""
-    tflm_runtime()
-    from tflite_micro.python.tflite_micro._version import __version__
-
-    return str(__version__)
-
-
-def run_tflm(model: str | os.PathLike | bytes, x_q: np.ndarray) -> dict[str, np.ndarray]:
-    """Run an int8 artefact in TFLM on a batch ``x_q`` (n, n_in); return ``{output tensor name: array}``.
-
-    The file is checked first (:func:`export.validate_tflite`, ``ValueError`` if malformed); ``x_q`` must
-    be int8 of the model's input width. The arena is generous (:data:`RUN_ARENA_MIN` or more).
-    """
-    data, label = read_model_bytes(model)
-    sg = validate_tflite(data, label).subgraphs[0]
-    width = sg.tensors[sg.inputs[0]].shape[1]
-    x = np.asarray(x_q)
-    if x.dtype != np.int8 or x.ndim != 2 or x.shape[1] != width:
-        raise ValueError(f"input must be int8 of shape (n, {width}), got {x.dtype} {x.shape}")
-    interp = tflm_runtime().Interpreter.from_bytes(data, arena_size=max(RUN_ARENA_MIN, 10 * len(data)))
-    outs: list[list[np.ndarray]] = [[] for _ in sg.outputs]
-    for row in x:
-        interp.set_input(np.ascontiguousarray(row[None, :]), 0)
-        interp.invoke()
-        for k, rows in enumerate(outs):
-            rows.append(np.array(interp.get_output(k), copy=True))
-    return {sg.tensors[j].name: (np.concatenate(rows) if rows else
-                                 np.empty((0, sg.tensors[j].shape[1]), dtype=np.int8))
-            for j, rows in zip(sg.outputs, outs, strict=True)}
-
+           "write_arena_metadata", "read_arena", "check_tflm"]
 
 # -- comparisons -------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Disagreement:
-    """How TFLM's int8 outputs differ from another runtime's on the same ``rows`` inputs."""
-
-    other: str
-    rows: int
-    rows_differ: int
-    logits_differ: int
-    probs_differ: int
-    max_lsb_logits: int
-    max_lsb_probs: int
-
-    @classmethod
-    def between(cls, other: str, tflm: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> Disagreement:
-        dl = np.abs(tflm["logits"].astype(np.int64) - got["logits"].astype(np.int64))
-        dp = np.abs(tflm["probs"].astype(np.int64) - got["probs"].astype(np.int64))
-        return cls(other, int(dl.shape[0]), int(np.sum(np.any(dl > 0, axis=1) | np.any(dp > 0, axis=1))),
-                   int(np.count_nonzero(dl)), int(np.count_nonzero(dp)), int(dl.max(initial=0)),
-                   int(dp.max(initial=0)))
-
-    @property
-    def exact(self) -> bool:
-        return self.rows_differ == 0
-
-    def summary(self) -> str:
-        """``"30/10000 rows differ (logits: 30 values, max 1 LSB; probs: 2 values, max 1 LSB)"``."""
-        if self.exact:
-            return f"{self.rows}/{self.rows} rows bit-exact"
-        return (f"{self.rows_differ}/{self.rows} rows differ (logits: {self.logits_differ} values, max "
-                f"{self.max_lsb_logits} LSB; probs: {self.probs_differ} values, max {self.max_lsb_probs} "
-                "LSB)")
-
-
 @dataclass(frozen=True)
 class RuntimeComparison:
     """TFLM vs our reference (its variant) and vs each LiteRT resolver (``str`` when one could not run)."""
@@ -138,10 +61,6 @@ def compare_runtimes(model: str | os.PathLike | bytes, x_q: np.ndarray,
 
     Raises :class:`RuntimeUnavailableError` without tflite-micro; a missing LiteRT is recorded per resolver.
     """
-    from .int8_reference import RUNTIME_VARIANTS, run_reference
-    from .runtime import run_tflite
-    from .tflite_export import model_to_plan
-
     data, label = read_model_bytes(model)
     plan = model_to_plan(validate_tflite(data, label))
     tflm = run_tflm(data, x_q)
@@ -175,33 +94,3 @@ def check_tflm(path: str | os.PathLike, x_q: np.ndarray, *, search: bool = True,
     if write_metadata:
         write_arena_metadata(path, arena)
     return TflmCheck(comparison, arena)
-
-
-def arena_summary(path: str | os.PathLike, measure: bool = True) -> str:
-    """Two lines: TFLM's measured arena for the artefact, and ``firmware_sim``'s estimate beside it.
-
-    The measurement comes from the file's metadata, else (``measure``) from :func:`measure_arena`; without
-    either the first line says why. The estimate is :func:`firmware_sim.memory.tflm_arena_estimate` for the
-    layer sizes read from the file (the one place ``export`` looks at ``firmware_sim``, lazily).
-    """
-    from firmware_sim.memory import tflm_arena_estimate
-
-    from .tflite_export import model_to_plan
-
-    plan = model_to_plan(validate_tflite(path))
-    est = tflm_arena_estimate(plan.sizes)
-    arena = read_arena(path)
-    if arena is None and measure:
-        try:
-            arena = measure_arena(path)
-        except (RuntimeUnavailableError, RuntimeError) as exc:
-            first = f"TFLM arena: not measured ({exc})"
-        else:
-            first = arena.format_text()
-    else:
-        first = arena.format_text() if arena is not None else "TFLM arena: not measured"
-    second = (f"simulator estimate {est.required:,} B = bookkeeping {est.tail:,} B + max(activations "
-              f"{est.head:,} B, prepare peak {est.prepare:,} B)")
-    if arena is not None:
-        second += f" ({100 * (est.required / arena.required - 1):+.1f} % vs the smallest TFLM arena)"
-    return f"{first}\n{second}"

@@ -28,13 +28,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from edge_mesu.statefile import atomic_write_bytes
+
+from .tflite_export import read_metadata, with_metadata
+from .tflm_run import RUN_ARENA_MIN, tflm_version
 from .validate import read_model_bytes, validate_tflite
 
 __all__ = ["ARENA_METADATA", "RUN_ARENA_MIN", "ArenaMeasurement", "parse_allocations", "measure_arena",
            "smallest_working", "write_arena_metadata", "read_arena"]
 
 ARENA_METADATA = "edge_mesu.tflm_arena"
-RUN_ARENA_MIN = 64 * 1024  # arena of ordinary runs: max(this, 10 x model size), far above any need
 _PROBE = Path(__file__).with_name("_tflm_probe.py")
 
 
@@ -186,8 +189,6 @@ def measure_arena(model: str | os.PathLike | bytes, *, search: bool = True, time
     The model is validated first. Raises :class:`export.RuntimeUnavailableError` without tflite-micro and
     ``RuntimeError`` if TFLM cannot run the model at all.
     """
-    from .tflm import tflm_version
-
     data, label = read_model_bytes(model)
     validate_tflite(data, label)
     version = tflm_version()
@@ -213,10 +214,6 @@ def measure_arena(model: str | os.PathLike | bytes, *, search: bool = True, time
 
 def write_arena_metadata(path: str | os.PathLike, arena: ArenaMeasurement) -> None:
     """Store ``arena`` as JSON in the artefact's ``Model.metadata`` (:data:`ARENA_METADATA`), atomically."""
-    from edge_mesu.statefile import atomic_write_bytes
-
-    from .tflite_export import with_metadata
-
     model = validate_tflite(path)
     payload = json.dumps(arena.to_dict(), sort_keys=True).encode("utf-8")
     atomic_write_bytes(path, with_metadata(model, ARENA_METADATA, payload).build())
@@ -224,8 +221,6 @@ def write_arena_metadata(path: str | os.PathLike, arena: ArenaMeasurement) -> No
 
 def read_arena(model: str | os.PathLike | bytes) -> ArenaMeasurement | None:
     """The arena measurement stored in an artefact, or ``None`` if it holds none."""
-    from .tflite_export import read_metadata
-
     raw = read_metadata(model).get(ARENA_METADATA)
     if raw is None:
         return None

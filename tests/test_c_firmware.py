@@ -246,7 +246,7 @@ def test_latency_model_agrees_with_the_emulator_on_the_check_network():
 
 @needs_cc
 def test_cli_export_c(tmp_path, capsys):
-    from edge_mesu.cli import main
+    from edge_mesu_app.cli import main
 
     learner = FixedMESULearner(LAYERS, seed=2)
     learner.save(tmp_path / "s.emsu")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from edge_mesu_app.export_cmd import add_commands
 from export._testing import trained_learner
-from export.cli import add_commands
 
 MNIST_DIR = Path(os.environ.get("EDGE_MESU_MNIST",
                                 Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from edge_mesu import MESULearner
-from firmware_sim.cli import add_commands
+from edge_mesu_app.simulate_cmd import add_commands
 
 
 @pytest.fixture

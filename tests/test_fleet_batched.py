@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from edge_mesu.fixed import FixedMESULearner
-from edge_mesu.fleet import Fleet, device_seed, device_stream, device_variant, solo_learner
+from edge_mesu.fleet import Fleet, solo_learner
+from edge_mesu_app.fleet import device_seed, device_stream, device_variant
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"train_samples": 2, "bias": False, "rounding": "nearest"},

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from edge_mesu.fleet import FleetConfig, run_fleet, shard_ranges
-from edge_mesu.sweep_cli import add_commands
+from edge_mesu_app.fleet import FleetConfig, run_fleet, shard_ranges
+from edge_mesu_app.sweep_cmd import add_commands
 
 RUN_KEYS = ("wall_s", "device_samples_per_s", "workers", "backend", "shard_cpu_s")
 

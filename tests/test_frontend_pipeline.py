@@ -108,7 +108,7 @@ def test_delegation_and_firmware_budgets(stream, tmp_path):
     assert report.ram["frontend"] == p.frontend.ram_bytes()
     assert report.cycles["frontend"] == p.frontend.cycles_per_sample()
     p.save(tmp_path / "p.emsu")
-    from firmware_sim.cli import load_learner
+    from edge_mesu_app.simulate_cmd import load_learner
     loaded = load_learner(str(tmp_path / "p.emsu"))
     assert isinstance(loaded, edge_mesu.SensorPipeline) and loaded.to_bytes() == p.to_bytes()
 
@@ -142,7 +142,7 @@ def test_defaults_keep_both_learners_finite_on_adversarial_streams(kind, fixed):
 
 
 def test_demo_runs_the_raw_int16_stream_through_the_front_end(tmp_path):
-    from edge_mesu.demo import run_demo
+    from edge_mesu_app.demo import run_demo
     lines: list[str] = []
     assert run_demo(windows=300, out_dir=tmp_path, export=False, write=lines.append) == 0
     text = "\n".join(lines)

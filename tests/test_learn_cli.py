@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 
@@ -17,19 +16,9 @@ CLASSES = "rest,walk,run,cycle,tremor"
 
 
 @pytest.fixture
-def main(monkeypatch):
-    """``edge_mesu.cli.main`` with ``learn``/``predict`` registered (whether or not cli.py lists them yet)."""
-    from edge_mesu import cli, learn_cli
-    build = cli.build_parser
-
-    def with_learn() -> argparse.ArgumentParser:
-        parser = build()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "learn" not in sub.choices:
-            learn_cli.add_commands(sub)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", with_learn)
+def main():
+    """``edge-mesu`` as a function of its arguments (exit code)."""
+    from edge_mesu_app import cli
     return lambda *argv: cli.main([str(a) for a in argv])
 
 

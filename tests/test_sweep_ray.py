@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from edge_mesu.fleet import FleetConfig, run_fleet
-from edge_mesu.sweep import parse_spec, run_sweep
+from edge_mesu_app.fleet import FleetConfig, run_fleet
+from edge_mesu_app.sweep import parse_spec, run_sweep
 
 ray = pytest.importorskip("ray")
 
 
 def test_ray_session_starts_and_stops_its_own_instance():
-    from edge_mesu.sweep.backends import ray_session
+    from edge_mesu_app.sweep.backends import ray_session
     if ray.is_initialized():
         pytest.skip("a Ray session is already running in this process")
     with ray_session(1) as r:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_mesu.sweep import parse_spec, read_rows, run_sweep
-from edge_mesu.sweep.store import ResultsStore
+from edge_mesu_app.sweep import parse_spec, read_rows, run_sweep
+from edge_mesu_app.sweep.store import ResultsStore
 
 SMALL = {"sweep": {"name": "t", "seeds": [0]}, "fixed": {"windows": 80, "n_classes": 3},
          "grid": {"hidden": [3, 6], "rounding": ["stochastic", "nearest"]}}
@@ -51,7 +51,7 @@ def test_torn_last_line_is_dropped(tmp_path):
 
 _KILLABLE = """
 import sys
-from edge_mesu.sweep import parse_spec, run_sweep
+from edge_mesu_app.sweep import parse_spec, run_sweep
 spec = parse_spec({"sweep": {"seeds": [0, 1, 2]}, "fixed": {"windows": 150, "n_classes": 3},
                    "grid": {"hidden": [3, 5, 7]}})
 run_sweep(spec, sys.argv[1])
@@ -77,7 +77,7 @@ def test_resume_after_a_killed_sweep(tmp_path):
 
 
 def test_plot_needs_matplotlib_or_writes_png(tmp_path):
-    from edge_mesu.sweep import plot_pareto
+    from edge_mesu_app.sweep import plot_pareto
     rows = [{"device": "d", "accuracy": 0.5, "state_bytes": 10}, {"device": "d", "accuracy": 0.6, "state_bytes": 20}]
     try:
         import matplotlib  # noqa: F401

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge_mesu.sweep import load_spec, parse_spec, run_id
-from edge_mesu.sweep_cli import add_commands
+from edge_mesu_app.sweep import load_spec, parse_spec, run_id
+from edge_mesu_app.sweep_cmd import add_commands
 
 
 def test_grid_random_and_zipped_axes_expand_in_a_fixed_order():
@@ -60,7 +60,7 @@ def test_shipped_example_is_small_and_data_free():
 
 
 def test_output_suffix_and_parquet_need(tmp_path):
-    from edge_mesu.sweep.store import check_output
+    from edge_mesu_app.sweep.store import check_output
     assert check_output(tmp_path / "r.csv") == "csv"
     with pytest.raises(ValueError, match="csv or .parquet"):
         check_output(tmp_path / "r.txt")

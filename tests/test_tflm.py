@@ -22,7 +22,6 @@ from export.runtime import RuntimeUnavailableError, run_tflite
 from export.tflite_export import model_to_plan
 from export.tflm import (
     ArenaMeasurement,
-    arena_summary,
     compare_runtimes,
     measure_arena,
     read_arena,
@@ -206,6 +205,8 @@ def test_arena_metadata_round_trip(net: dict, arena: ArenaMeasurement, tmp_path:
     again = measure_arena(path)  # metadata is not in the arena
     assert (again.total, again.head, again.tail, again.smallest) == (arena.total, arena.head, arena.tail,
                                                                      arena.smallest)
+    from edge_mesu_app.arena import arena_summary
+
     summary = arena_summary(path)
     assert f"TFLM arena {arena.total:,} B" in summary and "simulator estimate" in summary
 
@@ -233,8 +234,8 @@ def test_memory_map_shows_estimate_and_measurement(net: dict, arena: ArenaMeasur
 def test_cli_check_tflm_and_simulate_tflite(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     import argparse
 
-    from export.cli import add_commands as export_commands
-    from firmware_sim.cli import add_commands as simulate_commands
+    from edge_mesu_app.export_cmd import add_commands as export_commands
+    from edge_mesu_app.simulate_cmd import add_commands as simulate_commands
 
     parser = argparse.ArgumentParser(prog="edge-mesu")
     sub = parser.add_subparsers(dest="command")

@@ -106,7 +106,7 @@ class FleetConfig:
 
     def template(self) -> Any:
         """The learner every device starts from (seeded by ``seed``: the fleet's common initial state)."""
-        from ..fixed import FixedMESULearner
+        from edge_mesu.fixed import FixedMESULearner
         return FixedMESULearner(layers=self.layers, seed=self.seed, **self.learner)
 
     def to_dict(self) -> dict[str, Any]:

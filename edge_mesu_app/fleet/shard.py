@@ -1,7 +1,7 @@
 """A shard: one worker's contiguous range of devices, stepped window by window as one vectorised fleet.
 
 The shard owns its devices' streams, timing (firmware_sim's queue replay at each device's own rate), the
-batched learner and the metrics. The coordinator (:mod:`edge_mesu.fleet.engine`) drives it in rounds:
+batched learner and the metrics. The coordinator (:mod:`edge_mesu_app.fleet.engine`) drives it in rounds:
 ``advance(T)``, then optionally the fusion calls ``exponents`` / ``sums`` / ``set_state``, and finally
 ``report``. Every method's result is plain numpy data (cheap to send between processes or Ray actors).
 """
@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from .batched import Fleet
+from edge_mesu.fleet.batched import Fleet
+from edge_mesu.fleet.fusion import FusionTables
+
 from .config import FleetConfig
-from .fusion import FusionTables
 from .streams import device_seed, device_stream, device_variant, probe_set
 
 __all__ = ["ShardRunner", "novelty_delays"]

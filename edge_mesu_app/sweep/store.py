@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..statefile import atomic_write_bytes
+from edge_mesu.statefile import atomic_write_bytes
 
 __all__ = ["ResultsStore", "read_rows", "check_output"]
 

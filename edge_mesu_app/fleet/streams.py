@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data import make_sensor_stream
+from edge_mesu.data import make_sensor_stream
 
 __all__ = ["DeviceVariant", "device_variant", "device_stream", "device_seed", "probe_set"]
 

@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from ..fixed.plan import SR_BITS
-from ..fixed.prng import random_bits
-from ..fixed.qformat import SaturationCounter
-from ..fixed.rule import CodeTables, LayerSlice, mesu_step_int
+from edge_mesu.fixed.plan import SR_BITS
+from edge_mesu.fixed.prng import random_bits
+from edge_mesu.fixed.qformat import SaturationCounter
+from edge_mesu.fixed.rule import CodeTables, LayerSlice, mesu_step_int
+from edge_mesu.fleet.fusion import FusionTables
+
 from .config import FleetConfig
-from .fusion import FusionTables
 from .report import aggregate
 from .shard import ShardRunner
 

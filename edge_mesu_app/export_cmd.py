@@ -23,7 +23,7 @@ import numpy as np
 
 from edge_mesu.learner_base import load_learner
 
-from .c_cli import add_c_arguments, export_c
+from .export_c_cmd import add_c_arguments, export_c
 
 __all__ = ["add_commands", "export_handler", "quant_report_handler"]
 
@@ -94,7 +94,7 @@ def _inputs(args: argparse.Namespace, n_features: int, split: str, n: int
 
 def export_handler(args: argparse.Namespace) -> int:
     """Write the requested artefacts and print each one's size, operators and tensor formats."""
-    from . import to_onnx, to_onnx_int8, to_tflite_int8
+    from export import to_onnx, to_onnx_int8, to_tflite_int8
 
     if getattr(args, "check", None) and not args.tflite:
         return _fail("--check tflm needs --tflite")
@@ -123,10 +123,10 @@ def export_handler(args: argparse.Namespace) -> int:
 
 def _check_tflm(args: argparse.Namespace, X: np.ndarray) -> int:
     """``--check tflm``: compare runtimes, measure and store the arena; print what was found."""
-    from .runtime import RuntimeUnavailableError
-    from .tflite_export import model_to_plan
-    from .tflm import ARENA_METADATA, check_tflm
-    from .validate import validate_tflite
+    from export.runtime import RuntimeUnavailableError
+    from export.tflite_export import model_to_plan
+    from export.tflm import ARENA_METADATA, check_tflm
+    from export.validate import validate_tflite
 
     try:
         plan = model_to_plan(validate_tflite(args.tflite))
@@ -149,7 +149,7 @@ def _check_tflm(args: argparse.Namespace, X: np.ndarray) -> int:
 
 def quant_report_handler(args: argparse.Namespace) -> int:
     """Export every artefact to a temporary directory and print the fidelity table (and JSON)."""
-    from . import fidelity_report, to_onnx, to_onnx_int8, to_tflite_int8
+    from export import fidelity_report, to_onnx, to_onnx_int8, to_tflite_int8
 
     try:
         learner = load_learner(args.state)

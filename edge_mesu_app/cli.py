@@ -1,7 +1,8 @@
-"""The ``edge-mesu`` command line: demo, benchmarks, and the export / simulate commands of the other packages.
+"""The ``edge-mesu`` command line: every subcommand, registered explicitly.
 
-The CLI sits on top of every package: the ``export`` and ``firmware_sim`` commands are registered from those
-packages' own ``cli`` modules, so ``edge_mesu``'s library modules never import them.
+The CLI is the top of the app layer: it wires the core (``edge_mesu``), ``export`` and ``firmware_sim``
+together; none of them imports it. Each command module has an ``add_commands(subparsers)`` that registers
+its subcommands with a handler ``func(args) -> exit code``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from . import export_cmd, learn_cmd, simulate_cmd, sweep_cmd
 
 __all__ = ["main", "build_parser"]
 
@@ -66,8 +69,9 @@ def _cmd_bench_pmnist(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench_throughput(args: argparse.Namespace) -> int:
+    from edge_mesu.statefile import atomic_write_bytes
+
     from .bench.throughput import format_throughput, run_throughput
-    from .statefile import atomic_write_bytes
     learners = tuple(n.strip() for n in args.learners.split(",") if n.strip())
     result = run_throughput(learners, n=args.n, repeats=args.repeats)
     print(format_throughput(result))
@@ -83,7 +87,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from .statefile import load_state
+    from edge_mesu.statefile import load_state
     kind, meta, arrays = load_state(args.state)
     size = Path(args.state).stat().st_size
     print(f"{args.state}: {kind}, {size} bytes, step {meta.get('step')}")
@@ -108,13 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("state")
     info.set_defaults(func=_cmd_info)
     _add_bench(sub)
-    for module in ("firmware_sim.cli", "export.cli", "edge_mesu.sweep_cli", "edge_mesu.learn_cli"):
-        try:
-            mod = __import__(module, fromlist=["add_commands"])
-        except ImportError as exc:  # a package of the distribution is broken: say so, keep the rest usable
-            print(f"edge-mesu: {module} unavailable ({exc})", file=sys.stderr)
-            continue
-        mod.add_commands(sub)
+    for add_commands in (simulate_cmd.add_commands, export_cmd.add_commands, sweep_cmd.add_commands,
+                         learn_cmd.add_commands):
+        add_commands(sub)
     return parser
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from .report import ExportReport
+from export.report import ExportReport
 
 __all__ = ["add_c_arguments", "export_c"]
 
@@ -45,7 +45,7 @@ def _emulation_details(learner: object) -> dict:
 
 def export_c(args: argparse.Namespace, learner: object) -> ExportReport:
     """Run ``to_c`` for ``--c``; add the emulated Cortex-M4 figures unless ``--c-no-emulate``."""
-    from . import to_c
+    from export import to_c
 
     report = to_c(learner, args.c, name=args.c_name)
     if getattr(args, "c_no_emulate", False):

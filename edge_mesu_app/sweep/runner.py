@@ -30,8 +30,8 @@ def _check_data(configs: list[dict[str, Any]], data: str | None) -> None:
     """pMNIST runs need MNIST: refuse before anything runs when it cannot be found."""
     if not any(c["stream"] == "pmnist" for c in configs):
         return
-    from ..data import find_mnist_dir
-    from ..data.mnist import MNIST_ENV_VAR
+    from edge_mesu.data import find_mnist_dir
+    from edge_mesu.data.mnist import MNIST_ENV_VAR
     for c in configs:
         if c["stream"] == "pmnist" and find_mnist_dir([c["data"] or data, os.environ.get(MNIST_ENV_VAR)]) is None:
             raise ValueError(f"stream 'pmnist' needs MNIST: pass --data DIR or set {MNIST_ENV_VAR} "

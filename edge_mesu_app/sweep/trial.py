@@ -38,8 +38,8 @@ def run_id(config: dict[str, Any]) -> str:
 
 def make_learner(config: dict[str, Any], n_in: int, n_out: int) -> Any:
     """The fixed-point learner of a configuration."""
-    from ..fixed import FixedMESULearner
-    from ..fixed.plan import auto_mu_frac
+    from edge_mesu.fixed import FixedMESULearner
+    from edge_mesu.fixed.plan import auto_mu_frac
     layers = (n_in, int(config["hidden"]), n_out)
     if config["mu_frac"] == "auto":
         fracs = [auto_mu_frac(f) for f in layers[:-1]]
@@ -67,9 +67,8 @@ def _budget(learner: Any, device: str, rate: float | None) -> dict[str, Any]:
 
 
 def _sensor(config: dict[str, Any]) -> dict[str, Any]:
+    from edge_mesu.data import make_sensor_stream
     from firmware_sim import simulate
-
-    from ..data import make_sensor_stream
     stream = make_sensor_stream(n_windows=int(config["windows"]), n_classes=int(config["n_classes"]),
                                 seed=int(config["seed"]))
     X, y = stream.windows()
@@ -84,7 +83,7 @@ def _sensor(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pmnist(config: dict[str, Any]) -> dict[str, Any]:
-    from ..data import PermutedMNIST
+    from edge_mesu.data import PermutedMNIST
     bench = PermutedMNIST.from_idx(config["data"] or None, n_tasks=int(config["tasks"]), seed=int(config["seed"]),
                                    samples_per_task=int(config["samples_per_task"]))
     learner = make_learner(config, bench.n_features, 10)

@@ -102,8 +102,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_fleet(args: argparse.Namespace) -> int:
+    from edge_mesu.statefile import atomic_write_bytes
+
     from .fleet import FleetConfig, format_fleet, plot_fleet, run_fleet
-    from .statefile import atomic_write_bytes
     from .sweep.backends import check_backend
     try:
         check_backend(args.backend, args.workers, args.address)

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from .frontend import FrontEndSpec
-from .frontend.labels import sort_class_names
-from .frontend.readers import read_recording
-from .pipeline import SensorPipeline, WindowBatch, learner_class
-from .statefile import atomic_write_bytes, load_state
+from edge_mesu.frontend import FrontEndSpec
+from edge_mesu.frontend.labels import sort_class_names
+from edge_mesu.frontend.readers import read_recording
+from edge_mesu.pipeline import SensorPipeline, WindowBatch, learner_class
+from edge_mesu.statefile import atomic_write_bytes, load_state
 
 __all__ = ["add_commands", "cmd_learn", "cmd_predict"]
 

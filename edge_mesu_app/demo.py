@@ -27,8 +27,8 @@ DEMO_FRONTEND = {"features": True}
 
 
 def _make_pipeline(kind: str, stream: Any, seed: int) -> Any:
-    from .frontend import FrontEndSpec
-    from .pipeline import SensorPipeline
+    from edge_mesu.frontend import FrontEndSpec
+    from edge_mesu.pipeline import SensorPipeline
     spec = FrontEndSpec(channels=stream.samples.shape[1], window=stream.window, **DEMO_FRONTEND)
     return SensorPipeline.create(spec, stream.class_names, fixed=kind == "fixed", hidden=(DEMO_HIDDEN,),
                                  seed=seed, channel_names=["x", "y", "z"])
@@ -69,7 +69,7 @@ def _uncertainty_lines(res: dict[str, Any], y: np.ndarray, onset: int, late: int
 def run_demo(windows: int = 3000, seed: int = 0, out_dir: Path = Path("edge-mesu-demo"), device: str = "stm32l4",
              learner_kind: str = "fixed", export: bool = True, write: Callable[[str], Any] = print) -> int:
     """Run the demo, writing lines with ``write``; return 0 on success, 1 if a budget is violated."""
-    from .data import make_sensor_stream
+    from edge_mesu.data import make_sensor_stream
     stream = make_sensor_stream(n_windows=windows, seed=seed)
     pipe = _make_pipeline(learner_kind, stream, seed)
     learner, spec, y = pipe.learner, pipe.spec, stream.window_labels()
@@ -129,5 +129,5 @@ def _export_step(learner: Any, X: np.ndarray, y: np.ndarray, out_dir: Path, writ
         return
     write(f"exported {onnx_rep.path} ({onnx_rep.size_bytes:,} B) and {tfl_rep.path} ({tfl_rep.size_bytes:,} B)")
     write(fid.format_table())
-    from export.tflm import arena_summary  # TFLM's measured arena beside firmware_sim's estimate
+    from .arena import arena_summary  # TFLM's measured arena beside firmware_sim's estimate
     write(arena_summary(tfl_rep.path))

@@ -21,12 +21,11 @@ import numpy as np
 
 from edge_mesu.errors import EdgeMesuError
 from edge_mesu.learner_base import load_learner
-
-from .device import load_device
-from .plot import plot_report
-from .simulate import simulate
-from .stream import check_queue, check_rate
-from .views import assume_fixed_point
+from firmware_sim.device import load_device
+from firmware_sim.plot import plot_report
+from firmware_sim.simulate import simulate
+from firmware_sim.stream import check_queue, check_rate
+from firmware_sim.views import assume_fixed_point
 
 __all__ = ["add_commands", "handler", "generated_stream", "load_learner"]  # load_learner: re-exported from edge_mesu
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ..data import PermutedMNIST, load_mnist, standardize_mnist
-from ..metrics import average_accuracy, backward_transfer
-from ..statefile import atomic_write_bytes
+from edge_mesu.data import PermutedMNIST, load_mnist, standardize_mnist
+from edge_mesu.metrics import average_accuracy, backward_transfer
+from edge_mesu.statefile import atomic_write_bytes
 
 __all__ = ["LEARNER_FACTORIES", "make_learner", "run_pmnist", "PAPER_MESU"]
 
@@ -30,17 +30,17 @@ PAPER_MESU: dict[str, Any] = {"layers": (784, 50, 10), "bias": False, "N": 300_0
 
 
 def _mesu(seed: int, **kw: Any) -> Any:
-    from ..mesu import MESULearner
+    from edge_mesu.mesu import MESULearner
     return MESULearner(**{**PAPER_MESU, **kw}, seed=seed)
 
 
 def _fixed(seed: int, **kw: Any) -> Any:
-    from ..fixed import FixedMESULearner
+    from edge_mesu.fixed import FixedMESULearner
     return FixedMESULearner(**{**PAPER_MESU, **kw}, seed=seed)
 
 
 def _sgd(seed: int, **kw: Any) -> Any:
-    from ..sgd import SGDLearner
+    from edge_mesu.sgd import SGDLearner
     return SGDLearner(**{"layers": (784, 50, 10), "bias": False, "lr": 0.01, **kw}, seed=seed)
 
 
