@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_X", "check_x", "check_y", "check_positive_int"]
+__all__ = ["check_X", "check_X_q", "check_x", "check_y", "check_positive_int"]
 
 
 def _as_float_array(X: object, name: str) -> np.ndarray:
@@ -28,6 +28,22 @@ def check_X(X: object, n_features: int, name: str = "X") -> np.ndarray:
         bad = int(np.count_nonzero(~np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or Inf)")
     return arr
+
+
+def check_X_q(X: object, n_features: int, lo: int, hi: int, name: str = "X_q") -> np.ndarray:
+    """Return already-quantised inputs as int64 ``(n, n_features)`` (a 1-D ``x`` becomes one row), every
+    value an integer in ``[lo, hi]``, or raise ``ValueError``."""
+    arr = np.asarray(X)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"{name} must hold integers of the input format, got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != n_features or arr.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (n >= 1, {n_features}), got {np.shape(X)}")
+    if arr.min() < lo or arr.max() > hi:
+        bad = arr[(arr < lo) | (arr > hi)][0]
+        raise ValueError(f"{name} holds {int(bad)}, outside the input format's range [{lo}, {hi}]")
+    return arr.astype(np.int64)
 
 
 def check_x(x: object, n_features: int, name: str = "x") -> np.ndarray:

@@ -395,11 +395,18 @@ def test_prior_relaxation_matches_the_float_rule(sigma0: float, top: float) -> N
 def test_sampled_weights_have_the_coded_spread() -> None:
     """w − μ = σ·ε in μ's LSBs: (w − μ)/σ must be standard normal (n = 12,320: mean within 5/√n,
     sd within 5/√(2n) of 1)."""
+    from edge_mesu.fixed.rule import CodeTables
+    from edge_mesu.fixed.step import weight_sample
     m = FixedMESULearner(layers=(40, 30, 10), sigma_init=0.05, seed=1)
-    mu, code = m._mu.astype(np.int64), m._code.astype(np.intp)
-    lsb = np.concatenate([np.full(sl.stop - sl.start, m.plan.mu_fmts[sl.layer].lsb) for sl in m._slices])
-    sigma = np.concatenate([m.plan.sigma_of_code(code[sl.start:sl.stop], sl.layer) for sl in m._slices])
-    z = np.concatenate([(m._sampled(step, 0, mu, SaturationCounter())[2] - mu) * lsb / sigma for step in range(8)])
+    spec = m.step_spec()
+    slices = spec.layout.slices
+    mu16, code8 = m.flat_state()
+    mu, code = mu16.astype(np.int64), code8.astype(np.intp)
+    lsb = np.concatenate([np.full(sl.stop - sl.start, m.plan.mu_fmts[sl.layer].lsb) for sl in slices])
+    sigma = np.concatenate([m.plan.sigma_of_code(code[sl.start:sl.stop], sl.layer) for sl in slices])
+    sig = CodeTables(m.plan, list(slices), code).sig
+    z = np.concatenate([(weight_sample(spec, mu[None], sig[None], np.array([m.seed]), np.array([step]), 0,
+                                       SaturationCounter())[2][0] - mu) * lsb / sigma for step in range(8)])
     assert abs(z.mean()) < 5 / math.sqrt(z.size)
     assert abs(z.std() - 1) < 5 / math.sqrt(2 * z.size)
 
@@ -554,9 +561,11 @@ def test_code_tables_refreshed_in_place_equal_a_fresh_gather() -> None:
     X, y = _stream(300, 6, seed=4)
     m = FixedMESULearner(layers=(6, 9, 3), sigma_max=[0.2, 0.05], seed=2)
     m.learn_many(X, y)
-    assert m._ct is not None and m.plan.offsets == (0, 128)
-    fresh = CodeTables(m.plan, m._slices, m._code.astype(np.intp))
-    moved = np.count_nonzero(m._code != FixedMESULearner(layers=(6, 9, 3), sigma_max=[0.2, 0.05], seed=2)._code)
+    cached = m._state.tables  # the learner's cache (internal): refreshed where codes moved
+    assert cached is not None and m.plan.offsets == (0, 128)
+    code = m.flat_state()[1]
+    fresh = CodeTables(m.plan, list(m.step_spec().layout.slices), code[None].astype(np.intp))
+    moved = np.count_nonzero(code != FixedMESULearner(layers=(6, 9, 3), sigma_max=[0.2, 0.05], seed=2).flat_state()[1])
     assert moved > 0.3 * m.n_params()
     for name in _FIELDS:
-        np.testing.assert_array_equal(getattr(m._ct, name), getattr(fresh, name), err_msg=name)
+        np.testing.assert_array_equal(getattr(cached, name), getattr(fresh, name), err_msg=name)

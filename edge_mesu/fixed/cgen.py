@@ -223,7 +223,7 @@ def _layer_tables(learner: Any, sig_type: str) -> tuple[str, list[str]]:
     """σ sampling and ratio-bound tables per layer, and the C initialiser of each layer descriptor."""
     plan, t = learner.plan, learner.plan.tables
     text, inits = [], []
-    for l, sl in enumerate(learner._slices):
+    for l, sl in enumerate(learner.step_spec().layout.slices):
         c = _layer_consts(learner, l)
         text.append(_array(sig_type, f"emsu_sig_l{l}", sigma_sample_table(plan, l)))
         ratio = "NULL"

@@ -49,7 +49,8 @@ def _matmul_exact(a: np.ndarray, w: np.ndarray, w_max: float | None = None) -> n
 
 def forward(plan: FixedPlan, x_q: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray | None],
             counter: SaturationCounter) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-    """Integer forward pass for a batch ``x_q`` (B, n_in) of input-format integers.
+    """Integer forward pass for a batch ``x_q`` (..., B, n_in) of input-format integers (leading device axes
+    broadcast against weights (..., n_in, n_out) and biases (..., 1, n_out)).
 
     Returns (logits at frac in_frac(L)+F_L as int64, layer inputs [x, h1, ...], pre-activations [z0, ...]).
     Hidden layers: h = saturate(round_even(relu(z), F_in + F_w − F_act)) in the activation format.
@@ -96,14 +97,14 @@ def backward(plan: FixedPlan, weights: list[np.ndarray], acts: list[np.ndarray],
              p_q15: np.ndarray, y: np.ndarray, counter: SaturationCounter) -> list[np.ndarray]:
     """δ per layer: output δ = p − onehot (Q15); hidden δ_l = round_even(W_{l+1} δ_{l+1}) ⊙ [z_l > 0] (Q7.24).
 
-    Returns the δ list (one (B, fan_out) int64 array per layer); gradients are the outer products
-    a_l ⊗ δ_l, formed by the update.
+    Returns the δ list (one (..., B, fan_out) int64 array per layer); gradients are the outer products
+    a_l ⊗ δ_l, formed by the update. Leading axes (devices) broadcast: ``y`` has the shape of ``p_q15[..., 0]``.
     """
-    delta = p_q15.copy()
-    delta[np.arange(y.shape[0]), y] -= 1 << P_FRAC
+    onehot = (np.arange(p_q15.shape[-1]) == np.asarray(y)[..., None]).astype(np.int64) << P_FRAC
+    delta = p_q15 - onehot
     deltas = [delta]
     for l in range(len(weights) - 1, 0, -1):
-        back = _matmul_exact(delta, weights[l].T, 2.0**15)  # frac F_l + δ_frac(l)
+        back = _matmul_exact(delta, np.swapaxes(weights[l], -1, -2), 2.0**15)  # frac F_l + δ_frac(l)
         shift = plan.mu_fmts[l].frac + plan.delta_frac(l) - DH_FRAC
         back = shift_round_even(back, shift) if shift >= 0 else back << -shift
         delta = ACC_FMT.saturate(back, counter, "delta") * (zs[l - 1] > 0)

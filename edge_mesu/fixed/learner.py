@@ -12,20 +12,19 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive_int
+from .._validation import check_positive_int, check_X_q, check_y
 from ..learner_base import BaseLearner
 from ..mesu import SIGMA_GRADS, check_layers, paper_init
 from ..mesu_rule import MESUConfig
-from .kernels import backward, forward, sample_weights, softmax_q15
-from .plan import P_FRAC, SR_BITS, FixedPlan, auto_mu_frac
-from .prng import gaussian_from_bits, random_bits
+from ..uncertainty import Uncertainty, decompose
+from . import step as fixed_step
+from .plan import P_FRAC, FixedPlan, auto_mu_frac
 from .qformat import QFormat, Rounding, SaturationCounter
-from .rule import CodeTables, LayerSlice, mesu_step_int
+from .step import FixedState, Layout, StepSpec
 
 __all__ = ["FixedMESULearner"]
 
 SIGMA_HEADROOM = 1.0  # default σ window [σ_top·2**(−255/k), σ_top], σ_top = min(2 · initial σ, σ_prior)
-_PREDICT_STREAM = 0x10000  # prediction weight samples use streams 0x10000 + s: never those of learning
 
 
 def _c_kernels(learner: FixedMESULearner) -> Any:
@@ -117,61 +116,75 @@ class FixedMESULearner(BaseLearner):
             probe = FixedPlan(**plan_args)
             plan_args["code_max"] = int(min(probe.code_of_sigma(sigma_min, l) for l in range(len(fans))))
         self.plan = FixedPlan(**plan_args)
-        rng = np.random.Generator(np.random.PCG64(self.seed))
-        mus, sigmas = paper_init(self.layers, self.bias, rng, sigma_init)
-        self._set_from_float(mus, sigmas)
-        self._step = 0
-        self.counters = SaturationCounter()
         if sigma_grad not in SIGMA_GRADS:
             raise ValueError(f"sigma_grad must be one of {SIGMA_GRADS}, got {sigma_grad!r}")
         if sigma_grad != "reparam" and backend == "c":
             raise ValueError("backend='c' implements sigma_grad='reparam' only")
-        self.sigma_grad = sigma_grad
         if backend not in ("numpy", "c"):
             raise ValueError(f"backend must be 'numpy' or 'c', got {backend!r}")
+        self.sigma_grad = sigma_grad
+        self._layout = Layout.of(self.layers, self.bias)
+        self._spec = StepSpec(self.plan, self._layout, self.rounding, self.train_samples, sigma_grad)
+        rng = np.random.Generator(np.random.PCG64(self.seed))
+        mus, sigmas = paper_init(self.layers, self.bias, rng, sigma_init)
+        self._state = FixedState(np.zeros((1, 0), np.int16), np.zeros((1, 0), np.uint8),
+                                 np.array([self.seed], dtype=np.int64), np.zeros(1, dtype=np.int64))
+        self._set_from_float(mus, sigmas)
+        self.counters = SaturationCounter()
         self.backend = backend
         self._c = _c_kernels(self) if backend == "c" else None
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_c": None, "_ct": None}  # ctypes library and code tables: rebuilt on use
+    def __getstate__(self) -> dict[str, Any]:  # ctypes library and code tables: rebuilt on use
+        state = FixedState(self._state.mu, self._state.code, self._state.seed, self._state.step)
+        return {**self.__dict__, "_c": None, "_state": state}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._c = _c_kernels(self) if self.backend == "c" else None
 
+    def step_spec(self) -> StepSpec:
+        """The plan, layout and update options of this learner's integer step (:mod:`.step`)."""
+        return self._spec
+
     # -- conversion ------------------------------------------------------------------------------------------
     def _layer_of(self, index: int) -> int:
-        return index // 2 if self.bias else index
+        return self._layout.layer_of(index)
 
     def _set_from_float(self, mus: list[np.ndarray], sigmas: list[np.ndarray]) -> None:
-        self._shapes = [m.shape for m in mus]
-        self._offsets = np.cumsum([0] + [m.size for m in mus]).tolist()
-        self._slices = []
-        for l in range(self.n_layers):
-            first, last = (2 * l, 2 * l + 1) if self.bias else (l, l)
-            self._slices.append(LayerSlice(l, self._offsets[first], self._offsets[last + 1]))
         self._mu = np.concatenate([self.plan.mu_fmts[self._layer_of(i)].quantize(m).ravel()
                                    for i, m in enumerate(mus)]).astype(np.int16)
         self._code = np.concatenate([self.plan.code_of_sigma(s, self._layer_of(i)).ravel()
                                      for i, s in enumerate(sigmas)]).astype(np.uint8)
 
+    # the one-device state: flat views of the FixedState's row 0
+    @property
+    def _mu(self) -> np.ndarray:
+        return self._state.mu[0]
+
+    @_mu.setter
+    def _mu(self, value: np.ndarray) -> None:
+        self._state.mu = np.asarray(value, dtype=np.int16).reshape(1, -1)
+
     @property
     def _code(self) -> np.ndarray:
-        return self._code_arr
+        return self._state.code[0]
 
     @_code.setter
     def _code(self, value: np.ndarray) -> None:  # a new code vector: the cached tables are rebuilt on use
-        self._code_arr = value
-        self._ct = None
+        self._state.code = np.asarray(value, dtype=np.uint8).reshape(1, -1)
+        self._state.tables = None
 
-    def _code_tables(self) -> CodeTables:
-        if self._ct is None:
-            self._ct = CodeTables(self.plan, self._slices, self._code_arr.astype(np.intp))
-        return self._ct
+    @property
+    def _step(self) -> int:
+        return int(self._state.step[0])
+
+    @_step.setter
+    def _step(self, value: int) -> None:
+        self._state.step[0] = int(value)
 
     def _views(self, flat: np.ndarray) -> list[np.ndarray]:
         """Per-parameter views (w0, b0, w1, ...) of a flat vector."""
-        return [flat[a:b].reshape(shape) for a, b, shape in zip(self._offsets, self._offsets[1:], self._shapes)]
+        return self._layout.views(flat)
 
     @classmethod
     def from_float(cls, learner: Any, **overrides: Any) -> FixedMESULearner:
@@ -197,6 +210,10 @@ class FixedMESULearner(BaseLearner):
         """Exact bytes of the learning state: int16 μ and uint8 σ code of every weight and bias."""
         return int(self._mu.nbytes + self._code.nbytes)
 
+    def flat_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the flat state vectors (μ int16, σ code uint8), layer after layer: ``w0, b0, w1, ...``."""
+        return self._mu.copy(), self._code.copy()
+
     def int_params(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Copies of ``{name: (μ int16, σ code uint8)}``: the device's state arrays."""
         return {n: (m.copy(), c.copy())
@@ -220,106 +237,89 @@ class FixedMESULearner(BaseLearner):
                 "act_bits": self.plan.act_fmt.bits, "input_bits": self.plan.input_fmt.bits, "grad_bits": 32,
                 "acc_bits": 32}
 
+    # -- integer entry points ---------------------------------------------------------------------------------
+    def quantize(self, X: object) -> np.ndarray:
+        """Float inputs ``(n, n_features)`` (or one ``(n_features,)`` row) as int8 in the input format
+        (round half to even, saturated): what :meth:`learn_many_q` and :meth:`proba_q15` take."""
+        from .._validation import check_X
+        Xa = check_X(np.atleast_2d(np.asarray(X)), self.n_features)
+        return self.plan.input_fmt.quantize(Xa).astype(self.plan.input_fmt.dtype)
+
+    def _check_q(self, X_q: object) -> np.ndarray:
+        fmt = self.plan.input_fmt
+        return check_X_q(X_q, self.n_features, fmt.min_int, fmt.max_int)
+
+    def learn_one_q(self, x_q: object, y: object) -> None:
+        """:meth:`learn_one` on an already-quantised input (integers of the input format, e.g. a front
+        end's int8 window); nothing is converted. Bad input raises ``ValueError`` before any change."""
+        X = self._check_q(x_q)
+        if X.shape[0] != 1:
+            raise ValueError(f"x_q must be one input of shape ({self.n_features},), got {np.shape(x_q)}")
+        self._learn_q(X, check_y(y, self.n_classes, 1), self.counters.copy())
+
+    def learn_many_q(self, X_q: object, y: object) -> None:
+        """:meth:`learn_many` (one sample per update) on already-quantised inputs ``(n, n_features)``."""
+        X = self._check_q(X_q)
+        Y = check_y(y, self.n_classes, X.shape[0])
+        for i in range(X.shape[0]):
+            self._learn_q(X[i:i + 1], Y[i:i + 1], self.counters.copy())
+
+    def proba_q15(self, X_q: object, samples: int = 0) -> np.ndarray:
+        """The device's integer probabilities (Q15, int64) of already-quantised inputs, shape
+        ``(max(samples, 1), n, n_classes)``: the mean network (``samples=0``) or each weight sample."""
+        X = self._check_q(X_q)
+        return self._proba_q15(X, check_positive_int(samples, "samples", minimum=0))
+
+    def predict_proba_q(self, X_q: object, samples: int | None = None) -> np.ndarray:
+        """:meth:`predict_proba` of already-quantised inputs (float probabilities of the Q15 outputs)."""
+        X = self._check_q(X_q)
+        samples = self.predict_samples if samples is None else check_positive_int(samples, "samples", minimum=0)
+        return _normalise(self._proba_q15(X, samples)).mean(axis=0)
+
+    def uncertainty_q(self, X_q: object, samples: int = 10) -> Uncertainty:
+        """:meth:`uncertainty` of already-quantised inputs."""
+        X = self._check_q(X_q)
+        return decompose(_normalise(self._proba_q15(X, check_positive_int(samples, "samples", minimum=2))))
+
+    def predict_q15(self, X: np.ndarray) -> np.ndarray:
+        """Integer probabilities (Q15) of the mean network for float inputs, exactly as the device computes them."""
+        from .._validation import check_X
+        Xa = check_X(X, self.n_features)
+        return self._proba_q15(self._quantize_input(Xa, SaturationCounter()), 0)[0]
+
     # -- integer passes ----------------------------------------------------------------------------------------
-    def _split(self, arrays: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
-        if self.bias:
-            return arrays[0::2], arrays[1::2]
-        return list(arrays), [None] * len(arrays)
-
-    def _sampled(self, step: int, stream: int, mu: np.ndarray,
-                 counter: SaturationCounter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Flat (draws, ε, w) of one weight sample of (seed, step, stream); ``mu`` int64."""
-        draws = random_bits(self.seed, step, stream, self.n_params())
-        eps = gaussian_from_bits(draws)
-        # all μ formats are int16: one saturation over the flat vector
-        return draws, eps, sample_weights(mu, self._code_tables().sig, eps, self.plan.mu_fmts[0], counter)
-
     def _quantize_input(self, X: np.ndarray, counter: SaturationCounter) -> np.ndarray:
         return self.plan.input_fmt.quantize(X, counter, "input").astype(np.int64)
 
-    def _gradients(self, acts: list[np.ndarray], deltas: list[np.ndarray]) -> np.ndarray:
-        """Flat Σ_batch a ⊗ δ (and δ for biases, at the weights' fractional bits), int64."""
-        g = np.empty(self._mu.shape, dtype=np.int64)
-        views = self._views(g)
-        for l, (a, d) in enumerate(zip(acts, deltas)):
-            w_view = views[2 * l] if self.bias else views[l]
-            if a.shape[0] == 1:  # |a| < 2**15, |δ| < 2**31: exact in int64
-                np.multiply.outer(a[0], d[0], out=w_view)
-            else:
-                w_view[...] = a.T @ d
-            if self.bias:
-                views[2 * l + 1][...] = d.sum(axis=0) << self.plan.in_frac(l)
-        return g
-
     def _learn_batch(self, X: np.ndarray, y: np.ndarray) -> None:
         counter = self.counters.copy()
-        x_q = self._quantize_input(X, counter)
-        if self._c is not None and X.shape[0] == 1:  # the C library updates _mu and _code in place
+        self._learn_q(self._quantize_input(X, counter), y, counter)
+
+    def _learn_q(self, x_q: np.ndarray, y: np.ndarray, counter: SaturationCounter) -> None:
+        """One update on int64 inputs ``(B, n_in)``; ``counter`` is a copy of the counters, committed here."""
+        state = self._state
+        if self._c is not None and x_q.shape[0] == 1:  # the C library updates μ and the codes in place
             for name, n in self._c.learn(self._mu, self._code, self.seed, self._step, x_q, y).items():
                 counter.add(name, n)
-            self._ct = None  # codes changed in place
-            self.counters = counter
-            self._step += 1
-            return
-        mu, code = self._mu.astype(np.int64), self._code_arr  # uint8 codes: the rule widens them
-        g_sum = ge_sum = draws0 = None
-        for s in range(self.train_samples):
-            draws, eps, w = self._sampled(self._step, s, mu, counter)
-            weights, biases = self._split(self._views(w))
-            logits, acts, zs = forward(self.plan, x_q, weights, biases, counter)
-            p = softmax_q15(self.plan, logits, self._logits_frac())
-            g = self._gradients(acts, backward(self.plan, weights, acts, zs, p, y, counter))
-            if s == 0:
-                g_sum, draws0 = g, draws
-                g0 = self._mean_gradient(x_q, y, counter) if self.sigma_grad == "centered" else None
-                ge_sum = (g if g0 is None else g - g0) * eps
-            else:
-                g_sum += g
-                ge_sum += (g if g0 is None else g - g0) * eps
-        mask = np.uint64((1 << SR_BITS) - 1)
-        rnd_mu = ((draws0 >> np.uint64(SR_BITS)) & mask).view(np.int64)  # bits 26..51: μ rounding
-        rnd_sig = (draws0 & mask).view(np.int64)  # bits 0..25: σ-code rounding (52..63 made ε)
-        tables = self._code_tables()
-        new_mu, new_code = mesu_step_int(self.plan, self._slices, mu, code, g_sum, ge_sum, self.train_samples,
-                                         rnd_mu, rnd_sig, self.rounding, counter, tables)
-        tables.update(code, new_code)  # a few codes move per step: refresh those, keep the rest
-        self._mu, self._code_arr = new_mu, new_code
+            state.tables = None  # codes changed in place
+        else:
+            old = state.code
+            tables = state.code_tables(self._spec)
+            new_mu, new_code = fixed_step.learn(self._spec, state, x_q[None], y[None], counter)
+            tables.update(old, new_code)  # a few codes move per step: refresh those, keep the rest
+            state.mu, state.code = new_mu, new_code
         self.counters = counter
-        self._step += 1
+        state.step += 1
 
-    def _mean_gradient(self, x_q: np.ndarray, y: np.ndarray, counter: SaturationCounter) -> np.ndarray:
-        """Flat integer gradient at the mean weights (the control variate of ``sigma_grad="centered"``)."""
-        weights, biases = self._split([v.astype(np.int64) for v in self._views(self._mu)])
-        logits, acts, zs = forward(self.plan, x_q, weights, biases, counter)
-        p = softmax_q15(self.plan, logits, self._logits_frac())
-        return self._gradients(acts, backward(self.plan, weights, acts, zs, p, y, counter))
-
-    def _logits_frac(self) -> int:
-        return self.plan.in_frac(self.n_layers - 1) + self.plan.mu_fmts[-1].frac
-
-    def _proba_q15(self, x_q: np.ndarray, params: list[np.ndarray], counter: SaturationCounter) -> np.ndarray:
-        weights, biases = self._split(params)
-        logits, _, _ = forward(self.plan, x_q, weights, biases, counter)
-        return softmax_q15(self.plan, logits, self._logits_frac())
-
-    def predict_q15(self, X: np.ndarray) -> np.ndarray:
-        """Integer probabilities (Q15) of the mean network, exactly as the device computes them."""
-        from .._validation import check_X
-        Xa = check_X(X, self.n_features)
-        return self._proba_q15(self._quantize_input(Xa, SaturationCounter()), self._views(self._mu),
-                               SaturationCounter())
+    def _proba_q15(self, x_q: np.ndarray, samples: int) -> np.ndarray:
+        scratch = SaturationCounter()  # prediction never changes the learner, counters included
+        if samples == 0:
+            return fixed_step.proba_q15(self._spec, self._state.mu, x_q[None], scratch)
+        self._state.code_tables(self._spec)  # keep the tables for the next calls
+        return fixed_step.sampled_proba_q15(self._spec, self._state, x_q[None], samples, scratch)[:, 0]
 
     def _sample_proba(self, X: np.ndarray, samples: int) -> np.ndarray:
-        scratch = SaturationCounter()  # prediction never changes the learner, counters included
-        x_q = self._quantize_input(X, scratch)
-        if samples == 0:
-            out = [self._proba_q15(x_q, self._views(self._mu), scratch)]
-        else:
-            mu = self._mu.astype(np.int64)
-            out = [self._proba_q15(x_q, self._views(self._sampled(self._step, _PREDICT_STREAM + s, mu, scratch)[2]),
-                                   scratch) for s in range(samples)]
-        p = np.stack(out).astype(np.float64) / float(1 << P_FRAC)
-        return p / p.sum(axis=-1, keepdims=True)
+        return _normalise(self._proba_q15(self._quantize_input(X, SaturationCounter()), samples))
 
     # -- persistence ---------------------------------------------------------------------------------------
     def _init_args(self) -> dict[str, Any]:
@@ -348,7 +348,7 @@ class FixedMESULearner(BaseLearner):
         meta, arrays = state["meta"], state["arrays"]
         obj = cls(**meta["init"])
         mus, codes = [], []
-        for name, shape in zip(obj.param_names, obj._shapes):
+        for name, shape in zip(obj.param_names, obj._layout.shapes):
             m, c = np.asarray(arrays[f"mu_{name}"]), np.asarray(arrays[f"code_{name}"])
             if m.shape != shape or c.shape != shape:
                 raise ValueError(f"array {name} has shape {m.shape}/{c.shape}, architecture needs {shape}")
@@ -363,3 +363,9 @@ class FixedMESULearner(BaseLearner):
         obj._step = int(meta["step"])
         obj.counters = SaturationCounter({k: int(v) for k, v in meta["counters"].items()})
         return obj
+
+
+def _normalise(p_q15: np.ndarray) -> np.ndarray:
+    """Q15 integer probabilities as floats that sum to one over the last axis."""
+    p = p_q15.astype(np.float64) / float(1 << P_FRAC)
+    return p / p.sum(axis=-1, keepdims=True)

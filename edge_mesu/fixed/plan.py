@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .prng import EPS_FRAC
+from .prng import EPS_FRAC, SR_BITS
 from .qformat import QFormat
 
 __all__ = ["FixedPlan", "Multiplier", "auto_mu_frac", "H_FRAC", "Z_FRAC", "P_FRAC", "DH_FRAC",
@@ -33,7 +33,6 @@ P_FRAC = 15  # probabilities and output δ are Q15
 DH_FRAC = 24  # hidden δ frac
 KLOG_FRAC = 16  # k/ln 2 in Q16: the σ-code step multiplier
 SIG_EXTRA = 16  # σ sampling tables hold σ · 2**(F + 16)
-SR_BITS = 26  # random bits per stochastic rounding (μ: bits 26..51 of a draw, σ: bits 0..25)
 GRAD_CLIP = 1 << 47  # safety clip of |bracket| and |g·ε| (2**15 in value at frac 32): counted, never hit in practice
 EXP2_INDEX_BITS = 8  # 2**(f) for f in [0, 1) from a 256-entry Q15 table
 

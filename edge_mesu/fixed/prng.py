@@ -8,6 +8,12 @@ arithmetic and is a handful of lines of portable C (uint64_t only).
 Gaussian ε comes from an inverse-CDF table: 12 bits of the draw pick one of 4,096 equiprobable bins (the top
 bit is the sign, 11 bits index a 2,048-entry table of |ε| at bin mid-points, 4 KiB of int16 in flash). The
 table is rescaled so the discrete distribution has unit variance exactly; it is symmetric, so the mean is 0.
+
+Layout of one 64-bit draw of a parameter in a learn step (this module owns it; the C port mirrors it)::
+
+    bits 52..63  ε (sign + table index)        :func:`gaussian_from_bits`
+    bits 26..51  stochastic rounding of μ      :func:`sr_bits` (SR_BITS = 26 each)
+    bits  0..25  stochastic rounding of the σ code
 """
 
 from __future__ import annotations
@@ -17,16 +23,18 @@ from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["GAMMA", "mix64", "step_key", "random_bits", "gauss_table", "gaussian_from_bits", "EPS_FRAC",
-           "GAUSS_INDEX_BITS"]
+__all__ = ["GAMMA", "MIX_M1", "MIX_M2", "SEED_SALT", "mix64", "step_key", "step_keys", "draws_at", "random_bits",
+           "gauss_table", "gaussian_from_bits", "sr_bits", "EPS_FRAC", "GAUSS_INDEX_BITS", "SR_BITS"]
 
 GAMMA = 0x9E3779B97F4A7C15
-_M1 = 0xBF58476D1CE4E5B9
-_M2 = 0x94D049BB133111EB
-_SEED_SALT = 0x243F6A8885A308D3  # π's fraction: keeps seed 0 away from a zero key
+MIX_M1 = 0xBF58476D1CE4E5B9
+MIX_M2 = 0x94D049BB133111EB
+SEED_SALT = 0x243F6A8885A308D3  # π's fraction: keeps seed 0 away from a zero key
+_M1, _M2 = MIX_M1, MIX_M2
 _MASK64 = (1 << 64) - 1
 EPS_FRAC = 12  # ε is int16 Q3.12: |ε| <= 3.55 fits with room, 2.4e-4 resolution
 GAUSS_INDEX_BITS = 12  # 4,096 equiprobable bins (sign + 11-bit table index)
+SR_BITS = 26  # random bits of each stochastic rounding: μ takes bits 26..51 of a draw, the σ code bits 0..25
 
 
 def mix64(z: int | np.ndarray) -> int | np.ndarray:
@@ -52,7 +60,30 @@ def _mix64_inplace(z: np.ndarray) -> None:
 
 def step_key(seed: int, step: int, stream: int) -> int:
     """The 64-bit key of one (seed, step, stream); streams separate independent uses within a step."""
-    return mix64((mix64(int(seed) ^ _SEED_SALT) + int(step) * GAMMA + int(stream)) & _MASK64)
+    return mix64((mix64(int(seed) ^ SEED_SALT) + int(step) * GAMMA + int(stream)) & _MASK64)
+
+
+def step_keys(seeds: np.ndarray, steps: np.ndarray, stream: int) -> np.ndarray:
+    """:func:`step_key` of many (seed, step) pairs at once, as uint64 (wrapping arithmetic).
+
+    >>> int(step_keys(np.array([3]), np.array([7]), 2)[0]) == step_key(3, 7, 2)
+    True
+    """
+    seeds, steps = np.asarray(seeds), np.asarray(steps)
+    if seeds.size == 1:  # one device: Python integers are cheaper than four tiny array operations
+        return np.array([step_key(int(seeds.flat[0]), int(steps.flat[0]), stream)], dtype=np.uint64)
+    base = mix64(seeds.astype(np.uint64) ^ np.uint64(SEED_SALT))
+    with np.errstate(over="ignore"):
+        z = base + steps.astype(np.uint64) * np.uint64(GAMMA) + np.uint64(int(stream) & _MASK64)
+    return mix64(z)
+
+
+def draws_at(keys: np.ndarray, n: int) -> np.ndarray:
+    """``(len(keys), n)`` draws: row d is ``random_bits`` of the (seed, step, stream) whose key is keys[d]."""
+    with np.errstate(over="ignore"):
+        z = np.asarray(keys, dtype=np.uint64)[:, None] + _counters(n)[None, :]
+    _mix64_inplace(z)
+    return z
 
 
 @functools.lru_cache(maxsize=32)
@@ -104,3 +135,13 @@ def gaussian_from_bits(bits: np.ndarray, index_bits: int = GAUSS_INDEX_BITS, fra
     """
     top = (bits >> np.uint64(64 - index_bits)).view(np.int64)
     return np.take(_signed_table(index_bits, frac), top)
+
+
+def sr_bits(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two stochastic-rounding uniforms of uint64 draws, as int64 in [0, 2**SR_BITS): (μ, σ code).
+
+    >>> mu, sig = sr_bits(np.array([(5 << 26) | 9], dtype=np.uint64)); int(mu[0]), int(sig[0])
+    (5, 9)
+    """
+    mask = np.uint64((1 << SR_BITS) - 1)
+    return (draws >> np.uint64(SR_BITS) & mask).view(np.int64), (draws & mask).view(np.int64)

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .plan import GRAD_CLIP, H_FRAC, KLOG_FRAC, SR_BITS, FixedPlan
-from .prng import EPS_FRAC
+from .plan import GRAD_CLIP, H_FRAC, KLOG_FRAC, FixedPlan
+from .prng import EPS_FRAC, SR_BITS
 from .qformat import Rounding, SaturationCounter
 from .rounding import div_round_even, shift_round_even, shift_round_half_up
 
@@ -79,7 +79,7 @@ class CodeTables:
         self._flat = {name: np.concatenate(r) for name, r in rows.items()}
         base = np.empty(code.shape, dtype=np.intp)  # row offset of each parameter's layer
         for sl in slices:
-            base[sl.start:sl.stop] = sl.layer * k
+            base[..., sl.start:sl.stop] = sl.layer * k
         self._base = base
         self.has_bound = plan.ratio_max is not None
         idx = base + code
@@ -90,12 +90,12 @@ class CodeTables:
         self.mu_shift_min, self.mu_shift_max = int(reach.min()), int(reach.max())
 
     def update(self, old: np.ndarray, new: np.ndarray) -> None:
-        """Refresh the parameters whose code went from ``old`` to ``new`` (same dtype: uint8)."""
+        """Refresh the parameters whose code went from ``old`` to ``new`` (same dtype and shape)."""
         moved = np.flatnonzero(old != new)
         if moved.size:
-            idx = self._base[moved] + new[moved]
+            idx = self._base.reshape(-1)[moved] + new.reshape(-1)[moved]
             for name in _FIELDS:
-                getattr(self, name)[moved] = self._flat[name][idx]
+                getattr(self, name).reshape(-1)[moved] = self._flat[name][idx]
 
 
 def round_update(x: np.ndarray, shift: int | np.ndarray, rnd: np.ndarray, rounding: Rounding,
@@ -148,14 +148,14 @@ def _mu_bracket(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, g_sum
     t = plan.tables
     b = np.empty(g_sum.shape, dtype=np.int64)
     for sl in slices:
-        part, g = b[sl.start:sl.stop], g_sum[sl.start:sl.stop]
+        part, g = b[..., sl.start:sl.stop], g_sum[..., sl.start:sl.stop]
         shift = H_FRAC - plan.grad_frac(sl.layer)
         grad = (g << shift) if shift >= 0 else shift_round_half_up(g, -shift)
         if samples > 1:
             grad = div_round_even(-grad, samples)
             np.negative(grad, out=grad)
         pm = t["prior"][sl.layer]
-        np.subtract(t["mu_prior_q"][sl.layer], mu[sl.start:sl.stop], out=part)
+        np.subtract(t["mu_prior_q"][sl.layer], mu[..., sl.start:sl.stop], out=part)
         part *= pm.mant
         if pm.shift <= 0:  # N·σp² so small that the multiplier is >= 2**15: exact left shift
             part <<= -pm.shift
@@ -171,11 +171,11 @@ def _ge_frac32(plan: FixedPlan, slices: list[LayerSlice], ge_sum: np.ndarray, sa
     """Σ(g·ε)/S at frac 32."""
     out = np.empty(ge_sum.shape, dtype=np.int64)
     for sl in slices:
-        part, frm = out[sl.start:sl.stop], plan.grad_frac(sl.layer) + EPS_FRAC
+        part, frm = out[..., sl.start:sl.stop], plan.grad_frac(sl.layer) + EPS_FRAC
         if frm <= H_FRAC:
-            np.left_shift(ge_sum[sl.start:sl.stop], H_FRAC - frm, out=part)
+            np.left_shift(ge_sum[..., sl.start:sl.stop], H_FRAC - frm, out=part)
         else:
-            shift_round_half_up(ge_sum[sl.start:sl.stop], frm - H_FRAC, out=part)
+            shift_round_half_up(ge_sum[..., sl.start:sl.stop], frm - H_FRAC, out=part)
     return div_round_even(out, samples) if samples > 1 else out
 
 
@@ -199,6 +199,7 @@ def mesu_step_int(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, cod
                   ) -> tuple[np.ndarray, np.ndarray]:
     """One MESU step on the flat state: returns (new μ int16, new σ code uint8). Inputs are not modified.
 
+    Arrays are ``(P,)`` or ``(D, P)`` (a leading device axis); ``slices`` index the last axis.
     ``mu`` is int64 (values of int16), ``code`` uint8 or intp, ``g_sum``/``ge_sum`` int64 sums over ``samples``
     weight samples, ``rnd_mu``/``rnd_sig`` int64 uniforms of SR_BITS bits; ``tables`` the
     :class:`CodeTables` of ``code`` (built here when not given).
@@ -211,10 +212,11 @@ def mesu_step_int(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, cod
     d_mu = round_update(bracket, ct.mu_shift, rnd_mu, rounding, ct.mu_shift_min, ct.mu_shift_max,
                         ct.mu_sr if ct.mu_shift_max <= 62 else None)
     if ct.has_bound:  # |Δμ| <= ratio_max·σ (at least one LSB)
-        over = np.flatnonzero(np.abs(d_mu) > ct.bound)
+        flat, bound = d_mu.reshape(-1), ct.bound.reshape(-1)
+        over = np.flatnonzero(np.abs(flat) > bound)
         if over.size:
             counter.add("mu_step_clip", int(over.size))
-            d_mu[over] = np.sign(d_mu[over]) * ct.bound[over]
+            flat[over] = np.sign(flat[over]) * bound[over]
     d_mu += mu
     new_mu = plan.mu_fmts[0].saturate(d_mu, counter, "mu")  # all μ formats are int16
     # -- σ code: equation (2) --

@@ -32,12 +32,15 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..fixed.rounding import div_round_even
+from ..fixed.rule import CodeTables
+from ..fixed.step import prior_step
 
-__all__ = ["FusionTables", "fuse_float", "aligned_shift"]
+__all__ = ["FusionTables", "aligned_shift", "decay_reference", "fuse_float"]
 
 _M_FRAC = 22
 _T_FRAC = 30
@@ -141,3 +144,18 @@ class FusionTables:
         mu = np.clip(mu, *mu_range)
         code = self.code_of(lam_c, e_star)
         return mu.astype(np.int16), code.astype(np.uint8), int(np.count_nonzero(low | mu_clip))
+
+
+def decay_reference(template: Any, mu: np.ndarray, code: np.ndarray, steps: int, seed: int, round_: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The reference advanced ``steps`` MESU steps with zero gradient: the prior pull (forgetting) every
+    device applied on its own, counted once. Step s of fusion round r draws its stochastic rounding from
+    the PRNG's prior stream at step ``r·2**20 + s`` of ``seed``."""
+    spec = template.step_spec()
+    m, c = np.asarray(mu, dtype=np.int16), np.asarray(code, dtype=np.uint8)
+    tables = CodeTables(spec.plan, list(spec.layout.slices), c.astype(np.intp))
+    for s in range(steps):
+        m16, c8 = prior_step(spec, m, c, seed, round_ * (1 << 20) + s, tables)
+        tables.update(c, c8)
+        m, c = m16, c8
+    return m, c

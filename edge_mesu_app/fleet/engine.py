@@ -18,19 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from edge_mesu.fixed.plan import SR_BITS
-from edge_mesu.fixed.prng import random_bits
-from edge_mesu.fixed.qformat import SaturationCounter
-from edge_mesu.fixed.rule import CodeTables, LayerSlice, mesu_step_int
-from edge_mesu.fleet.fusion import FusionTables
+from edge_mesu.fleet.fusion import FusionTables, decay_reference
 
 from .config import FleetConfig
 from .report import aggregate
 from .shard import ShardRunner
 
-__all__ = ["run_fleet", "shard_ranges", "decay_reference", "FUSION_STREAM"]
+__all__ = ["run_fleet", "shard_ranges"]
 
-FUSION_STREAM = 0x20000  # PRNG stream of the reference's prior-only steps (never used by learning)
 
 
 def shard_ranges(devices: int, workers: int) -> list[tuple[int, int]]:
@@ -128,29 +123,6 @@ def _call_all(handles: list[Any], name: str, args: list[tuple] | None = None) ->
     for i, h in enumerate(handles):
         h.submit(name, *(args[i] if args else ()))
     return [h.result() for h in handles]
-
-
-def decay_reference(template: Any, mu: np.ndarray, code: np.ndarray, steps: int, seed: int, round_: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """The reference advanced ``steps`` MESU steps with zero gradient: the prior pull (forgetting) every
-    device applied on its own, counted once (stochastic rounding from a dedicated PRNG stream)."""
-    plan = template.plan
-    sizes = [a * b + (b if template.bias else 0) for a, b in zip(template.layers, template.layers[1:])]
-    bounds = np.cumsum([0] + sizes).tolist()
-    slices = [LayerSlice(l, a, b) for l, (a, b) in enumerate(zip(bounds, bounds[1:]))]
-    zero = np.zeros(mu.shape, dtype=np.int64)
-    mask = np.uint64((1 << SR_BITS) - 1)
-    m, c = mu.astype(np.int64), code.astype(np.uint8)
-    tables = CodeTables(plan, slices, c)
-    for s in range(steps):
-        draws = random_bits(seed, round_ * (1 << 20) + s, FUSION_STREAM, mu.size)
-        rnd_mu = ((draws >> np.uint64(SR_BITS)) & mask).view(np.int64)
-        rnd_sig = (draws & mask).view(np.int64)
-        m16, c8 = mesu_step_int(plan, slices, m, c, zero, zero, 1, rnd_mu, rnd_sig, template.rounding,
-                                SaturationCounter(), tables)
-        tables.update(c, c8)
-        m, c = m16.astype(np.int64), c8
-    return m.astype(np.int16), c
 
 
 class _Fusion:

@@ -108,7 +108,7 @@ class ShardRunner:
     # -- fusion ----------------------------------------------------------------------------------------------
     def exponents(self) -> np.ndarray:
         """Per parameter (flat, layer after layer) the largest precision exponent among the shard's devices."""
-        return np.concatenate([self.tables.exponent(c).max(axis=0) for c in self.fleet.code])
+        return self.tables.exponent(self.fleet.state.code).max(axis=0)
 
     def sums(self, e_star: np.ndarray, ref_code: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per parameter Σ over the shard's devices of the aligned (λ, η) terms.
@@ -116,22 +116,15 @@ class ShardRunner:
         With ``ref_code``, a device's precision below the reference's counts as the reference's: its σ grew
         by Monte-Carlo noise of the σ step, which is not evidence (evidence never lowers precision).
         """
-        lams, etas, pos = [], [], 0
-        for mu, code in zip(self.fleet.mu, self.fleet.code):
-            e = e_star[pos:pos + mu.shape[1]][None, :]
-            if ref_code is not None:
-                code = np.maximum(code, ref_code[pos:pos + mu.shape[1]][None, :])
-            lam, eta = self.tables.terms(mu, code, e)
-            lams.append(lam.sum(axis=0))
-            etas.append(eta.sum(axis=0))
-            pos += mu.shape[1]
-        return np.concatenate(lams), np.concatenate(etas)
+        code = self.fleet.state.code
+        if ref_code is not None:
+            code = np.maximum(code, ref_code[None, :])
+        lam, eta = self.tables.terms(self.fleet.state.mu, code, e_star[None, :])
+        return lam.sum(axis=0), eta.sum(axis=0)
 
     def set_state(self, mu: np.ndarray, code: np.ndarray) -> None:
         """Give every device of the shard the fused flat state."""
-        bounds = np.cumsum([0] + [m.shape[1] for m in self.fleet.mu]).tolist()
-        self.fleet.set_all([mu[a:b] for a, b in zip(bounds, bounds[1:])],
-                           [code[a:b] for a, b in zip(bounds, bounds[1:])])
+        self.fleet.set_all(mu, code)
 
     def device_state(self, d: int) -> dict[str, Any]:
         """State dict of fleet device ``d`` (global index) as a FixedMESULearner."""

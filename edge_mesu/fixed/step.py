@@ -1,0 +1,255 @@
+"""The fixed-point MESU step, written once: D devices' integer forward, backward and update together.
+
+A :class:`FixedState` holds the learning state of D devices of one network (a leading device axis): μ
+``(D, P)`` int16, σ codes ``(D, P)`` uint8, and per device the PRNG seed and step counter. The functions here
+are the device's arithmetic: :func:`learn` (one MESU step of every device on its own mini-batch),
+:func:`proba_q15` (mean network), :func:`sampled_proba_q15` (weight samples, for uncertainty) and
+:func:`prior_step` (the prior pull alone). :class:`~edge_mesu.fixed.FixedMESULearner` is the one-device
+case and :class:`~edge_mesu.fleet.Fleet` the many-device case of the same calls; the C port
+(``csrc/emsu_core.c``) runs :func:`learn` for D = 1, bit for bit.
+
+Per device the random numbers are those of :mod:`.prng` at (seed, step, stream): stream s < S draws the
+weight sample s of a learn step, streams ``PREDICT_STREAM + s`` the weight samples of a prediction, so
+predicting never moves the learner. The parameters sit in one flat vector, layer after layer (weights
+row-major ``(fan_in, fan_out)``, then the biases), described by a :class:`Layout`.
+
+Example
+-------
+>>> import numpy as np
+>>> from edge_mesu.fixed import FixedMESULearner
+>>> spec = FixedMESULearner((4, 3, 2), seed=0).step_spec()
+>>> state = FixedState.replicate(np.zeros(spec.layout.n_params, np.int16), np.full(spec.layout.n_params, 40,
+...                              np.uint8), seeds=[1, 2], step=0)
+>>> x_q = np.ones((2, 1, 4), dtype=np.int64) << 5; y = np.array([[0], [1]])
+>>> mu, code = learn(spec, state, x_q, y, SaturationCounter())
+>>> mu.shape, code.dtype.name
+((2, 23), 'uint8')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .kernels import backward, forward, sample_weights, softmax_q15
+from .plan import FixedPlan
+from .prng import draws_at, gaussian_from_bits, sr_bits, step_keys
+from .qformat import Rounding, SaturationCounter
+from .rule import CodeTables, LayerSlice, mesu_step_int
+
+__all__ = ["FixedState", "Layout", "PREDICT_STREAM", "PRIOR_STREAM", "StepSpec", "gradients", "learn",
+           "prior_step", "proba_q15", "sampled_proba_q15", "weight_sample"]
+
+PREDICT_STREAM = 0x10000  # prediction weight sample s uses stream 0x10000 + s: never one of learning
+PRIOR_STREAM = 0x20000  # prior-only steps (fleet fusion's reference decay): never one of learning
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each parameter array lives in the flat vector: ``w0, b0, w1, b1, ...`` (no ``b*`` without bias)."""
+
+    layers: tuple[int, ...]
+    bias: bool
+    shapes: tuple[tuple[int, ...], ...]
+    offsets: tuple[int, ...]  # start of each array, then the total
+    slices: tuple[LayerSlice, ...]  # each layer's [start, stop)
+
+    @classmethod
+    def of(cls, layers: tuple[int, ...], bias: bool) -> Layout:
+        shapes: list[tuple[int, ...]] = []
+        for fan_in, fan_out in zip(layers[:-1], layers[1:]):
+            shapes.append((fan_in, fan_out))
+            if bias:
+                shapes.append((fan_out,))
+        offsets = [0]
+        for shape in shapes:
+            offsets.append(offsets[-1] + int(np.prod(shape)))
+        per = 2 if bias else 1
+        slices = tuple(LayerSlice(l, offsets[per * l], offsets[per * l + per]) for l in range(len(layers) - 1))
+        return cls(tuple(layers), bool(bias), tuple(shapes), tuple(offsets), slices)
+
+    @property
+    def n_params(self) -> int:
+        return self.offsets[-1]
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layers) - 1
+
+    def layer_of(self, index: int) -> int:
+        """The layer of parameter array ``index``."""
+        return index // 2 if self.bias else index
+
+    def views(self, flat: np.ndarray) -> list[np.ndarray]:
+        """Per-array views ``(..., *shape)`` of a flat ``(..., P)`` array."""
+        lead = flat.shape[:-1]
+        return [flat[..., a:b].reshape(lead + shape)
+                for a, b, shape in zip(self.offsets, self.offsets[1:], self.shapes)]
+
+    def split(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+        """Weights ``(..., fan_in, fan_out)`` and biases ``(..., 1, fan_out)`` (None without bias) of ``flat``."""
+        views = self.views(flat)
+        if not self.bias:
+            return views, [None] * len(views)
+        return views[0::2], [b[..., None, :] for b in views[1::2]]
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """What the step needs besides the state: the plan, the layout and the learner's update options."""
+
+    plan: FixedPlan
+    layout: Layout
+    rounding: Rounding
+    train_samples: int = 1
+    sigma_grad: str = "reparam"
+
+    @property
+    def logits_frac(self) -> int:
+        return self.plan.in_frac(self.layout.n_layers - 1) + self.plan.mu_fmts[-1].frac
+
+
+@dataclass
+class FixedState:
+    """The learning state of D devices: μ ``(D, P)`` int16, σ codes ``(D, P)`` uint8, seeds and steps ``(D,)``.
+
+    ``tables`` optionally caches the per-parameter code tables of ``code`` (:class:`CodeTables`, built by
+    :meth:`code_tables`): a one-device learner keeps it and refreshes the few entries whose code moved; a
+    fleet leaves it None (the tables of D devices would be large) and the step gathers them each time.
+    Whoever replaces ``code`` must refresh or drop it.
+    """
+
+    mu: np.ndarray
+    code: np.ndarray
+    seed: np.ndarray
+    step: np.ndarray
+    tables: CodeTables | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def replicate(cls, mu: np.ndarray, code: np.ndarray, seeds: Any, step: int = 0) -> FixedState:
+        """D devices (one per seed) starting from the same flat ``mu`` / ``code``."""
+        seed = np.asarray([int(s) for s in seeds], dtype=np.int64)
+        if seed.ndim != 1 or seed.size == 0 or (seed < 0).any():
+            raise ValueError(f"seeds must be a non-empty list of integers >= 0, got {list(seeds)!r}")
+        D = seed.size
+        return cls(np.tile(np.asarray(mu, dtype=np.int16), (D, 1)), np.tile(np.asarray(code, dtype=np.uint8), (D, 1)),
+                   seed, np.full(D, int(step), dtype=np.int64))
+
+    @property
+    def n_devices(self) -> int:
+        return int(self.seed.size)
+
+    def code_tables(self, spec: StepSpec) -> CodeTables:
+        """The cached code tables of ``code``, built and kept on first use."""
+        if self.tables is None:
+            self.tables = _tables(spec, self.code)
+        return self.tables
+
+
+def _tables(spec: StepSpec, code: np.ndarray) -> CodeTables:
+    return CodeTables(spec.plan, list(spec.layout.slices), code.astype(np.intp))
+
+
+# -- one weight sample and the passes ---------------------------------------------------------------------
+def weight_sample(spec: StepSpec, mu: np.ndarray, sig: np.ndarray, seed: np.ndarray, step: np.ndarray, stream: int,
+            counter: SaturationCounter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(draws, ε, w) ``(D, P)`` of one weight sample of every device; ``mu`` int64, ``sig`` the σ samples."""
+    draws = draws_at(step_keys(seed, step, stream), spec.layout.n_params)
+    eps = gaussian_from_bits(draws)
+    # all μ formats are int16: one saturation over the flat vector
+    return draws, eps, sample_weights(mu, sig, eps, spec.plan.mu_fmts[0], counter)
+
+
+def _logits(spec: StepSpec, x_q: np.ndarray, params: np.ndarray,
+            counter: SaturationCounter) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    weights, biases = spec.layout.split(params)
+    return forward(spec.plan, x_q, weights, biases, counter)
+
+
+def gradients(spec: StepSpec, x_q: np.ndarray, y: np.ndarray, params: np.ndarray,
+              counter: SaturationCounter) -> np.ndarray:
+    """Flat ``(D, P)`` integer gradient Σ_batch a ⊗ δ at weights ``params`` (δ for biases, at the weights'
+    fractional bits); ``x_q`` ``(D, B, n_in)``, ``y`` ``(D, B)``."""
+    logits, acts, zs = _logits(spec, x_q, params, counter)
+    p = softmax_q15(spec.plan, logits, spec.logits_frac)
+    weights, _ = spec.layout.split(params)
+    deltas = backward(spec.plan, weights, acts, zs, p, y, counter)
+    g = np.empty(params.shape, dtype=np.int64)
+    views = spec.layout.views(g)
+    per = 2 if spec.layout.bias else 1
+    for l, (a, d) in enumerate(zip(acts, deltas)):
+        w_view = views[per * l]
+        if a.shape[-2] == 1:  # |a| < 2**15, |δ| < 2**31: exact in int64
+            np.multiply(a[..., 0, :, None], d[..., 0, None, :], out=w_view)
+        else:
+            w_view[...] = np.matmul(np.swapaxes(a, -1, -2), d)  # int64: exact
+        if spec.layout.bias:
+            views[per * l + 1][...] = d.sum(axis=-2) << spec.plan.in_frac(l)
+    return g
+
+
+def learn(spec: StepSpec, state: FixedState, x_q: np.ndarray, y: np.ndarray, counter: SaturationCounter,
+          devices: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One MESU step of every device (or of ``devices``) on its rows: returns the new (μ, σ code) of those
+    devices; the state is not modified (the caller commits it and advances ``step``).
+
+    ``x_q`` ``(D', B, n_in)`` integers of the input format, ``y`` ``(D', B)`` labels in range (checked by the
+    caller). Saturation events of every device are added to ``counter``.
+    """
+    if devices is None:
+        mu16, code8, seed, step = state.mu, state.code, state.seed, state.step
+        tables = state.tables if state.tables is not None else _tables(spec, code8)
+    else:
+        mu16, code8, seed, step = state.mu[devices], state.code[devices], state.seed[devices], state.step[devices]
+        tables = _tables(spec, code8)
+    sig = tables.sig
+    mu = mu16.astype(np.int64)
+    g_sum = ge_sum = draws0 = g0 = None
+    for s in range(spec.train_samples):
+        draws, eps, w = weight_sample(spec, mu, sig, seed, step, s, counter)
+        g = gradients(spec, x_q, y, w, counter)
+        if s == 0:
+            g_sum, draws0 = g, draws
+            g0 = gradients(spec, x_q, y, mu, counter) if spec.sigma_grad == "centered" else None
+            ge_sum = (g if g0 is None else g - g0) * eps
+        else:
+            g_sum += g
+            ge_sum += (g if g0 is None else g - g0) * eps
+    rnd_mu, rnd_sig = sr_bits(draws0)
+    return mesu_step_int(spec.plan, list(spec.layout.slices), mu, code8, g_sum, ge_sum, spec.train_samples,
+                         rnd_mu, rnd_sig, spec.rounding, counter, tables)
+
+
+def prior_step(spec: StepSpec, mu: np.ndarray, code: np.ndarray, seed: int, step: int,
+               tables: CodeTables | None = None, counter: SaturationCounter | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """One step with zero gradient (the prior pull alone) of one flat state, rounding from
+    :data:`PRIOR_STREAM` of (seed, step); returns the new (μ, σ code)."""
+    zero = np.zeros(mu.shape, dtype=np.int64)
+    draws = draws_at(step_keys(np.array([seed]), np.array([step]), PRIOR_STREAM), mu.size)[0]
+    rnd_mu, rnd_sig = sr_bits(draws)
+    return mesu_step_int(spec.plan, list(spec.layout.slices), mu.astype(np.int64), code, zero, zero, 1, rnd_mu,
+                         rnd_sig, spec.rounding, SaturationCounter() if counter is None else counter, tables)
+
+
+def proba_q15(spec: StepSpec, mu: np.ndarray, x_q: np.ndarray, counter: SaturationCounter) -> np.ndarray:
+    """Q15 probabilities ``(..., B, C)`` of the mean network(s) ``mu`` ``(..., P)`` on ``x_q`` ``(..., B, n_in)``."""
+    logits, _, _ = _logits(spec, x_q, mu.astype(np.int64), counter)
+    return softmax_q15(spec.plan, logits, spec.logits_frac)
+
+
+def sampled_proba_q15(spec: StepSpec, state: FixedState, x_q: np.ndarray, samples: int,
+                      counter: SaturationCounter, devices: np.ndarray | None = None) -> np.ndarray:
+    """Q15 probabilities ``(S, D', B, C)`` of ``samples`` weight samples (streams ``PREDICT_STREAM + s``)."""
+    if devices is None:
+        mu16, seed, step = state.mu, state.seed, state.step
+        sig = (state.tables if state.tables is not None else _tables(spec, state.code)).sig
+    else:
+        mu16, seed, step = state.mu[devices], state.seed[devices], state.step[devices]
+        sig = _tables(spec, state.code[devices]).sig
+    mu = mu16.astype(np.int64)
+    out = [proba_q15(spec, weight_sample(spec, mu, sig, seed, step, PREDICT_STREAM + s, counter)[2], x_q, counter)
+           for s in range(samples)]
+    return np.stack(out)
