@@ -71,7 +71,7 @@ FLOAT_ARITHMETIC = {"mu_bits": 32, "sigma_bits": 32, "weight_bits": 32, "act_bit
                     "grad_bits": 32, "acc_bits": 32, "float": True}
 _FIXED_KEYS = ("mu_bits", "sigma_bits", "weight_bits", "act_bits", "input_bits", "grad_bits", "acc_bits")
 #: 32-bit ALU operations per parameter of the fixed-point MESU update as the generated C runs it
-#: (edge_mesu/fixed/csrc/emsu_core.c: int64 bracket and prior pull, four clips with counting, half-up and
+#: (edge_mesu/fixed/csrc/template_core.c: int64 bracket and prior pull, four clips with counting, half-up and
 #: stochastic roundings with variable 64-bit shifts, the σ-code step). Calibrated against the emulator:
 #: the 784-50-10 learn_one of the generated C on an emulated Cortex-M4 (firmware_sim/calibration.py).
 FIXED_UPDATE_ALU = 232

@@ -1,6 +1,6 @@
 """Generate a self-contained C99 library of a :class:`FixedMESULearner`: inference and the MESU update.
 
-The C code (``csrc/emsu_core.c``, ``csrc/emsu_api.h``) is fixed; what changes per network is generated
+The C code is hand-written once (``csrc/template_core.c``, ``csrc/template_api.h``); what changes per network is generated
 here from the learner's frozen plan: dimensions, formats and shifts (macros), the per-σ-code tables of
 :mod:`edge_mesu.fixed.plan`, the σ sampling tables of :mod:`edge_mesu.fixed.kernels`, the Gaussian and
 exp2 tables, and the μ / σ-code state arrays. Integer results are those of the Python learner, bit for bit
@@ -35,10 +35,23 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import sigma_sample_table
-from .plan import DH_FRAC, H_FRAC, P_FRAC, Z_FRAC, FixedPlan
-from .prng import EPS_FRAC, GAUSS_INDEX_BITS, gauss_table
+from .kernels import ACC_FMT, sigma_sample_table
+from .plan import (
+    CODE_STEP_SHIFT,
+    DH_FRAC,
+    EXP2_INDEX_BITS,
+    GRAD_CLIP,
+    H_FRAC,
+    LOG2E_FRAC,
+    P_FRAC,
+    SAMPLE_SHIFT,
+    SOFTMAX_D_MIN,
+    Z_FRAC,
+    FixedPlan,
+)
+from .prng import EPS_FRAC, GAMMA, GAUSS_INDEX_BITS, MIX_M1, MIX_M2, MIX_SHIFTS, SEED_SALT, SR_BITS, gauss_table
 from .qformat import Rounding
+from .rule import LOG1P_POST, LOG1P_PRE
 
 __all__ = ["COUNTER_NAMES", "BLOB_VERSION", "CSource", "blob_header_bytes", "config_hash", "generate_c",
            "sanitize_name", "state_blob_bytes"]
@@ -181,8 +194,20 @@ def _macros(learner: Any, prefix: str) -> dict[str, int]:
          "STATE_RAM_BYTES": 3 * n_params}
     m["RAM_BYTES"] = m["ARENA_BYTES"] + m["STATE_RAM_BYTES"]
     m.update({f"CNT_{n.upper()}": i for i, n in enumerate(COUNTER_NAMES)})
-    assert Z_FRAC == 10 and P_FRAC == 15 and GAUSS_INDEX_BITS == 12, "the C kernels hard-code these"
+    # the arithmetic's constants, each defined once in Python (plan, prng, rule, kernels)
+    m.update({"Z_FRAC": Z_FRAC, "P_FRAC": P_FRAC, "LOG2E_FRAC": LOG2E_FRAC, "EXP2_SHIFT": Z_FRAC - EXP2_INDEX_BITS,
+              "SAMPLE_SHIFT": SAMPLE_SHIFT, "SR_BITS": SR_BITS, "CODE_STEP_SHIFT": CODE_STEP_SHIFT,
+              "LOG1P_PRE": LOG1P_PRE, "LOG1P_POST": LOG1P_POST, "EPS_SHIFT": 64 - GAUSS_INDEX_BITS,
+              "MIX_S1": MIX_SHIFTS[0], "MIX_S2": MIX_SHIFTS[1], "MIX_S3": MIX_SHIFTS[2]})
     return m
+
+
+def _wide_macros() -> dict[str, str]:
+    """The 64-bit constants of the arithmetic, as C literals."""
+    return {"GAMMA": f"UINT64_C({GAMMA:#x})", "MIX_M1": f"UINT64_C({MIX_M1:#x})", "MIX_M2": f"UINT64_C({MIX_M2:#x})",
+            "SEED_SALT": f"UINT64_C({SEED_SALT:#x})", "GRAD_CLIP": f"INT64_C({GRAD_CLIP})",
+            "SOFTMAX_D_MIN": f"INT64_C({SOFTMAX_D_MIN})", "ACC_MIN": f"INT64_C({ACC_FMT.min_int})",
+            "ACC_MAX": f"INT64_C({ACC_FMT.max_int})"}
 
 
 def _config_block(learner: Any, P: str, macros: dict[str, int], sig_type: str, with_state: bool) -> str:
@@ -197,7 +222,7 @@ def _config_block(learner: Any, P: str, macros: dict[str, int], sig_type: str, w
              " * RAM: ARENA_BYTES of scratch (one emsu_arena_t) + STATE_RAM_BYTES of mutable mu and codes."
              " */"]
     lines += [f"#define {P}_{k} {v}" for k, v in macros.items()]
-    lines.append(f"#define {P}_GRAD_CLIP (INT64_C(1) << 47)")
+    lines += [f"#define {P}_{k} {v}" for k, v in _wide_macros().items()]
     lines.append(f"#define {P}_SEED UINT64_C({seed})")
     lines.append(f"#define {P}_STEP UINT64_C({step})")
     lines.append(f"#define {P}_CONFIG_HASH UINT32_C({config_hash(learner)})")
@@ -249,7 +274,7 @@ def _model_header(learner: Any, sig_type: str, with_state: bool) -> str:
     counters = [learner.counters[n] if with_state else 0 for n in COUNTER_NAMES]
     mu, code = (learner._mu, learner._code) if with_state else ([], [])
     return "".join([
-        "/* emsu_model.h -- tables and exported state of one network (edge-mesu, generated: do not edit).\n"
+        "/* emsu_model.h -- tables and exported state of one network.\n"
         " * Included once, by emsu.c. */\n#ifdef EMSU_INFERENCE_ONLY\n#define EMSU_LT(x) NULL\n#else\n"
         "#define EMSU_LT(x) x\n", _update_tables(plan), layer_text,
         _array("uint32_t", "emsu_counters0", counters), "#endif\n",
@@ -273,10 +298,12 @@ def _template(filename: str) -> str:
     return (resources.files("edge_mesu.fixed") / "csrc" / filename).read_text(encoding="utf-8")
 
 
-def _rename(text: str, name: str) -> str:
-    """Replace the template prefix ``emsu`` / ``EMSU`` by the network's name."""
+def _rename(text: str, name: str, source: str) -> str:
+    """A generated file: the template's identifier prefix ``emsu_`` / ``EMSU_`` replaced by the network's name,
+    under a first line that says where it came from."""
     text = re.sub(r"\bemsu(_\w*|\.h|\.c)", lambda m: name + m.group(1), text)
-    return re.sub(r"\bEMSU(_\w*)", lambda m: name.upper() + m.group(1), text)
+    text = re.sub(r"\bEMSU(_\w*)", lambda m: name.upper() + m.group(1), text)
+    return f"/* Generated by edge-mesu from {source}: do not edit (edit the template, regenerate). */\n{text}"
 
 
 def generate_c(learner: Any, name: str = "mesu_net", with_state: bool = True) -> CSource:
@@ -291,9 +318,10 @@ def generate_c(learner: Any, name: str = "mesu_net", with_state: bool = True) ->
     sig_max = max(int(sigma_sample_table(learner.plan, l).max()) for l in range(len(learner.plan.mu_fmts)))
     sig_type = "int32_t" if sig_max < 2**31 else "int64_t"
     macros = _macros(learner, "EMSU")
-    header = _template("emsu_api.h").replace("/*@CONFIG@*/", _config_block(learner, "EMSU", macros, sig_type,
+    header = _template("template_api.h").replace("/*@CONFIG@*/", _config_block(learner, "EMSU", macros, sig_type,
                                                                           with_state))
     model = _model_header(learner, sig_type, with_state)
-    files = {f"{name}.h": _rename(header, name), f"{name}_model.h": _rename(model, name),
-             f"{name}.c": _rename(_template("emsu_core.c"), name)}
+    files = {f"{name}.h": _rename(header, name, "edge_mesu/fixed/csrc/template_api.h"),
+             f"{name}_model.h": _rename(model, name, "the network's plan and state (edge_mesu/fixed/cgen.py)"),
+             f"{name}.c": _rename(_template("template_core.c"), name, "edge_mesu/fixed/csrc/template_core.c")}
     return CSource(name, files, {f"{name.upper()}_{k}": v for k, v in macros.items()})

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plan import DH_FRAC, EXP2_INDEX_BITS, P_FRAC, SIG_EXTRA, Z_FRAC, FixedPlan
-from .prng import EPS_FRAC
+from .plan import DH_FRAC, EXP2_INDEX_BITS, LOG2E_FRAC, P_FRAC, SAMPLE_SHIFT, SOFTMAX_D_MIN, Z_FRAC, FixedPlan
 from .qformat import QFormat, SaturationCounter
 from .rounding import div_round_even, shift_round_even, shift_round_half_up
 
@@ -31,7 +30,7 @@ def sample_weights(mu_q: np.ndarray, sig: np.ndarray, eps_q: np.ndarray, mu_fmt:
     ``sig`` holds each parameter's σ·2**(F + 16): ``np.take(sigma_sample_table(plan, l), code)``, or the
     learner's cached ``CodeTables.sig``."""
     w = sig * eps_q
-    shift_round_half_up(w, SIG_EXTRA + EPS_FRAC, out=w)
+    shift_round_half_up(w, SAMPLE_SHIFT, out=w)
     w += mu_q
     return mu_fmt.saturate(w, counter, "w_sample")
 
@@ -83,8 +82,8 @@ def softmax_q15(plan: FixedPlan, logits: np.ndarray, logit_frac: int) -> np.ndar
     t = plan.tables
     z = shift_round_even(logits, logit_frac - Z_FRAC) if logit_frac >= Z_FRAC else logits << (Z_FRAC - logit_frac)
     d = z - z.max(axis=-1, keepdims=True)
-    d = np.maximum(d, -(1 << 40))  # keep d·log2e inside int64; anything below −2**30 underflows to 0 anyway
-    tq = shift_round_even(d * t["log2e_q15"], 15)
+    d = np.maximum(d, SOFTMAX_D_MIN)  # keep d·log2e inside int64; anything below −2**30 underflows to 0 anyway
+    tq = shift_round_even(d * t["log2e_q15"], LOG2E_FRAC)
     ip = tq >> Z_FRAC  # floor: integer part, <= 0
     fp = tq - (ip << Z_FRAC)  # fractional part in [0, 2**10)
     e = np.take(t["exp2_q15"], fp >> (Z_FRAC - EXP2_INDEX_BITS))

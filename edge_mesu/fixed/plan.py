@@ -24,8 +24,9 @@ import numpy as np
 from .prng import EPS_FRAC, SR_BITS
 from .qformat import QFormat
 
-__all__ = ["FixedPlan", "Multiplier", "auto_mu_frac", "H_FRAC", "Z_FRAC", "P_FRAC", "DH_FRAC",
-           "SR_BITS", "KLOG_FRAC", "SIG_EXTRA"]
+__all__ = ["FixedPlan", "Multiplier", "auto_mu_frac", "CODE_STEP_SHIFT", "DH_FRAC", "EXP2_INDEX_BITS", "GRAD_CLIP",
+           "H_FRAC", "KLOG_FRAC", "LOG2E_FRAC", "P_FRAC", "SAMPLE_SHIFT", "SIG_EXTRA", "SOFTMAX_D_MIN", "SR_BITS",
+           "Z_FRAC"]
 
 H_FRAC = 32  # frac of the μ-update bracket (−g + prior term)
 Z_FRAC = 10  # frac of logits inside the softmax
@@ -35,6 +36,10 @@ KLOG_FRAC = 16  # k/ln 2 in Q16: the σ-code step multiplier
 SIG_EXTRA = 16  # σ sampling tables hold σ · 2**(F + 16)
 GRAD_CLIP = 1 << 47  # safety clip of |bracket| and |g·ε| (2**15 in value at frac 32): counted, never hit in practice
 EXP2_INDEX_BITS = 8  # 2**(f) for f in [0, 1) from a 256-entry Q15 table
+LOG2E_FRAC = 15  # log2(e) in Q15 inside the softmax
+SOFTMAX_D_MIN = -(1 << 40)  # logit differences below this (Q.10) underflow to 0: clamped to keep d·log2e in int64
+SAMPLE_SHIFT = SIG_EXTRA + EPS_FRAC  # σ-table value × ε → μ's LSBs
+CODE_STEP_SHIFT = H_FRAC + KLOG_FRAC  # (r − r²/2)·k/ln2 at frac 32 + 16 → σ-code steps
 
 
 @dataclass(frozen=True)
@@ -185,7 +190,7 @@ class FixedPlan:
         # softmax: 2**(i/256 + 1/512) in Q15 (bin mid-points) and log2(e) in Q15
         i = np.arange(1 << EXP2_INDEX_BITS)
         t["exp2_q15"] = np.rint(2.0 ** ((i + 0.5) / (1 << EXP2_INDEX_BITS)) * 2.0**15).astype(np.int64)
-        t["log2e_q15"] = round(math.log2(math.e) * 2**15)
+        t["log2e_q15"] = round(math.log2(math.e) * 2**LOG2E_FRAC)
         for arr in t.values():
             for a in (arr if isinstance(arr, list) else [arr]):
                 if isinstance(a, np.ndarray):

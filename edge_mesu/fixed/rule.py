@@ -32,12 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .plan import GRAD_CLIP, H_FRAC, KLOG_FRAC, FixedPlan
+from .plan import CODE_STEP_SHIFT, GRAD_CLIP, H_FRAC, FixedPlan
 from .prng import EPS_FRAC, SR_BITS
 from .qformat import Rounding, SaturationCounter
 from .rounding import div_round_even, shift_round_even, shift_round_half_up
 
-__all__ = ["CodeTables", "LayerSlice", "log1p_q32", "mesu_step_int", "round_update", "to_frac"]
+__all__ = ["CodeTables", "LayerSlice", "LOG1P_POST", "LOG1P_PRE", "log1p_q32", "mesu_step_int", "round_update", "to_frac"]
 
 
 @dataclass(frozen=True)
@@ -179,6 +179,9 @@ def _ge_frac32(plan: FixedPlan, slices: list[LayerSlice], ge_sum: np.ndarray, sa
     return div_round_even(out, samples) if samples > 1 else out
 
 
+LOG1P_PRE, LOG1P_POST = 8, 17  # r²/2 at frac 32 as ((r >> 8)²) >> 17: the square stays below 2**49
+
+
 def log1p_q32(r: np.ndarray) -> np.ndarray:
     """ln(1 + r) at frac 32 for r at frac 32, |r| < 1, to second order: r − r²/2 (in place; the error is at
     most |r|³/(3(1 − |r|)), 0.35 % of the step at |r| = 0.1).
@@ -186,9 +189,9 @@ def log1p_q32(r: np.ndarray) -> np.ndarray:
     >>> int(log1p_q32(np.array([1 << 29]))[0]) / 2**32     # r = 1/8: ln(1.125) = 0.1178
     0.1171875
     """
-    sq = r >> 8
+    sq = r >> LOG1P_PRE
     sq *= sq
-    sq >>= 17  # r²/2 at frac 32 (r >> 8 keeps the square below 2**49)
+    sq >>= LOG1P_POST  # r²/2 at frac 32
     r -= sq
     return r
 
@@ -226,7 +229,7 @@ def mesu_step_int(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, cod
     r = np.subtract(ct.prior32, ge, out=ge)  # r at frac 32
     r = log1p_q32(_clip(r, t["rmax32"], counter, "sigma_step_clip"))
     r *= -t["klog_q16"]
-    new_code = round_update(r, H_FRAC + KLOG_FRAC, rnd_sig, rounding)
+    new_code = round_update(r, CODE_STEP_SHIFT, rnd_sig, rounding)
     new_code += code
     if new_code.min() < plan.code_min or new_code.max() > plan.code_max:
         counter.add("sigma_code", int(np.count_nonzero((new_code < plan.code_min) | (new_code > plan.code_max))))

@@ -6,7 +6,7 @@ are the device's arithmetic: :func:`learn` (one MESU step of every device on its
 :func:`proba_q15` (mean network), :func:`sampled_proba_q15` (weight samples, for uncertainty) and
 :func:`prior_step` (the prior pull alone). :class:`~edge_mesu.fixed.FixedMESULearner` is the one-device
 case and :class:`~edge_mesu.fleet.Fleet` the many-device case of the same calls; the C port
-(``csrc/emsu_core.c``) runs :func:`learn` for D = 1, bit for bit.
+(``csrc/template_core.c``) runs :func:`learn` for D = 1, bit for bit.
 
 Per device the random numbers are those of :mod:`.prng` at (seed, step, stream): stream s < S draws the
 weight sample s of a learn step, streams ``PREDICT_STREAM + s`` the weight samples of a prediction, so

@@ -1,8 +1,12 @@
-/* emsu.c -- integer inference and MESU update of a generated network (edge-mesu, generated: do not edit).
+/* template_core.c -- HAND-WRITTEN SOURCE of the generated library's <name>.c: edit here, not the output.
  *
- * Every helper below mirrors one of edge_mesu/fixed/rounding.py, prng.py, kernels.py or rule.py; the
- * comment names it. Portable C99: right shifts of negative numbers go through asr64 (floor), left shifts
- * through uint64 (two's complement), so nothing relies on implementation-defined shifts.
+ * edge_mesu/fixed/cgen.py copies this file into <name>.c, replacing the identifier prefix emsu_/EMSU_ with
+ * the network's name; every number of the arithmetic (formats, shifts, the PRNG's constants, tables) comes
+ * from the Python plan as a macro of <name>.h or a table of <name>_model.h, never typed here. Integer
+ * inference and MESU update of one network, bit for bit the arithmetic of edge_mesu.fixed (step.py, rule.py,
+ * kernels.py, prng.py, rounding.py; each helper names its twin). Portable C99: right shifts of negative
+ * numbers go through asr64 (floor), left shifts through uint64 (two's complement), so nothing relies on
+ * implementation-defined shifts.
  */
 #include "emsu.h"
 
@@ -74,9 +78,6 @@ static int64_t saturate(int64_t x, int64_t lo, int64_t hi, uint32_t *counters, i
 }
 
 /* ---- kernels.py ----------------------------------------------------------------------------------------- */
-#define EMSU_ACC_MIN (-(INT64_C(1) << 31))
-#define EMSU_ACC_MAX ((INT64_C(1) << 31) - 1)
-
 static int32_t finish_acc(int64_t acc, uint32_t *counters) /* ACC_FMT.saturate: int32 */
 {
     return (int32_t)saturate(acc, EMSU_ACC_MIN, EMSU_ACC_MAX, counters, EMSU_CNT_ACC);
@@ -121,7 +122,7 @@ static int softmax_q15(const int32_t *logits, int32_t *p)
     uint32_t total = 0, k;
     int best = 0;
     for (k = 0; k < EMSU_N_OUT; k++) {
-        int64_t zk = shift_or_even(logits[k], EMSU_LOGIT_FRAC - 10);
+        int64_t zk = shift_or_even(logits[k], EMSU_LOGIT_FRAC - EMSU_Z_FRAC);
         e[k] = zk;
         if (k == 0 || zk > zmax) {
             zmax = zk;
@@ -130,15 +131,15 @@ static int softmax_q15(const int32_t *logits, int32_t *p)
     for (k = 0; k < EMSU_N_OUT; k++) {
         int64_t d = e[k] - zmax, tq, ip;
         int s;
-        d = d < -(INT64_C(1) << 40) ? -(INT64_C(1) << 40) : d;
-        tq = round_even(d * EMSU_LOG2E_Q15, 15);
-        ip = asr64(tq, 10);
+        d = d < EMSU_SOFTMAX_D_MIN ? EMSU_SOFTMAX_D_MIN : d;
+        tq = round_even(d * EMSU_LOG2E_Q15, EMSU_LOG2E_FRAC);
+        ip = asr64(tq, EMSU_Z_FRAC);
         s = -ip > 62 ? 62 : (int)-ip;
-        e[k] = round_even(emsu_exp2_q15[(tq - ip * 1024) >> 2], s);
+        e[k] = round_even(emsu_exp2_q15[(tq - shl64(ip, EMSU_Z_FRAC)) >> EMSU_EXP2_SHIFT], s);
         total += (uint32_t)e[k];
     }
     for (k = 0; k < EMSU_N_OUT; k++) {
-        p[k] = div_round_even((uint32_t)e[k] << 15, total);
+        p[k] = div_round_even((uint32_t)e[k] << EMSU_P_FRAC, total);
         best = p[k] > p[best] ? (int)k : best;
     }
     return best;
@@ -189,29 +190,27 @@ static int64_t to_frac(int64_t x, int d) /* rule.to_frac: d = to - frm; exact le
 }
 
 /* ---- prng.py: SplitMix64 at a counter ----------------------------------------------------------------- */
-#define EMSU_GAMMA UINT64_C(0x9E3779B97F4A7C15)
-
 static uint64_t mix64(uint64_t z)
 {
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
+    z = (z ^ (z >> EMSU_MIX_S1)) * EMSU_MIX_M1;
+    z = (z ^ (z >> EMSU_MIX_S2)) * EMSU_MIX_M2;
+    return z ^ (z >> EMSU_MIX_S3);
 }
 
 static uint64_t step_key(uint64_t seed, uint64_t step, uint64_t stream)
 {
-    return mix64(mix64(seed ^ UINT64_C(0x243F6A8885A308D3)) + step * EMSU_GAMMA + stream);
+    return mix64(mix64(seed ^ EMSU_SEED_SALT) + step * EMSU_GAMMA + stream);
 }
 
-static int32_t gauss_eps(uint64_t draw) /* gaussian_from_bits: bits 52..63 index the signed table */
+static int32_t gauss_eps(uint64_t draw) /* gaussian_from_bits: the top bits index the signed table */
 {
-    return emsu_gauss[draw >> 52];
+    return emsu_gauss[draw >> EMSU_EPS_SHIFT];
 }
 
-/* ---- kernels.sample_weights: w = mu + round_half_up(sig[c] * eps, 16 + 12), saturated to int16 -------- */
+/* ---- kernels.sample_weights: w = mu + round_half_up(sig[c] * eps, SAMPLE_SHIFT), saturated to int16 ---- */
 EMSU_INLINE int32_t sample_w(int32_t mu, uint32_t c, int32_t eps, const emsu_sig_t *sig, uint32_t *counters)
 {
-    int64_t noise = round_half_up((int64_t)sig[c] * eps, 28);
+    int64_t noise = round_half_up((int64_t)sig[c] * eps, EMSU_SAMPLE_SHIFT);
     return (int32_t)saturate(mu + noise, EMSU_MU_MIN, EMSU_MU_MAX, counters, EMSU_CNT_W_SAMPLE);
 }
 
@@ -247,12 +246,12 @@ EMSU_INLINE void dense_sampled(const emsu_layer_t *L, emsu_state_t *st, uint64_t
 EMSU_INLINE int64_t round_update(int64_t x, int s, uint32_t rnd) /* rule.round_update */
 {
 #if EMSU_STOCHASTIC
-    /* SR with 26 bits: floor((x + (rnd << (s - 26))) / 2**s) == floor((floor(x / 2**(s - 26)) + rnd) / 2**26)
-     * for s >= 26 (nested floors), which also equals numpy's floor pre-shift when s > 62. */
-    if (s >= 26) {
-        return asr64(asr64(x, s - 26 > 63 ? 63 : s - 26) + (int64_t)rnd, 26);
+    /* SR with B = SR_BITS bits: floor((x + (rnd << (s - B))) / 2**s) == floor((floor(x / 2**(s - B)) + rnd) / 2**B)
+     * for s >= B (nested floors), which also equals numpy's floor pre-shift when s > 62. */
+    if (s >= EMSU_SR_BITS) {
+        return asr64(asr64(x, s - EMSU_SR_BITS > 63 ? 63 : s - EMSU_SR_BITS) + (int64_t)rnd, EMSU_SR_BITS);
     }
-    return asr64(x + (int64_t)(rnd >> (26 - s)), s);
+    return asr64(x + (int64_t)(rnd >> (EMSU_SR_BITS - s)), s);
 #else
     (void)rnd;
     if (s > 62) { /* steps below 2**-62 LSB: floored first */
@@ -289,18 +288,19 @@ EMSU_INLINE uint8_t code_step(const emsu_layer_t *L, uint32_t c, int64_t ge, uin
     ge = clip_sym(to_frac(ge, L->ge_to_h), EMSU_GRAD_CLIP >> 1, cnt, EMSU_CNT_GRAD_CLIP);
     r = emsu_prior32[v] - asr64(ge * emsu_sigl15[v], EMSU_SIG_SHIFT0 + emsu_octave[v]); /* floor */
     r = clip_sym(r, EMSU_RMAX32, cnt, EMSU_CNT_SIGMA_STEP_CLIP);
-    q = asr64(r, 8);
-    r -= (q * q) >> 17; /* ln(1 + r) = r - r^2/2 at frac 32 */
-    q = (int64_t)c + round_update(r * -EMSU_KLOG_Q16, 48, rnd);
+    q = asr64(r, EMSU_LOG1P_PRE);
+    r -= (q * q) >> EMSU_LOG1P_POST; /* ln(1 + r) = r - r^2/2 at frac 32 */
+    q = (int64_t)c + round_update(r * -EMSU_KLOG_Q16, EMSU_CODE_STEP_SHIFT, rnd);
     return (uint8_t)saturate(q, EMSU_CODE_MIN, EMSU_CODE_MAX, cnt, EMSU_CNT_SIGMA_CODE);
 }
 
 EMSU_INLINE void update_param(const emsu_layer_t *L, int16_t *mu, uint8_t *code, int64_t g, int32_t eps,
                          uint64_t draw, uint32_t *cnt)
-{ /* one draw per parameter: bits 52..63 made eps, 26..51 round mu, 0..25 round the sigma code */
-    uint32_t c = *code;
-    *mu = mu_step(L, *mu, c, g, (uint32_t)(draw >> 26) & 0x3FFFFFFu, cnt);
-    *code = code_step(L, c, g * eps, (uint32_t)draw & 0x3FFFFFFu, cnt);
+{ /* one draw per parameter (prng.sr_bits): the top bits made eps, the next SR_BITS round mu, the lowest
+   * SR_BITS round the sigma code */
+    uint32_t c = *code, mask = (UINT32_C(1) << EMSU_SR_BITS) - 1u;
+    *mu = mu_step(L, *mu, c, g, (uint32_t)(draw >> EMSU_SR_BITS) & mask, cnt);
+    *code = code_step(L, c, g * eps, (uint32_t)draw & mask, cnt);
 }
 
 EMSU_INLINE void update_layer(const emsu_layer_t *L, emsu_state_t *st, uint64_t key, const int16_t *a,
@@ -375,7 +375,7 @@ int emsu_learn_one(emsu_state_t *st, emsu_arena_t *ar, const int8_t *x, int32_t 
     widen_input(x, ar->act);
     EMSU_LAYERS_UP(EMSU_FORWARD) /* forward, layer 0 first, with the constant index l */
     softmax_q15(ar->z + emsu_z_off[EMSU_N_LAYERS - 1], delta);
-    delta[y] -= INT32_C(1) << 15; /* output delta = p - onehot (Q15) */
+    delta[y] -= INT32_C(1) << EMSU_P_FRAC; /* output delta = p - onehot (Q15) */
     EMSU_LAYERS_DOWN(EMSU_BACKWARD) /* fused backward + update, last layer first */
     st->step++;
     return 0;

@@ -1,4 +1,5 @@
-/* emsu.h -- public API of a generated fixed-point MESU network (edge-mesu, generated: do not edit).
+/* template_api.h -- HAND-WRITTEN SOURCE of the generated library's <name>.h (cgen.py fills the configuration
+ * block and renames the emsu_/EMSU_ prefix). Public API of a generated fixed-point MESU network.
  *
  * The integer arithmetic is the one of edge_mesu.fixed (docs/fixed_point.md), bit for bit: the same
  * SplitMix64 counter-based generator, the same roundings (stochastic rounding with 26 random bits), the same
