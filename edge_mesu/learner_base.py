@@ -1,13 +1,14 @@
 """The streaming verbs every learner shares (river-style), built on a few hooks per learner.
 
-A learner implements ``_check_and_learn(X, y)`` (state changes only after every check passed),
-``_sample_proba(X, samples)`` (probabilities of shape ``(S, n, C)``), ``state_dict`` and ``from_state_dict``.
+A learner implements ``_learn_batch(X, y)`` (called after every check passed), ``_sample_proba(X,
+samples)`` (probabilities of shape ``(S, n, C)``), ``describe``, ``state_dict`` and ``from_state_dict``.
+:class:`Persistent` gives learners and sensor pipelines the same state-file verbs.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,18 +17,11 @@ from .errors import StateFileError
 from .statefile import decode_state, encode_state, load_state, save_state
 from .uncertainty import Uncertainty, decompose
 
-__all__ = ["BaseLearner", "from_decoded", "load_learner", "param_names"]
+if TYPE_CHECKING:
+    from .fixed.qformat import QFormat
+    from .interface import NetworkDescription
 
-
-def load_learner(path: str | os.PathLike) -> Any:
-    """Load any edge-mesu learner or pipeline from its state file (the class is named in the file)."""
-    import edge_mesu  # the package namespace lists every loadable class
-
-    kind, meta, arrays = load_state(path)
-    cls = getattr(edge_mesu, kind, None)
-    if cls is None or not hasattr(cls, "from_state_dict"):
-        raise StateFileError(f"{path}: state file holds a {kind!r}, which this edge-mesu cannot load")
-    return from_decoded(cls, kind, meta, arrays, str(path))
+__all__ = ["BaseLearner", "Persistent", "from_decoded", "param_names"]
 
 
 def param_names(n_layers: int, bias: bool) -> list[str]:
@@ -45,13 +39,48 @@ def from_decoded(cls: Any, kind: str, meta: dict, arrays: dict, source: str) -> 
         raise StateFileError(f"{source}: inconsistent {kind} state ({exc})") from None
 
 
-class BaseLearner:
+class Persistent:
+    """State-file verbs from ``state_dict`` / ``from_state_dict``: bytes, atomic save, load (see
+    :mod:`edge_mesu.statefile`). A file written by another class is refused with a clear error."""
+
+    def state_dict(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        """The state file's bytes (see :mod:`edge_mesu.statefile`)."""
+        state = self.state_dict()
+        return encode_state(state["kind"], state["meta"], state["arrays"])
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str = "<bytes>") -> Any:
+        kind, meta, arrays = decode_state(data, source)
+        return from_decoded(cls, kind, meta, arrays, source)
+
+    def save(self, path: str | os.PathLike) -> int:
+        """Write the state file atomically; return its size in bytes."""
+        state = self.state_dict()
+        return save_state(path, state["kind"], state["meta"], state["arrays"])
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Any:
+        """Read a state file; refuse one written by another class."""
+        kind, meta, arrays = load_state(path)
+        return from_decoded(cls, kind, meta, arrays, str(path))
+
+
+class BaseLearner(Persistent):
     """Shared API: ``learn_one``, ``learn_many``, ``predict*``, ``uncertainty``, ``save``/``load``."""
 
     layers: tuple[int, ...]
     predict_samples: int
     bias: bool
     _step: int
+    #: the integer format the learner reads natively (None: floats; see :class:`edge_mesu.interface.StreamingLearner`)
+    input_format: QFormat | None = None
 
     # -- hooks -------------------------------------------------------------------------------------------
     def _learn_batch(self, X: np.ndarray, y: np.ndarray) -> None:  # pragma: no cover - abstract
@@ -60,11 +89,7 @@ class BaseLearner:
     def _sample_proba(self, X: np.ndarray, samples: int) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def state_dict(self) -> dict[str, Any]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    @classmethod
-    def from_state_dict(cls, state: dict[str, Any]) -> BaseLearner:  # pragma: no cover - abstract
+    def describe(self) -> NetworkDescription:  # pragma: no cover - abstract
         raise NotImplementedError
 
     # -- shape helpers -------------------------------------------------------------------------------------
@@ -136,32 +161,6 @@ class BaseLearner:
         Xa = check_X(X, self.n_features)
         samples = check_positive_int(samples, "samples", minimum=2)
         return decompose(self._sample_proba(Xa, samples))
-
-    # -- persistence ---------------------------------------------------------------------------------------
-    def to_bytes(self) -> bytes:
-        """The state file's bytes (see :mod:`edge_mesu.statefile`)."""
-        state = self.state_dict()
-        return encode_state(state["kind"], state["meta"], state["arrays"])
-
-    @classmethod
-    def from_bytes(cls, data: bytes, source: str = "<bytes>") -> BaseLearner:
-        kind, meta, arrays = decode_state(data, source)
-        return cls._from_decoded(kind, meta, arrays, source)
-
-    def save(self, path: str | os.PathLike) -> int:
-        """Write the state file atomically; return its size in bytes."""
-        state = self.state_dict()
-        return save_state(path, state["kind"], state["meta"], state["arrays"])
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> BaseLearner:
-        """Read a state file; refuse one written by another learner class."""
-        kind, meta, arrays = load_state(path)
-        return cls._from_decoded(kind, meta, arrays, str(path))
-
-    @classmethod
-    def _from_decoded(cls, kind: str, meta: dict, arrays: dict, source: str) -> BaseLearner:
-        return from_decoded(cls, kind, meta, arrays, source)
 
     def clone(self) -> BaseLearner:
         """A fresh, untrained learner with the same constructor arguments."""

@@ -1,5 +1,8 @@
 """Greedy arena planner for buffer lifetimes, after TensorFlow Lite Micro's ``GreedyMemoryPlanner``.
 
+The generated C lays out its scratch arena with it, and firmware_sim budgets with the same plans, so the
+two agree to the byte.
+
 A buffer is ``(name, size, first_use, last_use)`` with inclusive step indices. Buffers are placed largest
 first (ties: earliest first use, then name); each goes at the lowest aligned offset where it overlaps no
 already placed buffer whose lifetime overlaps its own. Two buffers whose lifetimes are disjoint may share
@@ -21,12 +24,17 @@ __all__ = ["Buffer", "Placement", "MemoryPlan", "plan_memory"]
 
 @dataclass(frozen=True)
 class Buffer:
-    """A buffer of ``size`` bytes needed from step ``first_use`` to step ``last_use`` (inclusive)."""
+    """A buffer of ``size`` bytes needed from step ``first_use`` to step ``last_use`` (inclusive).
+
+    ``group``: buffers of different groups never share bytes, whatever their lifetimes (the device code
+    gives each group one element type, so no byte is ever read through two C types).
+    """
 
     name: str
     size: int
     first_use: int
     last_use: int
+    group: str = ""
 
     def __post_init__(self) -> None:
         for key in ("size", "first_use", "last_use"):
@@ -37,7 +45,9 @@ class Buffer:
             raise ValueError(f"Buffer {self.name!r}: last_use {self.last_use} < first_use {self.first_use}")
 
     def lives_with(self, other: Buffer) -> bool:
-        """True when the two lifetimes share at least one step."""
+        """True when the two may not share bytes: their lifetimes share a step, or their groups differ."""
+        if self.group != other.group:
+            return True
         return self.first_use <= other.last_use and other.first_use <= self.last_use
 
 
@@ -54,8 +64,11 @@ class Placement:
 
     def to_dict(self) -> dict:
         b = self.buffer
-        return {"name": b.name, "size": b.size, "first_use": b.first_use, "last_use": b.last_use,
-                "offset": self.offset}
+        out = {"name": b.name, "size": b.size, "first_use": b.first_use, "last_use": b.last_use,
+               "offset": self.offset}
+        if b.group:
+            out["group"] = b.group
+        return out
 
 
 @dataclass(frozen=True)

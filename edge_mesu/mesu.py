@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_positive_int
+from .interface import FLOAT_ARITHMETIC, NetworkDescription, read_only
 from .learner_base import BaseLearner, param_names
 from .mesu_rule import MESUConfig, mesu_update
 from .mlp import backward, forward, softmax
@@ -128,6 +129,16 @@ class MESULearner(BaseLearner):
     def state_nbytes(self) -> int:
         """Bytes of the learning state (μ and σ of every parameter)."""
         return int(sum(m.nbytes + s.nbytes for m, s in zip(self._mu, self._sigma)))
+
+    def describe(self) -> NetworkDescription:
+        """The network as data, for export and firmware_sim (see :mod:`edge_mesu.interface`)."""
+        return NetworkDescription(
+            kind=type(self).__name__, layers=self.layers, bias=self.bias, train_samples=self.train_samples,
+            predict_samples=self.predict_samples, arithmetic=FLOAT_ARITHMETIC, n_params=self.n_params(),
+            state_nbytes=self.state_nbytes(),
+            mean_params=tuple((read_only(w), read_only(b)) for w, b in self.mean_params()),
+            posterior=tuple((n, read_only(m), read_only(s)) for n, (m, s) in self.params().items()),
+            config=self.config)
 
     # -- learning ------------------------------------------------------------------------------------------
     def _draw_eps(self, rng: np.random.Generator, samples: int) -> list[np.ndarray]:

@@ -50,26 +50,60 @@ to nearest (no stochastic-rounding draws).
 
 Example
 -------
->>> from types import SimpleNamespace
->>> toy = SimpleNamespace(layers=(4, 3, 2), bias=False, train_samples=1, predict_samples=0)
->>> sum(op.count for op in operation_list(toy, "infer") if op.kind == "mac8x8")
+>>> from edge_mesu import MESULearner
+>>> d = MESULearner((4, 3, 2), bias=False).describe()
+>>> sum(op.count for op in operation_list(d, "infer") if op.kind == "mac8x8")
 18
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["KINDS", "MODES", "Op", "FLOAT_ARITHMETIC", "FIXED_UPDATE_ALU", "arithmetic_of", "operation_list",
-           "total_by_kind"]
+__all__ = ["Arithmetic", "CostedNetwork", "FIXED_ARITHMETIC", "FLOAT_ARITHMETIC", "KINDS", "MODES", "Op",
+           "FIXED_UPDATE_ALU", "operation_list", "total_by_kind"]
 
 KINDS = ("mac8x8", "mac8x16", "mac16x16", "fmac", "mul", "fmul", "alu", "falu", "prng", "lut", "load_store",
          "exp", "fexp", "div", "fdiv", "call")
 MODES = ("infer", "predict", "learn")
-FLOAT_ARITHMETIC = {"mu_bits": 32, "sigma_bits": 32, "weight_bits": 32, "act_bits": 32, "input_bits": 32,
-                    "grad_bits": 32, "acc_bits": 32, "float": True}
-_FIXED_KEYS = ("mu_bits", "sigma_bits", "weight_bits", "act_bits", "input_bits", "grad_bits", "acc_bits")
+@dataclass(frozen=True)
+class Arithmetic:
+    """Bit widths of a learner's device arithmetic (what the cost model and memory map need).
+
+    ``is_float``: float32 everywhere (the other fields then say 32).
+    """
+
+    is_float: bool
+    input_bits: int
+    act_bits: int
+    weight_bits: int
+    mu_bits: int
+    sigma_bits: int
+    grad_bits: int
+    acc_bits: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"float": self.is_float, "input_bits": self.input_bits, "act_bits": self.act_bits,
+                "weight_bits": self.weight_bits, "mu_bits": self.mu_bits, "sigma_bits": self.sigma_bits,
+                "grad_bits": self.grad_bits, "acc_bits": self.acc_bits}
+
+
+FLOAT_ARITHMETIC = Arithmetic(True, 32, 32, 32, 32, 32, 32, 32)
+#: what :func:`firmware_sim.assume_fixed_point` costs a float learner as: int16 μ, uint8 σ code, int8 data
+FIXED_ARITHMETIC = Arithmetic(False, 8, 8, 16, 16, 8, 16, 32)
+
+
+class CostedNetwork(Protocol):
+    """What the operation list reads of a network (a :class:`~edge_mesu.interface.NetworkDescription`)."""
+
+    layers: tuple[int, ...]
+    bias: bool
+    train_samples: int
+    predict_samples: int
+    arithmetic: Arithmetic
+
+
 #: 32-bit ALU operations per parameter of the fixed-point MESU update as the generated C runs it
 #: (edge_mesu/fixed/csrc/template_core.c: int64 bracket and prior pull, four clips with counting, half-up and
 #: stochastic roundings with variable 64-bit shifts, the σ-code step). Calibrated against the emulator:
@@ -93,24 +127,10 @@ class Op:
             raise ValueError(f"Op {self.name!r}: count must be an integer >= 0, got {self.count!r}")
 
 
-def arithmetic_of(learner: Any) -> dict:
-    """The learner's number formats: ``learner.arithmetic()`` when it has one, else float32 everywhere."""
-    method = getattr(learner, "arithmetic", None)
-    if method is None:
-        return dict(FLOAT_ARITHMETIC)
-    arith = dict(method())
-    missing = [k for k in _FIXED_KEYS if k not in arith]
-    if missing:
-        raise ValueError(f"{type(learner).__name__}.arithmetic() lacks key(s) {missing}")
-    arith.setdefault("float", False)
-    return arith
-
-
-def _layer_shapes(learner: Any) -> list[tuple[int, int, int]]:
+def _layer_shapes(desc: CostedNetwork) -> list[tuple[int, int, int]]:
     """``(fan_in, fan_out, n_params)`` per layer."""
-    layers = tuple(int(v) for v in learner.layers)
-    bias = bool(getattr(learner, "bias", False))
-    return [(a, b, a * b + (b if bias else 0)) for a, b in zip(layers[:-1], layers[1:], strict=True)]
+    layers = tuple(int(v) for v in desc.layers)
+    return [(a, b, a * b + (b if desc.bias else 0)) for a, b in zip(layers[:-1], layers[1:], strict=True)]
 
 
 class _Ops:
@@ -143,12 +163,12 @@ def _sample_weights(o: _Ops, i: int, p: int, n_w: int) -> None:
     o.add(f"fc{i}.row_store", "load_store", n_w, "sampled weight into the row buffer")
 
 
-def _mac_kinds(arith: dict, n_layers: int) -> list[str]:
+def _mac_kinds(arith: Arithmetic, n_layers: int) -> list[str]:
     """Dot-product kind per layer: layer 0 multiplies inputs, the others activations, by weights."""
     def kind(a_bits: int) -> str:
-        narrow = sum(int(b) <= 8 for b in (a_bits, arith["weight_bits"]))
+        narrow = sum(int(b) <= 8 for b in (a_bits, arith.weight_bits))
         return ("mac16x16", "mac8x16", "mac8x8")[narrow]
-    return [kind(arith["input_bits"])] + [kind(arith["act_bits"])] * (n_layers - 1)
+    return [kind(arith.input_bits)] + [kind(arith.act_bits)] * (n_layers - 1)
 
 
 def _forward(o: _Ops, shapes: list, macs: list[str], sampled: bool) -> None:
@@ -201,9 +221,9 @@ def _mesu_update(o: _Ops, i: int, p: int) -> None:
     o.add(f"fc{i}.state_store", "load_store", 2 * p, "store mu and sigma")
 
 
-def _learn_ops(learner: Any, shapes: list, arith: dict) -> list[Op]:
-    is_float = bool(arith["float"])
-    samples = int(getattr(learner, "train_samples", 1))
+def _learn_ops(desc: CostedNetwork, shapes: list, arith: Arithmetic) -> list[Op]:
+    is_float = arith.is_float
+    samples = desc.train_samples
     n_classes = shapes[-1][1]
     per_sample = _Ops(is_float, repeat=samples)
     per_sample.add("input.quantise", "alu", 0 if is_float else 2 * shapes[0][0], "scale and saturate input")
@@ -226,13 +246,12 @@ def _learn_ops(learner: Any, shapes: list, arith: dict) -> list[Op]:
     return per_sample.ops + update.ops
 
 
-def operation_list(learner: Any, mode: str) -> list[Op]:
-    """The operations of one step of ``learner`` in ``mode``.
+def operation_list(desc: CostedNetwork, mode: str) -> list[Op]:
+    """The operations of one step of the described network in ``mode``.
 
     Parameters
     ----------
-    learner : anything with ``layers``, ``bias``, ``train_samples``, ``predict_samples`` and optionally
-        ``arithmetic()`` (without it: float32 everywhere).
+    desc : a :class:`~edge_mesu.interface.NetworkDescription` (``learner.describe()``).
     mode : ``"infer"`` (int8 mean weights, as exported), ``"predict"`` (the learner's own state, with
         ``predict_samples`` weight samples, 0 = μ) or ``"learn"`` (one learn step).
 
@@ -242,18 +261,18 @@ def operation_list(learner: Any, mode: str) -> list[Op]:
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    shapes = _layer_shapes(learner)
-    arith = arithmetic_of(learner)
-    is_float = bool(arith["float"])
+    shapes = _layer_shapes(desc)
+    arith = desc.arithmetic
+    is_float = arith.is_float
     if mode == "learn":
-        return _learn_ops(learner, shapes, arith)
+        return _learn_ops(desc, shapes, arith)
     if mode == "infer":  # the exported int8 network, whatever the learner's own arithmetic
         o = _Ops(False)
         o.add("input.quantise", "alu", 2 * shapes[0][0], "scale and saturate input")
         _forward(o, shapes, ["mac8x8"] * len(shapes), sampled=False)
         _softmax(o, shapes[-1][1], grad=False)
         return o.ops
-    samples = int(getattr(learner, "predict_samples", 0))
+    samples = desc.predict_samples
     o = _Ops(is_float, repeat=max(samples, 1))
     o.add("input.quantise", "alu", 0 if is_float else 2 * shapes[0][0], "scale and saturate input")
     _forward(o, shapes, _mac_kinds(arith, len(shapes)), sampled=samples > 0)

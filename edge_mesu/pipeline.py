@@ -2,9 +2,13 @@
 
 Raw int16 samples go through :class:`edge_mesu.frontend.FrontEnd`; every window it emits is predicted,
 scored for uncertainty when wanted, and learned when it has a label (prequential: predict, then learn).
-The front end's int8 outputs q reach the learner as the floats q·2**−out_frac: exactly representable, so a
-:class:`FixedMESULearner`'s input quantisation (round half to even at the same ``input_frac``) gives back
-the same integers bit for bit, with no float arithmetic in between.
+A learner that reads the front end's int8 format natively (``learner.input_format``: a fixed-point
+learner) gets the integers as they are, through its ``*_q`` entry points: each window is validated once
+and never converted. A float learner gets the exact floats q·2**−out_frac.
+
+The pipeline is not itself a learner: run the learner's verbs on ``pipeline.learner``; ``describe()``
+gives the learner's :class:`~edge_mesu.interface.NetworkDescription` with the front end added (what
+``firmware_sim`` budgets).
 
 The state file (kind ``"SensorPipeline"``) holds the front end's arrays under ``frontend.*``, the learner's
 under ``learner.*``, the learner's kind and meta, and the class names; no paths, no timestamps. Feeding a
@@ -13,7 +17,6 @@ recording in pieces with a save and a load between gives the same file as feedin
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +25,13 @@ import numpy as np
 from ._validation import check_positive_int
 from .frontend import FrontEnd, FrontEndSpec
 from .frontend.labels import ClassMap
-from .learner_base import BaseLearner, from_decoded
-from .statefile import decode_state, encode_state, load_state, save_state
+from .interface import FrontEndDescription, NetworkDescription, describe
+from .learner_base import BaseLearner, Persistent
+from .registry import learner_class
 
-__all__ = ["SensorPipeline", "WindowBatch", "UNCERTAINTY_MODES", "learner_class", "sigma_pinned_fraction"]
+__all__ = ["SensorPipeline", "WindowBatch", "UNCERTAINTY_MODES", "sigma_pinned_fraction"]
 
 UNCERTAINTY_MODES = ("unlabelled", "all", "none")
-_DELEGATED = frozenset({"arithmetic", "plan", "config", "counters", "mean_params", "params", "int_params",
-                        "predict_q15", "param_names", "n_layers", "seed", "sigma_init"})
 
 
 @dataclass(frozen=True)
@@ -59,23 +61,7 @@ class WindowBatch:
         return (self.label >= 0) & (self.pred == self.label)
 
 
-def _learner_classes() -> dict[str, type]:
-    from .fixed import FixedMESULearner
-    from .mesu import MESULearner
-    from .sgd import SGDLearner
-    return {c.__name__: c for c in (MESULearner, FixedMESULearner, SGDLearner)}
-
-
-def learner_class(kind: str) -> type:
-    """The learner class stored under ``kind`` in a state file; ``ValueError`` for any other kind."""
-    cls = _learner_classes().get(kind)
-    if cls is None:
-        raise ValueError(f"a {kind!r} state holds no learner this pipeline can run "
-                         f"(expected one of {', '.join(sorted(_learner_classes()))})")
-    return cls
-
-
-class SensorPipeline:
+class SensorPipeline(Persistent):
     """A front end feeding a learner; resumable at any sample.
 
     Parameters
@@ -110,9 +96,9 @@ class SensorPipeline:
         if learner.n_features != fe.spec.n_outputs:
             raise ValueError(f"the learner takes {learner.n_features} inputs but the front end makes "
                              f"{fe.spec.n_outputs} ({_describe(fe.spec)})")
-        plan = getattr(learner, "plan", None)
-        if plan is not None and plan.input_fmt != fe.spec.out_fmt:
-            raise ValueError(f"the learner reads inputs as {plan.input_fmt.qstring} but the front end writes "
+        fmt = learner.input_format
+        if fmt is not None and fmt != fe.spec.out_fmt:
+            raise ValueError(f"the learner reads inputs as {fmt.qstring} but the front end writes "
                              f"{fe.spec.out_fmt.qstring}: set input_frac={fe.spec.out_frac}")
         if channel_names is not None and len(channel_names) != fe.spec.channels:
             raise ValueError(f"{len(channel_names)} channel names for {fe.spec.channels} channels")
@@ -139,14 +125,13 @@ class SensorPipeline:
             raise ValueError(f"need at least 2 classes, got {classes!r}")
         layers = (spec.n_outputs, *hidden, n_classes)
         learner_args.setdefault("sigma_init", "paper")
-        learners = _learner_classes()
         if fixed:
-            learner = learners["FixedMESULearner"](layers=layers, seed=seed, input_frac=spec.out_frac, **learner_args)
+            learner = learner_class("FixedMESULearner")(layers=layers, seed=seed, input_frac=spec.out_frac,
+                                                        **learner_args)
         else:
-            learner = learners["MESULearner"](layers=layers, seed=seed, **learner_args)
+            learner = learner_class("MESULearner")(layers=layers, seed=seed, **learner_args)
         return cls(spec, learner, names, channel_names=channel_names)
 
-    # -- the learner's interface, by delegation (firmware_sim and export read these) ------------------------
     @property
     def spec(self) -> FrontEndSpec:
         return self.frontend.spec
@@ -155,44 +140,11 @@ class SensorPipeline:
     def classes(self) -> list[str]:
         return self.class_map.names
 
-    layers = property(lambda self: self.learner.layers)
-    bias = property(lambda self: self.learner.bias)
-    train_samples = property(lambda self: self.learner.train_samples)
-    predict_samples = property(lambda self: self.learner.predict_samples)
-    n_features = property(lambda self: self.learner.n_features)
-    n_classes = property(lambda self: self.learner.n_classes)
-    step = property(lambda self: self.learner.step)
-
-    def n_params(self) -> int:
-        return self.learner.n_params()
-
-    def state_nbytes(self) -> int:
-        """The learner's learning state (the front end's RAM is ``frontend.ram_bytes()``)."""
-        return self.learner.state_nbytes()
-
-    def predict_one(self, x: object) -> int:
-        """Predict one learner input (a front-end output as floats); see :meth:`process` for raw samples."""
-        return self.learner.predict_one(x)
-
-    def predict_proba_one(self, x: object) -> dict[int, float]:
-        return self.learner.predict_proba_one(x)
-
-    def learn_one(self, x: object, y: object) -> None:
-        self.learner.learn_one(x, y)
-
-    def predict(self, X: object) -> np.ndarray:
-        return self.learner.predict(X)
-
-    def predict_proba(self, X: object, samples: int = 0) -> np.ndarray:
-        return self.learner.predict_proba(X, samples)
-
-    def uncertainty(self, X: object, samples: int = 10) -> Any:
-        return self.learner.uncertainty(X, samples)
-
-    def __getattr__(self, name: str) -> Any:
-        if name in _DELEGATED and "learner" in self.__dict__:
-            return getattr(self.__dict__["learner"], name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    def describe(self) -> NetworkDescription:
+        """The learner's description with this front end added (its RAM, cost per window, state bytes)."""
+        fe = self.frontend
+        return describe(self.learner).with_frontend(FrontEndDescription(
+            fe.spec, fe.ram_bytes(), fe.cycles_per_sample(), fe.state_nbytes(), tuple(fe.operation_list())))
 
     # -- streaming ---------------------------------------------------------------------------------------------
     def process(self, samples: object, labels: object = None, max_windows: int | None = None,
@@ -220,19 +172,27 @@ class SensorPipeline:
 
     def _run_windows(self, out: Any, uncertainty: str, learn: bool) -> WindowBatch:
         w = len(out)
-        X = self.frontend.to_float(out.values)
+        learner = self.learner
+        native = learner.input_format == self.spec.out_fmt  # integers as they are, else their exact floats
+        X = out.values if native else self.frontend.to_float(out.values)
         pred = np.zeros(w, dtype=np.int64)
         conf = np.zeros(w)
         mi = np.full(w, np.nan)
         learned = np.zeros(w, dtype=bool)
         for i in range(w):
-            p = self.learner.predict_proba(X[i:i + 1], self.learner.predict_samples)[0]
+            row = X[i:i + 1]
+            p = (learner.predict_proba_q(row) if native else learner.predict_proba(row, learner.predict_samples))[0]
             pred[i], conf[i] = int(p.argmax()), float(p.max())
             labelled = out.labels[i] >= 0
             if uncertainty == "all" or (uncertainty == "unlabelled" and not labelled):
-                mi[i] = float(self.learner.uncertainty(X[i:i + 1], self.uncertainty_samples).epistemic[0])
+                u = (learner.uncertainty_q(row, self.uncertainty_samples) if native
+                     else learner.uncertainty(row, self.uncertainty_samples))
+                mi[i] = float(u.epistemic[0])
             if labelled and learn:
-                self.learner.learn_one(X[i], int(out.labels[i]))
+                if native:
+                    learner.learn_one_q(X[i], int(out.labels[i]))
+                else:
+                    learner.learn_one(X[i], int(out.labels[i]))
                 learned[i] = True
         return WindowBatch(end=out.end, label=out.labels, pred=pred, confidence=conf, mi=mi, learned=learned,
                            inputs=out.values, consumed=out.consumed)
@@ -260,47 +220,25 @@ class SensorPipeline:
         return cls(frontend, learner, meta["classes"], uncertainty_samples=meta["uncertainty_samples"],
                    channel_names=meta["channel_names"])
 
-    def to_bytes(self) -> bytes:
-        state = self.state_dict()
-        return encode_state(state["kind"], state["meta"], state["arrays"])
-
-    @classmethod
-    def from_bytes(cls, data: bytes, source: str = "<bytes>") -> SensorPipeline:
-        return cls._from_decoded(*decode_state(data, source), source)
-
-    def save(self, path: str | os.PathLike) -> int:
-        """Write the state file atomically; return its size in bytes."""
-        state = self.state_dict()
-        return save_state(path, state["kind"], state["meta"], state["arrays"])
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> SensorPipeline:
-        return cls._from_decoded(*load_state(path), str(path))
-
-    @classmethod
-    def _from_decoded(cls, kind: str, meta: dict, arrays: dict, source: str) -> SensorPipeline:
-        return from_decoded(cls, kind, meta, arrays, source)
-
     def __repr__(self) -> str:
         return f"SensorPipeline({self.frontend!r}, {self.learner!r})"
 
 
 def sigma_pinned_fraction(learner: Any) -> float:
-    """Fraction of the learner's σ stuck at an end of its range (the robustness check of docs/frontend.md).
+    """Fraction of a learner's σ stuck at an end of its range (the robustness check of docs/frontend.md).
 
     Fixed point: σ codes at ``code_min`` (the top, σ_max) or ``code_max`` (the floor). Float: σ at most
-    2·``sigma_min`` (the floor) or at least 4·σ_prior (runaway); 0.0 for a learner without σ.
+    2·``sigma_min`` (the floor) or at least 4·σ_prior (runaway); 0.0 for a learner without σ (SGD).
     """
-    plan = getattr(learner, "plan", None)
-    if plan is not None:
-        code = np.concatenate([c.ravel() for _, c in learner.int_params().values()])
+    desc = describe(learner)
+    if desc.fixed is not None:
+        code, plan = desc.fixed.code, desc.fixed.plan
         return float(np.mean((code <= plan.code_min) | (code >= plan.code_max)))
-    config = getattr(learner, "config", None)
-    if config is None or not hasattr(learner, "params"):
+    if desc.config is None:
         return 0.0
-    sigma = np.concatenate([s.ravel() for _, s in learner.params().values()])
-    low = 2.0 * (config.sigma_min or 0.0)
-    return float(np.mean((sigma <= low) | (sigma >= 4.0 * config.sigma_prior) | ~np.isfinite(sigma)))
+    sigma = np.concatenate([s.ravel() for _, _, s in desc.posterior])
+    low = 2.0 * (desc.config.sigma_min or 0.0)
+    return float(np.mean((sigma <= low) | (sigma >= 4.0 * desc.config.sigma_prior) | ~np.isfinite(sigma)))
 
 
 def _describe(spec: FrontEndSpec) -> str:

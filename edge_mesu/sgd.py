@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_positive_int
+from .interface import FLOAT_ARITHMETIC, NetworkDescription, read_only
 from .learner_base import BaseLearner
 from .mesu import _split_layers, _unzip, check_layers
 from .mlp import backward, forward, softmax
@@ -56,6 +57,14 @@ class SGDLearner(BaseLearner):
 
     def state_nbytes(self) -> int:
         return int(sum(w.nbytes for w in self._w))
+
+    def describe(self) -> NetworkDescription:
+        """The network as data, for export and firmware_sim (σ = 0: a deterministic network)."""
+        return NetworkDescription(
+            kind=type(self).__name__, layers=self.layers, bias=self.bias, train_samples=1, predict_samples=0,
+            arithmetic=FLOAT_ARITHMETIC, n_params=self.n_params(), state_nbytes=self.state_nbytes(),
+            mean_params=tuple((read_only(w), read_only(b)) for w, b in self.mean_params()),
+            posterior=tuple((n, read_only(m), read_only(s)) for n, (m, s) in self.params().items()))
 
     def mean_params(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return _split_layers(self._w, self.layers, self.bias)

@@ -18,6 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from edge_mesu import SensorPipeline
+from edge_mesu.data import make_sensor_stream
+from edge_mesu.frontend import FrontEndSpec
+
 __all__ = ["run_demo", "DEMO_HIDDEN", "DEMO_FRONTEND"]
 
 DEMO_HIDDEN = 32
@@ -27,8 +31,6 @@ DEMO_FRONTEND = {"features": True}
 
 
 def _make_pipeline(kind: str, stream: Any, seed: int) -> Any:
-    from edge_mesu.frontend import FrontEndSpec
-    from edge_mesu.pipeline import SensorPipeline
     spec = FrontEndSpec(channels=stream.samples.shape[1], window=stream.window, **DEMO_FRONTEND)
     return SensorPipeline.create(spec, stream.class_names, fixed=kind == "fixed", hidden=(DEMO_HIDDEN,),
                                  seed=seed, channel_names=["x", "y", "z"])
@@ -44,7 +46,7 @@ def _prequential(pipe: Any, stream: Any, mi_from: int) -> dict[str, Any]:
     parts = [pipe.process(stream.samples[:cut], stream.labels[:cut], uncertainty="none"),
              pipe.process(stream.samples[cut:], stream.labels[cut:], uncertainty="all")]
     correct, mi = np.zeros(n, dtype=bool), np.full(n, np.nan)
-    X = np.zeros((n, pipe.n_features))
+    X = np.zeros((n, pipe.learner.n_features))
     for out in parts:
         idx = out.end // stream.window
         correct[idx], mi[idx], X[idx] = out.correct, out.mi, pipe.frontend.to_float(out.inputs)
@@ -69,7 +71,6 @@ def _uncertainty_lines(res: dict[str, Any], y: np.ndarray, onset: int, late: int
 def run_demo(windows: int = 3000, seed: int = 0, out_dir: Path = Path("edge-mesu-demo"), device: str = "stm32l4",
              learner_kind: str = "fixed", export: bool = True, write: Callable[[str], Any] = print) -> int:
     """Run the demo, writing lines with ``write``; return 0 on success, 1 if a budget is violated."""
-    from edge_mesu.data import make_sensor_stream
     stream = make_sensor_stream(n_windows=windows, seed=seed)
     pipe = _make_pipeline(learner_kind, stream, seed)
     learner, spec, y = pipe.learner, pipe.spec, stream.window_labels()
@@ -82,7 +83,7 @@ def run_demo(windows: int = 3000, seed: int = 0, out_dir: Path = Path("edge-mesu
           f"{'mean/RMS/min/max per axis' if spec.features else 'raw window'} -> {spec.n_outputs} int8 inputs "
           f"({spec.out_fmt.qstring}); {pipe.frontend.ram_bytes()} B RAM")
     nbytes, n_params = learner.state_nbytes(), learner.n_params()
-    write(f"learner: {type(learner).__name__} {'-'.join(map(str, pipe.layers))}, {n_params:,} parameters, "
+    write(f"learner: {type(learner).__name__} {'-'.join(map(str, pipe.learner.layers))}, {n_params:,} parameters, "
           f"learning state {nbytes:,} bytes ({nbytes / n_params:.1f} B/param)")
     res = _prequential(pipe, stream, max(0, stream.late_onset_window - 200))
     write("prequential accuracy (predict, then learn; no task boundaries):")
@@ -102,16 +103,13 @@ def run_demo(windows: int = 3000, seed: int = 0, out_dir: Path = Path("edge-mesu
     return status
 
 
-def _simulate_step(learner: Any, device: str, X: np.ndarray, y: np.ndarray, rate_hz: float,
+def _simulate_step(pipe: SensorPipeline, device: str, X: np.ndarray, y: np.ndarray, rate_hz: float,
                    write: Callable[[str], Any]) -> int:
-    try:
-        import firmware_sim
-    except ImportError as exc:  # pragma: no cover - part of the distribution
-        write(f"(device simulation skipped: {exc})")
-        return 0
-    replica = type(learner).from_bytes(learner.to_bytes())  # the simulator runs a copy of the real learner
-    report = firmware_sim.simulate(replica, firmware_sim.load_device(device), (X[:300], y[:300]),
-                                   rate_hz=rate_hz, mode="learn")
+    import firmware_sim
+
+    replica = SensorPipeline.from_bytes(pipe.to_bytes())  # the simulator runs a copy of the real learner
+    report = firmware_sim.simulate(replica.learner, firmware_sim.load_device(device), (X[:300], y[:300]),
+                                   rate_hz=rate_hz, mode="learn", description=replica.describe())
     write(f"device budget: {device}, learning on the device at {rate_hz:.3g} windows/s")
     write(report.format_table())
     return 0 if report.ok else 1

@@ -48,6 +48,6 @@ def export_c(args: argparse.Namespace, learner: object) -> ExportReport:
     from export import to_c
 
     report = to_c(learner, args.c, name=args.c_name)
-    if getattr(args, "c_no_emulate", False):
+    if args.c_no_emulate:
         return report
     return dataclasses.replace(report, details={**report.details, **_emulation_details(learner)})

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_mesu.learner_base import load_learner
+from edge_mesu.loading import load_learner
 
 from .export_c_cmd import add_c_arguments, export_c
 
@@ -96,9 +96,9 @@ def export_handler(args: argparse.Namespace) -> int:
     """Write the requested artefacts and print each one's size, operators and tensor formats."""
     from export import to_onnx, to_onnx_int8, to_tflite_int8
 
-    if getattr(args, "check", None) and not args.tflite:
+    if args.check and not args.tflite:
         return _fail("--check tflm needs --tflite")
-    if not (args.onnx or args.onnx_int8 or args.tflite or getattr(args, "c", None)):
+    if not (args.onnx or args.onnx_int8 or args.tflite or args.c):
         return _fail("nothing to export: give --onnx, --onnx-int8, --tflite and/or --c")
     try:
         learner = load_learner(args.state)
@@ -112,13 +112,13 @@ def export_handler(args: argparse.Namespace) -> int:
                 reports.append(to_onnx_int8(learner, args.onnx_int8, calibration=X))
             if args.tflite:
                 reports.append(to_tflite_int8(learner, args.tflite, calibration=X))
-        if getattr(args, "c", None):
+        if args.c:
             reports.append(export_c(args, learner))
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
     for rep in reports:
         print(rep.format_text())
-    return _check_tflm(args, X) if getattr(args, "check", None) == "tflm" else 0
+    return _check_tflm(args, X) if args.check == "tflm" else 0
 
 
 def _check_tflm(args: argparse.Namespace, X: np.ndarray) -> int:

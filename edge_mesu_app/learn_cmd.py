@@ -22,7 +22,8 @@ import numpy as np
 from edge_mesu.frontend import FrontEndSpec
 from edge_mesu.frontend.labels import sort_class_names
 from edge_mesu.frontend.readers import read_recording
-from edge_mesu.pipeline import SensorPipeline, WindowBatch, learner_class
+from edge_mesu.pipeline import SensorPipeline, WindowBatch
+from edge_mesu.registry import learner_class
 from edge_mesu.statefile import atomic_write_bytes, load_state
 
 __all__ = ["add_commands", "cmd_learn", "cmd_predict"]
@@ -165,7 +166,7 @@ def _open_for_learning(args: argparse.Namespace) -> SensorPipeline:
     if kind == "SensorPipeline":
         pipe = _load_pipeline(args.state, args)
         _channels(args, pipe)
-        if args.fixed and getattr(pipe.learner, "plan", None) is None:
+        if args.fixed and pipe.learner.input_format is None:
             raise ValueError(f"--fixed given but {args.state} holds a {type(pipe.learner).__name__}")
         return pipe
     return _new_pipeline(args, _channels(args, None), learner_class(kind).load(args.state))
@@ -210,7 +211,7 @@ def cmd_learn(args: argparse.Namespace, write: Any = print) -> int:
     pipe.frontend.freeze(args.freeze or pipe.frontend.frozen)
     channels = _channels(args, pipe)
     write(f"learning {_source(args)[1]}: {pipe.spec.channels} channels, window {pipe.spec.window}, hop "
-          f"{pipe.spec.hop}; {type(pipe.learner).__name__} {'-'.join(map(str, pipe.layers))}, classes "
+          f"{pipe.spec.hop}; {type(pipe.learner).__name__} {'-'.join(map(str, pipe.learner.layers))}, classes "
           f"{', '.join(pipe.classes) or '(from the labels)'}")
     track, rows, since = _Tracker(args.report_every, write), 0, 0
     for chunk in _chunks(args, channels, args.label):
@@ -234,12 +235,13 @@ def cmd_learn(args: argparse.Namespace, write: Any = print) -> int:
     write(f"prequential accuracy {'n/a' if acc is None else f'{100 * acc:.1f}%'} over {track.labelled} labelled "
           f"of {track.windows} windows" + (f"; unlabelled windows: mean MI {track.mi_sum / track.mi_n:.3f} bits"
                                            if track.mi_n else ""))
-    write(f"state: {size:,} bytes (learning state {pipe.state_nbytes():,} B, front end "
+    write(f"state: {size:,} bytes (learning state {pipe.learner.state_nbytes():,} B, front end "
           f"{pipe.frontend.state_nbytes():,} B)" + (f", saved to {args.state}" if args.state else ""))
     result = {"windows": track.windows, "labelled": track.labelled, "prequential_accuracy": acc,
               "state_bytes": size, "classes": pipe.classes, "samples": rows, "accuracy_over_time": track.blocks,
               "unlabelled_mean_mi": track.mi_sum / track.mi_n if track.mi_n else None,
-              "learner": type(pipe.learner).__name__, "layers": list(pipe.layers), "frontend": pipe.spec.to_dict(),
+              "learner": type(pipe.learner).__name__, "layers": list(pipe.learner.layers),
+              "frontend": pipe.spec.to_dict(),
               "frontend_counters": pipe.frontend.counters.as_dict()}
     _write_json(args.json, result)
     if args.plot:
@@ -277,7 +279,7 @@ def cmd_predict(args: argparse.Namespace, write: Any = print) -> int:
     pipe = SensorPipeline.load(args.state)
     channels = _channels(args, pipe)
     pipe.frontend.freeze(args.freeze or pipe.frontend.frozen)
-    names = pipe.classes + [f"class{i}" for i in range(len(pipe.classes), pipe.n_classes)]
+    names = pipe.classes + [f"class{i}" for i in range(len(pipe.classes), pipe.learner.n_classes)]
     write("end_row,t_end,predicted,confidence,mi_bits" + (",label" if args.label else ""))
     rows, windows, records, correct, labelled = 0, 0, [], 0, 0  # records kept only for --json
     for chunk in _chunks(args, channels, args.label):

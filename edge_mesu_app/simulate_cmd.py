@@ -19,15 +19,17 @@ from typing import Any
 
 import numpy as np
 
+from edge_mesu import SensorPipeline
 from edge_mesu.errors import EdgeMesuError
-from edge_mesu.learner_base import load_learner
+from edge_mesu.interface import NetworkDescription
+from edge_mesu.loading import load_learner
 from firmware_sim.device import load_device
 from firmware_sim.plot import plot_report
 from firmware_sim.simulate import simulate
 from firmware_sim.stream import check_queue, check_rate
 from firmware_sim.views import assume_fixed_point
 
-__all__ = ["add_commands", "handler", "generated_stream", "load_learner"]  # load_learner: re-exported from edge_mesu
+__all__ = ["add_commands", "handler", "generated_stream"]
 
 
 def add_commands(subparsers: Any) -> argparse.ArgumentParser:
@@ -60,16 +62,19 @@ def generated_stream(learner: Any, samples: int, seed: int = 0) -> tuple[np.ndar
     return X, (X @ teacher).argmax(axis=1)
 
 
-def _inputs(args: argparse.Namespace) -> tuple[Any, Any, float, int]:
+def _inputs(args: argparse.Namespace) -> tuple[Any, Any, NetworkDescription, float, int]:
+    """(device, the learner to run, the description to cost, rate, queue)."""
     device = load_device(args.device)
     rate = check_rate(args.rate)
     queue = check_queue(args.queue)
     if isinstance(args.samples, bool) or not isinstance(args.samples, int) or args.samples < 1:
         raise ValueError(f"--samples must be an integer >= 1, got {args.samples!r}")
-    learner = load_learner(args.state)
-    if getattr(args, "assume_fixed", False):
-        learner = assume_fixed_point(learner)
-    return device, learner, rate, queue
+    loaded = load_learner(args.state)
+    desc = loaded.describe()  # a pipeline's description includes its front end
+    learner = loaded.learner if isinstance(loaded, SensorPipeline) else loaded
+    if args.assume_fixed:
+        desc = assume_fixed_point(desc)
+    return device, learner, desc, rate, queue
 
 
 def tflm_arena_of(path: str, learner: Any, mode: str) -> Any:
@@ -92,22 +97,22 @@ def tflm_arena_of(path: str, learner: Any, mode: str) -> Any:
 def handler(args: argparse.Namespace) -> int:
     """Run the simulation the arguments describe, print the table; return the exit code."""
     try:
-        device, learner, rate, queue = _inputs(args)
-        tflm = tflm_arena_of(args.tflite, learner, args.mode) if getattr(args, "tflite", None) else None
+        device, learner, desc, rate, queue = _inputs(args)
+        tflm = tflm_arena_of(args.tflite, learner, args.mode) if args.tflite else None
     except (OSError, ValueError, EdgeMesuError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     report = simulate(learner, device, generated_stream(learner, args.samples), rate_hz=rate, queue=queue,
-                      mode=args.mode, tflm_arena=tflm)
+                      mode=args.mode, tflm_arena=tflm, description=desc)
     print(report.format_table())
-    if getattr(args, "json", None):
+    if args.json:
         try:
             with open(args.json, "w", encoding="utf-8") as fh:
                 json.dump(report.to_dict(), fh, indent=2)
         except OSError as exc:
             print(f"error: cannot write {args.json}: {exc.strerror}", file=sys.stderr)
             return 2
-    if getattr(args, "plot", None):
+    if args.plot:
         try:
             plot_report(report, args.plot)
         except ImportError as exc:

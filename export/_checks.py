@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge_mesu.interface import Describable, NetworkDescription, describe
 from edge_mesu.mesu import check_layers
 
 __all__ = ["MAX_FAN_IN", "check_calibration", "check_output_path", "mean_network", "posterior_network"]
@@ -22,35 +23,29 @@ MAX_FAN_IN = 65_536
 Layer = tuple[np.ndarray, np.ndarray]
 
 
-def _layers_of(learner: object) -> tuple[int, ...]:
-    for attr in ("layers", "mean_params", "predict_proba"):
-        if not hasattr(learner, attr):
-            raise TypeError(f"learner {type(learner).__name__} lacks {attr!r}; export needs the learner "
-                            "interface of edge_mesu.MESULearner (layers, mean_params, predict_proba, params)")
+def _layers_of(desc: NetworkDescription) -> tuple[int, ...]:
     try:
-        sizes = check_layers(learner.layers)  # type: ignore[attr-defined]
+        sizes = check_layers(desc.layers)
     except ValueError as exc:
         raise ValueError(f"unsupported architecture: {exc}") from None
     if max(sizes[:-1]) > MAX_FAN_IN:
         raise ValueError(f"unsupported architecture {sizes}: fan-in {max(sizes[:-1])} exceeds {MAX_FAN_IN} "
                          "(the int32 accumulator could overflow)")
-    activation = getattr(learner, "activation", "relu")
-    if activation != "relu":
-        raise ValueError(f"unsupported hidden activation {activation!r}: only ReLU hidden layers export")
     return sizes
 
 
-def mean_network(learner: object) -> list[Layer]:
-    """The learner's mean network as float64 ``[(W (fan_in, fan_out), b (fan_out,)), ...]``, validated.
+def mean_network(learner: Describable | NetworkDescription) -> list[Layer]:
+    """The mean network of a learner (or pipeline, or description) as float64 ``[(W (fan_in, fan_out),
+    b (fan_out,)), ...]``, validated (every edge-mesu network has ReLU hidden layers and a softmax output).
 
-    Raises ``TypeError`` for an object without the learner interface and ``ValueError`` for an
+    Raises ``TypeError`` for an object that is not an edge-mesu network and ``ValueError`` for an
     unsupported architecture, shapes that do not chain, or non-finite parameters.
     """
-    sizes = _layers_of(learner)
-    params = list(learner.mean_params())  # type: ignore[attr-defined]
+    desc = describe(learner)
+    sizes = _layers_of(desc)
+    params = list(desc.mean_params)
     if len(params) != len(sizes) - 1:
-        raise ValueError(f"learner.mean_params() has {len(params)} layers, layers={sizes} needs "
-                         f"{len(sizes) - 1}")
+        raise ValueError(f"the description has {len(params)} layers, layers={sizes} needs {len(sizes) - 1}")
     out: list[Layer] = []
     for i, (W, b) in enumerate(params):
         W = np.asarray(W, dtype=np.float64)
@@ -67,14 +62,15 @@ def mean_network(learner: object) -> list[Layer]:
     return out
 
 
-def posterior_network(learner: object) -> list[tuple[Layer, Layer]]:
-    """Per layer ``((mu_W, sigma_W), (mu_b, sigma_b))`` from ``learner.params()`` (σ_b = 0 without biases)."""
-    mean = mean_network(learner)
-    params = learner.params()  # type: ignore[attr-defined]
+def posterior_network(learner: Describable | NetworkDescription) -> list[tuple[Layer, Layer]]:
+    """Per layer ``((mu_W, sigma_W), (mu_b, sigma_b))`` of the posterior (σ_b = 0 without biases)."""
+    desc = describe(learner)
+    mean = mean_network(desc)
+    params = {name: (mu, sigma) for name, mu, sigma in desc.posterior}
     out = []
     for i, (W, b) in enumerate(mean):
         if f"w{i}" not in params:
-            raise ValueError(f"learner.params() lacks 'w{i}'")
+            raise ValueError(f"the posterior lacks 'w{i}'")
         mu_w, sig_w = (np.asarray(a, dtype=np.float64) for a in params[f"w{i}"])
         if f"b{i}" in params:
             mu_b, sig_b = (np.asarray(a, dtype=np.float64) for a in params[f"b{i}"])
@@ -82,11 +78,11 @@ def posterior_network(learner: object) -> list[tuple[Layer, Layer]]:
             mu_b, sig_b = b, np.zeros_like(b)
         for name, arr, ref in (("w", mu_w, W), ("w sigma", sig_w, W), ("b", mu_b, b), ("b sigma", sig_b, b)):
             if arr.shape != ref.shape:
-                raise ValueError(f"learner.params() {name}{i} has shape {arr.shape}, expected {ref.shape}")
+                raise ValueError(f"posterior {name}{i} has shape {arr.shape}, expected {ref.shape}")
             if not np.all(np.isfinite(arr)):
-                raise ValueError(f"learner.params() {name}{i} holds non-finite values; cannot export")
+                raise ValueError(f"posterior {name}{i} holds non-finite values; cannot export")
         if np.any(sig_w < 0) or np.any(sig_b < 0):
-            raise ValueError(f"learner.params() layer {i} has a negative sigma")
+            raise ValueError(f"posterior layer {i} has a negative sigma")
         out.append(((mu_w, sig_w), (mu_b, sig_b)))
     return out
 

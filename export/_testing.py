@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from edge_mesu.interface import FLOAT_ARITHMETIC, NetworkDescription, read_only
+
 __all__ = ["gaussian_task", "trained_learner", "StubLearner"]
 
 
@@ -37,6 +39,13 @@ class StubLearner:
         self._b = [np.asarray(b, dtype=np.float64) for b in biases] if biases is not None else \
             [np.zeros(w.shape[1]) for w in weights]
         self._s = sigmas if sigmas is not None else [np.zeros_like(w) for w in self._w]
+
+    def describe(self) -> NetworkDescription:
+        return NetworkDescription(
+            kind="StubLearner", layers=self.layers, bias=self.bias, train_samples=1, predict_samples=0,
+            arithmetic=FLOAT_ARITHMETIC, n_params=sum(w.size + b.size for w, b in self.mean_params()),
+            state_nbytes=0, mean_params=tuple((read_only(w), read_only(b)) for w, b in self.mean_params()),
+            posterior=tuple((n, read_only(m), read_only(s)) for n, (m, s) in self.params().items()))
 
     def mean_params(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return list(zip(self._w, self._b, strict=True))

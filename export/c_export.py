@@ -12,8 +12,8 @@ import os
 import time
 from pathlib import Path
 
-from edge_mesu.fixed import FixedMESULearner
-from edge_mesu.fixed.cgen import generate_c, sanitize_name
+from edge_mesu.fixed.cgen import fixed_network, generate_c, sanitize_name
+from edge_mesu.interface import Describable, FixedNetwork, NetworkDescription, describe
 from edge_mesu.statefile import atomic_write_bytes
 
 from .report import ExportReport, TensorFormat
@@ -33,8 +33,8 @@ def _check_dir(out_dir: str | os.PathLike) -> Path:
     return target
 
 
-def _tensors(learner: FixedMESULearner) -> tuple[TensorFormat, ...]:
-    plan = learner.plan
+def _tensors(net: FixedNetwork) -> tuple[TensorFormat, ...]:
+    plan = net.plan
     out = [TensorFormat("x", "int8", (plan.layers[0],), plan.input_fmt.qstring)]
     for l, f in enumerate(plan.mu_fmts):
         shape = (plan.layers[l], plan.layers[l + 1])
@@ -47,8 +47,12 @@ def _tensors(learner: FixedMESULearner) -> tuple[TensorFormat, ...]:
     return tuple(out)
 
 
-def to_c(learner: object, out_dir: str | os.PathLike, name: str = "mesu_net") -> ExportReport:
-    """Write ``name.h``, ``name_model.h`` and ``name.c`` for a :class:`FixedMESULearner` into ``out_dir``.
+def to_c(learner: Describable | NetworkDescription, out_dir: str | os.PathLike, name: str = "mesu_net"
+         ) -> ExportReport:
+    """Write ``name.h``, ``name_model.h`` and ``name.c`` of a fixed-point learner into ``out_dir``.
+
+    ``learner``: a :class:`~edge_mesu.FixedMESULearner`, a :class:`~edge_mesu.SensorPipeline` around one
+    (the front end is not part of the C), or their description.
 
     The directory is created if its parent exists. Compile ``name.c`` alone (C99, no libc beyond
     <stdint.h>/<stddef.h>); define ``NAME_INFERENCE_ONLY`` for a predict-only build with const state.
@@ -60,11 +64,10 @@ def to_c(learner: object, out_dir: str | os.PathLike, name: str = "mesu_net") ->
         bad output directory; nothing is written.
     """
     t0 = time.perf_counter()
-    if not isinstance(learner, FixedMESULearner):
-        raise ValueError(f"C export needs a FixedMESULearner (integer state), got {type(learner).__name__}; "
-                         "convert a float learner with FixedMESULearner.from_float")
+    desc = describe(learner)
+    net = fixed_network(desc)
     target = _check_dir(out_dir)
-    src = generate_c(learner, sanitize_name(name))
+    src = generate_c(desc, sanitize_name(name))
     target.mkdir(exist_ok=True)
     for fname, text in src.files.items():
         atomic_write_bytes(target / fname, text.encode("utf-8"))
@@ -73,6 +76,6 @@ def to_c(learner: object, out_dir: str | os.PathLike, name: str = "mesu_net") ->
     details = {"name": src.name, "files": sorted(src.files), "arena_bytes": src.macros[f"{p}_ARENA_BYTES"],
                "state_ram_bytes": src.macros[f"{p}_STATE_RAM_BYTES"],
                "state_blob_bytes": src.macros[f"{p}_STATE_BYTES"], "ram_bytes": src.macros[f"{p}_RAM_BYTES"],
-               "rounding": learner.rounding.value, "step": learner.step,
+               "rounding": net.rounding.value, "step": net.step,
                "build": f"cc -std=c99 -O2 -c {src.name}.c (define {p}_INFERENCE_ONLY for predict only)"}
-    return ExportReport("c", str(target), size, _OPS, _tensors(learner), time.perf_counter() - t0, details)
+    return ExportReport("c", str(target), size, _OPS, _tensors(net), time.perf_counter() - t0, details)

@@ -16,16 +16,19 @@ from typing import Any
 
 import numpy as np
 
+from edge_mesu.interface import StreamingLearner
+
 from ._checks import check_calibration, mean_network
 from .int8_reference import RUNTIME_VARIANTS, run_reference
 from .quant import float_layer_outputs
+from .report import ExportReport
 from .runtime import run_onnx, run_tflite
 from .tflite_export import model_to_plan
 from .tflite_schema import Model
 
 __all__ = ["FidelityRow", "FidelityReport", "fidelity_report", "sqnr_db"]
 
-Artefact = str | os.PathLike | Any  # a path, or an ExportReport (anything with .path)
+Artefact = str | os.PathLike | ExportReport  # a path, or the report of the export that wrote it
 
 
 def sqnr_db(reference: np.ndarray, test: np.ndarray) -> float:
@@ -95,7 +98,7 @@ class FidelityReport:
 
 
 def _path(artefact: Artefact) -> Path:
-    return Path(getattr(artefact, "path", artefact))
+    return Path(artefact.path) if isinstance(artefact, ExportReport) else Path(artefact)
 
 
 def _row(name: str, logits: np.ndarray, y: np.ndarray, ref_pred: np.ndarray, float_outs: list[np.ndarray],
@@ -143,9 +146,10 @@ def _tflite_row(path: Path, X: np.ndarray, y: np.ndarray, ref_pred: np.ndarray, 
     return _row("tflite-int8", layers[-1], y, ref_pred, float_outs, layers), note
 
 
-def fidelity_report(learner: object, X: object, y: object, *, onnx: Artefact | None = None,
+def fidelity_report(learner: StreamingLearner, X: object, y: object, *, onnx: Artefact | None = None,
                     onnx_int8: Artefact | None = None, tflite: Artefact | None = None,
-                    fixed_learner: object | None = None, tflite_resolver: str = "auto") -> FidelityReport:
+                    fixed_learner: StreamingLearner | None = None, tflite_resolver: str = "auto"
+                    ) -> FidelityReport:
     """Compare the learner's float mean network with its exported artefacts on ``(X, y)``.
 
     Parameters
@@ -163,7 +167,7 @@ def fidelity_report(learner: object, X: object, y: object, *, onnx: Artefact | N
     if ya.shape[0] != Xa.shape[0]:
         raise ValueError(f"y has {ya.shape[0]} labels for {Xa.shape[0]} inputs")
     float_outs = float_layer_outputs(params, Xa)
-    ref_pred = np.asarray(learner.predict_proba(Xa, samples=0)).argmax(axis=1)  # type: ignore[attr-defined]
+    ref_pred = np.asarray(learner.predict_proba(Xa, samples=0)).argmax(axis=1)
     rows = [_row("float-mean", float_outs[-1], ya, ref_pred, float_outs, float_outs)]
     notes = ["float-mean: float64 forward pass of learner.mean_params()"]
     if onnx is not None:
@@ -183,13 +187,12 @@ def fidelity_report(learner: object, X: object, y: object, *, onnx: Artefact | N
         rows.append(_fixed_row(fixed_learner, Xa, ya, ref_pred, float_outs))
         notes.append("fixed: accuracy/agreement from its predict_proba; logit error and SQNR from the float "
                      "forward pass of its mean_params() (its dequantised mean weights)")
-    return FidelityReport(int(Xa.shape[0]), tuple(int(s) for s in learner.layers),  # type: ignore[attr-defined]
-                          tuple(rows), tuple(notes))
+    return FidelityReport(int(Xa.shape[0]), tuple(int(s) for s in learner.layers), tuple(rows), tuple(notes))
 
 
-def _fixed_row(fixed: object, X: np.ndarray, y: np.ndarray, ref_pred: np.ndarray,
+def _fixed_row(fixed: StreamingLearner, X: np.ndarray, y: np.ndarray, ref_pred: np.ndarray,
                float_outs: list[np.ndarray]) -> FidelityRow:
-    pred = np.asarray(fixed.predict_proba(X, samples=0)).argmax(axis=1)  # type: ignore[attr-defined]
+    pred = np.asarray(fixed.predict_proba(X, samples=0)).argmax(axis=1)
     outs = float_layer_outputs(mean_network(fixed), X)
     base = _row("fixed", outs[-1], y, ref_pred, float_outs, outs)
     return FidelityRow("fixed", float(np.mean(pred == y)), float(np.mean(pred == ref_pred)),

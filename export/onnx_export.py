@@ -23,6 +23,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from edge_mesu.interface import describe
 from edge_mesu.statefile import atomic_write_bytes
 
 from ._checks import check_calibration, check_output_path, mean_network
@@ -152,7 +153,7 @@ def to_onnx(learner: object, path: str | os.PathLike, *, opset: int = DEFAULT_OP
     params = mean_network(learner)
     opset = check_opset(opset)
     target = check_output_path(path)
-    model = build_float_model(params, opset, bias=bool(getattr(learner, "bias", True)), fc_op=fc_op)
+    model = build_float_model(params, opset, bias=describe(learner).bias, fc_op=fc_op)
     size = _write(model, target)
     return ExportReport("onnx", str(target), size, _ops(model), tensor_formats(model),
                         time.perf_counter() - t0,

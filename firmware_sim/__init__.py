@@ -8,14 +8,17 @@ Example
 -------
 >>> import numpy as np
 >>> from edge_mesu import MESULearner
->>> learner = assume_fixed_point(MESULearner((8, 4, 2), seed=0))
+>>> learner = MESULearner((8, 4, 2), seed=0)
 >>> X = np.random.default_rng(0).normal(size=(20, 8)); y = (X[:, 0] > 0).astype(int)
->>> report = simulate(learner, "stm32l4", (X, y), rate_hz=50.0, queue=2)
+>>> report = simulate(learner, "stm32l4", (X, y), rate_hz=50.0, queue=2,
+...                   description=assume_fixed_point(learner))
 >>> report.ok, report.processed
 (True, 20)
 """
 
 from __future__ import annotations
+
+from edge_mesu.memplan import Buffer, MemoryPlan, Placement, plan_memory
 
 from .device import COST_KEYS, Device, FlashWrite, list_devices, load_device, parse_device
 from .latency import LatencyEstimate, OpCost, cost_of, estimate_latency, step_latency
@@ -29,13 +32,12 @@ from .memory import (
                      table_bytes,
                      tflm_arena_estimate,
 )
-from .planner import Buffer, MemoryPlan, Placement, plan_memory
 from .report import SimReport
 from .simulate import budget_violations, simulate
 from .stream import QueueResult, iter_stream, replay_queue
-from .views import FixedPointView, assume_fixed_point
+from .views import assume_fixed_point
 
-__all__ = ["COST_KEYS", "Buffer", "Device", "FixedPointView", "FlashWrite", "LatencyEstimate", "MemoryMap",
+__all__ = ["COST_KEYS", "Buffer", "Device", "FlashWrite", "LatencyEstimate", "MemoryMap",
            "MemoryPlan", "OpCost", "Placement", "QueueResult", "SimReport", "assume_fixed_point",
            "budget_violations", "code_size", "cost_of", "estimate_latency", "iter_stream", "list_devices",
            "load_device", "memory_map", "parse_device", "pass_buffers", "plan_memory", "replay_queue",

@@ -247,10 +247,11 @@ class _Machine:
 
 
 def _same_state(machine: _Machine, learner: Any) -> bool:
-    mu, code, step, counters = machine.state(learner.n_params())
-    py = [learner.counters[n] if n != "input" else 0 for n in COUNTER_NAMES]
-    return bool(np.array_equal(mu, learner._mu) and np.array_equal(code, learner._code)
-                and step == learner.step and counters == py)
+    net = learner.describe().fixed
+    mu, code, step, counters = machine.state(net.layout.n_params)
+    py = [net.counters.get(n, 0) if n != "input" else 0 for n in COUNTER_NAMES]
+    return bool(np.array_equal(mu, net.mu) and np.array_equal(code, net.code) and step == net.step
+                and counters == py)
 
 
 def emulate(learner: Any, steps: int = 3, X: np.ndarray | None = None, y: np.ndarray | None = None,
@@ -283,7 +284,7 @@ def emulate(learner: Any, steps: int = 3, X: np.ndarray | None = None, y: np.nda
         compiler = _run(["arm-none-eabi-gcc", "--version"], Path(tmp)).splitlines()[0]
     predict, learn, exact = [], [], _same_state(machine, twin)
     for k in range(steps):
-        machine.write("emu_x", twin.plan.input_fmt.quantize(X[k]))
+        machine.write("emu_x", twin.quantize(X[k])[0])
         best, n = machine.call("emu_predict")
         predict.append(n)
         ref = twin.predict_q15(X[k:k + 1])[0]

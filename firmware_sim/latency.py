@@ -6,10 +6,9 @@ Each op kind maps to one cost key of the device profile; the three integer dot-p
 
 Example
 -------
->>> from types import SimpleNamespace
+>>> from edge_mesu import MESULearner
 >>> from firmware_sim.device import load_device
->>> toy = SimpleNamespace(layers=(4, 3, 2), bias=False, train_samples=1, predict_samples=0)
->>> est = estimate_latency(toy, load_device("rp2040"), "infer")
+>>> est = estimate_latency(MESULearner((4, 3, 2), bias=False), load_device("rp2040"), "infer")
 >>> est.cycles > 0 and est.largest().op.name
 'fc0.forward'
 """
@@ -19,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from edge_mesu.ops import KINDS, Op, operation_list
+from edge_mesu.interface import Describable, NetworkDescription, describe
+from edge_mesu.ops import KINDS, Op
 
 from .device import Device
 
@@ -88,24 +88,24 @@ class LatencyEstimate:
                 "ops": [c.to_dict() for c in self.ops]}
 
 
-def estimate_latency(learner: Any, device: Device, mode: str) -> LatencyEstimate:
-    """Cycle estimate of one ``mode`` pass (see :func:`edge_mesu.ops.operation_list`)."""
-    ops = operation_list(learner, mode)
+def estimate_latency(learner: Describable | NetworkDescription, device: Device, mode: str) -> LatencyEstimate:
+    """Cycle estimate of one ``mode`` pass of a network (its description's operation list)."""
+    ops = describe(learner).operation_list(mode)
     return LatencyEstimate(mode, device.clock_hz, tuple(OpCost(op, cost_of(op.kind, device)) for op in ops))
 
 
-def step_latency(learner: Any, device: Device, mode: str) -> dict[str, Any]:
+def step_latency(learner: Describable | NetworkDescription, device: Device, mode: str) -> dict[str, Any]:
     """Passes run per streamed sample: ``infer`` alone, or ``predict`` then ``learn`` (prequential).
 
     Returns ``{"passes": {name: LatencyEstimate}, "frontend_cycles": float, "cycles": float, "us": float}``;
-    the front end's ``cycles_per_sample()`` is added when ``learner.frontend`` exists.
+    a front end's cycles per learner input are added when the network has one.
     """
     if mode not in ("infer", "learn"):
         raise ValueError(f"mode must be 'infer' or 'learn', got {mode!r}")
+    desc = describe(learner)
     names = ("infer",) if mode == "infer" else ("predict", "learn")
-    passes = {n: estimate_latency(learner, device, n) for n in names}
-    frontend = getattr(learner, "frontend", None)
-    fe_cycles = float(frontend.cycles_per_sample()) if frontend is not None else 0.0
+    passes = {n: estimate_latency(desc, device, n) for n in names}
+    fe_cycles = float(desc.frontend.cycles_per_window) if desc.frontend is not None else 0.0
     cycles = sum(p.cycles for p in passes.values()) + fe_cycles
     return {"passes": passes, "frontend_cycles": fe_cycles, "cycles": cycles,
             "us": cycles * 1e6 / device.clock_hz}

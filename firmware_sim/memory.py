@@ -10,12 +10,17 @@ bookkeeping (:data:`TFLM_ARENA_BYTES`, per tensor / operator / output channel) �
 arena is given (``tflm_arena=``, see :func:`export.tflm.measure_arena`), the larger of the two is budgeted;
 both are kept in ``MemoryMap.tflm``.
 
-``"learn"``: the learner itself. RAM holds the learning state (``learner.state_nbytes()``: μ and σ are
-rewritten every step), the arena of the larger of the predict and learn passes, the PRNG state (16 bytes:
-64-bit key and counter), the stack, gradient accumulators when ``train_samples > 1``
-(2 × int32 per parameter) and the front end's RAM when one is attached. Flash holds code, the lookup tables
-and two slots for the persisted state image (A/B, so a power cut during a checkpoint keeps the old one),
-each rounded up to the erase unit.
+``"learn"``: the learner itself. RAM holds the learning state (``state_nbytes``: μ and σ are rewritten
+every step), the arena of the larger of the predict and learn passes, the PRNG state (16 bytes: 64-bit key
+and counter), the stack, gradient accumulators when ``train_samples > 1`` (2 × int32 per parameter) and the
+front end's RAM when one is attached. Where the learner has device code (the fixed learner's generated C),
+the passes' buffers are its ``buffer_lists``, planned exactly as the C lays out its arena (so the arena here
+is the C's ``NAME_ARENA_BYTES``); otherwise a generic model of the passes. Flash holds code, the lookup
+tables and two slots for the persisted state image (A/B, so a power cut during a checkpoint keeps the old
+one), each rounded up to the erase unit.
+
+Everything is read from a :class:`~edge_mesu.interface.NetworkDescription` (``learner.describe()``); the
+functions accept a learner or pipeline too and describe it.
 
 Code-size estimate
 ------------------
@@ -24,10 +29,9 @@ the device's ``code_density``. Not measured on compiled code yet: the C port wil
 
 Example
 -------
->>> from types import SimpleNamespace
+>>> from edge_mesu import MESULearner
 >>> from firmware_sim.device import load_device
->>> toy = SimpleNamespace(layers=(4, 3, 2), bias=False, train_samples=1, predict_samples=0)
->>> m = memory_map(toy, load_device("stm32l4"), "infer")
+>>> m = memory_map(MESULearner((4, 3, 2), bias=False), load_device("stm32l4"), "infer")
 >>> m.flash["weights"], m.flash["quant_params"]
 (18, 40)
 """
@@ -38,10 +42,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge_mesu.ops import arithmetic_of
+from edge_mesu.interface import Describable, NetworkDescription, describe
+from edge_mesu.memplan import Buffer, MemoryPlan, plan_memory
 
 from .device import Device
-from .planner import Buffer, MemoryPlan, plan_memory
 
 __all__ = ["CODE_BYTES", "PRNG_STATE_BYTES", "TFLM_ALIGNMENT", "TFLM_ARENA_BYTES", "MemoryMap",
            "TflmArenaEstimate", "code_size", "measured_arena", "memory_map", "pass_buffers", "table_bytes",
@@ -82,13 +86,13 @@ def _nbytes(bits: int) -> int:
     return max(1, math.ceil(int(bits) / 8))
 
 
-def _formats(learner: Any, pass_name: str) -> dict[str, int]:
+def _formats(desc: NetworkDescription, pass_name: str) -> dict[str, int]:
     """Bytes per element of input, activation, accumulator, gradient and sampled weight."""
     if pass_name == "infer":
         return {"input": 1, "act": 1, "acc": 4, "grad": 4, "weight": 1}
-    a = arithmetic_of(learner)
-    return {"input": _nbytes(a["input_bits"]), "act": _nbytes(a["act_bits"]), "acc": _nbytes(a["acc_bits"]),
-            "grad": _nbytes(a["grad_bits"]), "weight": _nbytes(a["weight_bits"])}
+    a = desc.arithmetic
+    return {"input": _nbytes(a.input_bits), "act": _nbytes(a.act_bits), "acc": _nbytes(a.acc_bits),
+            "grad": _nbytes(a.grad_bits), "weight": _nbytes(a.weight_bits)}
 
 
 def tflm_buffers(sizes: tuple[int, ...] | list[int]) -> list[Buffer]:
@@ -104,23 +108,27 @@ def tflm_buffers(sizes: tuple[int, ...] | list[int]) -> list[Buffer]:
                    Buffer("probs", sizes[-1], n_layers + 1, n_layers + 1)]
 
 
-def pass_buffers(learner: Any, pass_name: str) -> list[Buffer]:
+def pass_buffers(learner: Describable | NetworkDescription, pass_name: str) -> list[Buffer]:
     """The arena buffers of one pass (``"infer"``, ``"predict"`` or ``"learn"``) with their lifetimes.
 
-    Steps: 0 input ready, ``1 + i`` forward of layer i, ``L + 1`` softmax, ``L + 2 + (L - 1 - i)`` backward
-    of layer i (learn only). ``h{i}`` is the input of layer i (i >= 1); ``delta{i}`` the gradient on it.
-    ``"infer"`` is the exported network in TFLM (:func:`tflm_buffers`: int8 tensors only, TFLM keeps
-    accumulators in registers).
+    A network with device code gives its own list (``NetworkDescription.buffer_lists``: the generated C's
+    buffers). Otherwise a model: steps 0 input ready, ``1 + i`` forward of layer i, ``L + 1`` softmax,
+    ``L + 2 + (L - 1 - i)`` backward of layer i (learn only); ``h{i}`` is the input of layer i (i >= 1),
+    ``delta{i}`` the gradient on it. ``"infer"`` is the exported network in TFLM (:func:`tflm_buffers`: int8
+    tensors only, TFLM keeps accumulators in registers).
     """
     if pass_name not in ("infer", "predict", "learn"):
         raise ValueError(f"pass must be 'infer', 'predict' or 'learn', got {pass_name!r}")
+    desc = describe(learner)
     if pass_name == "infer":
-        return tflm_buffers(learner.layers)
-    sizes = [int(v) for v in learner.layers]
+        return tflm_buffers(desc.layers)
+    if pass_name in desc.buffer_lists:
+        return list(desc.buffer_lists[pass_name])
+    sizes = [int(v) for v in desc.layers]
     n_layers = len(sizes) - 1
-    f = _formats(learner, pass_name)
+    f = _formats(desc, pass_name)
     learn = pass_name == "learn"
-    sampled = learn or (pass_name == "predict" and int(getattr(learner, "predict_samples", 0)) > 0)
+    sampled = learn or (pass_name == "predict" and desc.predict_samples > 0)
     fwd = [1 + i for i in range(n_layers)]
     soft = n_layers + 1
     bwd = [n_layers + 2 + (n_layers - 1 - i) for i in range(n_layers)]
@@ -131,7 +139,7 @@ def pass_buffers(learner: Any, pass_name: str) -> list[Buffer]:
     bufs.append(Buffer("logits", sizes[-1] * f["acc"], fwd[-1], soft))
     if sampled:
         bufs.append(Buffer("weight_row", max(sizes[:-1]) * f["weight"], fwd[0], fwd[-1]))
-    if pass_name == "predict" and int(getattr(learner, "predict_samples", 0)) > 1:
+    if pass_name == "predict" and desc.predict_samples > 1:
         bufs.append(Buffer("proba_sum", sizes[-1] * f["acc"], fwd[0], soft))
     if learn:
         bufs.append(Buffer("delta_out", sizes[-1] * f["grad"], soft, bwd[-1]))
@@ -140,30 +148,31 @@ def pass_buffers(learner: Any, pass_name: str) -> list[Buffer]:
     return bufs
 
 
-def code_size(learner: Any, mode: str, device: Device) -> int:
+def code_size(learner: Describable | NetworkDescription, mode: str, device: Device) -> int:
     """Estimated code bytes (see ``CODE_BYTES``) scaled by ``device.code_density``."""
-    n_layers = len(learner.layers) - 1
+    desc = describe(learner)
+    n_layers = len(desc.layers) - 1
     c = CODE_BYTES
     if mode == "infer":
         total = c["runtime_infer"] + c["fc_forward"] + c["softmax"]
     else:
         total = c["runtime_learn"] + c["fc_forward"] + c["sampler"] + c["fc_backward_update"] + c["softmax"]
-        if arithmetic_of(learner)["float"]:
+        if desc.arithmetic.is_float:
             total += c["float_support"]
     total += c["per_layer"] * n_layers
     return int(math.ceil(total * device.code_density))
 
 
-def table_bytes(learner: Any, mode: str) -> dict[str, int]:
+def table_bytes(learner: Describable | NetworkDescription, mode: str) -> dict[str, int]:
     """Constant lookup tables: exp (256 × int16), and for learning the Gaussian inverse CDF and σ tables."""
     if mode == "infer":
         return {"exp_table": 512}
-    a = arithmetic_of(learner)
-    if a["float"]:
+    a = describe(learner).arithmetic
+    if a.is_float:
         return {"gauss_icdf": 256 * 4}
     tables = {"exp_table": 512, "gauss_icdf": 512}
-    if int(a["sigma_bits"]) <= 10:  # σ stored as a code: σ, σ² and 1/σ tables indexed by it
-        entries = 2 ** int(a["sigma_bits"])
+    if a.sigma_bits <= 10:  # σ stored as a code: σ, σ² and 1/σ tables indexed by it
+        entries = 2**a.sigma_bits
         tables.update(sigma=entries * 2, sigma_sq=entries * 4, inv_sigma=entries * 2)
     return tables
 
@@ -219,8 +228,8 @@ def _align(n: int, alignment: int) -> int:
 def measured_arena(value: Any) -> dict[str, int | None]:
     """A measured TFLM arena as ``{"required", "total", "head", "tail", "smallest"}``.
 
-    Accepts bytes (an int: the arena needed), a mapping or an object with ``total``, ``head``, ``tail``
-    and optional ``smallest`` (e.g. :class:`export.tflm.ArenaMeasurement` or its ``to_dict()``).
+    Accepts bytes (an int: the arena needed), a mapping with ``total``, ``head``, ``tail`` and optional
+    ``smallest``, or an object whose ``to_dict()`` gives one (e.g. :class:`export.tflm.ArenaMeasurement`).
     """
     if isinstance(value, bool):
         raise TypeError(f"tflm_arena must be bytes (int), a mapping or a measurement, got {value!r}")
@@ -228,7 +237,7 @@ def measured_arena(value: Any) -> dict[str, int | None]:
         if value < 1:
             raise ValueError(f"tflm_arena must be >= 1 byte, got {value}")
         return {"required": value, "total": value, "head": None, "tail": None, "smallest": None}
-    get = value.get if isinstance(value, dict) else (lambda k, d=None: getattr(value, k, d))
+    get = value.get if isinstance(value, dict) else value.to_dict().get
     try:
         total, head, tail = (int(get(k)) for k in ("total", "head", "tail"))
     except (TypeError, ValueError):
@@ -276,25 +285,25 @@ class MemoryMap:
         return out
 
 
-def _flash_sections(learner: Any, device: Device, mode: str) -> dict[str, int]:
-    flash = {"code": code_size(learner, mode, device)}
-    flash.update(table_bytes(learner, mode))
-    sizes = [int(v) for v in learner.layers]
+def _flash_sections(desc: NetworkDescription, device: Device, mode: str) -> dict[str, int]:
+    flash = {"code": code_size(desc, mode, device)}
+    flash.update(table_bytes(desc, mode))
+    sizes = [int(v) for v in desc.layers]
     if mode == "infer":
         n_w = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
         n_out = sum(sizes[1:])
-        flash["weights"] = n_w + (4 * n_out if getattr(learner, "bias", False) else 0)
+        flash["weights"] = n_w + (4 * n_out if desc.bias else 0)
         flash["quant_params"] = 8 * n_out
     else:
-        state = int(learner.state_nbytes())
+        state = desc.state_nbytes
         page = device.flash_write.page_bytes if device.flash_write else 1
         flash["state_image"] = 2 * math.ceil(state / page) * page
     return flash
 
 
-def _tflm_arena(learner: Any, tflm_arena: Any) -> tuple[int, MemoryPlan, dict[str, Any]]:
+def _tflm_arena(desc: NetworkDescription, tflm_arena: Any) -> tuple[int, MemoryPlan, dict[str, Any]]:
     """Infer mode: ``(arena bytes to budget, head plan, MemoryMap.tflm)``."""
-    est = tflm_arena_estimate(learner.layers)
+    est = tflm_arena_estimate(desc.layers)
     measured = None if tflm_arena is None else measured_arena(tflm_arena)
     use_measured = measured is not None and int(measured["required"]) > est.required  # type: ignore[arg-type]
     arena = int(measured["required"]) if use_measured else est.required  # type: ignore[index,arg-type]
@@ -303,35 +312,34 @@ def _tflm_arena(learner: Any, tflm_arena: Any) -> tuple[int, MemoryPlan, dict[st
     return arena, est.plan, info
 
 
-def memory_map(learner: Any, device: Device, mode: str = "learn", tflm_arena: Any = None) -> MemoryMap:
-    """Flash and RAM of ``learner`` on ``device`` in ``mode`` (``"infer"`` or ``"learn"``).
+def memory_map(learner: Describable | NetworkDescription, device: Device, mode: str = "learn",
+               tflm_arena: Any = None) -> MemoryMap:
+    """Flash and RAM of a network (a description, or a learner / pipeline to describe) on ``device`` in
+    ``mode`` (``"infer"`` or ``"learn"``).
 
-    ``tflm_arena`` (infer mode only; default ``learner.tflm_arena`` if it exists): TFLM's measured arena
-    for the exported network (see :func:`measured_arena`); the larger of it and the estimate is budgeted.
+    ``tflm_arena`` (infer mode only): TFLM's measured arena for the exported network (see
+    :func:`measured_arena`); the larger of it and the estimate is budgeted.
     """
     if mode not in ("infer", "learn"):
         raise ValueError(f"mode must be 'infer' or 'learn', got {mode!r}")
-    if tflm_arena is None:
-        tflm_arena = getattr(learner, "tflm_arena", None)
+    desc = describe(learner)
     if tflm_arena is not None and mode != "infer":
         raise ValueError("a measured TFLM arena applies to mode='infer' (the exported network) only")
     tflm: dict[str, Any] = {}
     if mode == "infer":
-        arena, head_plan, tflm = _tflm_arena(learner, tflm_arena)
+        arena, head_plan, tflm = _tflm_arena(desc, tflm_arena)
         plans = {"infer": head_plan}
     else:
-        plans = {p: plan_memory(pass_buffers(learner, p), ARENA_ALIGNMENT) for p in ("predict", "learn")}
+        plans = {p: plan_memory(pass_buffers(desc, p), desc.arena_alignment) for p in ("predict", "learn")}
         arena = max(p.arena_bytes for p in plans.values())
     ram: dict[str, int] = {}
     if mode == "learn":
-        ram["state"] = int(learner.state_nbytes())
-        samples = int(getattr(learner, "train_samples", 1))
-        if samples > 1:
-            ram["grad_accumulators"] = 2 * 4 * int(learner.n_params())
+        ram["state"] = desc.state_nbytes
+        if desc.train_samples > 1:
+            ram["grad_accumulators"] = 2 * 4 * desc.n_params
         ram["prng"] = PRNG_STATE_BYTES
     ram["arena"] = arena
     ram["stack"] = device.stack_bytes
-    frontend = getattr(learner, "frontend", None)
-    if frontend is not None:
-        ram["frontend"] = int(frontend.ram_bytes())
-    return MemoryMap(mode, _flash_sections(learner, device, mode), ram, plans, tflm)
+    if desc.frontend is not None:
+        ram["frontend"] = desc.frontend.ram_bytes
+    return MemoryMap(mode, _flash_sections(desc, device, mode), ram, plans, tflm)

@@ -6,6 +6,8 @@ import itertools
 import os
 from typing import Any
 
+from edge_mesu.interface import NetworkDescription
+
 from .device import Device, load_device
 from .latency import step_latency
 from .memory import MemoryMap, memory_map
@@ -76,13 +78,14 @@ class _Prequential:
 
 
 def simulate(learner: Any, device: str | os.PathLike | Device, stream: Any, rate_hz: float, queue: int = 4,
-             mode: str = "learn", max_samples: int | None = None, tflm_arena: Any = None) -> SimReport:
+             mode: str = "learn", max_samples: int | None = None, tflm_arena: Any = None,
+             description: NetworkDescription | None = None) -> SimReport:
     """Check ``learner`` against ``device``: will it fit, will it keep up with ``rate_hz``?
 
     Parameters
     ----------
-    learner : an edge-mesu learner (or :func:`firmware_sim.assume_fixed_point` view of one). In ``"learn"``
-        mode it is trained on the processed samples (prequentially: predict, then learn), in place.
+    learner : an edge-mesu learner (:class:`~edge_mesu.interface.StreamingLearner`). In ``"learn"`` mode it
+        is trained on the processed samples (prequentially: predict, then learn), in place.
     device : a :class:`Device`, a shipped profile name or the path of a TOML profile.
     stream : an iterable of ``(x, y)`` or a tuple of arrays ``(X, y)`` (``y`` may be None in infer mode).
     rate_hz : sensor rate; sample k arrives at ``k / rate_hz`` and must be done by the next arrival.
@@ -93,6 +96,8 @@ def simulate(learner: Any, device: str | os.PathLike | Device, stream: Any, rate
     tflm_arena : infer mode only: TFLM's measured arena for the exported network (bytes, or an
         :class:`export.tflm.ArenaMeasurement` / its dict); the memory map shows it beside the estimate and
         budgets the larger (see :func:`firmware_sim.memory_map`).
+    description : what to cost (default ``learner.describe()``): e.g. a sensor pipeline's description, which
+        adds its front end, or :func:`firmware_sim.assume_fixed_point` of a float learner's.
 
     Returns
     -------
@@ -106,24 +111,25 @@ def simulate(learner: Any, device: str | os.PathLike | Device, stream: Any, rate
                                     or max_samples < 0):
         raise ValueError(f"max_samples must be None or an integer >= 0, got {max_samples!r}")
     dev = load_device(device)
-    mem = memory_map(learner, dev, mode, tflm_arena=tflm_arena)
-    lat = step_latency(learner, dev, mode)
+    desc = learner.describe() if description is None else description
+    mem = memory_map(desc, dev, mode, tflm_arena=tflm_arena)
+    lat = step_latency(desc, dev, mode)
     runner = _Prequential(learner, learn=(mode == "learn"))
     items = iter_stream(stream)
     if max_samples is not None:
         items = itertools.islice(items, max_samples)
     q = replay_queue(items, lat["us"] / 1e6, rate, bound, runner)
-    return _report(learner, dev, mode, mem, lat, q, runner, rate, bound)
+    return _report(desc, dev, mode, mem, lat, q, runner, rate, bound)
 
 
-def _report(learner: Any, dev: Device, mode: str, mem: MemoryMap, lat: dict, q: QueueResult,
+def _report(desc: NetworkDescription, dev: Device, mode: str, mem: MemoryMap, lat: dict, q: QueueResult,
             runner: _Prequential, rate: float, bound: int) -> SimReport:
     cycles = {name: est.cycles for name, est in lat["passes"].items()}
     if lat["frontend_cycles"]:
         cycles["frontend"] = lat["frontend_cycles"]
     checkpoint = None
     if mode == "learn" and dev.flash_write is not None:
-        checkpoint = dev.flash_write.persist_us(int(learner.state_nbytes())) / 1000
+        checkpoint = dev.flash_write.persist_us(desc.state_nbytes) / 1000
     return SimReport(
         device=dev.name, description=dev.description, mode=mode, flash_bytes=mem.flash_bytes,
         flash_budget=dev.flash_bytes, ram_bytes=mem.ram_bytes, ram_budget=dev.sram_bytes,

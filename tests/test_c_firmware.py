@@ -13,6 +13,7 @@ import subprocess
 import numpy as np
 import pytest
 
+from edge_mesu import MESULearner
 from edge_mesu.errors import StateFileError
 from edge_mesu.fixed import FixedMESULearner, cbackend
 from edge_mesu.fixed.cbackend import STRICT_FLAGS, find_compiler
@@ -190,6 +191,8 @@ def test_unsupported_configurations_raise_before_writing(tmp_path):
     with pytest.raises(ValueError, match="train_samples=1"):
         to_c(FixedMESULearner((4, 3, 2), train_samples=2), tmp_path / "out")
     with pytest.raises(ValueError, match="FixedMESULearner"):
+        to_c(MESULearner((4, 3, 2)), tmp_path / "out")
+    with pytest.raises(TypeError, match="edge-mesu learner"):
         to_c(object(), tmp_path / "out")
     with pytest.raises(ValueError, match="does not exist"):
         to_c(FixedMESULearner((4, 3, 2)), tmp_path / "missing" / "out")

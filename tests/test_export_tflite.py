@@ -163,7 +163,7 @@ def test_missing_output_directory(tmp_path: Path) -> None:
 
 
 def test_not_a_learner() -> None:
-    with pytest.raises(TypeError, match="mean_params"):
+    with pytest.raises(TypeError, match="edge-mesu learner"):
         export.to_tflite_int8(object(), "x.tflite", calibration=np.ones((3, 16)))
 
 

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import firmware_sim as fs
-from edge_mesu import MESULearner
+from edge_mesu import Arithmetic, FrontEndDescription, MESULearner, NetworkDescription
+from edge_mesu.frontend import FrontEndSpec
 from edge_mesu.ops import operation_list, total_by_kind
 
 PROFILE = """
@@ -32,23 +33,12 @@ endurance_cycles = 10000
 """
 
 
-class ToyFixed:
-    """A 4-3-2 fixed-point learner without biases: 18 parameters, 3 bytes each."""
-
-    layers = (4, 3, 2)
-    bias = False
-    train_samples = 1
-    predict_samples = 0
-
-    def n_params(self) -> int:
-        return 18
-
-    def state_nbytes(self) -> int:
-        return 54
-
-    def arithmetic(self) -> dict:
-        return {"mu_bits": 16, "sigma_bits": 8, "weight_bits": 16, "act_bits": 8, "input_bits": 8,
-                "grad_bits": 16, "acc_bits": 32, "float": False}
+def ToyFixed() -> NetworkDescription:
+    """A 4-3-2 fixed-point network without biases: 18 parameters, 3 bytes each (int8 data, int16 μ)."""
+    return NetworkDescription(kind="ToyFixed", layers=(4, 3, 2), bias=False, train_samples=1, predict_samples=0,
+                              arithmetic=Arithmetic(False, input_bits=8, act_bits=8, weight_bits=16, mu_bits=16,
+                                                    sigma_bits=8, grad_bits=16, acc_bits=32),
+                              n_params=18, state_nbytes=54, mean_params=(), posterior=())
 
 
 @pytest.fixture
@@ -99,15 +89,8 @@ def test_float_learner_state_and_arena_are_float32():
 
 
 def test_frontend_is_counted_when_attached(toy_device):
-    class FrontEnd:
-        def ram_bytes(self) -> int:
-            return 300
-
-        def cycles_per_sample(self) -> float:
-            return 1234.0
-
-    learner = ToyFixed()
-    learner.frontend = FrontEnd()
+    learner = ToyFixed().with_frontend(FrontEndDescription(FrontEndSpec(channels=3, window=32), ram_bytes=300,
+                                                           cycles_per_window=1234.0, state_nbytes=0))
     assert fs.memory_map(learner, toy_device, "learn").ram["frontend"] == 300
     lat = fs.step_latency(learner, toy_device, "learn")
     assert lat["frontend_cycles"] == 1234.0
@@ -120,7 +103,7 @@ def test_learn_op_counts():
     assert totals["mac8x16"] == 18   # forward dot products
     infer = total_by_kind(operation_list(ToyFixed(), "infer"))
     assert infer["mac8x8"] == 18 and "prng" not in infer
-    float_kinds = set(total_by_kind(operation_list(MESULearner((4, 3, 2)), "learn")))
+    float_kinds = set(total_by_kind(operation_list(MESULearner((4, 3, 2)).describe(), "learn")))
     assert not float_kinds & {"mac8x16", "mul", "exp", "div"} and "fmac" in float_kinds
 
 
@@ -160,3 +143,17 @@ def test_planner_rejects_bad_buffers():
         fs.Buffer("x", -1, 0, 0)
     with pytest.raises(ValueError, match="unique"):
         fs.plan_memory([fs.Buffer("x", 1, 0, 0), fs.Buffer("x", 1, 0, 0)])
+
+
+@pytest.mark.parametrize("layers", [(784, 50, 10), (96, 32, 5), (4, 3, 2), (10, 8, 6, 3)])
+def test_c_arena_and_firmware_sim_arena_are_one_figure(layers):
+    """The generated C lays out its arena from the learner's buffer list; firmware_sim budgets that list."""
+    from edge_mesu import FixedMESULearner
+    from edge_mesu.fixed.cgen import generate_c
+
+    learner = FixedMESULearner(layers, seed=0)
+    macros = generate_c(learner, name="net").macros
+    m = fs.memory_map(learner, fs.load_device("stm32l4"), "learn")
+    assert m.ram["arena"] == macros["NET_ARENA_BYTES"]
+    offsets = m.plans["learn"].offsets()
+    assert {k: macros[f"NET_OFF_{k.upper()}"] for k in offsets} == offsets

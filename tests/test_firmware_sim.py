@@ -19,8 +19,9 @@ def _stream(n_in: int, n_classes: int, n: int = 30, seed: int = 0):
 
 
 def test_small_model_fits_and_keeps_up():
-    learner = fs.assume_fixed_point(MESULearner((8, 4, 2), seed=0))
-    report = fs.simulate(learner, "stm32l4", _stream(8, 2), rate_hz=20.0, queue=2)
+    learner = MESULearner((8, 4, 2), seed=0)
+    report = fs.simulate(learner, "stm32l4", _stream(8, 2), rate_hz=20.0, queue=2,
+                         description=fs.assume_fixed_point(learner))
     assert report.ok and report.violations == []
     assert report.processed == report.samples == 30
     assert report.deadline_misses == 0 and report.dropped == 0
@@ -47,8 +48,9 @@ def test_too_large_model_fails_ram_naming_the_state():
 
 
 def test_fixed_point_784_50_10_fits_stm32l4_ram_but_not_50_hz():
-    learner = fs.assume_fixed_point(MESULearner((784, 50, 10), seed=0))
-    report = fs.simulate(learner, "stm32l4", _stream(784, 10, n=10), rate_hz=50.0, queue=1)
+    learner = MESULearner((784, 50, 10), seed=0)
+    report = fs.simulate(learner, "stm32l4", _stream(784, 10, n=10), rate_hz=50.0, queue=1,
+                         description=fs.assume_fixed_point(learner))
     assert report.ram["state"] == 3 * 39_760 and report.ram_bytes <= report.ram_budget
     assert len(report.violations) == 1 and report.violations[0].startswith("latency budget exceeded")
     assert "largest consumer: learn:" in report.violations[0]
@@ -114,13 +116,8 @@ def test_latency_is_op_by_op_and_simd_aware():
 
 def test_diverging_learner_is_reported_not_raised():
     class Boom:
-        layers, bias, train_samples, predict_samples = (4, 3, 2), False, 1, 0
-
-        def state_nbytes(self):
-            return 54
-
-        def n_params(self):
-            return 18
+        def describe(self):
+            return MESULearner((4, 3, 2), bias=False).describe()
 
         def predict_one(self, x):
             return 0

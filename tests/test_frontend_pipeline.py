@@ -97,18 +97,21 @@ def test_input_size_and_format_mismatches_are_refused():
         SensorPipeline.from_bytes(MESULearner((96, 8, 2)).to_bytes())
 
 
-def test_delegation_and_firmware_budgets(stream, tmp_path):
+def test_description_and_firmware_budgets(stream, tmp_path):
     p = make(True)
     X = p.frontend.to_float(p.process(stream.samples[:3200], stream.labels[:3200]).inputs)
-    assert p.layers == (96, 16, 5) and p.n_params() == p.learner.n_params() and p.arithmetic()["mu_bits"] == 16
-    assert getattr(make(False), "arithmetic", None) is None
-    assert p.predict_one(X[0]) == p.learner.predict_one(X[0])
-    report = fs.simulate(SensorPipeline.from_bytes(p.to_bytes()), "stm32l4", (X, stream.window_labels()[:100]),
-                         rate_hz=50 / 32)
+    d = p.describe()
+    assert d.layers == (96, 16, 5) and d.n_params == p.learner.n_params() and d.arithmetic.mu_bits == 16
+    assert d.frontend is not None and d.frontend.ram_bytes == p.frontend.ram_bytes()
+    assert make(False).describe().arithmetic.is_float and make(False).learner.input_format is None
+    assert not hasattr(p, "predict_one")  # the pipeline is not a learner: its learner is p.learner
+    again = SensorPipeline.from_bytes(p.to_bytes())
+    report = fs.simulate(again.learner, "stm32l4", (X, stream.window_labels()[:100]), rate_hz=50 / 32,
+                         description=again.describe())
     assert report.ram["frontend"] == p.frontend.ram_bytes()
     assert report.cycles["frontend"] == p.frontend.cycles_per_sample()
     p.save(tmp_path / "p.emsu")
-    from edge_mesu_app.simulate_cmd import load_learner
+    from edge_mesu import load_learner
     loaded = load_learner(str(tmp_path / "p.emsu"))
     assert isinstance(loaded, edge_mesu.SensorPipeline) and loaded.to_bytes() == p.to_bytes()
 
@@ -134,7 +137,7 @@ def test_defaults_keep_both_learners_finite_on_adversarial_streams(kind, fixed):
         out = p.process(s.samples[start:start + 3200], s.labels[start:start + 3200], uncertainty="none")
         correct.append(out.correct)
         pinned.append(sigma_pinned_fraction(p.learner))
-        assert np.all(np.isfinite(p.predict_proba(p.frontend.to_float(out.inputs[:5]))))
+        assert np.all(np.isfinite(p.learner.predict_proba(p.frontend.to_float(out.inputs[:5]))))
     if not fixed:
         assert all(np.all(np.isfinite(m)) and np.all(np.isfinite(sg)) for m, sg in p.learner.params().values())
     assert max(pinned) < 0.02, pinned
@@ -150,4 +153,4 @@ def test_demo_runs_the_raw_int16_stream_through_the_front_end(tmp_path):
                     "new class 'tremor' appears", "state saved to", "device budget", "frontend"):
         assert section in text, section
     saved = SensorPipeline.load(tmp_path / "state.emsu")
-    assert saved.frontend.samples_seen == 300 * 32 and saved.layers[0] == saved.spec.n_outputs
+    assert saved.frontend.samples_seen == 300 * 32 and saved.learner.layers[0] == saved.spec.n_outputs

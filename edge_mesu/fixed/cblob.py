@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import StateFileError
-from .cgen import BLOB_VERSION, COUNTER_NAMES, blob_header_bytes, config_hash, state_blob_bytes
+from ..interface import Describable, NetworkDescription
+from .cgen import BLOB_VERSION, COUNTER_NAMES, blob_header_bytes, config_hash, fixed_network, state_blob_bytes
 
 __all__ = ["state_blob", "learner_from_blob"]
 
@@ -33,12 +34,13 @@ _HEAD = struct.Struct(f"<4sHHIIQQ{len(COUNTER_NAMES)}I")
 assert _HEAD.size == blob_header_bytes()
 
 
-def state_blob(learner: Any) -> bytes:
-    """The C state blob of ``learner`` (its μ, σ codes, seed, step and counters)."""
-    counters = [min(learner.counters[n], 2**32 - 1) for n in COUNTER_NAMES]
-    head = _HEAD.pack(b"EMSC", BLOB_VERSION, len(learner.layers) - 1, config_hash(learner),
-                      learner.n_params(), learner.seed & (2**64 - 1), learner.step & (2**64 - 1), *counters)
-    body = head + learner._mu.astype("<i2").tobytes() + learner._code.astype(np.uint8).tobytes()
+def state_blob(obj: Describable | NetworkDescription) -> bytes:
+    """The C state blob of a fixed-point learner (its μ, σ codes, seed, step and counters)."""
+    net = fixed_network(obj)
+    counters = [min(net.counters.get(n, 0), 2**32 - 1) for n in COUNTER_NAMES]
+    head = _HEAD.pack(b"EMSC", BLOB_VERSION, len(net.plan.layers) - 1, config_hash(net), net.layout.n_params,
+                      net.seed & (2**64 - 1), net.step & (2**64 - 1), *counters)
+    body = head + net.mu.astype("<i2").tobytes() + net.code.astype(np.uint8).tobytes()
     return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
 
 
@@ -48,7 +50,8 @@ def learner_from_blob(template: Any, blob: bytes) -> Any:
     Raises :class:`~edge_mesu.errors.StateFileError` for a blob of another size, version or network,
     a CRC mismatch or σ codes out of range; ``template`` is never modified.
     """
-    n = template.n_params()
+    net = fixed_network(template)
+    n = net.layout.n_params
     if len(blob) != state_blob_bytes(n):
         raise StateFileError(f"C state blob has {len(blob)} bytes, this network needs {state_blob_bytes(n)}")
     fields = _HEAD.unpack_from(blob, 0)
@@ -56,19 +59,19 @@ def learner_from_blob(template: Any, blob: bytes) -> Any:
     if magic != b"EMSC" or version != BLOB_VERSION:
         raise StateFileError(f"not a C state blob of version {BLOB_VERSION} (magic {magic!r}, "
                              f"version {version})")
-    if (n_layers, chash, n_params) != (len(template.layers) - 1, config_hash(template), n):
+    if (n_layers, chash, n_params) != (len(net.plan.layers) - 1, config_hash(net), n):
         raise StateFileError("C state blob belongs to another network configuration (hash mismatch)")
     if struct.unpack_from("<I", blob, len(blob) - 4)[0] != zlib.crc32(blob[:-4]) & 0xFFFFFFFF:
         raise StateFileError("C state blob CRC32 mismatch: corrupt or truncated")
     off = _HEAD.size
     mu = np.frombuffer(blob, dtype="<i2", count=n, offset=off).astype(np.int16)
     code = np.frombuffer(blob, dtype=np.uint8, count=n, offset=off + 2 * n).copy()
-    if code.size and (code.min() < template.plan.code_min or code.max() > template.plan.code_max):
+    if code.size and (code.min() < net.plan.code_min or code.max() > net.plan.code_max):
         raise StateFileError("C state blob holds σ codes outside the network's code range")
     state = template.state_dict()
-    state["meta"] = {**state["meta"], "step": int(step),
-                     "counters": {k: int(v) for k, v in zip(COUNTER_NAMES, fields[7:]) if v}}
-    state["meta"]["init"] = {**state["meta"]["init"], "seed": int(seed)}
-    obj = type(template).from_state_dict(state)
-    obj._mu, obj._code = mu, code
-    return obj
+    arrays = dict(state["arrays"])
+    for name, m, c in zip(template.param_names, net.layout.views(mu), net.layout.views(code)):
+        arrays[f"mu_{name}"], arrays[f"code_{name}"] = m, c
+    meta = {**state["meta"], "step": int(step), "init": {**state["meta"]["init"], "seed": int(seed)},
+            "counters": {k: int(v) for k, v in zip(COUNTER_NAMES, fields[7:]) if v}}
+    return type(template).from_state_dict({"kind": state["kind"], "meta": meta, "arrays": arrays})

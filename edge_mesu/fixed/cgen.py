@@ -1,7 +1,7 @@
 """Generate a self-contained C99 library of a :class:`FixedMESULearner`: inference and the MESU update.
 
-The C code is hand-written once (``csrc/template_core.c``, ``csrc/template_api.h``); what changes per network is generated
-here from the learner's frozen plan: dimensions, formats and shifts (macros), the per-σ-code tables of
+The C code is hand-written once (``csrc/template_core.c``, ``csrc/template_api.h``); what changes per network
+is generated here from the network's frozen plan: dimensions, formats and shifts (macros), the per-σ-code tables of
 :mod:`edge_mesu.fixed.plan`, the σ sampling tables of :mod:`edge_mesu.fixed.kernels`, the Gaussian and
 exp2 tables, and the μ / σ-code state arrays. Integer results are those of the Python learner, bit for bit
 (``tests/test_c_firmware.py`` compares the full state after every update).
@@ -12,13 +12,14 @@ Files (``name`` is a C identifier prefix, default ``mesu_net``)::
     name_model.h  tables and the exported state (included once, by name.c)
     name.c        integer predict, learn_one, state save/load (no malloc, no float, stdint/stddef only)
 
-Supported: ``train_samples == 1`` (what a device runs), int8 input, int16 activations, int16 μ.
-Anything else raises ``ValueError`` before a file is written.
+The generator reads the network's public description (``learner.describe()``: its :class:`FixedNetwork`),
+never a learner's attributes. Supported: ``train_samples == 1`` (what a device runs), int8 input, int16
+activations, int16 μ. Anything else raises ``ValueError`` before a file is written.
 
 Example
 -------
 >>> from edge_mesu.fixed import FixedMESULearner
->>> src = generate_c(FixedMESULearner((4, 3, 2), seed=0), name="tiny")
+>>> src = generate_c(FixedMESULearner((4, 3, 2), seed=0).describe(), name="tiny")
 >>> sorted(src.files), src.macros["TINY_N_PARAMS"]
 (['tiny.c', 'tiny.h', 'tiny_model.h'], 23)
 """
@@ -35,6 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from ..interface import Describable, FixedNetwork, NetworkDescription, describe
+from ..memplan import plan_memory
+from .buffers import ARENA_ALIGNMENT, arena_buffers
 from .kernels import ACC_FMT, sigma_sample_table
 from .plan import (
     CODE_STEP_SHIFT,
@@ -53,8 +57,8 @@ from .prng import EPS_FRAC, GAMMA, GAUSS_INDEX_BITS, MIX_M1, MIX_M2, MIX_SHIFTS,
 from .qformat import Rounding
 from .rule import LOG1P_POST, LOG1P_PRE
 
-__all__ = ["COUNTER_NAMES", "BLOB_VERSION", "CSource", "blob_header_bytes", "config_hash", "generate_c",
-           "sanitize_name", "state_blob_bytes"]
+__all__ = ["COUNTER_NAMES", "BLOB_VERSION", "CSource", "blob_header_bytes", "config_hash", "fixed_network",
+           "generate_c", "sanitize_name", "state_blob_bytes", "unsupported_reason"]
 
 COUNTER_NAMES = ("input", "w_sample", "acc", "act", "delta", "grad_clip", "mu_step_clip", "mu",
                  "sigma_step_clip", "sigma_code")
@@ -97,36 +101,47 @@ def state_blob_bytes(n_params: int) -> int:
     return blob_header_bytes() + 3 * n_params + 4
 
 
-def config_hash(learner: Any) -> int:
-    """CRC32 of the learner's plan and rounding: a blob is only loaded by the network that wrote it."""
-    text = json.dumps({"plan": learner.plan.to_dict(), "rounding": learner.rounding.value,
-                       "train_samples": learner.train_samples}, sort_keys=True)
+def config_hash(net: FixedNetwork) -> int:
+    """CRC32 of the network's plan and rounding: a blob is only loaded by the network that wrote it."""
+    text = json.dumps({"plan": net.plan.to_dict(), "rounding": net.rounding.value,
+                       "train_samples": net.train_samples}, sort_keys=True)
     return zlib.crc32(text.encode("utf-8")) & 0xFFFFFFFF
 
 
-def _check_supported(learner: Any) -> None:
-    """Raise ``ValueError`` for what the C port does not implement (nothing is written)."""
-    plan: FixedPlan = getattr(learner, "plan", None)
-    if not isinstance(plan, FixedPlan):
-        raise ValueError(f"C export needs a FixedMESULearner, got {type(learner).__name__}")
-    if learner.train_samples != 1:
-        raise ValueError(f"C export supports train_samples=1 (one weight sample per update, what a device "
-                         f"runs), got train_samples={learner.train_samples}")
+def unsupported_reason(net: FixedNetwork) -> str | None:
+    """Why the C port cannot run this network, or None when it can."""
+    plan = net.plan
+    if net.train_samples != 1:
+        return (f"C export supports train_samples=1 (one weight sample per update, what a device runs), got "
+                f"train_samples={net.train_samples}")
     if (plan.input_fmt.bits, plan.input_fmt.signed) != (8, True):
-        raise ValueError(f"C export needs an int8 input format, got {plan.input_fmt}")
+        return f"C export needs an int8 input format, got {plan.input_fmt}"
     if (plan.act_fmt.bits, plan.act_fmt.signed) != (16, True):
-        raise ValueError(f"C export needs int16 activations, got {plan.act_fmt}")
+        return f"C export needs int16 activations, got {plan.act_fmt}"
     bad = [f for f in plan.mu_fmts if (f.bits, f.signed) != (16, True)]
     if bad:
-        raise ValueError(f"C export needs int16 μ in every layer, got {bad[0]}")
+        return f"C export needs int16 μ in every layer, got {bad[0]}"
     if max(plan.layers) > 65535 or plan.layers[-1] > 32767:
-        raise ValueError(f"unsupported architecture {plan.layers}: widths above 65535 (or more than 32767 "
-                         "classes) do not fit the C kernels")
+        return (f"unsupported architecture {plan.layers}: widths above 65535 (or more than 32767 classes) do not "
+                "fit the C kernels")
+    return None
 
 
-def _layer_consts(learner: Any, l: int) -> dict[str, int]:
+def fixed_network(obj: Describable | NetworkDescription) -> FixedNetwork:
+    """The :class:`FixedNetwork` of a fixed-point learner, pipeline or description; ``ValueError`` otherwise."""
+    desc = describe(obj)
+    if desc.fixed is None:
+        raise ValueError(f"C export needs a fixed-point learner (a FixedMESULearner: integer state), got a "
+                         f"{desc.kind}; convert a float learner with FixedMESULearner.from_float")
+    reason = unsupported_reason(desc.fixed)
+    if reason:
+        raise ValueError(reason)
+    return desc.fixed
+
+
+def _layer_consts(net: FixedNetwork, l: int) -> dict[str, int]:
     """The per-layer shifts and multipliers of the C layer descriptor, range-checked."""
-    plan, t = learner.plan, learner.plan.tables
+    plan, t = net.plan, net.plan.tables
     F = plan.mu_fmts[l].frac
     G = plan.grad_frac(l)
     pm = t["prior"][l]
@@ -171,23 +186,25 @@ def _fits(values: np.ndarray, bits: int) -> bool:
 
 
 def _dims(layers: tuple[int, ...]) -> dict[str, int]:
-    width = max(layers[1:])
-    z_len, act_len = sum(layers[1:]), sum(layers[:-1])
-    arena = 8 * width * 2 + 4 * z_len + 4 * 2 * width + 2 * act_len
-    return {"MAX_WIDTH": width, "Z_LEN": z_len, "ACT_LEN": act_len, "ARENA_BYTES": arena + (-arena) % 8}
+    """Sizes, and the arena as planned from the device code's buffer list (:mod:`.buffers`): offsets and bytes."""
+    plan = plan_memory(arena_buffers(layers, "learn"), ARENA_ALIGNMENT)
+    out = {"MAX_WIDTH": max(layers[1:]), "Z_LEN": sum(layers[1:]), "ACT_LEN": sum(layers[:-1]),
+           "ARENA_BYTES": plan.arena_bytes}
+    out.update({f"OFF_{name.upper()}": off for name, off in sorted(plan.offsets().items())})
+    return out
 
 
-def _macros(learner: Any, prefix: str) -> dict[str, int]:
+def _macros(net: FixedNetwork) -> dict[str, int]:
     """Every numeric macro of the API header, named without the prefix."""
-    plan, t = learner.plan, learner.plan.tables
-    n_params = learner.n_params()
+    plan, t = net.plan, net.plan.tables
+    n_params = net.layout.n_params
     m = {"N_IN": plan.layers[0], "N_OUT": plan.layers[-1], "N_LAYERS": len(plan.layers) - 1,
          "N_PARAMS": n_params, "BIAS": int(plan.bias), **_dims(plan.layers),
          "INPUT_FRAC": plan.input_fmt.frac, "ACT_FRAC": plan.act_fmt.frac,
          "LOGIT_FRAC": plan.in_frac(len(plan.layers) - 2) + plan.mu_fmts[-1].frac,
          "MU_MIN": -32768, "MU_MAX": 32767, "ACT_MIN": plan.act_fmt.min_int, "ACT_MAX": plan.act_fmt.max_int,
          "CODE_MIN": plan.code_min, "CODE_MAX": plan.code_max,
-         "STOCHASTIC": int(learner.rounding is Rounding.STOCHASTIC), "KLOG_Q16": int(t["klog_q16"]),
+         "STOCHASTIC": int(net.rounding is Rounding.STOCHASTIC), "KLOG_Q16": int(t["klog_q16"]),
          "RMAX32": int(t["rmax32"]), "SIG_SHIFT0": 15 - int(t["sigl_e"]),
          "LOG2E_Q15": int(t["log2e_q15"]), "N_COUNTERS": len(COUNTER_NAMES), "BLOB_VERSION": BLOB_VERSION,
          "BLOB_HEADER_BYTES": blob_header_bytes(), "STATE_BYTES": state_blob_bytes(n_params),
@@ -210,10 +227,10 @@ def _wide_macros() -> dict[str, str]:
             "ACC_MAX": f"INT64_C({ACC_FMT.max_int})"}
 
 
-def _config_block(learner: Any, P: str, macros: dict[str, int], sig_type: str, with_state: bool) -> str:
+def _config_block(net: FixedNetwork, P: str, macros: dict[str, int], sig_type: str, with_state: bool) -> str:
     """The ``/*@CONFIG@*/`` block of the API header."""
-    plan = learner.plan
-    seed, step = (learner.seed & (2**64 - 1), learner.step & (2**64 - 1)) if with_state else (0, 0)
+    plan = net.plan
+    seed, step = (net.seed & (2**64 - 1), net.step & (2**64 - 1)) if with_state else (0, 0)
     lines = [f"/* Network {'-'.join(map(str, plan.layers))}, bias {plan.bias}; formats: input "
              f"{plan.input_fmt.qstring} int8, activations {plan.act_fmt.qstring} int16, mu per layer "
              f"{', '.join(f.qstring for f in plan.mu_fmts)} int16, sigma uint8 code (sigma = "
@@ -225,7 +242,7 @@ def _config_block(learner: Any, P: str, macros: dict[str, int], sig_type: str, w
     lines += [f"#define {P}_{k} {v}" for k, v in _wide_macros().items()]
     lines.append(f"#define {P}_SEED UINT64_C({seed})")
     lines.append(f"#define {P}_STEP UINT64_C({step})")
-    lines.append(f"#define {P}_CONFIG_HASH UINT32_C({config_hash(learner)})")
+    lines.append(f"#define {P}_CONFIG_HASH UINT32_C({config_hash(net)})")
     low = f"(c) >= {plan.code_min}" if plan.code_min > 0 else ""
     high = f"(c) <= {plan.code_max}" if plan.code_max < 255 else ""
     both = " && ".join(x for x in (low, high) if x) or "1"
@@ -244,12 +261,12 @@ def _update_tables(plan: FixedPlan) -> str:
     return "".join(parts)
 
 
-def _layer_tables(learner: Any, sig_type: str) -> tuple[str, list[str]]:
+def _layer_tables(net: FixedNetwork, sig_type: str) -> tuple[str, list[str]]:
     """σ sampling and ratio-bound tables per layer, and the C initialiser of each layer descriptor."""
-    plan, t = learner.plan, learner.plan.tables
+    plan, t = net.plan, net.plan.tables
     text, inits = [], []
-    for l, sl in enumerate(learner.step_spec().layout.slices):
-        c = _layer_consts(learner, l)
+    for l, sl in enumerate(net.layout.slices):
+        c = _layer_consts(net, l)
         text.append(_array(sig_type, f"emsu_sig_l{l}", sigma_sample_table(plan, l)))
         ratio = "NULL"
         if t["ratio_q15"] is not None:
@@ -266,13 +283,13 @@ def _layer_tables(learner: Any, sig_type: str) -> tuple[str, list[str]]:
     return "".join(text), inits
 
 
-def _model_header(learner: Any, sig_type: str, with_state: bool) -> str:
-    plan = learner.plan
-    layer_text, inits = _layer_tables(learner, sig_type)
+def _model_header(net: FixedNetwork, sig_type: str, with_state: bool) -> str:
+    plan = net.plan
+    layer_text, inits = _layer_tables(net, sig_type)
     z_off = np.cumsum([0] + list(plan.layers[1:-1])).tolist()
     act_off = np.cumsum([0] + list(plan.layers[:-2])).tolist()
-    counters = [learner.counters[n] if with_state else 0 for n in COUNTER_NAMES]
-    mu, code = (learner._mu, learner._code) if with_state else ([], [])
+    counters = [net.counters.get(n, 0) if with_state else 0 for n in COUNTER_NAMES]
+    mu, code = (net.mu, net.code) if with_state else ([], [])
     return "".join([
         "/* emsu_model.h -- tables and exported state of one network.\n"
         " * Included once, by emsu.c. */\n#ifdef EMSU_INFERENCE_ONLY\n#define EMSU_LT(x) NULL\n#else\n"
@@ -306,21 +323,22 @@ def _rename(text: str, name: str, source: str) -> str:
     return f"/* Generated by edge-mesu from {source}: do not edit (edit the template, regenerate). */\n{text}"
 
 
-def generate_c(learner: Any, name: str = "mesu_net", with_state: bool = True) -> CSource:
-    """The C sources of ``learner`` (nothing written). Raises ``ValueError`` for unsupported learners.
+def generate_c(obj: Describable | NetworkDescription, name: str = "mesu_net", with_state: bool = True) -> CSource:
+    """The C sources of a fixed-point learner (or its pipeline, or description); nothing is written.
 
+    Raises ``ValueError`` for a float learner or a configuration the C port does not support.
     ``with_state=False`` leaves the exported μ / code arrays zero and seed / step / counters 0: the source
     then depends on the network's configuration only (the host backend passes its own state).
     """
-    _check_supported(learner)
-    _check_tables(learner.plan)
+    net = fixed_network(obj)
+    _check_tables(net.plan)
     name = sanitize_name(name)
-    sig_max = max(int(sigma_sample_table(learner.plan, l).max()) for l in range(len(learner.plan.mu_fmts)))
+    sig_max = max(int(sigma_sample_table(net.plan, l).max()) for l in range(len(net.plan.mu_fmts)))
     sig_type = "int32_t" if sig_max < 2**31 else "int64_t"
-    macros = _macros(learner, "EMSU")
-    header = _template("template_api.h").replace("/*@CONFIG@*/", _config_block(learner, "EMSU", macros, sig_type,
-                                                                          with_state))
-    model = _model_header(learner, sig_type, with_state)
+    macros = _macros(net)
+    header = _template("template_api.h").replace("/*@CONFIG@*/", _config_block(net, "EMSU", macros, sig_type,
+                                                                               with_state))
+    model = _model_header(net, sig_type, with_state)
     files = {f"{name}.h": _rename(header, name, "edge_mesu/fixed/csrc/template_api.h"),
              f"{name}_model.h": _rename(model, name, "the network's plan and state (edge_mesu/fixed/cgen.py)"),
              f"{name}.c": _rename(_template("template_core.c"), name, "edge_mesu/fixed/csrc/template_core.c")}

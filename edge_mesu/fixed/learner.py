@@ -13,11 +13,14 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_positive_int, check_X_q, check_y
+from ..interface import Arithmetic, FixedNetwork, NetworkDescription, read_only
 from ..learner_base import BaseLearner
 from ..mesu import SIGMA_GRADS, check_layers, paper_init
 from ..mesu_rule import MESUConfig
 from ..uncertainty import Uncertainty, decompose
 from . import step as fixed_step
+from .buffers import ARENA_ALIGNMENT, arena_buffers
+from .cgen import unsupported_reason
 from .plan import P_FRAC, FixedPlan, auto_mu_frac
 from .qformat import QFormat, Rounding, SaturationCounter
 from .step import FixedState, Layout, StepSpec
@@ -194,7 +197,7 @@ class FixedMESULearner(BaseLearner):
         """
         args = {"layers": learner.layers, **learner.config.to_dict(), "sigma_init": learner.sigma_init,
                 "train_samples": learner.train_samples, "predict_samples": learner.predict_samples,
-                "bias": learner.bias, "seed": learner.seed, "sigma_grad": getattr(learner, "sigma_grad", "reparam")}
+                "bias": learner.bias, "seed": learner.seed, "sigma_grad": learner.sigma_grad}
         args.update(overrides)
         obj = cls(**args)
         params = learner.params()
@@ -231,11 +234,28 @@ class FixedMESULearner(BaseLearner):
         return [(p[f"w{l}"][0], p[f"b{l}"][0] if self.bias else np.zeros(self.layers[l + 1]))
                 for l in range(self.n_layers)]
 
-    def arithmetic(self) -> dict[str, Any]:
-        """Bit widths of the device arithmetic (read by firmware_sim's cost model)."""
-        return {"float": False, "mu_bits": 16, "sigma_bits": self.plan.sigma_bits, "weight_bits": 16,
-                "act_bits": self.plan.act_fmt.bits, "input_bits": self.plan.input_fmt.bits, "grad_bits": 32,
-                "acc_bits": 32}
+    @property
+    def input_format(self) -> QFormat:
+        """The integer format this learner reads natively (its ``*_q`` entry points take it)."""
+        return self.plan.input_fmt
+
+    def describe(self) -> NetworkDescription:
+        """The network as data: formats, integer state and plan, operation and buffer lists (read-only)."""
+        plan = self.plan
+        arith = Arithmetic(False, plan.input_fmt.bits, plan.act_fmt.bits, 16, 16, plan.sigma_bits, 32, 32)
+        fixed = FixedNetwork(plan, self.rounding, self._layout, self.train_samples, read_only(self._mu),
+                             read_only(self._code), self.seed, self._step, self.counters.as_dict())
+        # the buffer lists describe the C port, where it exists
+        buffers = {} if unsupported_reason(fixed) else {p: tuple(arena_buffers(self.layers, p))
+                                                         for p in ("predict", "learn")}
+        return NetworkDescription(
+            kind=type(self).__name__, layers=self.layers, bias=self.bias, train_samples=self.train_samples,
+            predict_samples=self.predict_samples, arithmetic=arith, n_params=self.n_params(),
+            state_nbytes=self.state_nbytes(),
+            mean_params=tuple((read_only(w), read_only(b)) for w, b in self.mean_params()),
+            posterior=tuple((n, read_only(m), read_only(s)) for n, (m, s) in self.params().items()),
+            input_format=plan.input_fmt, config=self.config, fixed=fixed, buffer_lists=buffers,
+            arena_alignment=ARENA_ALIGNMENT)
 
     # -- integer entry points ---------------------------------------------------------------------------------
     def quantize(self, X: object) -> np.ndarray:

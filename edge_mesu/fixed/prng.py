@@ -23,8 +23,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["GAMMA", "MIX_M1", "MIX_M2", "MIX_SHIFTS", "SEED_SALT", "mix64", "step_key", "step_keys", "draws_at", "random_bits",
-           "gauss_table", "gaussian_from_bits", "sr_bits", "EPS_FRAC", "GAUSS_INDEX_BITS", "SR_BITS"]
+__all__ = ["GAMMA", "MIX_M1", "MIX_M2", "MIX_SHIFTS", "SEED_SALT", "mix64", "step_key", "step_keys", "draws_at",
+           "random_bits", "gauss_table", "gaussian_from_bits", "sr_bits", "EPS_FRAC", "GAUSS_INDEX_BITS", "SR_BITS"]
 
 GAMMA = 0x9E3779B97F4A7C15
 MIX_M1 = 0xBF58476D1CE4E5B9

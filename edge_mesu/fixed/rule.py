@@ -37,7 +37,8 @@ from .prng import EPS_FRAC, SR_BITS
 from .qformat import Rounding, SaturationCounter
 from .rounding import div_round_even, shift_round_even, shift_round_half_up
 
-__all__ = ["CodeTables", "LayerSlice", "LOG1P_POST", "LOG1P_PRE", "log1p_q32", "mesu_step_int", "round_update", "to_frac"]
+__all__ = ["CodeTables", "LayerSlice", "LOG1P_POST", "LOG1P_PRE", "log1p_q32", "mesu_step_int", "round_update",
+           "to_frac"]
 
 
 @dataclass(frozen=True)

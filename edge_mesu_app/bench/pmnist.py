@@ -95,7 +95,7 @@ def _run_one(name: str, bench: PermutedMNIST, seed: int, test_samples: int, prog
     return {"acc": rows, "updates_per_s": updates / learn_s, "wall_s": time.perf_counter() - t_start,
             "updates": updates, "learner": repr(learner),
             "state_bytes": int(learner.state_nbytes()), "n_params": int(learner.n_params()),
-            "counters": getattr(learner, "counters", None) and learner.counters.as_dict()}
+            "counters": None if (fixed := learner.describe().fixed) is None else fixed.counters}
 
 
 def run_pmnist(data_dir: str | os.PathLike | None, tasks: int = 10, learners: tuple[str, ...] = ("mesu", "sgd"),

@@ -23,14 +23,15 @@
 #define EMSU_STATE_CONST
 #endif
 
-/* Scratch RAM of one predict or learn_one call (activations, accumulators, deltas). */
+/* Scratch RAM of one predict or learn_one call: EMSU_ARENA_BYTES, 8-byte aligned. Its buffers sit at the
+ * offsets EMSU_OFF_* planned from their lifetimes (edge_mesu/fixed/buffers.py; firmware_sim budgets the same
+ * plan): act int16[ACT_LEN] (every layer's input), z int32[Z_LEN] (pre-activations), acc int64[MAX_WIDTH]
+ * (forward accumulators), back int64[MAX_WIDTH] (W^T delta; shares bytes with acc), delta0/delta1
+ * int32[MAX_WIDTH] (delta ping-pong). Each byte is only ever accessed through one element type. */
 typedef struct {
-    int64_t acc[EMSU_MAX_WIDTH];     /* layer accumulators (exact, saturated to int32 after the sum) */
-    int64_t back[EMSU_MAX_WIDTH];    /* W^T delta of the layer being updated */
-    int32_t z[EMSU_Z_LEN];           /* pre-activations of every layer (int32), logits last */
-    int32_t delta[2][EMSU_MAX_WIDTH];/* delta of the current layer and of the one below (ping-pong) */
-    int16_t act[EMSU_ACT_LEN];       /* input of every layer: x (widened), h1, h2, ... */
+    uint64_t words[EMSU_ARENA_BYTES / 8];
 } emsu_arena_t;
+#define EMSU_BUF(ar, type, NAME) ((type *)(void *)((uint8_t *)(ar)->words + EMSU_OFF_##NAME))
 
 /* The learning state: mutable mu (int16) and sigma code (uint8) arrays, the generator's seed and step,
  * and saturation counters (they saturate at 2**32-1, never wrap). */

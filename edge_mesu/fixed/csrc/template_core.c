@@ -158,16 +158,16 @@ int emsu_predict(const int16_t *mu, emsu_arena_t *ar, const int8_t *x, int32_t *
     uint32_t scratch[EMSU_N_COUNTERS] = {0}; /* prediction never changes the counters */
     int32_t p[EMSU_N_OUT];
     int l, best;
-    widen_input(x, ar->act);
+    widen_input(x, EMSU_BUF(ar, int16_t, ACT));
     for (l = 0; l < EMSU_N_LAYERS; l++) {
         const emsu_layer_t *L = &emsu_layers[l];
-        int32_t *z = ar->z + emsu_z_off[l];
-        dense_mean(L, mu, ar->act + emsu_act_off[l], z, scratch);
+        int32_t *z = EMSU_BUF(ar, int32_t, Z) + emsu_z_off[l];
+        dense_mean(L, mu, EMSU_BUF(ar, int16_t, ACT) + emsu_act_off[l], z, scratch);
         if (l < EMSU_N_LAYERS - 1) {
-            activate(L, z, ar->act + emsu_act_off[l + 1], scratch);
+            activate(L, z, EMSU_BUF(ar, int16_t, ACT) + emsu_act_off[l + 1], scratch);
         }
     }
-    best = softmax_q15(ar->z + emsu_z_off[EMSU_N_LAYERS - 1], p);
+    best = softmax_q15(EMSU_BUF(ar, int32_t, Z) + emsu_z_off[EMSU_N_LAYERS - 1], p);
     if (p_q15 != NULL) {
         uint32_t k;
         for (k = 0; k < EMSU_N_OUT; k++) {
@@ -350,15 +350,14 @@ static void hidden_delta(const emsu_layer_t *L, const int64_t *back, const int32
 }
 
 #define EMSU_FORWARD(l)                                                                                      \
-    dense_sampled(&emsu_layers[l], st, key, ar->act + emsu_act_off[l], ar->acc, ar->z + emsu_z_off[l]);       \
+    dense_sampled(&emsu_layers[l], st, key, act + emsu_act_off[l], acc, z + emsu_z_off[l]);                   \
     if ((l) < EMSU_N_LAYERS - 1) {                                                                            \
-        activate(&emsu_layers[l], ar->z + emsu_z_off[l], ar->act + emsu_act_off[(l) + 1], st->counters);      \
+        activate(&emsu_layers[l], z + emsu_z_off[l], act + emsu_act_off[(l) + 1], st->counters);              \
     }
 #define EMSU_BACKWARD(l)                                                                                     \
-    update_layer(&emsu_layers[l], st, key, ar->act + emsu_act_off[l], delta, (l) > 0 ? ar->back : NULL);     \
+    update_layer(&emsu_layers[l], st, key, act + emsu_act_off[l], delta, (l) > 0 ? back : NULL);             \
     if ((l) > 0) {                                                                                            \
-        hidden_delta(&emsu_layers[l], ar->back, ar->z + emsu_z_off[(l) > 0 ? (l) - 1 : 0], below,             \
-                     st->counters);                                                                           \
+        hidden_delta(&emsu_layers[l], back, z + emsu_z_off[(l) > 0 ? (l) - 1 : 0], below, st->counters);     \
         tmp = delta;                                                                                          \
         delta = below;                                                                                        \
         below = tmp;                                                                                          \
@@ -367,14 +366,17 @@ static void hidden_delta(const emsu_layer_t *L, const int64_t *back, const int32
 int emsu_learn_one(emsu_state_t *st, emsu_arena_t *ar, const int8_t *x, int32_t y)
 {
     uint64_t key;
-    int32_t *delta = ar->delta[0], *below = ar->delta[1], *tmp;
+    int16_t *act = EMSU_BUF(ar, int16_t, ACT);
+    int32_t *z = EMSU_BUF(ar, int32_t, Z), *delta = EMSU_BUF(ar, int32_t, DELTA0);
+    int32_t *below = EMSU_BUF(ar, int32_t, DELTA1), *tmp;
+    int64_t *acc = EMSU_BUF(ar, int64_t, ACC), *back = EMSU_BUF(ar, int64_t, BACK);
     if (y < 0 || y >= EMSU_N_OUT) {
         return -1;
     }
     key = step_key(st->seed, st->step, 0);
-    widen_input(x, ar->act);
+    widen_input(x, act);
     EMSU_LAYERS_UP(EMSU_FORWARD) /* forward, layer 0 first, with the constant index l */
-    softmax_q15(ar->z + emsu_z_off[EMSU_N_LAYERS - 1], delta);
+    softmax_q15(z + emsu_z_off[EMSU_N_LAYERS - 1], delta);
     delta[y] -= INT32_C(1) << EMSU_P_FRAC; /* output delta = p - onehot (Q15) */
     EMSU_LAYERS_DOWN(EMSU_BACKWARD) /* fused backward + update, last layer first */
     st->step++;
