@@ -6,6 +6,11 @@ state-format version, new defaults) updates them in the same commit and says so 
 
 Each case learns 2,000 samples of one fixed stream: a fixed-point learner (numpy and the C backend), a
 16-device fleet, a :class:`SensorPipeline` on the generated IMU stream, and the float learner (float64).
+
+Two hashes per case: of the whole state file (``EXPECTED``), and of what the learning did (``BEHAVIOUR``: the
+state arrays, step, counters and RNG state, without the constructor arguments and the plan). A change of
+defaults that moves no number (e.g. spelling a default that had no effect) changes the first and not the
+second.
 """
 
 from __future__ import annotations
@@ -35,6 +40,12 @@ EXPECTED = {
     "pipeline": "81063a43f295bbb20de97f1fb4a247cbfda0b58d18e443d9d4e309e2a9cc1c1b",
     "float64": "4b65400903aac2b6be930c7e23384685fd282f9417b0a73cebdf53fb59abe0dc",
 }
+BEHAVIOUR = {
+    "fixed": "8a229b6a014ab0e1d8509549468a47d333864307e70618a83abe11577bcebd31",
+    "fleet16": "86b335bd46c506eeeae7ce71d4cfd43e36f5c737b318e679d59b0e8e8162565b",
+    "pipeline": "5c10b32b33e52da31a41acc5cfc95bbb2eff020cce497c001a270791e574a42f",
+    "float64": "26a22fd3cce4d62310996f3e6cc940a15974cf32063457a4e071b6383f78b0f6",
+}
 # Float results depend on the CPU's SIMD kernels (OpenBLAS core type, numpy's dispatched exp): the float
 # case runs in a subprocess pinned to x86-64's generic kernels, so the hash is the same on any x86-64 CPU.
 FLOAT_ENV = {"OPENBLAS_CORETYPE": "Prescott", "NPY_DISABLE_CPU_FEATURES": "X86_V3,X86_V4,AVX512_ICL,AVX512_SPR"}
@@ -53,15 +64,32 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _fixed(backend: str) -> str:
+def _without_config(meta: object) -> object:
+    """``meta`` without the constructor arguments (``init``) and the fixed plan, at any depth."""
+    if isinstance(meta, dict):
+        return {k: _without_config(v) for k, v in meta.items() if k not in ("init", "plan")}
+    return meta
+
+
+def _behaviour(obj: object) -> str:
+    """Hash of the learned state: every array's bytes, and the meta without configuration."""
+    state = obj.state_dict()  # type: ignore[attr-defined]
+    h = hashlib.sha256(json.dumps(_without_config(state["meta"]), sort_keys=True).encode())
+    for name in sorted(state["arrays"]):
+        arr = np.ascontiguousarray(state["arrays"][name])
+        h.update(f"{name}:{arr.dtype.str}:{arr.shape}".encode() + arr.tobytes())
+    return h.hexdigest()
+
+
+def _fixed(backend: str) -> tuple[str, str]:
     X, y = _stream()
     m = FixedMESULearner(LAYERS, N=5000, sigma_init="paper", seed=3, backend=backend)
     for x, t in zip(X, y):
         m.learn_one(x, int(t))
-    return _sha(m.to_bytes())
+    return _sha(m.to_bytes()), _behaviour(m)
 
 
-def _fleet() -> str:
+def _fleet() -> tuple[str, str]:
     from edge_mesu.fleet import Fleet
     X, y = _stream(N_UPDATES * 2, seed=11)
     template = FixedMESULearner(LAYERS, N=5000, sigma_init="paper", seed=3)
@@ -71,31 +99,34 @@ def _fleet() -> str:
         rows = rng.integers(0, X.shape[0], size=16)
         active = rng.random(16) < 0.8
         fleet.learn(X[rows], y[rows], active=active)
-    h = hashlib.sha256()
+    h, b = hashlib.sha256(), hashlib.sha256()
     for d in range(fleet.n_devices):
         h.update(fleet.device_learner(d).to_bytes())
-    h.update(json.dumps(fleet.counters.as_dict(), sort_keys=True).encode())
-    return h.hexdigest()
+        b.update(_behaviour(fleet.device_learner(d)).encode())
+    counters = json.dumps(fleet.counters.as_dict(), sort_keys=True).encode()
+    h.update(counters)
+    b.update(counters)
+    return h.hexdigest(), b.hexdigest()
 
 
-def _pipeline() -> str:
+def _pipeline() -> tuple[str, str]:
     s = make_sensor_stream(n_windows=N_UPDATES, seed=2)
     p = SensorPipeline.create(FrontEndSpec(channels=3, window=32), s.class_names, fixed=True, seed=4)
     out = p.process(s.samples, s.labels)
     assert int(out.learned.sum()) == N_UPDATES
-    return _sha(p.to_bytes())
+    return _sha(p.to_bytes()), _behaviour(p)
 
 
-def _float64() -> str:
+def _float64() -> tuple[str, str]:
     X, y = _stream()
     m = MESULearner(LAYERS, N=5000, sigma_init="paper", dtype="float64", seed=3)
     for x, t in zip(X, y):
         m.learn_one(x, int(t))
-    return _sha(m.to_bytes())
+    return _sha(m.to_bytes()), _behaviour(m)
 
 
 def test_fixed_learner_state_hash():
-    assert _fixed("numpy") == EXPECTED["fixed"]
+    assert _fixed("numpy") == (EXPECTED["fixed"], BEHAVIOUR["fixed"])
 
 
 def test_fixed_learner_c_backend_state_hash():
@@ -103,32 +134,33 @@ def test_fixed_learner_c_backend_state_hash():
     from edge_mesu.fixed.cbackend import find_compiler
     if find_compiler() is None:
         pytest.skip("no C compiler (cc, gcc or clang) on PATH")
-    assert _fixed("c") == EXPECTED["fixed"]
+    assert _fixed("c") == (EXPECTED["fixed"], BEHAVIOUR["fixed"])
 
 
 def test_fleet_state_hash():
-    assert _fleet() == EXPECTED["fleet16"]
+    assert _fleet() == (EXPECTED["fleet16"], BEHAVIOUR["fleet16"])
 
 
 def test_sensor_pipeline_state_hash():
-    assert _pipeline() == EXPECTED["pipeline"]
+    assert _pipeline() == (EXPECTED["pipeline"], BEHAVIOUR["pipeline"])
 
 
-def _float64_pinned() -> str:
+def _float64_pinned() -> tuple[str, str]:
     out = subprocess.run([sys.executable, __file__, "float64"], env={**os.environ, **FLOAT_ENV},
                          capture_output=True, text=True, check=True, timeout=300)
-    return out.stdout.strip()
+    first, second = out.stdout.split()
+    return first, second
 
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
                     reason="the float hash is recorded for x86-64's generic OpenBLAS and numpy kernels")
 def test_float_learner_state_hash():
-    assert _float64_pinned() == EXPECTED["float64"]
+    assert _float64_pinned() == (EXPECTED["float64"], BEHAVIOUR["float64"])
 
 
 if __name__ == "__main__":  # print the current hashes (to record them after a deliberate change)
     if sys.argv[1:] == ["float64"]:
-        print(_float64())
+        print(*_float64())
     else:
         print(json.dumps({"fixed": _fixed("numpy"), "fixed_c": _fixed("c"), "fleet16": _fleet(),
                           "pipeline": _pipeline(), "float64": _float64_pinned()}, indent=1))
