@@ -16,8 +16,9 @@ from .interface import FLOAT_ARITHMETIC, NetworkDescription, read_only
 from .learner_base import BaseLearner, param_names
 from .mesu_rule import MESUConfig, mesu_update
 from .mlp import backward, forward, softmax
+from .presets import DEFAULT, DEFAULT_PRESET, LearnerOptions, given, resolve
 
-__all__ = ["MESULearner", "paper_init", "param_names", "SIGMA_GRADS"]
+__all__ = ["MESULearner", "check_options", "paper_init", "param_names", "store_options", "SIGMA_GRADS"]
 
 SIGMA_GRADS = ("reparam", "centered")
 
@@ -32,6 +33,27 @@ def check_layers(layers: object) -> tuple[int, ...]:
     if sizes[-1] < 2:
         raise ValueError(f"the last layer is the softmax output and needs >= 2 classes, got {sizes[-1]}")
     return sizes
+
+
+def check_options(options: LearnerOptions) -> None:
+    """``ValueError`` naming the first bad learner option."""
+    s = options.sigma_init
+    if s != "paper" and not (isinstance(s, (int, float)) and not isinstance(s, bool) and s > 0):
+        raise ValueError(f"sigma_init must be 'paper' or a number > 0, got {s!r}")
+    check_positive_int(options.train_samples, "train_samples")
+    check_positive_int(options.predict_samples, "predict_samples", minimum=0)
+    if options.sigma_grad not in SIGMA_GRADS:
+        raise ValueError(f"sigma_grad must be one of {SIGMA_GRADS}, got {options.sigma_grad!r}")
+
+
+def store_options(learner: Any, options: LearnerOptions) -> None:
+    """Validate the learner options and set them as the learner's attributes (float and fixed learners)."""
+    check_options(options)
+    learner.sigma_init = options.sigma_init
+    learner.train_samples = options.train_samples
+    learner.predict_samples = options.predict_samples
+    learner.bias = bool(options.bias)
+    learner.sigma_grad = options.sigma_grad
 
 
 def paper_init(layers: tuple[int, ...], bias: bool, rng: np.random.Generator, sigma_init: float | str = "paper",
@@ -55,13 +77,16 @@ class MESULearner(BaseLearner):
     Parameters
     ----------
     layers : sizes from inputs to classes, e.g. ``(784, 50, 10)``; hidden layers use ReLU.
+    preset : named defaults (:data:`edge_mesu.presets.PRESETS`): ``"device"`` (the default: one weight sample,
+        the step guard ``ratio_max = 0.1`` and σ floor ``sigma_min = 1e-6``, σ init 0.05) or ``"paper"`` (the
+        MESU papers' permuted-MNIST protocol). Every argument left out takes the preset's value.
+    config : a whole :class:`~edge_mesu.mesu_rule.MESUConfig` instead of the preset's rule (keyword arguments
+        still override single fields).
     N, sigma_prior, mu_prior, lr_mu, lr_sigma, c_sigma, ratio_max, sigma_step_max, sigma_min, sigma_max :
-        the rule's hyper-parameters, see :class:`edge_mesu.mesu_rule.MESUConfig`. ``ratio_max`` defaults to
-        0.1 (a step guard; ``None`` gives the paper's unguarded form, see docs/robustness.md). ``sigma_min``
-        defaults to 1e-6 (the authors' PyTorch floor), which keeps σ > 0 and is inactive in the paper's regime.
-    sigma_init : initial σ of every parameter (default 0.05), or ``"paper"`` for the papers' σ = 2/√fan_in
-        (0.071 for 784→50, 0.283 for 50→10). With one weight sample per update the paper's larger output-layer
-        σ forgets much faster: see docs/robustness.md for the measurement.
+        the rule's hyper-parameters, see :class:`~edge_mesu.mesu_rule.MESUConfig` (``None`` disables a guard).
+    sigma_init : initial σ of every parameter, or ``"paper"`` for the papers' σ = 2/√fan_in (0.071 for
+        784→50, 0.283 for 50→10). With one weight sample per update the paper's larger output-layer σ forgets
+        much faster: see docs/robustness.md for the measurement.
     train_samples : weight samples per update (the paper uses 10; 1 is 10× cheaper and what a device runs).
     predict_samples : weight samples for ``predict``/``predict_one`` (0 = mean weights).
     sigma_grad : estimator of ∂C/∂σ: ``"reparam"`` (the papers': E over samples of ε·∂C/∂w) or
@@ -82,33 +107,26 @@ class MESULearner(BaseLearner):
     True
     """
 
-    def __init__(self, layers: tuple[int, ...] | list[int] = (784, 50, 10), *, N: float = 300_000.0,
-                 sigma_prior: float = 1.0, mu_prior: float = 0.0, lr_mu: float = 1.0, lr_sigma: float = 1.0,
-                 c_sigma: float = 0.5, ratio_max: float | None = 0.1, sigma_step_max: float | None = None,
-                 sigma_min: float | None = 1e-6,
-                 sigma_max: float | None = None, sigma_init: float | str = 0.05, train_samples: int = 1,
-                 predict_samples: int = 0, bias: bool = True, dtype: str = "float32", seed: int = 0,
-                 sigma_grad: str = "reparam") -> None:
+    def __init__(self, layers: tuple[int, ...] | list[int] = (784, 50, 10), *, preset: str = DEFAULT_PRESET,
+                 config: MESUConfig | None = None, N: float = DEFAULT, sigma_prior: float = DEFAULT,
+                 mu_prior: float = DEFAULT, lr_mu: float = DEFAULT, lr_sigma: float = DEFAULT,
+                 c_sigma: float = DEFAULT, ratio_max: float | None = DEFAULT, sigma_step_max: float | None = DEFAULT,
+                 sigma_min: float | None = DEFAULT, sigma_max: float | None = DEFAULT,
+                 sigma_init: float | str = DEFAULT, train_samples: int = DEFAULT, predict_samples: int = DEFAULT,
+                 bias: bool = DEFAULT, dtype: str = "float32", seed: int = 0, sigma_grad: str = DEFAULT) -> None:
         self.layers = check_layers(layers)
-        self.config = MESUConfig(N=N, sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu,
-                                 lr_sigma=lr_sigma, c_sigma=c_sigma, ratio_max=ratio_max,
-                                 sigma_step_max=sigma_step_max, sigma_min=sigma_min,
-                                 sigma_max=sigma_max)
-        if sigma_init != "paper" and not (isinstance(sigma_init, (int, float)) and sigma_init > 0):
-            raise ValueError(f"sigma_init must be 'paper' or a number > 0, got {sigma_init!r}")
+        self.config, options = resolve(preset, config, given(
+            N=N, sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu, lr_sigma=lr_sigma, c_sigma=c_sigma,
+            ratio_max=ratio_max, sigma_step_max=sigma_step_max, sigma_min=sigma_min, sigma_max=sigma_max,
+            sigma_init=sigma_init, train_samples=train_samples, predict_samples=predict_samples, bias=bias,
+            sigma_grad=sigma_grad))
+        store_options(self, options)
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-        if sigma_grad not in SIGMA_GRADS:
-            raise ValueError(f"sigma_grad must be one of {SIGMA_GRADS}, got {sigma_grad!r}")
-        self.sigma_grad = sigma_grad
-        self.sigma_init = sigma_init
-        self.train_samples = check_positive_int(train_samples, "train_samples")
-        self.predict_samples = check_positive_int(predict_samples, "predict_samples", minimum=0)
-        self.bias = bool(bias)
         self.dtype = dtype
         self.seed = check_positive_int(seed, "seed", minimum=0)
         self._rng = np.random.Generator(np.random.PCG64(self.seed))
-        mus, sigmas = paper_init(self.layers, self.bias, self._rng, sigma_init)
+        mus, sigmas = paper_init(self.layers, self.bias, self._rng, self.sigma_init)
         self._mu = [m.astype(dtype) for m in mus]
         self._sigma = [s.astype(dtype) for s in sigmas]
         self._step = 0

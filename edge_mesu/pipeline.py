@@ -32,6 +32,7 @@ from .registry import learner_class
 __all__ = ["SensorPipeline", "WindowBatch", "UNCERTAINTY_MODES", "sigma_pinned_fraction"]
 
 UNCERTAINTY_MODES = ("unlabelled", "all", "none")
+SENSOR_PRESET = "sensor"  # the learner preset of a new pipeline (edge_mesu.presets)
 
 
 @dataclass(frozen=True)
@@ -115,16 +116,15 @@ class SensorPipeline(Persistent):
         """A pipeline with a fresh learner of layers ``(spec.n_outputs, *hidden, n_classes)``.
 
         ``classes`` is a list of names or a number of class slots (filled by labels as they appear).
-        The learner starts from the papers' σ = 2/√fan_in unless ``sigma_init`` is given: on front-end
-        windows it scored 91.0 % vs 84.9 % for the learners' 0.05 (docs/frontend.md; the 0.05 default is
-        chosen for long streams such as permuted MNIST, docs/robustness.md).
+        The learner takes the ``"sensor"`` preset (:mod:`edge_mesu.presets`) unless ``preset`` is given;
+        ``learner_args`` are the learner's keyword arguments.
         """
         names = [] if isinstance(classes, int) else [str(c) for c in classes]
         n_classes = classes if isinstance(classes, int) else len(names)
         if n_classes < 2:
             raise ValueError(f"need at least 2 classes, got {classes!r}")
         layers = (spec.n_outputs, *hidden, n_classes)
-        learner_args.setdefault("sigma_init", "paper")
+        learner_args.setdefault("preset", SENSOR_PRESET)
         if fixed:
             learner = learner_class("FixedMESULearner")(layers=layers, seed=seed, input_frac=spec.out_frac,
                                                         **learner_args)

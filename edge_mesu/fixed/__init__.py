@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from .formats import FixedFormats
 from .learner import FixedMESULearner
 from .plan import FixedPlan
 from .qformat import QFormat, Rounding, SaturationCounter
 
-__all__ = ["FixedMESULearner", "FixedPlan", "QFormat", "Rounding", "SaturationCounter"]
+__all__ = ["FixedFormats", "FixedMESULearner", "FixedPlan", "QFormat", "Rounding", "SaturationCounter"]

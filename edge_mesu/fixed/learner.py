@@ -8,6 +8,7 @@ Floats appear only at the boundary: quantising the input and reporting probabili
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -15,12 +16,14 @@ import numpy as np
 from .._validation import check_positive_int, check_X_q, check_y
 from ..interface import Arithmetic, FixedNetwork, NetworkDescription, read_only
 from ..learner_base import BaseLearner
-from ..mesu import SIGMA_GRADS, check_layers, paper_init
+from ..mesu import check_layers, paper_init, store_options
 from ..mesu_rule import MESUConfig
+from ..presets import DEFAULT, DEFAULT_PRESET, given, resolve
 from ..uncertainty import Uncertainty, decompose
 from . import step as fixed_step
 from .buffers import ARENA_ALIGNMENT, arena_buffers
 from .cgen import unsupported_reason
+from .formats import FORMAT_KEYS, FixedFormats
 from .plan import P_FRAC, FixedPlan, auto_mu_frac
 from .qformat import QFormat, Rounding, SaturationCounter
 from .step import FixedState, Layout, StepSpec
@@ -40,19 +43,17 @@ class FixedMESULearner(BaseLearner):
 
     Parameters
     ----------
-    layers, N, sigma_prior, mu_prior, lr_mu, lr_sigma, c_sigma, ratio_max, sigma_min, sigma_init,
-    train_samples, predict_samples, bias, seed :
-        as in :class:`edge_mesu.MESULearner` (``sigma_min`` maps to the largest σ code).
+    layers, preset, config, N, sigma_prior, mu_prior, lr_mu, lr_sigma, c_sigma, ratio_max, sigma_step_max,
+    sigma_min, sigma_init, train_samples, predict_samples, bias, sigma_grad, seed :
+        as in :class:`edge_mesu.MESULearner` (the same presets and defaults, :mod:`edge_mesu.presets`);
+        ``sigma_min`` maps to the largest σ code (a floor below the σ window's bottom changes nothing);
+        ``sigma_grad="centered"`` subtracts the integer gradient at the mean weights before multiplying by ε.
     sigma_max : σ of code 0 (the top of each layer's σ window), one value or one per layer (default:
         min(2 · the layer's initial σ, max(σ_prior, initial σ)); must be < 2).
-    input_frac : fractional bits of the int8 input (default 5: ±4 in steps of 1/32).
-    act_frac : fractional bits of the int16 hidden activations (default 8).
-    mu_frac : per-layer fractional bits of int16 μ (default: 8× the initial range fits).
-    sigma_bits, sigma_per_octave : σ code width and resolution (σ = σ_max·2**(−code/k); default 8 bits and
-        k = 64: a 4-octave window, fine enough that the code's rounding noise does not spread log σ).
-    rounding : ``"stochastic"`` (default) or ``"nearest"`` for the μ and σ-code updates.
-    sigma_grad : ``"reparam"`` (default) or ``"centered"``, as in :class:`edge_mesu.MESULearner`: the centred
-        estimator subtracts the integer gradient at the mean weights before multiplying by ε.
+    formats : a whole :class:`~edge_mesu.fixed.formats.FixedFormats` (its defaults are the defaults of the
+        arguments below, which override single fields).
+    input_frac, act_frac, mu_frac, sigma_bits, sigma_per_octave, rounding : the number formats and the update
+        rounding (``"stochastic"`` or ``"nearest"``), see :class:`~edge_mesu.fixed.formats.FixedFormats`.
     backend : ``"numpy"`` (default) or ``"c"``: one-sample updates run in the generated C library
         (:mod:`edge_mesu.fixed.cbackend`, compiled once and cached), bit-identical to numpy; without a C
         compiler a warning is logged and numpy is used. Not part of the state file.
@@ -68,68 +69,41 @@ class FixedMESULearner(BaseLearner):
     (True, 3.0)
     """
 
-    def __init__(self, layers: tuple[int, ...] | list[int] = (784, 50, 10), *, N: float = 300_000.0,
-                 sigma_prior: float = 1.0, mu_prior: float = 0.0, lr_mu: float = 1.0, lr_sigma: float = 1.0,
-                 c_sigma: float = 0.5, ratio_max: float | None = 0.1, sigma_step_max: float | None = None,
-                 sigma_min: float | None = None,
-                 sigma_max: float | list[float] | None = None, sigma_init: float | str = 0.05, train_samples: int = 1,
-                 predict_samples: int = 0, bias: bool = True, seed: int = 0, input_frac: int = 5,
-                 act_frac: int = 8, mu_frac: list[int] | None = None, sigma_bits: int = 8,
-                 sigma_per_octave: int = 64, rounding: str = "stochastic", backend: str = "numpy",
-                 sigma_grad: str = "reparam") -> None:
+    def __init__(self, layers: tuple[int, ...] | list[int] = (784, 50, 10), *, preset: str = DEFAULT_PRESET,
+                 config: MESUConfig | None = None, N: float = DEFAULT, sigma_prior: float = DEFAULT,
+                 mu_prior: float = DEFAULT, lr_mu: float = DEFAULT, lr_sigma: float = DEFAULT,
+                 c_sigma: float = DEFAULT, ratio_max: float | None = DEFAULT, sigma_step_max: float | None = DEFAULT,
+                 sigma_min: float | None = DEFAULT, sigma_max: float | list[float] | None = DEFAULT,
+                 sigma_init: float | str = DEFAULT, train_samples: int = DEFAULT, predict_samples: int = DEFAULT,
+                 bias: bool = DEFAULT, seed: int = 0, formats: FixedFormats | None = None, input_frac: int = DEFAULT,
+                 act_frac: int = DEFAULT, mu_frac: list[int] | None = DEFAULT, sigma_bits: int = DEFAULT,
+                 sigma_per_octave: int = DEFAULT, rounding: str = DEFAULT, backend: str = "numpy",
+                 sigma_grad: str = DEFAULT) -> None:
         self.layers = check_layers(layers)
-        # validates the float hyper-parameters exactly as the float learner does
-        self.config = MESUConfig(N=N, sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu, lr_sigma=lr_sigma,
-                                 c_sigma=c_sigma, ratio_max=ratio_max, sigma_step_max=sigma_step_max,
-                                 sigma_min=sigma_min,
-                                 sigma_max=max(sigma_max) if isinstance(sigma_max, (list, tuple)) else sigma_max)
-        if sigma_init != "paper" and not (isinstance(sigma_init, (int, float)) and sigma_init > 0):
-            raise ValueError(f"sigma_init must be 'paper' or a number > 0, got {sigma_init!r}")
-        self.sigma_init = sigma_init
-        self.train_samples = check_positive_int(train_samples, "train_samples")
-        self.predict_samples = check_positive_int(predict_samples, "predict_samples", minimum=0)
-        self.bias = bool(bias)
+        tops_arg = sigma_max if isinstance(sigma_max, (list, tuple)) else None  # per-layer σ windows
+        # one MESUConfig, validated exactly as the float learner's (σ_max: the highest window top)
+        self.config, options = resolve(preset, config, given(
+            N=N, sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu, lr_sigma=lr_sigma, c_sigma=c_sigma,
+            ratio_max=ratio_max, sigma_step_max=sigma_step_max, sigma_min=sigma_min,
+            sigma_max=sigma_max if tops_arg is None else max(tops_arg), sigma_init=sigma_init,
+            train_samples=train_samples, predict_samples=predict_samples, bias=bias, sigma_grad=sigma_grad))
+        store_options(self, options)
+        fmt = _formats(formats, given(input_frac=input_frac, act_frac=act_frac, mu_frac=mu_frac,
+                                      sigma_bits=sigma_bits, sigma_per_octave=sigma_per_octave, rounding=rounding))
         self.seed = check_positive_int(seed, "seed", minimum=0)
         try:
-            self.rounding = Rounding("nearest_even" if rounding == "nearest" else rounding)
+            self.rounding = Rounding("nearest_even" if fmt.rounding == "nearest" else fmt.rounding)
         except ValueError:
-            raise ValueError(f"rounding must be 'stochastic' or 'nearest', got {rounding!r}") from None
-        fans = self.layers[:-1]
-        mu_frac = [auto_mu_frac(f) for f in fans] if mu_frac is None else [int(v) for v in mu_frac]
-        if len(mu_frac) != len(fans):
-            raise ValueError(f"mu_frac needs {len(fans)} entries (one per layer), got {len(mu_frac)}")
-        init_sigmas = [2.0 / math.sqrt(f) if sigma_init == "paper" else float(sigma_init) for f in fans]
-        k = check_positive_int(sigma_per_octave, "sigma_per_octave")
-        if sigma_max is None:  # each layer's window: SIGMA_HEADROOM octaves above its initial σ, not above σ_prior
-            tops = [min(s * 2.0**SIGMA_HEADROOM, max(sigma_prior, s)) for s in init_sigmas]
-        else:
-            tops = [float(v) for v in (sigma_max if isinstance(sigma_max, (list, tuple)) else [sigma_max] * len(fans))]
-            if len(tops) != len(fans) or not all(math.isfinite(v) and v > 0 for v in tops):
-                raise ValueError(f"sigma_max needs one finite value > 0 per layer ({len(fans)}), got {sigma_max!r}")
-        self._sigma_tops = tops
-        top = max(tops)
-        offsets = tuple(int(round(k * math.log2(top / v))) for v in tops)
-        plan_args = dict(layers=self.layers, bias=self.bias, input_fmt=QFormat(8, input_frac),
-                         act_fmt=QFormat(16, act_frac), mu_fmts=tuple(QFormat(16, f) for f in mu_frac),
-                         sigma_bits=sigma_bits, sigma_per_octave=sigma_per_octave, sigma_max=top, N=N,
-                         sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu, lr_sigma=lr_sigma, c_sigma=c_sigma,
-                         ratio_max=ratio_max, sigma_step_max=sigma_step_max, code_min=0,
-                         code_max=(1 << sigma_bits) - 1, code_offset=offsets)
-        if sigma_min is not None:  # the smallest σ allowed is the largest code
-            probe = FixedPlan(**plan_args)
-            plan_args["code_max"] = int(min(probe.code_of_sigma(sigma_min, l) for l in range(len(fans))))
-        self.plan = FixedPlan(**plan_args)
-        if sigma_grad not in SIGMA_GRADS:
-            raise ValueError(f"sigma_grad must be one of {SIGMA_GRADS}, got {sigma_grad!r}")
-        if sigma_grad != "reparam" and backend == "c":
+            raise ValueError(f"rounding must be 'stochastic' or 'nearest', got {fmt.rounding!r}") from None
+        self.plan = self._plan(fmt, self.config.sigma_max if tops_arg is None else tops_arg)
+        if self.sigma_grad != "reparam" and backend == "c":
             raise ValueError("backend='c' implements sigma_grad='reparam' only")
         if backend not in ("numpy", "c"):
             raise ValueError(f"backend must be 'numpy' or 'c', got {backend!r}")
-        self.sigma_grad = sigma_grad
         self._layout = Layout.of(self.layers, self.bias)
-        self._spec = StepSpec(self.plan, self._layout, self.rounding, self.train_samples, sigma_grad)
+        self._spec = StepSpec(self.plan, self._layout, self.rounding, self.train_samples, self.sigma_grad)
         rng = np.random.Generator(np.random.PCG64(self.seed))
-        mus, sigmas = paper_init(self.layers, self.bias, rng, sigma_init)
+        mus, sigmas = paper_init(self.layers, self.bias, rng, self.sigma_init)
         self._state = FixedState(np.zeros((1, 0), np.int16), np.zeros((1, 0), np.uint8),
                                  np.array([self.seed], dtype=np.int64), np.zeros(1, dtype=np.int64))
         self._set_from_float(mus, sigmas)
@@ -144,6 +118,33 @@ class FixedMESULearner(BaseLearner):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._c = _c_kernels(self) if self.backend == "c" else None
+
+    def _plan(self, fmt: FixedFormats, sigma_max: float | list[float] | tuple[float, ...] | None) -> FixedPlan:
+        """The frozen plan: formats, each layer's σ window (top ``sigma_max``, one or per layer), tables."""
+        fans = self.layers[:-1]
+        mu_frac = [auto_mu_frac(f) for f in fans] if fmt.mu_frac is None else [int(v) for v in fmt.mu_frac]
+        if len(mu_frac) != len(fans):
+            raise ValueError(f"mu_frac needs {len(fans)} entries (one per layer), got {len(mu_frac)}")
+        init_sigmas = [2.0 / math.sqrt(f) if self.sigma_init == "paper" else float(self.sigma_init) for f in fans]
+        k = check_positive_int(fmt.sigma_per_octave, "sigma_per_octave")
+        prior = self.config.sigma_prior
+        if sigma_max is None:  # each layer's window: SIGMA_HEADROOM octaves above its initial σ, not above σ_prior
+            tops = [min(s * 2.0**SIGMA_HEADROOM, max(prior, s)) for s in init_sigmas]
+        else:
+            tops = [float(v) for v in (sigma_max if isinstance(sigma_max, (list, tuple)) else [sigma_max] * len(fans))]
+            if len(tops) != len(fans) or not all(math.isfinite(v) and v > 0 for v in tops):
+                raise ValueError(f"sigma_max needs one finite value > 0 per layer ({len(fans)}), got {sigma_max!r}")
+        self._sigma_tops = tops
+        top = max(tops)
+        offsets = tuple(int(round(k * math.log2(top / v))) for v in tops)
+        plan_args: dict[str, Any] = dict(
+            layers=self.layers, bias=self.bias, input_fmt=QFormat(8, fmt.input_frac), act_fmt=QFormat(16, fmt.act_frac),
+            mu_fmts=tuple(QFormat(16, f) for f in mu_frac), sigma_bits=fmt.sigma_bits, sigma_per_octave=k,
+            sigma_max=top, rule=self.config, code_min=0, code_max=(1 << fmt.sigma_bits) - 1, code_offset=offsets)
+        if self.config.sigma_min is not None:  # the smallest σ allowed is the largest code
+            probe = FixedPlan(**plan_args)
+            plan_args["code_max"] = int(min(probe.code_of_sigma(self.config.sigma_min, l) for l in range(len(fans))))
+        return FixedPlan(**plan_args)
 
     def step_spec(self) -> StepSpec:
         """The plan, layout and update options of this learner's integer step (:mod:`.step`)."""
@@ -389,3 +390,14 @@ def _normalise(p_q15: np.ndarray) -> np.ndarray:
     """Q15 integer probabilities as floats that sum to one over the last axis."""
     p = p_q15.astype(np.float64) / float(1 << P_FRAC)
     return p / p.sum(axis=-1, keepdims=True)
+
+
+def _formats(formats: FixedFormats | None, overrides: dict[str, Any]) -> FixedFormats:
+    """``formats`` (default :class:`FixedFormats`) with the given fields replaced."""
+    if formats is not None and not isinstance(formats, FixedFormats):
+        raise ValueError(f"formats must be a FixedFormats, got {type(formats).__name__}")
+    base = formats if formats is not None else FixedFormats()
+    if "mu_frac" in overrides and overrides["mu_frac"] is not None:
+        overrides = {**overrides, "mu_frac": tuple(int(v) for v in overrides["mu_frac"])}
+    assert set(overrides) <= set(FORMAT_KEYS)
+    return replace(base, **overrides)

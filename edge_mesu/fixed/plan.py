@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..mesu_rule import MESUConfig
 from .prng import EPS_FRAC, SR_BITS
 from .qformat import QFormat
 
@@ -80,7 +81,11 @@ def _mantissa_table(scale: float, k: int, length: int) -> tuple[np.ndarray, int]
 
 @dataclass(frozen=True)
 class FixedPlan:
-    """Formats, tables and multipliers of one fixed-point MESU network (immutable, built once)."""
+    """Formats, tables and multipliers of one fixed-point MESU network (immutable, built once).
+
+    The rule's hyper-parameters are those of ``rule`` (the learner's :class:`MESUConfig`, never copied);
+    ``sigma_max`` is the top of the σ-code window (σ of virtual code 0).
+    """
 
     layers: tuple[int, ...]
     bias: bool
@@ -90,14 +95,7 @@ class FixedPlan:
     sigma_bits: int
     sigma_per_octave: int
     sigma_max: float
-    N: float
-    sigma_prior: float
-    mu_prior: float
-    lr_mu: float
-    lr_sigma: float
-    c_sigma: float
-    ratio_max: float | None
-    sigma_step_max: float | None
+    rule: MESUConfig
     code_min: int
     code_max: int
     code_offset: tuple[int, ...] = ()
@@ -120,6 +118,39 @@ class FixedPlan:
         if not 0 <= self.code_min < self.code_max <= (1 << self.sigma_bits) - 1:
             raise ValueError(f"σ code range [{self.code_min}, {self.code_max}] is empty or out of range")
         object.__setattr__(self, "tables", self._build_tables())
+
+    # -- the rule's hyper-parameters ---------------------------------------------------------------------------
+    @property
+    def N(self) -> float:
+        return self.rule.N
+
+    @property
+    def sigma_prior(self) -> float:
+        return self.rule.sigma_prior
+
+    @property
+    def mu_prior(self) -> float:
+        return self.rule.mu_prior
+
+    @property
+    def lr_mu(self) -> float:
+        return self.rule.lr_mu
+
+    @property
+    def lr_sigma(self) -> float:
+        return self.rule.lr_sigma
+
+    @property
+    def c_sigma(self) -> float:
+        return self.rule.c_sigma
+
+    @property
+    def ratio_max(self) -> float | None:
+        return self.rule.ratio_max
+
+    @property
+    def sigma_step_max(self) -> float | None:
+        return self.rule.sigma_step_max
 
     # -- derived quantities ----------------------------------------------------------------------------------
     def in_frac(self, layer: int) -> int:

@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,46 +19,24 @@ import numpy as np
 
 from edge_mesu.data import PermutedMNIST, load_mnist, standardize_mnist
 from edge_mesu.metrics import average_accuracy, backward_transfer
+from edge_mesu.registry import VARIANTS
+from edge_mesu.registry import make_learner as registry_make_learner
 from edge_mesu.statefile import atomic_write_bytes
 
 __all__ = ["LEARNER_FACTORIES", "make_learner", "run_pmnist", "PAPER_MESU"]
 
-# The paper's headline settings (MESU_FACTS.md), with one weight sample per update (what a device runs).
-PAPER_MESU: dict[str, Any] = {"layers": (784, 50, 10), "bias": False, "N": 300_000, "sigma_prior": 1.0,
-                              "mu_prior": 0.0, "train_samples": 1}
-
-
-def _mesu(seed: int, **kw: Any) -> Any:
-    from edge_mesu.mesu import MESULearner
-    return MESULearner(**{**PAPER_MESU, **kw}, seed=seed)
-
-
-def _fixed(seed: int, **kw: Any) -> Any:
-    from edge_mesu.fixed import FixedMESULearner
-    return FixedMESULearner(**{**PAPER_MESU, **kw}, seed=seed)
-
-
-def _sgd(seed: int, **kw: Any) -> Any:
-    from edge_mesu.sgd import SGDLearner
-    return SGDLearner(**{"layers": (784, 50, 10), "bias": False, "lr": 0.01, **kw}, seed=seed)
-
-
-LEARNER_FACTORIES: dict[str, Callable[..., Any]] = {
-    "mesu": _mesu,
-    "mesu10": lambda seed, **kw: _mesu(seed, **{"train_samples": 10, **kw}),
-    "fixed": _fixed,
-    "fixed-nearest": lambda seed, **kw: _fixed(seed, **{"rounding": "nearest", **kw}),
-    "fixed-c": lambda seed, **kw: _fixed(seed, **{"backend": "c", **kw}),
-    "sgd": _sgd,
-}
+# The permuted-MNIST network of the MESU papers (MESU_FACTS.md): 784-50-10 without biases; everything else is
+# the learners' preset (one weight sample per update, what a device runs) unless --set overrides it.
+PAPER_MESU: dict[str, Any] = {"layers": (784, 50, 10), "bias": False}
+LEARNER_FACTORIES = VARIANTS  # the benchmark's learner names are the registry's variants
 
 
 def make_learner(name: str, seed: int = 0, **overrides: Any) -> Any:
-    """A learner of the benchmark by name (``mesu``, ``mesu10``, ``fixed``, ``fixed-nearest``, ``fixed-c``,
-    ``sgd``); ``fixed-c`` is ``fixed`` with the compiled C backend (identical results)."""
-    if name not in LEARNER_FACTORIES:
-        raise ValueError(f"unknown learner {name!r}; choose from {', '.join(LEARNER_FACTORIES)}")
-    return LEARNER_FACTORIES[name](seed, **overrides)
+    """A learner of the benchmark by name (a variant of :data:`edge_mesu.registry.VARIANTS`: ``mesu``,
+    ``mesu10``, ``fixed``, ``fixed-nearest``, ``fixed-c``, ``sgd``) on the papers' network."""
+    if name not in VARIANTS:
+        raise ValueError(f"unknown learner {name!r}; choose from {', '.join(VARIANTS)}")
+    return registry_make_learner(name, **{**PAPER_MESU, **overrides, "seed": seed})
 
 
 def _progress(name: str, task: int, n_tasks: int, done: int, total: int) -> None:

@@ -6,6 +6,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from edge_mesu.registry import make_learner
+
 __all__ = ["FleetConfig", "LEARNER_KEYS"]
 
 #: FixedMESULearner arguments a fleet may set (all devices share them).
@@ -106,8 +108,7 @@ class FleetConfig:
 
     def template(self) -> Any:
         """The learner every device starts from (seeded by ``seed``: the fleet's common initial state)."""
-        from edge_mesu.fixed import FixedMESULearner
-        return FixedMESULearner(layers=self.layers, seed=self.seed, **self.learner)
+        return make_learner("fixed", layers=self.layers, seed=self.seed, **self.learner)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

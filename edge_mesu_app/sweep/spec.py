@@ -42,6 +42,9 @@ from typing import Any
 
 import numpy as np
 
+from edge_mesu.fixed.formats import FixedFormats
+from edge_mesu.presets import DEFAULT_PRESET, PRESETS
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -105,11 +108,14 @@ PARAMS: dict[str, Callable[[Any], Any]] = {
     "train_samples": _int_in(1, 64), "device": _device, "rate": _optional_rate, "queue": _int_in(0),
 }
 PARAMS = dict(sorted(PARAMS.items(), key=lambda kv: kv[0].lower()))
+_RULE, _OPTIONS, _FORMATS = PRESETS[DEFAULT_PRESET].rule, PRESETS[DEFAULT_PRESET].options, FixedFormats()
+#: every learner default is the learner's own (edge_mesu.presets, FixedFormats); the rest is the sweep's
 DEFAULTS: dict[str, Any] = {
     "stream": "sensor", "windows": 1500, "n_classes": 5, "tasks": 3,
     "samples_per_task": 1000, "test_samples": 1000, "data": None, "hidden": 32, "mu_frac": "auto",
-    "mu_frac_offset": 0, "sigma_bits": 8, "sigma_per_octave": 64, "rounding": "stochastic", "N": 300000.0,
-    "sigma_prior": 1.0, "train_samples": 1, "device": "stm32l4", "rate": "auto", "queue": 4,
+    "mu_frac_offset": 0, "sigma_bits": _FORMATS.sigma_bits, "sigma_per_octave": _FORMATS.sigma_per_octave,
+    "rounding": _FORMATS.rounding, "N": _RULE.N, "sigma_prior": _RULE.sigma_prior,
+    "train_samples": _OPTIONS.train_samples, "device": "stm32l4", "rate": "auto", "queue": 4,
 }
 _SECTIONS = ("sweep", "fixed", "grid", "random")
 _SWEEP_KEYS = ("name", "seeds")

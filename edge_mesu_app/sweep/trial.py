@@ -22,6 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from edge_mesu.fixed.plan import auto_mu_frac
+from edge_mesu.registry import make_learner as registry_make_learner
+
 __all__ = ["run_trial", "run_id", "TRIAL_VERSION", "RESULT_KEYS", "make_learner"]
 
 TRIAL_VERSION = 1  # part of the run key: bump when a row's meaning changes
@@ -37,20 +40,17 @@ def run_id(config: dict[str, Any]) -> str:
 
 
 def make_learner(config: dict[str, Any], n_in: int, n_out: int) -> Any:
-    """The fixed-point learner of a configuration."""
-    from edge_mesu.fixed import FixedMESULearner
-    from edge_mesu.fixed.plan import auto_mu_frac
+    """The fixed-point learner of a configuration (the registry's ``fixed`` with the row's parameters)."""
     layers = (n_in, int(config["hidden"]), n_out)
     if config["mu_frac"] == "auto":
         fracs = [auto_mu_frac(f) for f in layers[:-1]]
     else:
         fracs = [int(config["mu_frac"])] * (len(layers) - 1)
     fracs = [min(15, max(0, f + int(config["mu_frac_offset"]))) for f in fracs]
-    return FixedMESULearner(layers=layers, N=config["N"], sigma_prior=config["sigma_prior"],
-                            train_samples=config["train_samples"], sigma_bits=config["sigma_bits"],
-                            sigma_per_octave=config["sigma_per_octave"], rounding=config["rounding"],
-                            mu_frac=fracs, seed=int(config["seed"]),
-                            bias=config["stream"] != "pmnist")
+    return registry_make_learner("fixed", layers=layers, N=config["N"], sigma_prior=config["sigma_prior"],
+                                 train_samples=config["train_samples"], sigma_bits=config["sigma_bits"],
+                                 sigma_per_octave=config["sigma_per_octave"], rounding=config["rounding"],
+                                 mu_frac=fracs, seed=int(config["seed"]), bias=config["stream"] != "pmnist")
 
 
 def _budget(learner: Any, device: str, rate: float | None) -> dict[str, Any]:
