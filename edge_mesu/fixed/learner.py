@@ -137,14 +137,14 @@ class FixedMESULearner(BaseLearner):
         self._sigma_tops = tops
         top = max(tops)
         offsets = tuple(int(round(k * math.log2(top / v))) for v in tops)
-        plan_args: dict[str, Any] = dict(
-            layers=self.layers, bias=self.bias, input_fmt=QFormat(8, fmt.input_frac), act_fmt=QFormat(16, fmt.act_frac),
-            mu_fmts=tuple(QFormat(16, f) for f in mu_frac), sigma_bits=fmt.sigma_bits, sigma_per_octave=k,
-            sigma_max=top, rule=self.config, code_min=0, code_max=(1 << fmt.sigma_bits) - 1, code_offset=offsets)
-        if self.config.sigma_min is not None:  # the smallest σ allowed is the largest code
-            probe = FixedPlan(**plan_args)
-            plan_args["code_max"] = int(min(probe.code_of_sigma(self.config.sigma_min, l) for l in range(len(fans))))
-        return FixedPlan(**plan_args)
+        code_max = (1 << fmt.sigma_bits) - 1
+        if self.config.sigma_min is not None:  # the smallest σ allowed is the largest code (FixedPlan.code_of_sigma)
+            lowest = -k * math.log2(max(self.config.sigma_min, 1e-300) / top)
+            code_max = int(min(min(max(round(lowest) - off, 0), code_max) for off in offsets))
+        return FixedPlan(layers=self.layers, bias=self.bias, input_fmt=QFormat(8, fmt.input_frac),
+                         act_fmt=QFormat(16, fmt.act_frac), mu_fmts=tuple(QFormat(16, f) for f in mu_frac),
+                         sigma_bits=fmt.sigma_bits, sigma_per_octave=k, sigma_max=top, rule=self.config, code_min=0,
+                         code_max=code_max, code_offset=offsets)
 
     def step_spec(self) -> StepSpec:
         """The plan, layout and update options of this learner's integer step (:mod:`.step`)."""

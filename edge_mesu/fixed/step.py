@@ -172,9 +172,9 @@ def gradients(spec: StepSpec, x_q: np.ndarray, y: np.ndarray, params: np.ndarray
               counter: SaturationCounter) -> np.ndarray:
     """Flat ``(D, P)`` integer gradient Σ_batch a ⊗ δ at weights ``params`` (δ for biases, at the weights'
     fractional bits); ``x_q`` ``(D, B, n_in)``, ``y`` ``(D, B)``."""
-    logits, acts, zs = _logits(spec, x_q, params, counter)
+    weights, biases = spec.layout.split(params)
+    logits, acts, zs = forward(spec.plan, x_q, weights, biases, counter)
     p = softmax_q15(spec.plan, logits, spec.logits_frac)
-    weights, _ = spec.layout.split(params)
     deltas = backward(spec.plan, weights, acts, zs, p, y, counter)
     g = np.empty(params.shape, dtype=np.int64)
     views = spec.layout.views(g)

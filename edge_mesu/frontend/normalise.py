@@ -70,25 +70,32 @@ def normaliser_run(m: np.ndarray, v: np.ndarray, k: int, x: np.ndarray, tau_log2
     >>> (m / 2**16).tolist(), k, ms.shape
     ([100.375], 4, (1, 1))
     """
-    m, v = np.array(m, dtype=_I64), np.array(v, dtype=_I64)
-    m_snap = np.empty((len(snap), m.shape[0]), dtype=_I64)
+    m_snap = np.empty((len(snap), np.shape(m)[0]), dtype=_I64)
     v_snap = np.empty_like(m_snap)
     cap, j = 1 << tau_log2, 0
-    xs = np.asarray(x, dtype=_I64) << MEAN_FRAC
-    for i in range(xs.shape[0]):
+    half_dev = 1 << (MEAN_FRAC - DEV_FRAC - 1)
+    # Python integers per channel: the same integers as int64 numpy (nothing here exceeds 2**62) without the
+    # per-call overhead of tiny arrays; round half to even as (a + 2**(s-1) − 1 + ((a >> s) & 1)) >> s
+    mm, vv = [int(a) for a in np.asarray(m)], [int(a) for a in np.asarray(v)]
+    rows = (np.asarray(x, dtype=_I64) << MEAN_FRAC).tolist()
+    snaps = [int(i) for i in snap]
+    for i, row in enumerate(rows):
         if k == 0:
-            m, v = xs[i].copy(), np.zeros_like(v)
+            mm, vv = list(row), [0] * len(row)
         else:
             s = min(tau_log2, k.bit_length())
-            d = xs[i] - m
-            m = m + shift_round_even(d, s)
-            d8 = shift_round_even(d, MEAN_FRAC - DEV_FRAC)
-            v = v + shift_round_even(d8 * d8 - v, s)
+            half = (1 << (s - 1)) - 1
+            for c, xc in enumerate(row):
+                d = xc - mm[c]
+                mm[c] += (d + half + ((d >> s) & 1)) >> s
+                d8 = (d + half_dev - 1 + ((d >> (MEAN_FRAC - DEV_FRAC)) & 1)) >> (MEAN_FRAC - DEV_FRAC)
+                e = d8 * d8 - vv[c]
+                vv[c] += (e + half + ((e >> s) & 1)) >> s
         k = min(k + 1, cap)
-        while j < len(snap) and snap[j] == i:
-            m_snap[j], v_snap[j] = m, v
+        while j < len(snaps) and snaps[j] == i:
+            m_snap[j], v_snap[j] = mm, vv
             j += 1
-    return m, v, k, m_snap, v_snap
+    return np.array(mm, dtype=_I64), np.array(vv, dtype=_I64), k, m_snap, v_snap
 
 
 def window_sigma(v: np.ndarray, spec: FrontEndSpec) -> np.ndarray:
