@@ -79,12 +79,20 @@ class Fleet:
 
     def quantize(self, X: np.ndarray) -> np.ndarray:
         """Float rows ``(..., n_in)`` as integers of the input format (validated: shape, finite)."""
+        return self.quantize_counted(X)[0]
+
+    def quantize_counted(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(:meth:`quantize` of ``X``, the number of saturated inputs of each row ``X[d, ...]``): quantise a
+        window once and pass both to :meth:`learn_q`, which counts the saturations of the rows it learns."""
         Xa = np.asarray(X, dtype=np.float64)
         if Xa.ndim < 2 or Xa.shape[-1] != self.layers[0]:
             raise ValueError(f"X must have shape (devices, ..., {self.layers[0]}), got {Xa.shape}")
         if not np.all(np.isfinite(Xa)):
             raise ValueError("X contains non-finite values")
-        return self.plan.input_fmt.quantize(Xa).astype(np.int64)
+        fmt = self.plan.input_fmt
+        scaled = np.clip(np.rint(Xa * 2.0**fmt.frac), -(2.0**62), 2.0**62)
+        saturated = ((scaled < fmt.min_int) | (scaled > fmt.max_int)).reshape(Xa.shape[0], -1).sum(axis=1)
+        return fmt.quantize(Xa).astype(np.int64), saturated
 
     def _check_q(self, X_q: np.ndarray) -> np.ndarray:
         fmt = self.plan.input_fmt
@@ -113,14 +121,20 @@ class Fleet:
         x_q = self.plan.input_fmt.quantize(Xa[idx], counter, "input").astype(np.int64)
         self._learn(idx, x_q, np.asarray(y, dtype=np.int64)[idx], counter)
 
-    def learn_q(self, X_q: np.ndarray, y: np.ndarray, active: np.ndarray | None = None) -> None:
-        """:meth:`learn` on already-quantised rows ``X_q`` (D, n_in) of the input format."""
+    def learn_q(self, X_q: np.ndarray, y: np.ndarray, active: np.ndarray | None = None,
+                saturated: np.ndarray | None = None) -> None:
+        """:meth:`learn` on already-quantised rows ``X_q`` (D, n_in) of the input format; ``saturated`` (D,)
+        the inputs each row lost to saturation when it was quantised (:meth:`quantize_counted`), counted for
+        the rows learned as :meth:`learn` counts them."""
         idx = np.arange(self.n_devices) if active is None else np.flatnonzero(active)
         if idx.size == 0:
             return
         self._labels(y, idx)
         x_q = self._check_q(np.asarray(X_q)[idx])
-        self._learn(idx, x_q, np.asarray(y, dtype=np.int64)[idx], self.counters.copy())
+        counter = self.counters.copy()
+        if saturated is not None:
+            counter.add("input", int(np.asarray(saturated)[idx].sum()))
+        self._learn(idx, x_q, np.asarray(y, dtype=np.int64)[idx], counter)
 
     def _labels(self, y: np.ndarray, idx: np.ndarray) -> None:
         ya = np.asarray(y, dtype=np.int64)[idx]
@@ -150,11 +164,19 @@ class Fleet:
 
     def predict(self, X: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
         """Mean-network class of one sample per device: X (D', n_in) → (D',), as ``predict_one``."""
-        return self.predict_q15(np.asarray(X)[:, None, :], idx)[:, 0, :].argmax(axis=-1)
+        return self.predict_q(self.quantize(X), idx)
+
+    def predict_q(self, X_q: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`predict` of already-quantised rows (D', n_in)."""
+        return self.predict_q15_q(np.asarray(X_q)[:, None, :], idx)[:, 0, :].argmax(axis=-1)
 
     def mutual_info(self, X: np.ndarray, idx: np.ndarray, samples: int = 8) -> np.ndarray:
         """Epistemic uncertainty (bits) of one sample per device ``idx``, as ``learner.uncertainty``."""
-        x_q = self.quantize(np.asarray(X))[:, None, :]
+        return self.mutual_info_q(self.quantize(np.asarray(X)), idx, samples)
+
+    def mutual_info_q(self, X_q: np.ndarray, idx: np.ndarray, samples: int = 8) -> np.ndarray:
+        """:meth:`mutual_info` of already-quantised rows (D', n_in)."""
+        x_q = np.asarray(X_q, dtype=np.int64)[:, None, :]
         p_q15 = fixed_step.sampled_proba_q15(self._spec, self.state, x_q, samples, SaturationCounter(),
                                              np.asarray(idx))[:, :, 0, :]
         p = p_q15.astype(np.float64) / float(1 << P_FRAC)

@@ -81,13 +81,14 @@ class ShardRunner:
     def _tick(self, k: int) -> None:
         cfg = self.config
         act = self.timing["processed"][:, k]
-        Xk, yk = self.X[:, k], self.y[:, k]
-        self.correct[:, k] = act & (self.fleet.predict(Xk) == yk)
+        yk = self.y[:, k]
+        x_q, saturated = self.fleet.quantize_counted(self.X[:, k])  # each window quantised once
+        self.correct[:, k] = act & (self.fleet.predict_q(x_q) == yk)
         near = act & (k >= self.onset - cfg.calib) & (k < self.onset + cfg.detect_horizon)
         if near.any():
             idx = np.flatnonzero(near)
-            self.mi[idx, k] = self.fleet.mutual_info(Xk[idx], idx, cfg.mi_samples)
-        self.fleet.learn(Xk, yk, act)
+            self.mi[idx, k] = self.fleet.mutual_info_q(x_q[idx], idx, cfg.mi_samples)
+        self.fleet.learn_q(x_q, yk, act, saturated)
         np.add.at(self.seen, (np.flatnonzero(act), yk[act]), 1)
         if (k + 1) % cfg.eval_period == 0:
             self._evaluate()
