@@ -39,7 +39,7 @@ def check_X_q(X: object, n_features: int, lo: int, hi: int, name: str = "X_q") -
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != n_features or arr.shape[0] == 0:
-        raise ValueError(f"{name} must have shape (n >= 1, {n_features}), got {np.shape(X)}")
+        raise ValueError(f"{name} must have shape (n >= 1, {n_features}), got {np.asarray(X).shape}")
     if arr.min() < lo or arr.max() > hi:
         bad = arr[(arr < lo) | (arr > hi)][0]
         raise ValueError(f"{name} holds {int(bad)}, outside the input format's range [{lo}, {hi}]")

@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from .uncertainty import Uncertainty
 
 __all__ = ["Arithmetic", "Describable", "FIXED_ARITHMETIC", "FLOAT_ARITHMETIC", "FixedNetwork",
-           "FrontEndDescription", "NetworkDescription", "StreamingLearner", "describe", "read_only"]
+           "FrontEndDescription", "IntegerInputLearner", "NetworkDescription", "StreamingLearner", "describe",
+           "read_only"]
 
 
 def read_only(a: Any, dtype: Any = None) -> np.ndarray:
@@ -157,7 +158,9 @@ class StreamingLearner(Protocol):
     """
 
     layers: tuple[int, ...]
-    input_format: QFormat | None
+
+    @property
+    def input_format(self) -> QFormat | None: ...
 
     @property
     def step(self) -> int: ...
@@ -193,3 +196,15 @@ class StreamingLearner(Protocol):
     def n_params(self) -> int: ...
 
     def state_nbytes(self) -> int: ...
+
+
+@runtime_checkable
+class IntegerInputLearner(StreamingLearner, Protocol):
+    """A learner that reads integers of its ``input_format`` natively (the fixed-point learner): its ``*_q``
+    entry points take them as they are, so a caller holding such integers converts nothing."""
+
+    def learn_one_q(self, x_q: object, y: object) -> None: ...
+
+    def predict_proba_q(self, X_q: object, samples: int | None = None) -> np.ndarray: ...
+
+    def uncertainty_q(self, X_q: object, samples: int = 10) -> Uncertainty: ...

@@ -79,8 +79,11 @@ class BaseLearner(Persistent):
     predict_samples: int
     bias: bool
     _step: int
-    #: the integer format the learner reads natively (None: floats; see :class:`edge_mesu.interface.StreamingLearner`)
-    input_format: QFormat | None = None
+
+    @property
+    def input_format(self) -> QFormat | None:
+        """The integer format the learner reads natively; None: floats (see :mod:`edge_mesu.interface`)."""
+        return None
 
     # -- hooks -------------------------------------------------------------------------------------------
     def _learn_batch(self, X: np.ndarray, y: np.ndarray) -> None:  # pragma: no cover - abstract
@@ -90,6 +93,12 @@ class BaseLearner(Persistent):
         raise NotImplementedError
 
     def describe(self) -> NetworkDescription:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def n_params(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def state_nbytes(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
 
     # -- shape helpers -------------------------------------------------------------------------------------

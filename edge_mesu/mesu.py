@@ -18,14 +18,14 @@ from .mesu_rule import MESUConfig, mesu_update
 from .mlp import backward, forward, softmax
 from .presets import DEFAULT, DEFAULT_PRESET, LearnerOptions, given, resolve
 
-__all__ = ["MESULearner", "check_options", "paper_init", "param_names", "store_options", "SIGMA_GRADS"]
+__all__ = ["MESULearner", "check_options", "paper_init", "param_names", "SIGMA_GRADS"]
 
 SIGMA_GRADS = ("reparam", "centered")
 
 
 def check_layers(layers: object) -> tuple[int, ...]:
     try:
-        sizes = tuple(int(v) for v in layers)  # type: ignore[union-attr]
+        sizes = tuple(int(v) for v in layers)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
         raise ValueError(f"layers must be a sequence of integers, got {layers!r}") from None
     if len(sizes) < 2 or any(s < 1 for s in sizes):
@@ -46,20 +46,11 @@ def check_options(options: LearnerOptions) -> None:
         raise ValueError(f"sigma_grad must be one of {SIGMA_GRADS}, got {options.sigma_grad!r}")
 
 
-def store_options(learner: Any, options: LearnerOptions) -> None:
-    """Validate the learner options and set them as the learner's attributes (float and fixed learners)."""
-    check_options(options)
-    learner.sigma_init = options.sigma_init
-    learner.train_samples = options.train_samples
-    learner.predict_samples = options.predict_samples
-    learner.bias = bool(options.bias)
-    learner.sigma_grad = options.sigma_grad
-
-
 def paper_init(layers: tuple[int, ...], bias: bool, rng: np.random.Generator, sigma_init: float | str = "paper",
                mu_scale: float = 4.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The MESU papers' initialisation: μ ~ U(±4/√fan_in) (biases 0), σ = 2/√fan_in (or ``sigma_init``)."""
-    mus, sigmas = [], []
+    mus: list[np.ndarray] = []
+    sigmas: list[np.ndarray] = []
     for fan_in, fan_out in zip(layers[:-1], layers[1:]):
         bound = mu_scale / math.sqrt(fan_in)
         s = 2.0 / math.sqrt(fan_in) if sigma_init == "paper" else float(sigma_init)
@@ -120,7 +111,12 @@ class MESULearner(BaseLearner):
             ratio_max=ratio_max, sigma_step_max=sigma_step_max, sigma_min=sigma_min, sigma_max=sigma_max,
             sigma_init=sigma_init, train_samples=train_samples, predict_samples=predict_samples, bias=bias,
             sigma_grad=sigma_grad))
-        store_options(self, options)
+        check_options(options)
+        self.sigma_init: float | str = options.sigma_init
+        self.train_samples: int = options.train_samples
+        self.predict_samples = options.predict_samples
+        self.bias = bool(options.bias)
+        self.sigma_grad: str = options.sigma_grad
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = dtype
@@ -258,16 +254,17 @@ class MESULearner(BaseLearner):
 
 def _unzip(params: list[np.ndarray], bias: bool) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
     if bias:
-        return params[0::2], params[1::2]
+        return params[0::2], list(params[1::2])
     return list(params), [None] * len(params)
 
 
 def _zip(ws: list[np.ndarray], bs: list[np.ndarray | None], bias: bool) -> list[np.ndarray]:
     if not bias:
         return list(ws)
-    out = []
+    out: list[np.ndarray] = []
     for w, b in zip(ws, bs):
-        out.extend([w, b])  # type: ignore[list-item]
+        assert b is not None
+        out.extend([w, b])
     return out
 
 

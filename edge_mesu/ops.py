@@ -97,11 +97,20 @@ FIXED_ARITHMETIC = Arithmetic(False, 8, 8, 16, 16, 8, 16, 32)
 class CostedNetwork(Protocol):
     """What the operation list reads of a network (a :class:`~edge_mesu.interface.NetworkDescription`)."""
 
-    layers: tuple[int, ...]
-    bias: bool
-    train_samples: int
-    predict_samples: int
-    arithmetic: Arithmetic
+    @property
+    def layers(self) -> tuple[int, ...]: ...
+
+    @property
+    def bias(self) -> bool: ...
+
+    @property
+    def train_samples(self) -> int: ...
+
+    @property
+    def predict_samples(self) -> int: ...
+
+    @property
+    def arithmetic(self) -> Arithmetic: ...
 
 
 #: 32-bit ALU operations per parameter of the fixed-point MESU update as the generated C runs it

@@ -18,16 +18,16 @@ recording in pieces with a save and a load between gives the same file as feedin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from ._validation import check_positive_int
 from .frontend import FrontEnd, FrontEndSpec
 from .frontend.labels import ClassMap
-from .interface import FrontEndDescription, NetworkDescription, describe
+from .interface import FrontEndDescription, IntegerInputLearner, NetworkDescription, describe
 from .learner_base import BaseLearner, Persistent
-from .registry import learner_class
+from .registry import learner_class, make_learner
 
 __all__ = ["SensorPipeline", "WindowBatch", "UNCERTAINTY_MODES", "sigma_pinned_fraction"]
 
@@ -126,10 +126,9 @@ class SensorPipeline(Persistent):
         layers = (spec.n_outputs, *hidden, n_classes)
         learner_args.setdefault("preset", SENSOR_PRESET)
         if fixed:
-            learner = learner_class("FixedMESULearner")(layers=layers, seed=seed, input_frac=spec.out_frac,
-                                                        **learner_args)
+            learner = make_learner("fixed", layers=layers, seed=seed, input_frac=spec.out_frac, **learner_args)
         else:
-            learner = learner_class("MESULearner")(layers=layers, seed=seed, **learner_args)
+            learner = make_learner("mesu", layers=layers, seed=seed, **learner_args)
         return cls(spec, learner, names, channel_names=channel_names)
 
     @property
@@ -164,7 +163,8 @@ class SensorPipeline(Persistent):
         """
         if uncertainty not in UNCERTAINTY_MODES:
             raise ValueError(f"uncertainty must be one of {UNCERTAINTY_MODES}, got {uncertainty!r}")
-        n = int(np.shape(samples)[0]) if np.ndim(samples) else 0
+        arr = np.asarray(samples)
+        n = int(arr.shape[0]) if arr.ndim else 0
         codes, new_map = self.class_map.encode(labels, n)
         out = self.frontend.push(samples, codes, max_windows)
         self.class_map = new_map
@@ -174,6 +174,7 @@ class SensorPipeline(Persistent):
         w = len(out)
         learner = self.learner
         native = learner.input_format == self.spec.out_fmt  # integers as they are, else their exact floats
+        q = cast(IntegerInputLearner, learner)  # used only when native
         X = out.values if native else self.frontend.to_float(out.values)
         pred = np.zeros(w, dtype=np.int64)
         conf = np.zeros(w)
@@ -181,16 +182,16 @@ class SensorPipeline(Persistent):
         learned = np.zeros(w, dtype=bool)
         for i in range(w):
             row = X[i:i + 1]
-            p = (learner.predict_proba_q(row) if native else learner.predict_proba(row, learner.predict_samples))[0]
+            p = (q.predict_proba_q(row) if native else learner.predict_proba(row, learner.predict_samples))[0]
             pred[i], conf[i] = int(p.argmax()), float(p.max())
             labelled = out.labels[i] >= 0
             if uncertainty == "all" or (uncertainty == "unlabelled" and not labelled):
-                u = (learner.uncertainty_q(row, self.uncertainty_samples) if native
+                u = (q.uncertainty_q(row, self.uncertainty_samples) if native
                      else learner.uncertainty(row, self.uncertainty_samples))
                 mi[i] = float(u.epistemic[0])
             if labelled and learn:
                 if native:
-                    learner.learn_one_q(X[i], int(out.labels[i]))
+                    q.learn_one_q(X[i], int(out.labels[i]))
                 else:
                     learner.learn_one(X[i], int(out.labels[i]))
                 learned[i] = True
@@ -216,7 +217,7 @@ class SensorPipeline(Persistent):
         kind = meta["learner"]["kind"]
         learner = learner_class(kind).from_state_dict({"kind": kind, "meta": meta["learner"]["meta"],
                                                        "arrays": l_arrays})
-        frontend = FrontEnd.from_state(meta["frontend"], fe_arrays)
+        frontend = cast(FrontEnd, FrontEnd.from_state(meta["frontend"], fe_arrays))
         return cls(frontend, learner, meta["classes"], uncertainty_samples=meta["uncertainty_samples"],
                    channel_names=meta["channel_names"])
 

@@ -77,7 +77,7 @@ class SGDLearner(BaseLearner):
         weights, biases = _unzip(self._w, self.bias)
         logits, acts = forward(weights, biases, X.astype(self.dtype, copy=False))
         g_w, g_b = backward(weights, acts, logits, y, self.bias)
-        grads = [g for pair in zip(g_w, g_b) for g in pair] if self.bias else g_w
+        grads = [g for pair in zip(g_w, g_b) for g in pair if g is not None] if self.bias else g_w
         new = [w - self.lr * g for w, g in zip(self._w, grads)]
         if not all(np.all(np.isfinite(w)) for w in new):
             raise FloatingPointError(f"SGD step {self._step} produced a non-finite weight; state left unchanged")

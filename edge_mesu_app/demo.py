@@ -27,10 +27,10 @@ __all__ = ["run_demo", "DEMO_HIDDEN", "DEMO_FRONTEND"]
 DEMO_HIDDEN = 32
 #: the demo's front end: one window per generated 32-sample window, (mean, RMS, min, max) per axis; the rest
 #: are FrontEndSpec's defaults (see docs/frontend.md for the measurements behind them)
-DEMO_FRONTEND = {"features": True}
+DEMO_FRONTEND: dict[str, Any] = {"features": True}
 
 
-def _make_pipeline(kind: str, stream: Any, seed: int) -> Any:
+def _make_pipeline(kind: str, stream: Any, seed: int) -> SensorPipeline:
     spec = FrontEndSpec(channels=stream.samples.shape[1], window=stream.window, **DEMO_FRONTEND)
     return SensorPipeline.create(spec, stream.class_names, fixed=kind == "fixed", hidden=(DEMO_HIDDEN,),
                                  seed=seed, channel_names=["x", "y", "z"])

@@ -147,7 +147,8 @@ def _scan_classes(args: argparse.Namespace, channels: list[str]) -> list[str]:
         raise ValueError("reading stdin: pass --classes (labels cannot be collected before the stream)")
     found: set[str] = set()
     for chunk in read_recording(src, [], args.label, None, chunk_rows=65536, skip_rows=args.skip):
-        found.update(np.unique(chunk.labels.astype(str)).tolist())
+        if chunk.labels is not None:
+            found.update(np.unique(chunk.labels.astype(str)).tolist())
     names = sort_class_names(found)
     if len(names) < 2:
         raise ValueError(f"{name}: need at least 2 classes in column {args.label!r}, found {names}; "
@@ -176,7 +177,8 @@ class _Tracker:
     """Accuracy over time in blocks of ``every`` windows, printed as blocks complete."""
 
     def __init__(self, every: int, write: Any) -> None:
-        self.every, self.write, self.blocks = max(1, every), write, []
+        self.every, self.write = max(1, every), write
+        self.blocks: list[dict[str, Any]] = []
         self.windows = self.labelled = self.correct = 0
         self.mi_sum, self.mi_n = 0.0, 0
         self._cur = [0, 0, 0]

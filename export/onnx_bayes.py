@@ -17,11 +17,13 @@ from __future__ import annotations
 import math
 import os
 import time
+from typing import Any
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from edge_mesu.interface import Describable, NetworkDescription
 from edge_mesu.statefile import atomic_write_bytes
 
 from ._checks import check_output_path, posterior_network
@@ -37,13 +39,15 @@ class _Graph:
     """Tiny node/initializer accumulator with unique names."""
 
     def __init__(self, opset: int) -> None:
-        self.opset, self.nodes, self.inits = opset, [], []
+        self.opset = opset
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = []
 
     def const(self, name: str, value: np.ndarray) -> str:
         self.inits.append(numpy_helper.from_array(value, name))
         return name
 
-    def op(self, op_type: str, inputs: list[str], out: str, **attrs: object) -> str:
+    def op(self, op_type: str, inputs: list[str], out: str, **attrs: Any) -> str:
         self.nodes.append(helper.make_node(op_type, inputs, [out], name=out, **attrs))
         return out
 
@@ -104,7 +108,7 @@ def build_bayesian_model(layers: list, samples: int, opset: int = DEFAULT_OPSET,
     return model
 
 
-def to_onnx_bayesian(learner: object, path: str | os.PathLike, *, samples: int = 10,
+def to_onnx_bayesian(learner: Describable | NetworkDescription, path: str | os.PathLike, *, samples: int = 10,
                      opset: int = DEFAULT_OPSET, seed: float | None = None) -> ExportReport:
     """Write the posterior network (μ, σ of every parameter) as an ONNX graph sampling ``samples`` weights.
 

@@ -23,7 +23,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from edge_mesu.interface import describe
+from edge_mesu.interface import Describable, NetworkDescription, describe
 from edge_mesu.statefile import atomic_write_bytes
 
 from ._checks import check_calibration, check_output_path, mean_network
@@ -125,6 +125,8 @@ def tensor_formats(model: onnx.ModelProto) -> tuple[TensorFormat, ...]:
         data = inits.get(node.input[0])
         dtype = data.dtype.name if data is not None else (zp.dtype.name if zp is not None else "int8")
         shape = tuple(data.shape) if data is not None else shapes.get(node.input[0], ())
+        if scale is None:
+            raise ValueError(f"DequantizeLinear {node.name!r} has no scale initializer")
         quant = summarise_quant(scale, zp if zp is not None else 0, axis if np.size(scale) > 1 else None)
         out.append(TensorFormat(node.input[0], dtype, shape, quant))
     for name, arr in inits.items():
@@ -140,7 +142,7 @@ def _write(model: onnx.ModelProto, target: Path) -> int:
     return len(data)
 
 
-def to_onnx(learner: object, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET,
+def to_onnx(learner: Describable | NetworkDescription, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET,
             fc_op: str = "matmul") -> ExportReport:
     """Write the learner's mean network as a float32 ONNX model (default opset 17, minimum 13).
 
@@ -198,7 +200,7 @@ def _quantize_qdq(float_model: onnx.ModelProto, X: np.ndarray, batch: int = 64) 
     return model
 
 
-def to_onnx_int8(learner: object, path: str | os.PathLike, *, calibration: object,
+def to_onnx_int8(learner: Describable | NetworkDescription, path: str | os.PathLike, *, calibration: object,
                  opset: int = DEFAULT_OPSET) -> ExportReport:
     """Write an int8 QDQ ONNX model of the mean network, calibrated on ``calibration`` (n, n_in).
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from edge_mesu.interface import Describable, NetworkDescription
 from edge_mesu.statefile import atomic_write_bytes
 
 from ._checks import check_calibration, check_output_path, mean_network
@@ -170,7 +171,7 @@ def _validate(plan: Int8MLP, data: bytes, X: np.ndarray) -> dict[str, object]:
     return details
 
 
-def to_tflite_int8(learner: object, path: str | os.PathLike, *, calibration: object,
+def to_tflite_int8(learner: Describable | NetworkDescription, path: str | os.PathLike, *, calibration: object,
                    validate: bool = True) -> ExportReport:
     """Write the learner's mean network as a full-integer int8 TFLite model.
 

@@ -237,13 +237,13 @@ def measured_arena(value: Any) -> dict[str, int | None]:
         if value < 1:
             raise ValueError(f"tflm_arena must be >= 1 byte, got {value}")
         return {"required": value, "total": value, "head": None, "tail": None, "smallest": None}
-    get = value.get if isinstance(value, dict) else value.to_dict().get
+    fields: dict[str, Any] = value if isinstance(value, dict) else value.to_dict()
     try:
-        total, head, tail = (int(get(k)) for k in ("total", "head", "tail"))
-    except (TypeError, ValueError):
+        total, head, tail = (int(fields[k]) for k in ("total", "head", "tail"))
+    except (KeyError, TypeError, ValueError):
         raise TypeError(f"tflm_arena needs total, head and tail bytes, got {value!r}") from None
-    smallest = get("smallest")
-    smallest = None if smallest is None else int(smallest)
+    raw = fields.get("smallest")
+    smallest = None if raw is None else int(raw)
     return {"required": smallest if smallest is not None else total, "total": total, "head": head,
             "tail": tail, "smallest": smallest}
 

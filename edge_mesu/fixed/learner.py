@@ -16,7 +16,7 @@ import numpy as np
 from .._validation import check_positive_int, check_X_q, check_y
 from ..interface import Arithmetic, FixedNetwork, NetworkDescription, read_only
 from ..learner_base import BaseLearner
-from ..mesu import check_layers, paper_init, store_options
+from ..mesu import check_layers, check_options, paper_init
 from ..mesu_rule import MESUConfig
 from ..presets import DEFAULT, DEFAULT_PRESET, given, resolve
 from ..uncertainty import Uncertainty, decompose
@@ -87,7 +87,12 @@ class FixedMESULearner(BaseLearner):
             ratio_max=ratio_max, sigma_step_max=sigma_step_max, sigma_min=sigma_min,
             sigma_max=sigma_max if tops_arg is None else max(tops_arg), sigma_init=sigma_init,
             train_samples=train_samples, predict_samples=predict_samples, bias=bias, sigma_grad=sigma_grad))
-        store_options(self, options)
+        check_options(options)
+        self.sigma_init: float | str = options.sigma_init
+        self.train_samples: int = options.train_samples
+        self.predict_samples = options.predict_samples
+        self.bias = bool(options.bias)
+        self.sigma_grad: str = options.sigma_grad
         fmt = _formats(formats, given(input_frac=input_frac, act_frac=act_frac, mu_frac=mu_frac,
                                       sigma_bits=sigma_bits, sigma_per_octave=sigma_per_octave, rounding=rounding))
         self.seed = check_positive_int(seed, "seed", minimum=0)
@@ -275,7 +280,7 @@ class FixedMESULearner(BaseLearner):
         end's int8 window); nothing is converted. Bad input raises ``ValueError`` before any change."""
         X = self._check_q(x_q)
         if X.shape[0] != 1:
-            raise ValueError(f"x_q must be one input of shape ({self.n_features},), got {np.shape(x_q)}")
+            raise ValueError(f"x_q must be one input of shape ({self.n_features},), got {np.asarray(x_q).shape}")
         self._learn_q(X, check_y(y, self.n_classes, 1), self.counters.copy())
 
     def learn_many_q(self, X_q: object, y: object) -> None:

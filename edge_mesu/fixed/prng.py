@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 from statistics import NormalDist
+from typing import overload
 
 import numpy as np
 
@@ -36,6 +37,14 @@ _MASK64 = (1 << 64) - 1
 EPS_FRAC = 12  # ε is int16 Q3.12: |ε| <= 3.55 fits with room, 2.4e-4 resolution
 GAUSS_INDEX_BITS = 12  # 4,096 equiprobable bins (sign + 11-bit table index)
 SR_BITS = 26  # random bits of each stochastic rounding: μ takes bits 26..51 of a draw, the σ code bits 0..25
+
+
+@overload
+def mix64(z: int) -> int: ...
+
+
+@overload
+def mix64(z: np.ndarray) -> np.ndarray: ...
 
 
 def mix64(z: int | np.ndarray) -> int | np.ndarray:

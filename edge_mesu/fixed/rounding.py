@@ -30,11 +30,11 @@ def shift_round_even(x: np.ndarray, shift: int | np.ndarray) -> np.ndarray:
         if s == 0:
             return x.copy()
         return (x + ((1 << (s - 1)) - 1) + ((x >> s) & 1)) >> s
-    s = np.asarray(shift, dtype=_I64)
-    if s.size and (s.min() < 0 or s.max() > 62):
+    sa = np.asarray(shift, dtype=_I64)
+    if sa.size and (sa.min() < 0 or sa.max() > 62):
         raise ValueError("shift_round_even: shift must be in [0, 62]")
-    bias = np.where(s > 0, (np.left_shift(1, np.maximum(s - 1, 0)) - 1) + ((x >> s) & 1), 0)
-    return (x + bias) >> s
+    bias = np.where(sa > 0, (np.left_shift(1, np.maximum(sa - 1, 0)) - 1) + ((x >> sa) & 1), 0)
+    return (x + bias) >> sa
 
 
 def shift_round_half_up(x: np.ndarray, shift: int, out: np.ndarray | None = None) -> np.ndarray:

@@ -63,6 +63,15 @@ class CodeTables:
     :meth:`update` re-gathers only the parameters whose code changed.
     """
 
+    sig: np.ndarray
+    var15: np.ndarray
+    mu_shift: np.ndarray
+    mu_sr: np.ndarray
+    bound: np.ndarray
+    sigl15: np.ndarray
+    sig_shift: np.ndarray
+    prior32: np.ndarray
+
     def __init__(self, plan: FixedPlan, slices: list[LayerSlice], code: np.ndarray) -> None:
         t, k = plan.tables, 1 << plan.sigma_bits
         stored = np.arange(k)
@@ -109,10 +118,11 @@ def round_update(x: np.ndarray, shift: int | np.ndarray, rnd: np.ndarray, roundi
     shift − SR_BITS. SR as floor((floor(x / 2**(shift − 26)) + rnd) / 2**26): the same integer as
     floor((x + rnd·2**(shift − 26)) / 2**shift) (nested floors), one operation fewer, and what the C does.
     """
-    if np.ndim(shift) == 0:
+    if isinstance(shift, (int, np.integer)) or np.ndim(shift) == 0:
         shift_min = shift_max = int(shift)
-    elif shift_max is None:
-        shift_min, shift_max = int(shift.min(initial=SR_BITS)), int(shift.max(initial=0))
+    elif shift_max is None or shift_min is None:
+        arr = np.asarray(shift)
+        shift_min, shift_max = int(arr.min(initial=SR_BITS)), int(arr.max(initial=0))
     if shift_max > 62:
         excess = np.maximum(shift - 62, 0)
         x = x >> excess

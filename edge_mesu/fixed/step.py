@@ -206,17 +206,15 @@ def learn(spec: StepSpec, state: FixedState, x_q: np.ndarray, y: np.ndarray, cou
         tables = _tables(spec, code8)
     sig = tables.sig
     mu = mu16.astype(np.int64)
-    g_sum = ge_sum = draws0 = g0 = None
-    for s in range(spec.train_samples):
-        draws, eps, w = weight_sample(spec, mu, sig, seed, step, s, counter)
+    draws0, eps, w = weight_sample(spec, mu, sig, seed, step, 0, counter)
+    g_sum = gradients(spec, x_q, y, w, counter)
+    g0 = gradients(spec, x_q, y, mu, counter) if spec.sigma_grad == "centered" else None
+    ge_sum = (g_sum if g0 is None else g_sum - g0) * eps
+    for s in range(1, spec.train_samples):  # the rounding bits come from sample 0's draws
+        _, eps, w = weight_sample(spec, mu, sig, seed, step, s, counter)
         g = gradients(spec, x_q, y, w, counter)
-        if s == 0:
-            g_sum, draws0 = g, draws
-            g0 = gradients(spec, x_q, y, mu, counter) if spec.sigma_grad == "centered" else None
-            ge_sum = (g if g0 is None else g - g0) * eps
-        else:
-            g_sum += g
-            ge_sum += (g if g0 is None else g - g0) * eps
+        g_sum += g
+        ge_sum += (g if g0 is None else g - g0) * eps
     rnd_mu, rnd_sig = sr_bits(draws0)
     return mesu_step_int(spec.plan, list(spec.layout.slices), mu, code8, g_sum, ge_sum, spec.train_samples,
                          rnd_mu, rnd_sig, spec.rounding, counter, tables)

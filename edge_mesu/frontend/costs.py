@@ -20,7 +20,7 @@ _DIV64 = 6  # a 64-by-32 division in software, in units of one 32-bit division
 
 def operation_list(spec: FrontEndSpec) -> list[Op]:
     """Ops per window (see the module docstring); a frozen normaliser costs the same (worst case)."""
-    c, hop, frames = spec.channels, spec.hop, spec.frames
+    c, hop, frames = spec.channels, spec.hop_samples, spec.frames
     dec = spec.frame_hop
     ops = [Op("fe.read", "load_store", hop * c, "read each raw sample"),
            Op("fe.call", "call", hop, "one call per raw sample (sensor ISR / FIFO drain)")]

@@ -114,8 +114,7 @@ def _csv_chunk(rows: list[list[str]], lines: list[int], name: str, header: list[
 
     samples = np.empty((len(rows), len(idx)), dtype=np.int16)
     for k, i in enumerate(idx):
-        samples[:, k] = _counts(parse(i), lambda j, i=i: f"{name} line {lines[j]}, column {header[i].strip()!r}",
-                                scale)
+        samples[:, k] = _counts(parse(i), _where(name, lines, header[i]), scale)
     stamps = None
     if ts is not None:
         stamps = parse(ts).astype(np.float64)
@@ -138,8 +137,8 @@ def read_csv(source: str | os.PathLike | IO[str], channels: Sequence[str], label
     [([[1, 2], [3, 4]], ['walk', '']), ([[5, 6]], ['run'])]
     """
     chunk_rows = _check_chunk_rows(chunk_rows)
-    if hasattr(source, "read"):
-        yield from _read_csv_stream(source, getattr(source, "name", "<stream>"), channels, label, timestamp,
+    if not isinstance(source, (str, os.PathLike)):  # an open text stream
+        yield from _read_csv_stream(source, str(getattr(source, "name", "<stream>")), channels, label, timestamp,
                                     chunk_rows, scale, delimiter, skip_rows)
         return
     with open(source, newline="", encoding="utf-8") as fh:
@@ -288,10 +287,11 @@ def read_npz(path: str | os.PathLike, channels: Sequence[str], label: str | None
             streams = [_npy_blocks(h, f"{name}[{w}]", chunk_rows) for h, w in zip(handles, wanted)]
             row = 0
             while True:
-                blocks = [next(s, None) for s in streams]
-                if all(b is None for b in blocks):
+                got = [next(s, None) for s in streams]
+                if all(b is None for b in got):
                     return
-                if any(b is None or b.ndim != 1 or len(b) != len(blocks[0]) for b in blocks):
+                blocks = [b for b in got if b is not None]
+                if len(blocks) != len(got) or any(b.ndim != 1 or len(b) != len(blocks[0]) for b in blocks):
                     raise ValueError(f"{name}: arrays {', '.join(wanted)} must be 1-D and of equal length")
                 chunk = _npz_chunk(blocks, name, list(channels), label, timestamp, scale, row)
                 row += len(chunk)
@@ -303,11 +303,20 @@ def read_npz(path: str | os.PathLike, channels: Sequence[str], label: str | None
                 h.close()
 
 
+def _where(name: str, lines: list[int], column: str) -> Callable[[int], str]:
+    """Error location of row ``j`` of a CSV column (the file's line number)."""
+    return lambda j: f"{name} line {lines[j]}, column {column.strip()!r}"
+
+
+def _at(name: str, row: int, array: str) -> Callable[[int], str]:
+    """Error location of row ``j`` of an NPZ array, counted from ``row``."""
+    return lambda j: f"{name} row {row + j}, array {array!r}"
+
+
 def _npz_chunk(blocks: list, name: str, channels: list[str], label: str | None, timestamp: str | None,
                scale: float | None, row: int) -> Chunk:
     c = len(channels)
-    samples = _stack([_counts(b, lambda j, w=w: f"{name} row {row + j}, array {w!r}", scale)
-                      for b, w in zip(blocks[:c], channels)], len(blocks[0]))
+    samples = _stack([_counts(b, _at(name, row, w), scale) for b, w in zip(blocks[:c], channels)], len(blocks[0]))
     rest = blocks[c:]
     labels = _labels_text(rest.pop(0)) if label else None
     stamps = rest.pop(0).astype(np.float64) if timestamp else None

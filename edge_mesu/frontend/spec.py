@@ -92,7 +92,7 @@ class FrontEndSpec:
             object.__setattr__(self, "hop", self.window)
         _int("hop", self.hop, 1, 1 << 20)
         _int("decimate", self.decimate, 1, 1 << 12)
-        if self.window % self.decimate or self.hop % self.decimate:  # type: ignore[operator]
+        if self.window % self.decimate or self.hop_samples % self.decimate:
             raise ValueError(f"FrontEndSpec: decimate {self.decimate} must divide window {self.window} "
                              f"and hop {self.hop}")
         if not isinstance(self.features, bool):
@@ -119,9 +119,14 @@ class FrontEndSpec:
         return self.window // self.decimate
 
     @property
+    def hop_samples(self) -> int:
+        """Raw samples between window ends (``hop``, which defaults to ``window``)."""
+        return self.window if self.hop is None else self.hop
+
+    @property
     def frame_hop(self) -> int:
         """Decimated samples between window ends."""
-        return self.hop // self.decimate  # type: ignore[operator]
+        return self.hop_samples // self.decimate
 
     @property
     def n_outputs(self) -> int:

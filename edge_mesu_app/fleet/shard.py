@@ -9,6 +9,7 @@ batched learner and the metrics. The coordinator (:mod:`edge_mesu_app.fleet.engi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,13 @@ from .streams import device_seed, device_stream, device_variant, probe_set
 __all__ = ["ShardRunner", "novelty_delays"]
 
 
+def _marker(mask: np.ndarray) -> Callable[[int], None]:
+    """The replay's processing callback: mark sample k of ``mask`` as processed."""
+    def mark(k: int) -> None:
+        mask[k] = True
+    return mark
+
+
 def _timing(config: FleetConfig, template: Any, rate_factors: np.ndarray) -> dict[str, Any]:
     """Service time from firmware_sim's latency model and each device's queue replay at its own rate."""
     from firmware_sim import load_device, memory_map, replay_queue, step_latency
@@ -31,9 +39,8 @@ def _timing(config: FleetConfig, template: Any, rate_factors: np.ndarray) -> dic
     processed = np.zeros((rate_factors.size, config.samples), dtype=bool)
     misses, dropped, waiting = (np.zeros(rate_factors.size, dtype=np.int64) for _ in range(3))
     for i, f in enumerate(rate_factors):
-        mask = processed[i]
         q = replay_queue(range(config.samples), service_s, config.rate * float(f), config.queue,
-                         lambda k, m=mask: m.__setitem__(k, True))
+                         _marker(processed[i]))
         misses[i], dropped[i], waiting[i] = q.deadline_misses, q.dropped, q.max_waiting
     return {"processed": processed, "misses": misses, "dropped": dropped, "max_waiting": waiting,
             "service_us": service_s * 1e6, "ram": mem.ram_bytes, "flash": mem.flash_bytes,

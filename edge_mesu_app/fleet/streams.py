@@ -59,6 +59,10 @@ class DeviceVariant:
     window: int
 
 
+def _triple(v: np.ndarray) -> tuple[float, float, float]:
+    return float(v[0]), float(v[1]), float(v[2])
+
+
 def device_variant(seed: int, index: int, n_classes: int = 5, window: int = 32) -> DeviceVariant:
     """The variant of device ``index`` of a fleet seeded ``seed`` (pure function of its arguments)."""
     if not 3 <= n_classes <= 6:
@@ -71,8 +75,7 @@ def device_variant(seed: int, index: int, n_classes: int = 5, window: int = 32) 
     weights /= weights.max()
     return DeviceVariant(
         index=int(index), stream_seed=int(rng.integers(2**31)),
-        gain=tuple(float(v) for v in 1.0 + rng.uniform(-0.1, 0.1, 3)),
-        offset_g=tuple(float(v) for v in rng.uniform(-0.05, 0.05, 3)),
+        gain=_triple(1.0 + rng.uniform(-0.1, 0.1, 3)), offset_g=_triple(rng.uniform(-0.05, 0.05, 3)),
         drift=float(rng.uniform(0.0, 0.3)), noise_g=float(rng.uniform(0.0, 0.04)),
         class_weights=tuple(float(v) for v in weights), missing_class=missing,
         late_onset=float(rng.uniform(0.3, 0.7)), rate_factor=float(1.0 + rng.uniform(-0.1, 0.1)),
