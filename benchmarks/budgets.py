@@ -17,8 +17,10 @@ import numpy as np
 import firmware_sim
 from edge_mesu import FixedMESULearner
 
-NETWORKS = {"784-50-10": dict(layers=(784, 50, 10), bias=False),
-            "12-32-5": dict(layers=(12, 32, 5), sigma_init="paper")}
+NETWORKS = {
+    "784-50-10": dict(layers=(784, 50, 10), bias=False),
+    "12-32-5": dict(layers=(12, 32, 5), sigma_init="paper"),
+}
 
 
 def main() -> None:
@@ -37,12 +39,16 @@ def main() -> None:
                 learner = FixedMESULearner(seed=0, **kw)
                 X = rng.standard_normal((args.samples, learner.n_features))
                 y = rng.integers(0, learner.n_classes, args.samples)
-                d = firmware_sim.simulate(learner, firmware_sim.load_device(dev), (X, y), rate_hz=args.rate,
-                                          mode=mode).to_dict()
+                d = firmware_sim.simulate(
+                    learner, firmware_sim.load_device(dev), (X, y), rate_hz=args.rate, mode=mode
+                ).to_dict()
                 rows.append({"network": net, **d})
-                print(f"| {net} | {dev} | {mode} | {d['flash_bytes']:,} | {d['ram_bytes']:,} | "
-                      f"{d['cycles_per_step']:,.0f} | {d['us_per_step'] / 1000:,.2f} ms | {d['utilisation']:.2f} | "
-                      f"{d['deadline_misses']} | {'ok' if d['ok'] else 'violated'} |", flush=True)
+                print(
+                    f"| {net} | {dev} | {mode} | {d['flash_bytes']:,} | {d['ram_bytes']:,} | "
+                    f"{d['cycles_per_step']:,.0f} | {d['us_per_step'] / 1000:,.2f} ms | {d['utilisation']:.2f} | "
+                    f"{d['deadline_misses']} | {'ok' if d['ok'] else 'violated'} |",
+                    flush=True,
+                )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"benchmark": "budgets", "rate_hz": args.rate, "rows": rows}, fh, indent=1, default=str)

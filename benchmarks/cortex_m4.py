@@ -26,23 +26,28 @@ from firmware_sim.emulate import emulator_available
 
 def _size_table(results: list, device: str) -> str:
     cpi = cpi_of(load_device(device))
-    lines = [f"{'network':>14s} {'lib text':>9s} {'lib data':>9s} {'lib bss':>8s} {'predict instr':>14s} "
-             f"{'learn instr':>12s} {'instr/param':>11s} {'bit-exact':>9s}"]
+    lines = [
+        f"{'network':>14s} {'lib text':>9s} {'lib data':>9s} {'lib bss':>8s} {'predict instr':>14s} "
+        f"{'learn instr':>12s} {'instr/param':>11s} {'bit-exact':>9s}"
+    ]
     for r in results:
         n_params = r.notes["n_params"]
-        lines.append(f"{'-'.join(map(str, r.layers)):>14s} {r.library_size['text']:9,d} "
-                     f"{r.library_size['data']:9,d} {r.library_size['bss']:8,d} {r.predict_mean:14,.0f} "
-                     f"{r.learn_mean:12,.0f} {r.learn_mean / n_params:11.0f} {str(r.bit_exact):>9s}")
-    lines.append(f"(library = the generated net.o; data = the exported mu and sigma codes; CPI {cpi} for "
-                 f"cycles; instructions include IT-skipped ones, counting={results[0].counting})")
+        lines.append(
+            f"{'-'.join(map(str, r.layers)):>14s} {r.library_size['text']:9,d} "
+            f"{r.library_size['data']:9,d} {r.library_size['bss']:8,d} {r.predict_mean:14,.0f} "
+            f"{r.learn_mean:12,.0f} {r.learn_mean / n_params:11.0f} {str(r.bit_exact):>9s}"
+        )
+    lines.append(
+        f"(library = the generated net.o; data = the exported mu and sigma codes; CPI {cpi} for "
+        f"cycles; instructions include IT-skipped ones, counting={results[0].counting})"
+    )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=2, help="predict + learn_one calls per network (default 2)")
-    p.add_argument("--device", default="stm32l4",
-                   help="Cortex-M4 device profile of the model (default stm32l4)")
+    p.add_argument("--device", default="stm32l4", help="Cortex-M4 device profile of the model (default stm32l4)")
     p.add_argument("--json", default=None, metavar="OUT.json")
     args = p.parse_args(argv)
     reason = emulator_available()
@@ -53,11 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     print(_size_table(results, args.device))
     print()
     print(format_calibration(rows, args.device))
-    payload = {"benchmark": "cortex_m4", "device": args.device, "cpi": cpi_of(load_device(args.device)),
-               "emulation": [r.to_dict() for r in results], "calibration": [r.to_dict() for r in rows],
-               "measured": ["library_size", "image_size", "predict_instructions", "learn_instructions",
-                            "bit_exact"],
-               "modelled": ["emulated_cycles (instructions x CPI)", "model_cycles (firmware_sim)"]}
+    payload = {
+        "benchmark": "cortex_m4",
+        "device": args.device,
+        "cpi": cpi_of(load_device(args.device)),
+        "emulation": [r.to_dict() for r in results],
+        "calibration": [r.to_dict() for r in rows],
+        "measured": ["library_size", "image_size", "predict_instructions", "learn_instructions", "bit_exact"],
+        "modelled": ["emulated_cycles (instructions x CPI)", "model_cycles (firmware_sim)"],
+    }
     if args.json:
         atomic_write_bytes(args.json, (json.dumps(payload, indent=1) + "\n").encode())
         print(f"wrote {args.json}")

@@ -31,16 +31,22 @@ from edge_mesu.pipeline import sigma_pinned_fraction
 
 DEFAULTS = {"window": 32}  # everything else: FrontEndSpec's defaults
 #: name -> front-end settings (None: no front end, the float windows in g) and learner overrides
-SETTINGS = {"default (raw window)": DEFAULTS, "default + features": {**DEFAULTS, "features": True},
-            "no front end": None,
-            "features, σ0 = paper": ({**DEFAULTS, "features": True}, {"sigma_init": "paper"})}
+SETTINGS = {
+    "default (raw window)": DEFAULTS,
+    "default + features": {**DEFAULTS, "features": True},
+    "no front end": None,
+    "features, σ0 = paper": ({**DEFAULTS, "features": True}, {"sigma_init": "paper"}),
+}
 SWEEP = {f"tau_log2={t}": {**DEFAULTS, "tau_log2": t} for t in (10, 12, 14)}
 SWEEP.update({f"clip={c:g}": {**DEFAULTS, "clip": c} for c in (2.0, 3.0)})
 SWEEP.update({f"features, tau_log2={t}": {**DEFAULTS, "features": True, "tau_log2": t} for t in (12, 14)})
 SWEEP.update({f"features, clip={c:g}": {**DEFAULTS, "features": True, "clip": c} for c in (2.0, 3.0)})
 #: second round, at the chosen time constant
-SWEEP2 = {f"{'features, ' if f else ''}tau_log2=14, clip={c:g}": {**DEFAULTS, "features": f, "tau_log2": 14, "clip": c}
-          for f in (False, True) for c in (2.0, 3.0, 4.0)}
+SWEEP2 = {
+    f"{'features, ' if f else ''}tau_log2=14, clip={c:g}": {**DEFAULTS, "features": f, "tau_log2": 14, "clip": c}
+    for f in (False, True)
+    for c in (2.0, 3.0, 4.0)
+}
 
 
 def run_one(job: tuple) -> dict:
@@ -51,13 +57,14 @@ def run_one(job: tuple) -> dict:
     if spec_kw is None:
         correct, diverged, pinned, learner = _run_bare(s, fixed)
     else:
-        p = SensorPipeline.create(FrontEndSpec(channels=3, **spec_kw), s.class_names, fixed=fixed, seed=seed,
-                                  **learner_kw)
+        p = SensorPipeline.create(
+            FrontEndSpec(channels=3, **spec_kw), s.class_names, fixed=fixed, seed=seed, **learner_kw
+        )
         correct, diverged, pinned = [], None, []
         step = 32 * 100
         for start in range(0, len(s.samples), step):
             try:
-                out = p.process(s.samples[start:start + step], s.labels[start:start + step], uncertainty="none")
+                out = p.process(s.samples[start : start + step], s.labels[start : start + step], uncertainty="none")
             except FloatingPointError:
                 diverged = len(correct)
                 break
@@ -66,11 +73,20 @@ def run_one(job: tuple) -> dict:
         learner = p.learner
     c = np.asarray(correct, dtype=float)
     probe = np.zeros((1, learner.n_features))
-    return {"setting": setting, "kind": kind, "learner": "fixed" if fixed else "float", "seed": seed,
-            "accuracy": float(c.mean()) if c.size else None, "accuracy_2nd_half": float(c[c.size // 2:].mean())
-            if c.size else None, "windows": int(c.size), "diverged_at": diverged,
-            "finite": bool(np.all(np.isfinite(learner.predict_proba(probe)))), "pinned_max": max(pinned),
-            "pinned_final": pinned[-1], "wall_s": time.perf_counter() - t0}
+    return {
+        "setting": setting,
+        "kind": kind,
+        "learner": "fixed" if fixed else "float",
+        "seed": seed,
+        "accuracy": float(c.mean()) if c.size else None,
+        "accuracy_2nd_half": float(c[c.size // 2 :].mean()) if c.size else None,
+        "windows": int(c.size),
+        "diverged_at": diverged,
+        "finite": bool(np.all(np.isfinite(learner.predict_proba(probe)))),
+        "pinned_max": max(pinned),
+        "pinned_final": pinned[-1],
+        "wall_s": time.perf_counter() - t0,
+    }
 
 
 def _run_bare(s, fixed: bool) -> tuple:
@@ -91,31 +107,50 @@ def _run_bare(s, fixed: bool) -> tuple:
 
 def summarise(rows: list[dict]) -> list[dict]:
     out = []
-    keys = sorted({(r["setting"], r["kind"], r["learner"]) for r in rows},
-                  key=lambda k: (list(dict.fromkeys(r["setting"] for r in rows)).index(k[0]),
-                                 ADVERSARIAL_KINDS.index(k[1]), k[2]))
+    keys = sorted(
+        {(r["setting"], r["kind"], r["learner"]) for r in rows},
+        key=lambda k: (
+            list(dict.fromkeys(r["setting"] for r in rows)).index(k[0]),
+            ADVERSARIAL_KINDS.index(k[1]),
+            k[2],
+        ),
+    )
     for setting, kind, learner in keys:
         rs = [r for r in rows if (r["setting"], r["kind"], r["learner"]) == (setting, kind, learner)]
         acc = [r["accuracy"] for r in rs if r["diverged_at"] is None]
-        out.append({"setting": setting, "kind": kind, "learner": learner, "runs": len(rs),
-                    "accuracy_mean": float(np.mean(acc)) if acc else None,
-                    "accuracy_std": float(np.std(acc)) if acc else None,
-                    "accuracy_2nd_half_mean": float(np.mean([r["accuracy_2nd_half"] for r in rs
-                                                             if r["diverged_at"] is None])) if acc else None,
-                    "diverged": sum(r["diverged_at"] is not None for r in rs),
-                    "nonfinite": sum(not r["finite"] for r in rs),
-                    "pinned_max": max(r["pinned_max"] for r in rs)})
+        out.append(
+            {
+                "setting": setting,
+                "kind": kind,
+                "learner": learner,
+                "runs": len(rs),
+                "accuracy_mean": float(np.mean(acc)) if acc else None,
+                "accuracy_std": float(np.std(acc)) if acc else None,
+                "accuracy_2nd_half_mean": float(
+                    np.mean([r["accuracy_2nd_half"] for r in rs if r["diverged_at"] is None])
+                )
+                if acc
+                else None,
+                "diverged": sum(r["diverged_at"] is not None for r in rs),
+                "nonfinite": sum(not r["finite"] for r in rs),
+                "pinned_max": max(r["pinned_max"] for r in rs),
+            }
+        )
     return out
 
 
 def format_table(summary: list[dict]) -> str:
-    lines = [f"{'setting':28s} {'stream':13s} {'learner':7s} {'accuracy':>15s} {'2nd half':>8s} "
-             f"{'diverged':>8s} {'σ pinned (max)':>14s}"]
+    lines = [
+        f"{'setting':28s} {'stream':13s} {'learner':7s} {'accuracy':>15s} {'2nd half':>8s} "
+        f"{'diverged':>8s} {'σ pinned (max)':>14s}"
+    ]
     for r in summary:
         acc = "—" if r["accuracy_mean"] is None else f"{100 * r['accuracy_mean']:.1f} ± {100 * r['accuracy_std']:.1f}%"
         half = "—" if r["accuracy_2nd_half_mean"] is None else f"{100 * r['accuracy_2nd_half_mean']:.1f}%"
-        lines.append(f"{r['setting']:28s} {r['kind']:13s} {r['learner']:7s} {acc:>15s} {half:>8s} "
-                     f"{r['diverged']:>4d}/{r['runs']:<3d} {100 * r['pinned_max']:13.2f}%")
+        lines.append(
+            f"{r['setting']:28s} {r['kind']:13s} {r['learner']:7s} {acc:>15s} {half:>8s} "
+            f"{r['diverged']:>4d}/{r['runs']:<3d} {100 * r['pinned_max']:13.2f}%"
+        )
     return "\n".join(lines)
 
 
@@ -124,28 +159,51 @@ def main() -> None:
     ap.add_argument("--windows", type=int, default=3000, help="windows of 32 samples per stream")
     ap.add_argument("--seeds", default="0,1,2", help="stream seeds (comma list)")
     ap.add_argument("--kinds", default=",".join(ADVERSARIAL_KINDS))
-    ap.add_argument("--sweep", type=int, choices=(0, 1, 2), default=0,
-                    help="1, 2: the two rounds of settings the defaults were chosen from")
+    ap.add_argument(
+        "--sweep",
+        type=int,
+        choices=(0, 1, 2),
+        default=0,
+        help="1, 2: the two rounds of settings the defaults were chosen from",
+    )
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     settings = {0: SETTINGS, 1: SWEEP, 2: SWEEP2}[args.sweep]
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     seeds = [int(s) for s in args.seeds.split(",")]
-    jobs = [(name, kw, kind, fixed, seed, args.windows) for name, kw in settings.items() for kind in kinds
-            for fixed in (True, False) for seed in seeds]
+    jobs = [
+        (name, kw, kind, fixed, seed, args.windows)
+        for name, kw in settings.items()
+        for kind in kinds
+        for fixed in (True, False)
+        for seed in seeds
+    ]
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         rows = list(pool.map(run_one, jobs))
     summary = summarise(rows)
-    print(f"front end robustness: {args.windows} windows x 32 samples x 3 axes, seeds {seeds}; "
-          f"defaults {FrontEndSpec(channels=3, **DEFAULTS).to_dict()}")
+    print(
+        f"front end robustness: {args.windows} windows x 32 samples x 3 axes, seeds {seeds}; "
+        f"defaults {FrontEndSpec(channels=3, **DEFAULTS).to_dict()}"
+    )
     print(format_table(summary))
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"benchmark": "frontend_robustness", "windows": args.windows, "seeds": seeds,
-                       "settings": {k: v if not isinstance(v, tuple) else {"frontend": v[0], "learner": v[1]}
-                                    for k, v in settings.items()},
-                       "summary": summary, "rows": rows}, fh, indent=1)
+            json.dump(
+                {
+                    "benchmark": "frontend_robustness",
+                    "windows": args.windows,
+                    "seeds": seeds,
+                    "settings": {
+                        k: v if not isinstance(v, tuple) else {"frontend": v[0], "learner": v[1]}
+                        for k, v in settings.items()
+                    },
+                    "summary": summary,
+                    "rows": rows,
+                },
+                fh,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":

@@ -36,27 +36,38 @@ def main() -> None:
     ytr, yte = ytr.astype(np.int64), yte.astype(np.int64)
     learner = make_learner("mesu", 0)
     t0 = time.perf_counter()
-    learner.learn_many(Xtr[:args.samples], ytr[:args.samples])
+    learner.learn_many(Xtr[: args.samples], ytr[: args.samples])
     train_s = time.perf_counter() - t0
     fixed = FixedMESULearner.from_float(learner)
     out = Path(args.out or tempfile.mkdtemp(prefix="edge-mesu-fidelity-"))
     out.mkdir(parents=True, exist_ok=True)
     learner.save(out / "mesu_task1.emsu")
     calib = Xtr[:500]
-    reps = {"onnx": export.to_onnx(learner, out / "model.onnx"),
-            "onnx_int8": export.to_onnx_int8(learner, out / "model.int8.onnx", calibration=calib),
-            "tflite": export.to_tflite_int8(learner, out / "model.tflite", calibration=calib)}
-    report = export.fidelity_report(learner, Xte, yte, onnx=reps["onnx"], onnx_int8=reps["onnx_int8"],
-                                    tflite=reps["tflite"], fixed_learner=fixed)
+    reps = {
+        "onnx": export.to_onnx(learner, out / "model.onnx"),
+        "onnx_int8": export.to_onnx_int8(learner, out / "model.int8.onnx", calibration=calib),
+        "tflite": export.to_tflite_int8(learner, out / "model.tflite", calibration=calib),
+    }
+    report = export.fidelity_report(
+        learner, Xte, yte, onnx=reps["onnx"], onnx_int8=reps["onnx_int8"], tflite=reps["tflite"], fixed_learner=fixed
+    )
     print(report.format_table())
     for name, rep in reps.items():
         print(f"{name:10s} {rep.size_bytes:8,d} B  export {1000 * rep.export_seconds:.0f} ms")
     print(f"float training on {args.samples} samples: {train_s:.1f} s; state files in {out}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"benchmark": "quant_fidelity", "samples": args.samples,
-                                               "report": report.to_dict(),
-                                               "artefacts": {k: r.to_dict() for k, r in reps.items()}},
-                                              indent=1, default=str))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "benchmark": "quant_fidelity",
+                    "samples": args.samples,
+                    "report": report.to_dict(),
+                    "artefacts": {k: r.to_dict() for k, r in reps.items()},
+                },
+                indent=1,
+                default=str,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -18,11 +18,13 @@ import numpy as np
 from edge_mesu import FixedMESULearner, MESULearner
 from edge_mesu.data import load_mnist, make_sensor_stream, standardize_mnist
 
-SETTINGS = {"paper (σ0=2/√fan_in, no guard)": {"ratio_max": None, "sigma_init": "paper"},
-            "paper σ0 + ratio_max=0.1": {"sigma_init": "paper"},
-            "σ0=0.05, no guard": {"ratio_max": None},
-            "default (σ0=0.05, ratio_max=0.1)": {},
-            "paper σ0 + sigma_step_max=0.1": {"ratio_max": None, "sigma_init": "paper", "sigma_step_max": 0.1}}
+SETTINGS = {
+    "paper (σ0=2/√fan_in, no guard)": {"ratio_max": None, "sigma_init": "paper"},
+    "paper σ0 + ratio_max=0.1": {"sigma_init": "paper"},
+    "σ0=0.05, no guard": {"ratio_max": None},
+    "default (σ0=0.05, ratio_max=0.1)": {},
+    "paper σ0 + sigma_step_max=0.1": {"ratio_max": None, "sigma_init": "paper", "sigma_step_max": 0.1},
+}
 
 
 def streams(data: str | None) -> dict:
@@ -35,8 +37,12 @@ def streams(data: str | None) -> dict:
     if data:
         Xm, ym = load_mnist(data, split="train")
         Xt, yt = load_mnist(data, split="test")
-        out["mnist"] = (standardize_mnist(Xm)[:20000], ym[:20000].astype(int), (784, 50, 10),
-                        (standardize_mnist(Xt), yt.astype(int)))
+        out["mnist"] = (
+            standardize_mnist(Xm)[:20000],
+            ym[:20000].astype(int),
+            (784, 50, 10),
+            (standardize_mnist(Xt), yt.astype(int)),
+        )
     return out
 
 
@@ -53,10 +59,16 @@ def run(cls: type, kw: dict, X: np.ndarray, y: np.ndarray, layers: tuple, test: 
             diverged = i
             break
     sig = np.concatenate([v[1].ravel() for v in m.params().values()])
-    acc = float(np.mean(m.predict(test[0]) == test[1])) if test else float(np.mean(correct[len(correct) // 2:]))
-    return {"accuracy": acc, "diverged_at": diverged, "sigma_min": float(sig.min()),
-            "sigma_median": float(np.median(sig)), "sigma_max": float(sig.max()),
-            "counters": getattr(m, "counters", None) and m.counters.as_dict(), "wall_s": time.perf_counter() - t0}
+    acc = float(np.mean(m.predict(test[0]) == test[1])) if test else float(np.mean(correct[len(correct) // 2 :]))
+    return {
+        "accuracy": acc,
+        "diverged_at": diverged,
+        "sigma_min": float(sig.min()),
+        "sigma_median": float(np.median(sig)),
+        "sigma_max": float(sig.max()),
+        "counters": getattr(m, "counters", None) and m.counters.as_dict(),
+        "wall_s": time.perf_counter() - t0,
+    }
 
 
 def main() -> None:
@@ -71,8 +83,11 @@ def main() -> None:
                 r = {"stream": sname, "learner": cls.__name__, "setting": setting, **run(cls, kw, X, y, layers, test)}
                 rows.append(r)
                 div = f"diverged at {r['diverged_at']}" if r["diverged_at"] is not None else ""
-                print(f"{sname:7s} {cls.__name__:17s} {setting:34s} acc {r['accuracy']:.3f}  σ [{r['sigma_min']:.2g}, "
-                      f"{r['sigma_median']:.2g}, {r['sigma_max']:.2g}] {div}", flush=True)
+                print(
+                    f"{sname:7s} {cls.__name__:17s} {setting:34s} acc {r['accuracy']:.3f}  σ [{r['sigma_min']:.2g}, "
+                    f"{r['sigma_median']:.2g}, {r['sigma_max']:.2g}] {div}",
+                    flush=True,
+                )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"benchmark": "robustness", "rows": rows}, fh, indent=1)

@@ -33,11 +33,19 @@ def fleet_point(cfg: FleetConfig, backend: str, workers: int) -> dict[str, Any]:
     load = os.getloadavg()[0]
     rep = run_fleet(cfg, backend=backend, workers=workers)
     n = rep["device_samples"]
-    return {"what": "fleet", "backend": backend, "workers": workers, "wall_s": round(rep["wall_s"], 2),
-            "device_samples": n, "per_s": round(n / rep["wall_s"], 1), "shard_cpu_s": rep["shard_cpu_s"],
-            "cpu_per_s": round(n / max(rep["shard_cpu_s"]), 1),
-            "ms_per_device_sample": round(1e3 * sum(rep["shard_cpu_s"]) / n, 3),
-            "load_before": round(load, 2), "accuracy_p50": rep["accuracy_p50"]}
+    return {
+        "what": "fleet",
+        "backend": backend,
+        "workers": workers,
+        "wall_s": round(rep["wall_s"], 2),
+        "device_samples": n,
+        "per_s": round(n / rep["wall_s"], 1),
+        "shard_cpu_s": rep["shard_cpu_s"],
+        "cpu_per_s": round(n / max(rep["shard_cpu_s"]), 1),
+        "ms_per_device_sample": round(1e3 * sum(rep["shard_cpu_s"]) / n, 3),
+        "load_before": round(load, 2),
+        "accuracy_p50": rep["accuracy_p50"],
+    }
 
 
 def sweep_point(spec_path: Path, backend: str, workers: int) -> dict[str, Any]:
@@ -47,9 +55,16 @@ def sweep_point(spec_path: Path, backend: str, workers: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         res = run_sweep(spec, Path(tmp) / "rows.csv", backend=backend, workers=workers)
         wall = time.perf_counter() - t0
-    return {"what": "sweep", "backend": backend, "workers": workers, "wall_s": round(wall, 2), "runs": res.ran,
-            "per_s": round(res.ran / wall, 3), "load_before": round(load, 2),
-            "s_per_run": round(sum(r["wall_s"] for r in res.rows) / res.ran, 2)}
+    return {
+        "what": "sweep",
+        "backend": backend,
+        "workers": workers,
+        "wall_s": round(wall, 2),
+        "runs": res.ran,
+        "per_s": round(res.ran / wall, 3),
+        "load_before": round(load, 2),
+        "s_per_run": round(sum(r["wall_s"] for r in res.rows) / res.ran, 2),
+    }
 
 
 def speedups(points: list[dict[str, Any]]) -> None:
@@ -72,6 +87,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ray_start = None
     if not args.no_ray:
         import ray
+
         t0 = time.perf_counter()
         ray.init(num_cpus=max(args.workers), include_dashboard=False, log_to_driver=False, configure_logging=False)
         ray_start = round(time.perf_counter() - t0, 2)
@@ -82,20 +98,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             ray.shutdown()
     speedups(points)
-    return {"benchmark": "scale", "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                              "processor": platform.processor() or platform.machine()},
-            "fleet": cfg.to_dict(), "sweep_spec": str(spec.relative_to(ROOT)), "ray_startup_s": ray_start,
-            "points": points}
+    return {
+        "benchmark": "scale",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "fleet": cfg.to_dict(),
+        "sweep_spec": str(spec.relative_to(ROOT)),
+        "ray_startup_s": ray_start,
+        "points": points,
+    }
 
 
 def format_table(result: dict[str, Any]) -> str:
-    lines = [f"{'what':6s} {'backend':7s} {'workers':>7s} {'wall s':>8s} {'per s':>10s} {'speed-up':>8s} "
-             f"{'CPU-path/s':>10s} {'speed-up':>8s} {'load':>5s}"]
+    lines = [
+        f"{'what':6s} {'backend':7s} {'workers':>7s} {'wall s':>8s} {'per s':>10s} {'speed-up':>8s} "
+        f"{'CPU-path/s':>10s} {'speed-up':>8s} {'load':>5s}"
+    ]
     for p in result["points"]:
         unit = "dev-samples" if p["what"] == "fleet" else "runs"
         cpu = f"{p['cpu_per_s']:10.1f} {p['cpu_speedup']:8.2f}" if "cpu_per_s" in p else f"{'':10s} {'':8s}"
-        lines.append(f"{p['what']:6s} {p['backend']:7s} {p['workers']:7d} {p['wall_s']:8.1f} {p['per_s']:10.2f} "
-                     f"{p['speedup']:8.2f} {cpu} {p.get('load_before', 0):5.2f}  ({unit}/s)")
+        lines.append(
+            f"{p['what']:6s} {p['backend']:7s} {p['workers']:7d} {p['wall_s']:8.1f} {p['per_s']:10.2f} "
+            f"{p['speedup']:8.2f} {cpu} {p.get('load_before', 0):5.2f}  ({unit}/s)"
+        )
     if result["ray_startup_s"] is not None:
         lines.append(f"local Ray instance start-up: {result['ray_startup_s']:.1f} s (not charged to the runs)")
     return "\n".join(lines)

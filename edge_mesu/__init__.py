@@ -28,9 +28,35 @@ from .registry import LEARNERS, VARIANTS, learner_class, make_learner
 from .sgd import SGDLearner
 from .uncertainty import Uncertainty
 
-__all__ = ["Arithmetic", "BudgetExceededError", "Describable", "EdgeMesuError", "FixedFormats", "FixedMESULearner",
-           "FixedNetwork", "FrontEndDescription", "LEARNERS", "LearnerOptions", "MESUConfig", "MESULearner",
-           "NetworkDescription", "PRESETS", "Preset", "QFormat", "Rounding", "SensorPipeline", "SGDLearner",
-           "StateFileError", "StreamingLearner", "Uncertainty", "VARIANTS", "describe", "learner_class",
-           "learner_from_bytes", "load_learner", "make_learner", "mesu_update"]
+__all__ = [
+    "Arithmetic",
+    "BudgetExceededError",
+    "Describable",
+    "EdgeMesuError",
+    "FixedFormats",
+    "FixedMESULearner",
+    "FixedNetwork",
+    "FrontEndDescription",
+    "LEARNERS",
+    "LearnerOptions",
+    "MESUConfig",
+    "MESULearner",
+    "NetworkDescription",
+    "PRESETS",
+    "Preset",
+    "QFormat",
+    "Rounding",
+    "SensorPipeline",
+    "SGDLearner",
+    "StateFileError",
+    "StreamingLearner",
+    "Uncertainty",
+    "VARIANTS",
+    "describe",
+    "learner_class",
+    "learner_from_bytes",
+    "load_learner",
+    "make_learner",
+    "mesu_update",
+]
 __version__ = "0.1.0"

@@ -39,9 +39,19 @@ from .ops import FIXED_ARITHMETIC, FLOAT_ARITHMETIC, Arithmetic, Op, operation_l
 if TYPE_CHECKING:
     from .uncertainty import Uncertainty
 
-__all__ = ["Arithmetic", "Describable", "FIXED_ARITHMETIC", "FLOAT_ARITHMETIC", "FixedNetwork",
-           "FrontEndDescription", "IntegerInputLearner", "NetworkDescription", "StreamingLearner", "describe",
-           "read_only"]
+__all__ = [
+    "Arithmetic",
+    "Describable",
+    "FIXED_ARITHMETIC",
+    "FLOAT_ARITHMETIC",
+    "FixedNetwork",
+    "FrontEndDescription",
+    "IntegerInputLearner",
+    "NetworkDescription",
+    "StreamingLearner",
+    "describe",
+    "read_only",
+]
 
 
 def read_only(a: Any, dtype: Any = None) -> np.ndarray:
@@ -128,8 +138,9 @@ class NetworkDescription:
         """This network costed with other arithmetic and state bytes (a what-if: nothing else changes)."""
         if not bytes_per_param > 0:
             raise ValueError(f"bytes_per_param must be > 0, got {bytes_per_param!r}")
-        return replace(self, arithmetic=arithmetic, state_nbytes=int(round(bytes_per_param * self.n_params)),
-                       buffer_lists={})
+        return replace(
+            self, arithmetic=arithmetic, state_nbytes=int(round(bytes_per_param * self.n_params)), buffer_lists={}
+        )
 
 
 def describe(obj: Describable | NetworkDescription) -> NetworkDescription:

@@ -140,7 +140,7 @@ class BaseLearner(Persistent):
         Ya = check_y(y, self.n_classes, Xa.shape[0])
         step = 1 if batch_size is None else check_positive_int(batch_size, "batch_size")
         for start in range(0, Xa.shape[0], step):
-            self._learn_batch(Xa[start:start + step], Ya[start:start + step])
+            self._learn_batch(Xa[start : start + step], Ya[start : start + step])
 
     # -- prediction ----------------------------------------------------------------------------------------
     def predict_proba(self, X: object, samples: int | None = None) -> np.ndarray:

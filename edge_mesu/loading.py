@@ -30,8 +30,10 @@ STATE_KINDS: dict[str, type] = {**LEARNERS, "SensorPipeline": SensorPipeline}
 def _build(kind: str, meta: dict, arrays: dict, source: str) -> Any:
     cls = STATE_KINDS.get(kind)
     if cls is None:
-        raise StateFileError(f"{source}: state file holds a {kind!r}, which this edge-mesu cannot load "
-                             f"(known kinds: {', '.join(sorted(STATE_KINDS))})")
+        raise StateFileError(
+            f"{source}: state file holds a {kind!r}, which this edge-mesu cannot load "
+            f"(known kinds: {', '.join(sorted(STATE_KINDS))})"
+        )
     return from_decoded(cls, kind, meta, arrays, source)
 
 

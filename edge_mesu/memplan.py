@@ -64,8 +64,7 @@ class Placement:
 
     def to_dict(self) -> dict:
         b = self.buffer
-        out = {"name": b.name, "size": b.size, "first_use": b.first_use, "last_use": b.last_use,
-               "offset": self.offset}
+        out = {"name": b.name, "size": b.size, "first_use": b.first_use, "last_use": b.last_use, "offset": self.offset}
         if b.group:
             out["group"] = b.group
         return out
@@ -84,8 +83,7 @@ class MemoryPlan:
 
     def to_dict(self) -> dict:
         ordered = sorted(self.placements, key=lambda p: (p.offset, p.buffer.name))
-        return {"arena_bytes": self.arena_bytes, "alignment": self.alignment,
-                "buffers": [p.to_dict() for p in ordered]}
+        return {"arena_bytes": self.arena_bytes, "alignment": self.alignment, "buffers": [p.to_dict() for p in ordered]}
 
 
 def _align(value: int, alignment: int) -> int:
@@ -94,8 +92,7 @@ def _align(value: int, alignment: int) -> int:
 
 def _lowest_fit(buf: Buffer, placed: list[Placement], alignment: int) -> int:
     """Lowest aligned offset where ``buf`` overlaps no live placed buffer."""
-    live = sorted((p for p in placed if p.buffer.lives_with(buf) and p.buffer.size > 0),
-                  key=lambda p: p.offset)
+    live = sorted((p for p in placed if p.buffer.lives_with(buf) and p.buffer.size > 0), key=lambda p: p.offset)
     candidate = 0
     for p in live:
         if candidate + buf.size <= p.offset:

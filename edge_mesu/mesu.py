@@ -46,8 +46,13 @@ def check_options(options: LearnerOptions) -> None:
         raise ValueError(f"sigma_grad must be one of {SIGMA_GRADS}, got {options.sigma_grad!r}")
 
 
-def paper_init(layers: tuple[int, ...], bias: bool, rng: np.random.Generator, sigma_init: float | str = "paper",
-               mu_scale: float = 4.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def paper_init(
+    layers: tuple[int, ...],
+    bias: bool,
+    rng: np.random.Generator,
+    sigma_init: float | str = "paper",
+    mu_scale: float = 4.0,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The MESU papers' initialisation: μ ~ U(±4/√fan_in) (biases 0), σ = 2/√fan_in (or ``sigma_init``)."""
     mus: list[np.ndarray] = []
     sigmas: list[np.ndarray] = []
@@ -98,19 +103,52 @@ class MESULearner(BaseLearner):
     True
     """
 
-    def __init__(self, layers: tuple[int, ...] | list[int] = (784, 50, 10), *, preset: str = DEFAULT_PRESET,
-                 config: MESUConfig | None = None, N: float = DEFAULT, sigma_prior: float = DEFAULT,
-                 mu_prior: float = DEFAULT, lr_mu: float = DEFAULT, lr_sigma: float = DEFAULT,
-                 c_sigma: float = DEFAULT, ratio_max: float | None = DEFAULT, sigma_step_max: float | None = DEFAULT,
-                 sigma_min: float | None = DEFAULT, sigma_max: float | None = DEFAULT,
-                 sigma_init: float | str = DEFAULT, train_samples: int = DEFAULT, predict_samples: int = DEFAULT,
-                 bias: bool = DEFAULT, dtype: str = "float32", seed: int = 0, sigma_grad: str = DEFAULT) -> None:
+    def __init__(
+        self,
+        layers: tuple[int, ...] | list[int] = (784, 50, 10),
+        *,
+        preset: str = DEFAULT_PRESET,
+        config: MESUConfig | None = None,
+        N: float = DEFAULT,
+        sigma_prior: float = DEFAULT,
+        mu_prior: float = DEFAULT,
+        lr_mu: float = DEFAULT,
+        lr_sigma: float = DEFAULT,
+        c_sigma: float = DEFAULT,
+        ratio_max: float | None = DEFAULT,
+        sigma_step_max: float | None = DEFAULT,
+        sigma_min: float | None = DEFAULT,
+        sigma_max: float | None = DEFAULT,
+        sigma_init: float | str = DEFAULT,
+        train_samples: int = DEFAULT,
+        predict_samples: int = DEFAULT,
+        bias: bool = DEFAULT,
+        dtype: str = "float32",
+        seed: int = 0,
+        sigma_grad: str = DEFAULT,
+    ) -> None:
         self.layers = check_layers(layers)
-        self.config, options = resolve(preset, config, given(
-            N=N, sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu, lr_sigma=lr_sigma, c_sigma=c_sigma,
-            ratio_max=ratio_max, sigma_step_max=sigma_step_max, sigma_min=sigma_min, sigma_max=sigma_max,
-            sigma_init=sigma_init, train_samples=train_samples, predict_samples=predict_samples, bias=bias,
-            sigma_grad=sigma_grad))
+        self.config, options = resolve(
+            preset,
+            config,
+            given(
+                N=N,
+                sigma_prior=sigma_prior,
+                mu_prior=mu_prior,
+                lr_mu=lr_mu,
+                lr_sigma=lr_sigma,
+                c_sigma=c_sigma,
+                ratio_max=ratio_max,
+                sigma_step_max=sigma_step_max,
+                sigma_min=sigma_min,
+                sigma_max=sigma_max,
+                sigma_init=sigma_init,
+                train_samples=train_samples,
+                predict_samples=predict_samples,
+                bias=bias,
+                sigma_grad=sigma_grad,
+            ),
+        )
         check_options(options)
         self.sigma_init: float | str = options.sigma_init
         self.train_samples: int = options.train_samples
@@ -130,8 +168,9 @@ class MESULearner(BaseLearner):
     # -- public views ----------------------------------------------------------------------------------------
     def params(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Copies of ``{name: (μ, σ)}`` in float64."""
-        return {n: (m.astype(np.float64), s.astype(np.float64))
-                for n, m, s in zip(self.param_names, self._mu, self._sigma)}
+        return {
+            n: (m.astype(np.float64), s.astype(np.float64)) for n, m, s in zip(self.param_names, self._mu, self._sigma)
+        }
 
     def mean_params(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """The mean network as ``[(W (fan_in, fan_out), b (fan_out,)), ...]`` in float64 (zero biases if none)."""
@@ -147,12 +186,18 @@ class MESULearner(BaseLearner):
     def describe(self) -> NetworkDescription:
         """The network as data, for export and firmware_sim (see :mod:`edge_mesu.interface`)."""
         return NetworkDescription(
-            kind=type(self).__name__, layers=self.layers, bias=self.bias, train_samples=self.train_samples,
-            predict_samples=self.predict_samples, arithmetic=FLOAT_ARITHMETIC, n_params=self.n_params(),
+            kind=type(self).__name__,
+            layers=self.layers,
+            bias=self.bias,
+            train_samples=self.train_samples,
+            predict_samples=self.predict_samples,
+            arithmetic=FLOAT_ARITHMETIC,
+            n_params=self.n_params(),
             state_nbytes=self.state_nbytes(),
             mean_params=tuple((read_only(w), read_only(b)) for w, b in self.mean_params()),
             posterior=tuple((n, read_only(m), read_only(s)) for n, (m, s) in self.params().items()),
-            config=self.config)
+            config=self.config,
+        )
 
     # -- learning ------------------------------------------------------------------------------------------
     def _draw_eps(self, rng: np.random.Generator, samples: int) -> list[np.ndarray]:
@@ -160,7 +205,7 @@ class MESULearner(BaseLearner):
         flat = rng.standard_normal((samples, total), dtype=np.dtype(self.dtype))
         out, start = [], 0
         for m in self._mu:
-            out.append(flat[:, start:start + m.size].reshape((samples,) + m.shape))
+            out.append(flat[:, start : start + m.size].reshape((samples,) + m.shape))
             start += m.size
         return out
 
@@ -188,13 +233,13 @@ class MESULearner(BaseLearner):
         rng_state = self._rng.bit_generator.state
         eps = self._draw_eps(self._rng, self.train_samples)
         g_mu, g_sigma = self.gradients(X, y, eps)
-        new = [mesu_update(m, s, gm, gs, self.config)
-               for m, s, gm, gs in zip(self._mu, self._sigma, g_mu, g_sigma)]
+        new = [mesu_update(m, s, gm, gs, self.config) for m, s, gm, gs in zip(self._mu, self._sigma, g_mu, g_sigma)]
         if not all(np.all(np.isfinite(m)) and np.all(np.isfinite(s)) and np.all(s > 0) for m, s in new):
             self._rng.bit_generator.state = rng_state
             raise FloatingPointError(
                 f"MESU step {self._step} produced a non-finite or non-positive value; state left unchanged "
-                "(set ratio_max / sigma_min, or check the input scale)")
+                "(set ratio_max / sigma_min, or check the input scale)"
+            )
         self._mu = [m.astype(self.dtype, copy=False) for m, _ in new]
         self._sigma = [s.astype(self.dtype, copy=False) for _, s in new]
         self._step += 1
@@ -216,16 +261,26 @@ class MESULearner(BaseLearner):
 
     # -- persistence ---------------------------------------------------------------------------------------
     def _init_args(self) -> dict[str, Any]:
-        args: dict[str, Any] = {"layers": self.layers, **self.config.to_dict(), "sigma_init": self.sigma_init,
-                                "train_samples": self.train_samples, "predict_samples": self.predict_samples,
-                                "bias": self.bias, "dtype": self.dtype, "seed": self.seed,
-                                "sigma_grad": self.sigma_grad}
+        args: dict[str, Any] = {
+            "layers": self.layers,
+            **self.config.to_dict(),
+            "sigma_init": self.sigma_init,
+            "train_samples": self.train_samples,
+            "predict_samples": self.predict_samples,
+            "bias": self.bias,
+            "dtype": self.dtype,
+            "seed": self.seed,
+            "sigma_grad": self.sigma_grad,
+        }
         return args
 
     def state_dict(self) -> dict[str, Any]:
         """``{"kind", "meta", "arrays"}``: constructor arguments, step, RNG state and μ/σ arrays (copies)."""
-        meta = {"init": {**self._init_args(), "layers": list(self.layers)}, "step": self._step,
-                "rng": self._rng.bit_generator.state}
+        meta = {
+            "init": {**self._init_args(), "layers": list(self.layers)},
+            "step": self._step,
+            "rng": self._rng.bit_generator.state,
+        }
         arrays = {}
         for name, m, s in zip(self.param_names, self._mu, self._sigma):
             arrays[f"mu_{name}"] = m.copy()
@@ -270,5 +325,7 @@ def _zip(ws: list[np.ndarray], bs: list[np.ndarray | None], bias: bool) -> list[
 
 def _split_layers(params: list[np.ndarray], layers: tuple[int, ...], bias: bool) -> list[tuple[np.ndarray, np.ndarray]]:
     weights, biases = _unzip(params, bias)
-    return [(w.astype(np.float64), np.zeros(w.shape[-1]) if b is None else b.astype(np.float64))
-            for w, b in zip(weights, biases)]
+    return [
+        (w.astype(np.float64), np.zeros(w.shape[-1]) if b is None else b.astype(np.float64))
+        for w, b in zip(weights, biases)
+    ]

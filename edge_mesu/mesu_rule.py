@@ -86,9 +86,7 @@ def mesu_step_sizes(
     var = sigma * sigma
     inv_n_prior = 1.0 / (cfg.N * cfg.sigma_prior**2)
     d_mu = cfg.lr_mu * var * (-grad_mu + (cfg.mu_prior - mu) * inv_n_prior)  # (1)
-    d_sigma = (
-        cfg.lr_sigma * cfg.c_sigma * (-var * grad_sigma + sigma * (cfg.sigma_prior**2 - var) * inv_n_prior)
-    )  # (2)
+    d_sigma = cfg.lr_sigma * cfg.c_sigma * (-var * grad_sigma + sigma * (cfg.sigma_prior**2 - var) * inv_n_prior)  # (2)
     if cfg.ratio_max is not None:
         bound = cfg.ratio_max * sigma
         d_mu = np.clip(d_mu, -bound, bound)

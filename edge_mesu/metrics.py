@@ -56,8 +56,9 @@ def _seen(acc: np.ndarray, i: int, what: str) -> np.ndarray:
     return row
 
 
-def average_accuracy(acc: AccuracyMatrix | np.ndarray | Sequence[Sequence[float | None]],
-                     i: int | None = None) -> float:
+def average_accuracy(
+    acc: AccuracyMatrix | np.ndarray | Sequence[Sequence[float | None]], i: int | None = None
+) -> float:
     """Mean test accuracy over tasks ``0..i`` after training task ``i`` (default: the last row).
 
     >>> average_accuracy([[0.9], [0.7, 0.95]])
@@ -114,8 +115,9 @@ def forgetting(acc: AccuracyMatrix | np.ndarray | Sequence[Sequence[float | None
     return float(np.mean(drops))
 
 
-def prequential_accuracy(y_true: np.ndarray | Sequence[int], y_pred: np.ndarray | Sequence[int],
-                         window: int | None = None) -> np.ndarray:
+def prequential_accuracy(
+    y_true: np.ndarray | Sequence[int], y_pred: np.ndarray | Sequence[int], window: int | None = None
+) -> np.ndarray:
     """Running accuracy of test-then-train predictions: ``curve[k]`` covers predictions ``0..k``.
 
     With ``window`` set, ``curve[k]`` is the accuracy over the last ``window`` predictions
@@ -138,8 +140,7 @@ def prequential_accuracy(y_true: np.ndarray | Sequence[int], y_pred: np.ndarray 
     yt, yp = np.asarray(y_true), np.asarray(y_pred)
     if yt.ndim != 1 or yp.shape != yt.shape:
         raise ValueError(f"y_true and y_pred must be 1-D of equal length, got shapes {yt.shape}, {yp.shape}")
-    if window is not None and (isinstance(window, bool) or not isinstance(window, (int, np.integer))
-                               or window < 1):
+    if window is not None and (isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1):
         raise ValueError(f"window must be None or an integer >= 1, got {window!r}")
     hits = np.concatenate([[0], np.cumsum(yt == yp, dtype=np.int64)])
     k = np.arange(1, yt.shape[0] + 1)
@@ -263,4 +264,4 @@ def auroc(scores_in: object, scores_out: object) -> float:
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
     avg_rank = first + (counts + 1) / 2.0  # 1-based average rank of each distinct value
     ranks = avg_rank[inverse]
-    return float((ranks[a.size:].sum() - b.size * (b.size + 1) / 2) / (a.size * b.size))
+    return float((ranks[a.size :].sum() - b.size * (b.size + 1) / 2) / (a.size * b.size))

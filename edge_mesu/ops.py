@@ -61,12 +61,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["Arithmetic", "CostedNetwork", "FIXED_ARITHMETIC", "FLOAT_ARITHMETIC", "KINDS", "MODES", "Op",
-           "FIXED_UPDATE_ALU", "operation_list", "total_by_kind"]
+__all__ = [
+    "Arithmetic",
+    "CostedNetwork",
+    "FIXED_ARITHMETIC",
+    "FLOAT_ARITHMETIC",
+    "KINDS",
+    "MODES",
+    "Op",
+    "FIXED_UPDATE_ALU",
+    "operation_list",
+    "total_by_kind",
+]
 
-KINDS = ("mac8x8", "mac8x16", "mac16x16", "fmac", "mul", "fmul", "alu", "falu", "prng", "lut", "load_store",
-         "exp", "fexp", "div", "fdiv", "call")
+KINDS = (
+    "mac8x8",
+    "mac8x16",
+    "mac16x16",
+    "fmac",
+    "mul",
+    "fmul",
+    "alu",
+    "falu",
+    "prng",
+    "lut",
+    "load_store",
+    "exp",
+    "fexp",
+    "div",
+    "fdiv",
+    "call",
+)
 MODES = ("infer", "predict", "learn")
+
+
 @dataclass(frozen=True)
 class Arithmetic:
     """Bit widths of a learner's device arithmetic (what the cost model and memory map need).
@@ -84,9 +112,16 @@ class Arithmetic:
     acc_bits: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"float": self.is_float, "input_bits": self.input_bits, "act_bits": self.act_bits,
-                "weight_bits": self.weight_bits, "mu_bits": self.mu_bits, "sigma_bits": self.sigma_bits,
-                "grad_bits": self.grad_bits, "acc_bits": self.acc_bits}
+        return {
+            "float": self.is_float,
+            "input_bits": self.input_bits,
+            "act_bits": self.act_bits,
+            "weight_bits": self.weight_bits,
+            "mu_bits": self.mu_bits,
+            "sigma_bits": self.sigma_bits,
+            "grad_bits": self.grad_bits,
+            "acc_bits": self.acc_bits,
+        }
 
 
 FLOAT_ARITHMETIC = Arithmetic(True, 32, 32, 32, 32, 32, 32, 32)
@@ -145,8 +180,15 @@ def _layer_shapes(desc: CostedNetwork) -> list[tuple[int, int, int]]:
 class _Ops:
     """Collects ops, mapping abstract kinds to float kinds for a float learner and dropping zero counts."""
 
-    _FLOAT = {"mac8x8": "fmac", "mac8x16": "fmac", "mac16x16": "fmac", "mul": "fmul", "alu": "falu",
-              "exp": "fexp", "div": "fdiv"}
+    _FLOAT = {
+        "mac8x8": "fmac",
+        "mac8x16": "fmac",
+        "mac16x16": "fmac",
+        "mul": "fmul",
+        "alu": "falu",
+        "exp": "fexp",
+        "div": "fdiv",
+    }
 
     def __init__(self, is_float: bool, repeat: int = 1) -> None:
         self.is_float = is_float
@@ -174,9 +216,11 @@ def _sample_weights(o: _Ops, i: int, p: int, n_w: int) -> None:
 
 def _mac_kinds(arith: Arithmetic, n_layers: int) -> list[str]:
     """Dot-product kind per layer: layer 0 multiplies inputs, the others activations, by weights."""
+
     def kind(a_bits: int) -> str:
         narrow = sum(int(b) <= 8 for b in (a_bits, arith.weight_bits))
         return ("mac16x16", "mac8x16", "mac8x8")[narrow]
+
     return [kind(arith.input_bits)] + [kind(arith.act_bits)] * (n_layers - 1)
 
 
@@ -224,8 +268,12 @@ def _mesu_update(o: _Ops, i: int, p: int) -> None:
     if o.is_float:
         o.add(f"fc{i}.mesu_update_alu", "alu", 6 * p, "adds, shifts, clip, saturate")
     else:  # SR bits come from the draw regenerated for eps: no extra draw (as the generated C does)
-        o.add(f"fc{i}.mesu_update_alu", "alu", FIXED_UPDATE_ALU * p,
-              "int64 update on a 32-bit core (calibrated against the emulator)")
+        o.add(
+            f"fc{i}.mesu_update_alu",
+            "alu",
+            FIXED_UPDATE_ALU * p,
+            "int64 update on a 32-bit core (calibrated against the emulator)",
+        )
         o.add(f"fc{i}.stochastic_round_alu", "alu", 4 * p, "compare and add, twice")
     o.add(f"fc{i}.state_store", "load_store", 2 * p, "store mu and sigma")
 

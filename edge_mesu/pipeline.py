@@ -87,20 +87,30 @@ class SensorPipeline(Persistent):
     True
     """
 
-    def __init__(self, frontend: FrontEnd | FrontEndSpec, learner: BaseLearner, classes: list[str] | None = None,
-                 uncertainty_samples: int = 8, channel_names: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        frontend: FrontEnd | FrontEndSpec,
+        learner: BaseLearner,
+        classes: list[str] | None = None,
+        uncertainty_samples: int = 8,
+        channel_names: list[str] | None = None,
+    ) -> None:
         fe = FrontEnd(frontend) if isinstance(frontend, FrontEndSpec) else frontend
         if not isinstance(fe, FrontEnd):
             raise ValueError(f"frontend must be a FrontEnd or FrontEndSpec, got {type(frontend).__name__}")
         if not isinstance(learner, BaseLearner):
             raise ValueError(f"learner must be an edge-mesu learner, got {type(learner).__name__}")
         if learner.n_features != fe.spec.n_outputs:
-            raise ValueError(f"the learner takes {learner.n_features} inputs but the front end makes "
-                             f"{fe.spec.n_outputs} ({_describe(fe.spec)})")
+            raise ValueError(
+                f"the learner takes {learner.n_features} inputs but the front end makes "
+                f"{fe.spec.n_outputs} ({_describe(fe.spec)})"
+            )
         fmt = learner.input_format
         if fmt is not None and fmt != fe.spec.out_fmt:
-            raise ValueError(f"the learner reads inputs as {fmt.qstring} but the front end writes "
-                             f"{fe.spec.out_fmt.qstring}: set input_frac={fe.spec.out_frac}")
+            raise ValueError(
+                f"the learner reads inputs as {fmt.qstring} but the front end writes "
+                f"{fe.spec.out_fmt.qstring}: set input_frac={fe.spec.out_frac}"
+            )
         if channel_names is not None and len(channel_names) != fe.spec.channels:
             raise ValueError(f"{len(channel_names)} channel names for {fe.spec.channels} channels")
         self.frontend = fe
@@ -110,9 +120,17 @@ class SensorPipeline(Persistent):
         self.channel_names = None if channel_names is None else [str(c) for c in channel_names]
 
     @classmethod
-    def create(cls, spec: FrontEndSpec, classes: list[str] | tuple[str, ...] | int, *, fixed: bool = True,
-               hidden: tuple[int, ...] = (32,), seed: int = 0, channel_names: list[str] | None = None,
-               **learner_args: Any) -> SensorPipeline:
+    def create(
+        cls,
+        spec: FrontEndSpec,
+        classes: list[str] | tuple[str, ...] | int,
+        *,
+        fixed: bool = True,
+        hidden: tuple[int, ...] = (32,),
+        seed: int = 0,
+        channel_names: list[str] | None = None,
+        **learner_args: Any,
+    ) -> SensorPipeline:
         """A pipeline with a fresh learner of layers ``(spec.n_outputs, *hidden, n_classes)``.
 
         ``classes`` is a list of names or a number of class slots (filled by labels as they appear).
@@ -142,12 +160,21 @@ class SensorPipeline(Persistent):
     def describe(self) -> NetworkDescription:
         """The learner's description with this front end added (its RAM, cost per window, state bytes)."""
         fe = self.frontend
-        return describe(self.learner).with_frontend(FrontEndDescription(
-            fe.spec, fe.ram_bytes(), fe.cycles_per_sample(), fe.state_nbytes(), tuple(fe.operation_list())))
+        return describe(self.learner).with_frontend(
+            FrontEndDescription(
+                fe.spec, fe.ram_bytes(), fe.cycles_per_sample(), fe.state_nbytes(), tuple(fe.operation_list())
+            )
+        )
 
     # -- streaming ---------------------------------------------------------------------------------------------
-    def process(self, samples: object, labels: object = None, max_windows: int | None = None,
-                uncertainty: str = "unlabelled", learn: bool = True) -> WindowBatch:
+    def process(
+        self,
+        samples: object,
+        labels: object = None,
+        max_windows: int | None = None,
+        uncertainty: str = "unlabelled",
+        learn: bool = True,
+    ) -> WindowBatch:
         """Push raw samples through the front end; predict every window, learn the labelled ones.
 
         Parameters
@@ -181,13 +208,16 @@ class SensorPipeline(Persistent):
         mi = np.full(w, np.nan)
         learned = np.zeros(w, dtype=bool)
         for i in range(w):
-            row = X[i:i + 1]
+            row = X[i : i + 1]
             p = (q.predict_proba_q(row) if native else learner.predict_proba(row, learner.predict_samples))[0]
             pred[i], conf[i] = int(p.argmax()), float(p.max())
             labelled = out.labels[i] >= 0
             if uncertainty == "all" or (uncertainty == "unlabelled" and not labelled):
-                u = (q.uncertainty_q(row, self.uncertainty_samples) if native
-                     else learner.uncertainty(row, self.uncertainty_samples))
+                u = (
+                    q.uncertainty_q(row, self.uncertainty_samples)
+                    if native
+                    else learner.uncertainty(row, self.uncertainty_samples)
+                )
                 mi[i] = float(u.epistemic[0])
             if labelled and learn:
                 if native:
@@ -195,8 +225,16 @@ class SensorPipeline(Persistent):
                 else:
                     learner.learn_one(X[i], int(out.labels[i]))
                 learned[i] = True
-        return WindowBatch(end=out.end, label=out.labels, pred=pred, confidence=conf, mi=mi, learned=learned,
-                           inputs=out.values, consumed=out.consumed)
+        return WindowBatch(
+            end=out.end,
+            label=out.labels,
+            pred=pred,
+            confidence=conf,
+            mi=mi,
+            learned=learned,
+            inputs=out.values,
+            consumed=out.consumed,
+        )
 
     # -- persistence ---------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -204,22 +242,33 @@ class SensorPipeline(Persistent):
         ls = self.learner.state_dict()
         arrays = {f"frontend.{k}": v for k, v in fe_arrays.items()}
         arrays.update({f"learner.{k}": v for k, v in ls["arrays"].items()})
-        meta = {"frontend": fe_meta, "learner": {"kind": ls["kind"], "meta": ls["meta"]},
-                "classes": self.class_map.names, "uncertainty_samples": self.uncertainty_samples,
-                "channel_names": self.channel_names, "step": self.learner.step}
+        meta = {
+            "frontend": fe_meta,
+            "learner": {"kind": ls["kind"], "meta": ls["meta"]},
+            "classes": self.class_map.names,
+            "uncertainty_samples": self.uncertainty_samples,
+            "channel_names": self.channel_names,
+            "step": self.learner.step,
+        }
         return {"kind": type(self).__name__, "meta": meta, "arrays": arrays}
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> SensorPipeline:
         meta, arrays = state["meta"], state["arrays"]
-        fe_arrays = {k[len("frontend."):]: v for k, v in arrays.items() if k.startswith("frontend.")}
-        l_arrays = {k[len("learner."):]: v for k, v in arrays.items() if k.startswith("learner.")}
+        fe_arrays = {k[len("frontend.") :]: v for k, v in arrays.items() if k.startswith("frontend.")}
+        l_arrays = {k[len("learner.") :]: v for k, v in arrays.items() if k.startswith("learner.")}
         kind = meta["learner"]["kind"]
-        learner = learner_class(kind).from_state_dict({"kind": kind, "meta": meta["learner"]["meta"],
-                                                       "arrays": l_arrays})
+        learner = learner_class(kind).from_state_dict(
+            {"kind": kind, "meta": meta["learner"]["meta"], "arrays": l_arrays}
+        )
         frontend = cast(FrontEnd, FrontEnd.from_state(meta["frontend"], fe_arrays))
-        return cls(frontend, learner, meta["classes"], uncertainty_samples=meta["uncertainty_samples"],
-                   channel_names=meta["channel_names"])
+        return cls(
+            frontend,
+            learner,
+            meta["classes"],
+            uncertainty_samples=meta["uncertainty_samples"],
+            channel_names=meta["channel_names"],
+        )
 
     def __repr__(self) -> str:
         return f"SensorPipeline({self.frontend!r}, {self.learner!r})"

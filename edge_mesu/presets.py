@@ -34,8 +34,17 @@ from typing import Any
 
 from .mesu_rule import MESUConfig
 
-__all__ = ["DEFAULT", "DEFAULT_PRESET", "LearnerOptions", "OPTION_KEYS", "PRESETS", "Preset", "RULE_KEYS",
-           "given", "resolve"]
+__all__ = [
+    "DEFAULT",
+    "DEFAULT_PRESET",
+    "LearnerOptions",
+    "OPTION_KEYS",
+    "PRESETS",
+    "Preset",
+    "RULE_KEYS",
+    "given",
+    "resolve",
+]
 
 
 class _Default:
@@ -78,18 +87,24 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "device": Preset("device", MESUConfig(N=300_000.0, sigma_prior=1.0, ratio_max=0.1, sigma_min=1e-6),
-                     LearnerOptions(sigma_init=0.05, train_samples=1, predict_samples=0, bias=True,
-                                    sigma_grad="reparam"),
-                     "one weight sample per update, step guard and σ floor, σ init 0.05 (the default)"),
-    "sensor": Preset("sensor", MESUConfig(N=300_000.0, sigma_prior=1.0, ratio_max=0.1, sigma_min=1e-6),
-                     LearnerOptions(sigma_init="paper", train_samples=1, predict_samples=0, bias=True,
-                                    sigma_grad="reparam"),
-                     "the device preset with σ = 2/√fan_in: the sensor pipeline's default"),
-    "paper": Preset("paper", MESUConfig(N=300_000.0, sigma_prior=1.0),
-                    LearnerOptions(sigma_init="paper", train_samples=10, predict_samples=10, bias=False,
-                                   sigma_grad="reparam"),
-                    "the MESU papers' permuted-MNIST protocol: pure rule, σ = 2/√fan_in, 10 weight samples"),
+    "device": Preset(
+        "device",
+        MESUConfig(N=300_000.0, sigma_prior=1.0, ratio_max=0.1, sigma_min=1e-6),
+        LearnerOptions(sigma_init=0.05, train_samples=1, predict_samples=0, bias=True, sigma_grad="reparam"),
+        "one weight sample per update, step guard and σ floor, σ init 0.05 (the default)",
+    ),
+    "sensor": Preset(
+        "sensor",
+        MESUConfig(N=300_000.0, sigma_prior=1.0, ratio_max=0.1, sigma_min=1e-6),
+        LearnerOptions(sigma_init="paper", train_samples=1, predict_samples=0, bias=True, sigma_grad="reparam"),
+        "the device preset with σ = 2/√fan_in: the sensor pipeline's default",
+    ),
+    "paper": Preset(
+        "paper",
+        MESUConfig(N=300_000.0, sigma_prior=1.0),
+        LearnerOptions(sigma_init="paper", train_samples=10, predict_samples=10, bias=False, sigma_grad="reparam"),
+        "the MESU papers' permuted-MNIST protocol: pure rule, σ = 2/√fan_in, 10 weight samples",
+    ),
 }
 DEFAULT_PRESET = "device"
 RULE_KEYS = tuple(f.name for f in fields(MESUConfig))
@@ -101,8 +116,7 @@ def given(**kwargs: Any) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if v is not DEFAULT}
 
 
-def resolve(preset: str, config: MESUConfig | None, overrides: dict[str, Any]
-            ) -> tuple[MESUConfig, LearnerOptions]:
+def resolve(preset: str, config: MESUConfig | None, overrides: dict[str, Any]) -> tuple[MESUConfig, LearnerOptions]:
     """The rule and options of ``preset``, with ``config`` (a whole rule) and then ``overrides`` applied.
 
     ``overrides`` may hold rule keys (:data:`RULE_KEYS`) and option keys (:data:`OPTION_KEYS`); anything else
@@ -114,10 +128,13 @@ def resolve(preset: str, config: MESUConfig | None, overrides: dict[str, Any]
         raise ValueError(f"config must be a MESUConfig, got {type(config).__name__}")
     unknown = sorted(set(overrides) - set(RULE_KEYS) - set(OPTION_KEYS))
     if unknown:
-        raise ValueError(f"unknown hyper-parameter(s) {unknown}; the rule takes {', '.join(RULE_KEYS)} and "
-                         f"the learner {', '.join(OPTION_KEYS)}")
+        raise ValueError(
+            f"unknown hyper-parameter(s) {unknown}; the rule takes {', '.join(RULE_KEYS)} and "
+            f"the learner {', '.join(OPTION_KEYS)}"
+        )
     base = PRESETS[preset]
-    rule = replace(config if config is not None else base.rule,
-                   **{k: v for k, v in overrides.items() if k in RULE_KEYS})
+    rule = replace(
+        config if config is not None else base.rule, **{k: v for k, v in overrides.items() if k in RULE_KEYS}
+    )
     options = replace(base.options, **{k: v for k, v in overrides.items() if k in OPTION_KEYS})
     return rule, options

@@ -42,8 +42,9 @@ VARIANTS: dict[str, Variant] = {
     "mesu": Variant("MESULearner", {}, "float MESU, one weight sample per update"),
     "mesu10": Variant("MESULearner", {"train_samples": 10}, "float MESU, 10 weight samples (the paper's)"),
     "fixed": Variant("FixedMESULearner", {}, "fixed-point MESU (numpy)"),
-    "fixed-nearest": Variant("FixedMESULearner", {"rounding": "nearest"},
-                             "fixed-point MESU with round-to-nearest updates (ablation)"),
+    "fixed-nearest": Variant(
+        "FixedMESULearner", {"rounding": "nearest"}, "fixed-point MESU with round-to-nearest updates (ablation)"
+    ),
     "fixed-c": Variant("FixedMESULearner", {"backend": "c"}, "fixed-point MESU in the generated C (same results)"),
     "sgd": Variant("SGDLearner", {}, "plain SGD (the forgetting baseline)"),
 }
@@ -65,5 +66,6 @@ def make_learner(name: str, **kwargs: Any) -> BaseLearner:
         return LEARNERS[variant.kind](**{**variant.options, **kwargs})
     if name in LEARNERS:
         return LEARNERS[name](**kwargs)
-    raise ValueError(f"unknown learner {name!r}; choose one of {', '.join(VARIANTS)} (or a class name: "
-                     f"{', '.join(LEARNERS)})")
+    raise ValueError(
+        f"unknown learner {name!r}; choose one of {', '.join(VARIANTS)} (or a class name: {', '.join(LEARNERS)})"
+    )

@@ -31,8 +31,15 @@ class SGDLearner(BaseLearner):
 
     predict_samples = 0
 
-    def __init__(self, layers: tuple[int, ...] | list[int] = (784, 50, 10), *, lr: float = 0.01, bias: bool = True,
-                 dtype: str = "float32", seed: int = 0) -> None:
+    def __init__(
+        self,
+        layers: tuple[int, ...] | list[int] = (784, 50, 10),
+        *,
+        lr: float = 0.01,
+        bias: bool = True,
+        dtype: str = "float32",
+        seed: int = 0,
+    ) -> None:
         self.layers = check_layers(layers)
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
@@ -61,10 +68,17 @@ class SGDLearner(BaseLearner):
     def describe(self) -> NetworkDescription:
         """The network as data, for export and firmware_sim (σ = 0: a deterministic network)."""
         return NetworkDescription(
-            kind=type(self).__name__, layers=self.layers, bias=self.bias, train_samples=1, predict_samples=0,
-            arithmetic=FLOAT_ARITHMETIC, n_params=self.n_params(), state_nbytes=self.state_nbytes(),
+            kind=type(self).__name__,
+            layers=self.layers,
+            bias=self.bias,
+            train_samples=1,
+            predict_samples=0,
+            arithmetic=FLOAT_ARITHMETIC,
+            n_params=self.n_params(),
+            state_nbytes=self.state_nbytes(),
             mean_params=tuple((read_only(w), read_only(b)) for w, b in self.mean_params()),
-            posterior=tuple((n, read_only(m), read_only(s)) for n, (m, s) in self.params().items()))
+            posterior=tuple((n, read_only(m), read_only(s)) for n, (m, s) in self.params().items()),
+        )
 
     def mean_params(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return _split_layers(self._w, self.layers, self.bias)
@@ -95,8 +109,11 @@ class SGDLearner(BaseLearner):
 
     def state_dict(self) -> dict[str, Any]:
         meta = {"init": {**self._init_args(), "layers": list(self.layers)}, "step": self._step}
-        return {"kind": type(self).__name__, "meta": meta,
-                "arrays": {f"w_{n}": w.copy() for n, w in zip(self.param_names, self._w)}}
+        return {
+            "kind": type(self).__name__,
+            "meta": meta,
+            "arrays": {f"w_{n}": w.copy() for n, w in zip(self.param_names, self._w)},
+        }
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> SGDLearner:

@@ -28,14 +28,12 @@ import numpy as np
 
 from .errors import StateFileError
 
-__all__ = ["FORMAT_VERSION", "MAGIC", "encode_state", "decode_state", "atomic_write_bytes", "save_state",
-           "load_state"]
+__all__ = ["FORMAT_VERSION", "MAGIC", "encode_state", "decode_state", "atomic_write_bytes", "save_state", "load_state"]
 
 MAGIC = b"EMSU"
 FORMAT_VERSION = 1
 _PREFIX = struct.Struct("<4sHHI")
-_ALLOWED_DTYPES = {"int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32",
-                   "float64"}
+_ALLOWED_DTYPES = {"int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64"}
 
 
 def encode_state(kind: str, meta: dict, arrays: dict[str, np.ndarray]) -> bytes:
@@ -48,8 +46,9 @@ def encode_state(kind: str, meta: dict, arrays: dict[str, np.ndarray]) -> bytes:
             raise ValueError(f"array {name!r} has unsupported dtype {a.dtype}")
         specs.append([name, dtype.name, list(a.shape)])
         blobs.append(a.astype(dtype.newbyteorder("<"), copy=False).tobytes())
-    header = json.dumps({"kind": kind, "meta": meta, "arrays": specs}, sort_keys=True,
-                        separators=(",", ":"), allow_nan=False).encode("utf-8")
+    header = json.dumps(
+        {"kind": kind, "meta": meta, "arrays": specs}, sort_keys=True, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
     body = _PREFIX.pack(MAGIC, FORMAT_VERSION, 0, len(header)) + header + b"".join(blobs)
     return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
 
@@ -57,8 +56,7 @@ def encode_state(kind: str, meta: dict, arrays: dict[str, np.ndarray]) -> bytes:
 def decode_state(data: bytes, source: str = "<bytes>") -> tuple[str, dict, dict[str, np.ndarray]]:
     """Parse bytes written by :func:`encode_state`; raise :class:`StateFileError` on any defect."""
     if len(data) < _PREFIX.size + 4:
-        raise StateFileError(f"{source}: truncated state file ({len(data)} bytes, need at least "
-                             f"{_PREFIX.size + 4})")
+        raise StateFileError(f"{source}: truncated state file ({len(data)} bytes, need at least {_PREFIX.size + 4})")
     magic, version, _flags, hlen = _PREFIX.unpack_from(data, 0)
     if magic != MAGIC:
         raise StateFileError(f"{source}: not an edge-mesu state file (magic {magic!r}, expected {MAGIC!r})")
@@ -66,19 +64,23 @@ def decode_state(data: bytes, source: str = "<bytes>") -> tuple[str, dict, dict[
     if crc != (zlib.crc32(data[:-4]) & 0xFFFFFFFF):
         # a newer version is reported as such even when its layout differs from ours
         if version > FORMAT_VERSION:
-            raise StateFileError(f"{source}: state file format version {version} is newer than this "
-                                 f"edge-mesu supports ({FORMAT_VERSION}); upgrade edge-mesu")
+            raise StateFileError(
+                f"{source}: state file format version {version} is newer than this "
+                f"edge-mesu supports ({FORMAT_VERSION}); upgrade edge-mesu"
+            )
         raise StateFileError(f"{source}: CRC32 mismatch: the file is corrupt or truncated")
     if version > FORMAT_VERSION:
-        raise StateFileError(f"{source}: state file format version {version} is newer than this "
-                             f"edge-mesu supports ({FORMAT_VERSION}); upgrade edge-mesu")
+        raise StateFileError(
+            f"{source}: state file format version {version} is newer than this "
+            f"edge-mesu supports ({FORMAT_VERSION}); upgrade edge-mesu"
+        )
     if version < 1:
         raise StateFileError(f"{source}: invalid state file format version {version}")
     end_header = _PREFIX.size + hlen
     if end_header > len(data) - 4:
         raise StateFileError(f"{source}: header length {hlen} runs past the end of the file")
     try:
-        header = json.loads(data[_PREFIX.size:end_header].decode("utf-8"))
+        header = json.loads(data[_PREFIX.size : end_header].decode("utf-8"))
         kind, meta, specs = header["kind"], header["meta"], header["arrays"]
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise StateFileError(f"{source}: unreadable header ({exc})") from None
@@ -98,8 +100,11 @@ def decode_state(data: bytes, source: str = "<bytes>") -> tuple[str, dict, dict[
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if offset + nbytes > len(data) - 4:
             raise StateFileError(f"{source}: payload of array {name!r} runs past the end of the file")
-        arrays[name] = np.frombuffer(data, dtype=dtype, count=nbytes // dtype.itemsize,
-                                     offset=offset).reshape(shape).astype(dtype.newbyteorder("="))
+        arrays[name] = (
+            np.frombuffer(data, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset)
+            .reshape(shape)
+            .astype(dtype.newbyteorder("="))
+        )
         offset += nbytes
     if offset != len(data) - 4:
         raise StateFileError(f"{source}: {len(data) - 4 - offset} unexpected trailing byte(s) in payload")

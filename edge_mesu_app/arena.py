@@ -32,8 +32,10 @@ def arena_summary(path: str | os.PathLike, measure: bool = True) -> str:
             first = arena.format_text()
     else:
         first = arena.format_text() if arena is not None else "TFLM arena: not measured"
-    second = (f"simulator estimate {est.required:,} B = bookkeeping {est.tail:,} B + max(activations "
-              f"{est.head:,} B, prepare peak {est.prepare:,} B)")
+    second = (
+        f"simulator estimate {est.required:,} B = bookkeeping {est.tail:,} B + max(activations "
+        f"{est.head:,} B, prepare peak {est.prepare:,} B)"
+    )
     if arena is not None:
         second += f" ({100 * (est.required / arena.required - 1):+.1f} % vs the smallest TFLM arena)"
     return f"{first}\n{second}"

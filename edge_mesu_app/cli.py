@@ -25,14 +25,20 @@ def _add_bench(sub: Any) -> None:
     p = which.add_parser("pmnist", help="permuted-MNIST continual learning (the MESU papers' protocol)")
     p.add_argument("--data", default=None, help="MNIST IDX directory (default: $EDGE_MESU_MNIST)")
     p.add_argument("--tasks", type=int, default=10)
-    p.add_argument("--learners", default="mesu,sgd",
-                   help="comma list of mesu, mesu10, fixed, fixed-nearest, fixed-c, sgd")
+    p.add_argument(
+        "--learners", default="mesu,sgd", help="comma list of mesu, mesu10, fixed, fixed-nearest, fixed-c, sgd"
+    )
     p.add_argument("--samples-per-task", type=int, default=None, help="default: all 60,000")
     p.add_argument("--test-samples", type=int, default=0, help="weight samples at test (0 = mean weights)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=1, help="learners run in this many processes")
-    p.add_argument("--set", action="append", default=[], metavar="LEARNER.KEY=VALUE",
-                   help="override a constructor argument, e.g. --set mesu.sigma_init=0.05 (JSON value)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="LEARNER.KEY=VALUE",
+        help="override a constructor argument, e.g. --set mesu.sigma_init=0.05 (JSON value)",
+    )
     p.add_argument("--json", default=None, metavar="OUT.json", help="write (merge) results as JSON")
     p.set_defaults(func=_cmd_bench_pmnist)
     t = which.add_parser("throughput", help="learn_one / predict_one per second, 784-50-10")
@@ -60,10 +66,19 @@ def _parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
 
 def _cmd_bench_pmnist(args: argparse.Namespace) -> int:
     from .bench.pmnist import format_summary, run_pmnist
+
     learners = tuple(n.strip() for n in args.learners.split(",") if n.strip())
-    result = run_pmnist(args.data, tasks=args.tasks, learners=learners, samples_per_task=args.samples_per_task,
-                        test_samples=args.test_samples, seed=args.seed, jobs=args.jobs, json_path=args.json,
-                        overrides=_parse_overrides(args.set))
+    result = run_pmnist(
+        args.data,
+        tasks=args.tasks,
+        learners=learners,
+        samples_per_task=args.samples_per_task,
+        test_samples=args.test_samples,
+        seed=args.seed,
+        jobs=args.jobs,
+        json_path=args.json,
+        overrides=_parse_overrides(args.set),
+    )
     print(format_summary(result))
     return 0
 
@@ -72,6 +87,7 @@ def _cmd_bench_throughput(args: argparse.Namespace) -> int:
     from edge_mesu.statefile import atomic_write_bytes
 
     from .bench.throughput import format_throughput, run_throughput
+
     learners = tuple(n.strip() for n in args.learners.split(",") if n.strip())
     result = run_throughput(learners, n=args.n, repeats=args.repeats)
     print(format_throughput(result))
@@ -82,12 +98,21 @@ def _cmd_bench_throughput(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
-    return run_demo(windows=args.windows, seed=args.seed, out_dir=Path(args.out), device=args.device,
-                    learner_kind=args.learner, export=not args.no_export, write=print)
+
+    return run_demo(
+        windows=args.windows,
+        seed=args.seed,
+        out_dir=Path(args.out),
+        device=args.device,
+        learner_kind=args.learner,
+        export=not args.no_export,
+        write=print,
+    )
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from edge_mesu.statefile import load_state
+
     kind, meta, arrays = load_state(args.state)
     size = Path(args.state).stat().st_size
     print(f"{args.state}: {kind}, {size} bytes, step {meta.get('step')}")
@@ -112,8 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("state")
     info.set_defaults(func=_cmd_info)
     _add_bench(sub)
-    for add_commands in (simulate_cmd.add_commands, export_cmd.add_commands, sweep_cmd.add_commands,
-                         learn_cmd.add_commands):
+    for add_commands in (
+        simulate_cmd.add_commands,
+        export_cmd.add_commands,
+        sweep_cmd.add_commands,
+        learn_cmd.add_commands,
+    ):
         add_commands(sub)
     return parser
 

@@ -32,8 +32,9 @@ DEMO_FRONTEND: dict[str, Any] = {"features": True}
 
 def _make_pipeline(kind: str, stream: Any, seed: int) -> SensorPipeline:
     spec = FrontEndSpec(channels=stream.samples.shape[1], window=stream.window, **DEMO_FRONTEND)
-    return SensorPipeline.create(spec, stream.class_names, fixed=kind == "fixed", hidden=(DEMO_HIDDEN,),
-                                 seed=seed, channel_names=["x", "y", "z"])
+    return SensorPipeline.create(
+        spec, stream.class_names, fixed=kind == "fixed", hidden=(DEMO_HIDDEN,), seed=seed, channel_names=["x", "y", "z"]
+    )
 
 
 def _prequential(pipe: Any, stream: Any, mi_from: int) -> dict[str, Any]:
@@ -43,8 +44,10 @@ def _prequential(pipe: Any, stream: Any, mi_from: int) -> dict[str, Any]:
     warm-up counts as wrong) and the learner inputs of every window.
     """
     n, cut = stream.n_windows, mi_from * stream.window
-    parts = [pipe.process(stream.samples[:cut], stream.labels[:cut], uncertainty="none"),
-             pipe.process(stream.samples[cut:], stream.labels[cut:], uncertainty="all")]
+    parts = [
+        pipe.process(stream.samples[:cut], stream.labels[:cut], uncertainty="none"),
+        pipe.process(stream.samples[cut:], stream.labels[cut:], uncertainty="all"),
+    ]
     correct, mi = np.zeros(n, dtype=bool), np.full(n, np.nan)
     X = np.zeros((n, pipe.learner.n_features))
     for out in parts:
@@ -68,23 +71,36 @@ def _uncertainty_lines(res: dict[str, Any], y: np.ndarray, onset: int, late: int
     ]
 
 
-def run_demo(windows: int = 3000, seed: int = 0, out_dir: Path = Path("edge-mesu-demo"), device: str = "stm32l4",
-             learner_kind: str = "fixed", export: bool = True, write: Callable[[str], Any] = print) -> int:
+def run_demo(
+    windows: int = 3000,
+    seed: int = 0,
+    out_dir: Path = Path("edge-mesu-demo"),
+    device: str = "stm32l4",
+    learner_kind: str = "fixed",
+    export: bool = True,
+    write: Callable[[str], Any] = print,
+) -> int:
     """Run the demo, writing lines with ``write``; return 0 on success, 1 if a budget is violated."""
     stream = make_sensor_stream(n_windows=windows, seed=seed)
     pipe = _make_pipeline(learner_kind, stream, seed)
     learner, spec, y = pipe.learner, pipe.spec, stream.window_labels()
     late_name = stream.class_names[stream.late_class]
-    write(f"edge-mesu demo: {windows} windows of {stream.window} raw int16 samples x 3 axes at "
-          f"{stream.rate_hz:g} Hz, {stream.n_classes} classes ({', '.join(stream.class_names)}); gain drifts, "
-          f"{late_name!r} appears at window {stream.late_onset_window}")
-    write(f"front end: window {spec.window}, hop {spec.hop}, running normalisation (time constant "
-          f"2^{spec.tau_log2} samples, clip ±{spec.clip:g} std), "
-          f"{'mean/RMS/min/max per axis' if spec.features else 'raw window'} -> {spec.n_outputs} int8 inputs "
-          f"({spec.out_fmt.qstring}); {pipe.frontend.ram_bytes()} B RAM")
+    write(
+        f"edge-mesu demo: {windows} windows of {stream.window} raw int16 samples x 3 axes at "
+        f"{stream.rate_hz:g} Hz, {stream.n_classes} classes ({', '.join(stream.class_names)}); gain drifts, "
+        f"{late_name!r} appears at window {stream.late_onset_window}"
+    )
+    write(
+        f"front end: window {spec.window}, hop {spec.hop}, running normalisation (time constant "
+        f"2^{spec.tau_log2} samples, clip ±{spec.clip:g} std), "
+        f"{'mean/RMS/min/max per axis' if spec.features else 'raw window'} -> {spec.n_outputs} int8 inputs "
+        f"({spec.out_fmt.qstring}); {pipe.frontend.ram_bytes()} B RAM"
+    )
     nbytes, n_params = learner.state_nbytes(), learner.n_params()
-    write(f"learner: {type(learner).__name__} {'-'.join(map(str, pipe.learner.layers))}, {n_params:,} parameters, "
-          f"learning state {nbytes:,} bytes ({nbytes / n_params:.1f} B/param)")
+    write(
+        f"learner: {type(learner).__name__} {'-'.join(map(str, pipe.learner.layers))}, {n_params:,} parameters, "
+        f"learning state {nbytes:,} bytes ({nbytes / n_params:.1f} B/param)"
+    )
     res = _prequential(pipe, stream, max(0, stream.late_onset_window - 200))
     write("prequential accuracy (predict, then learn; no task boundaries):")
     for block in np.array_split(np.arange(windows), 10):
@@ -103,13 +119,20 @@ def run_demo(windows: int = 3000, seed: int = 0, out_dir: Path = Path("edge-mesu
     return status
 
 
-def _simulate_step(pipe: SensorPipeline, device: str, X: np.ndarray, y: np.ndarray, rate_hz: float,
-                   write: Callable[[str], Any]) -> int:
+def _simulate_step(
+    pipe: SensorPipeline, device: str, X: np.ndarray, y: np.ndarray, rate_hz: float, write: Callable[[str], Any]
+) -> int:
     import firmware_sim
 
     replica = SensorPipeline.from_bytes(pipe.to_bytes())  # the simulator runs a copy of the real learner
-    report = firmware_sim.simulate(replica.learner, firmware_sim.load_device(device), (X[:300], y[:300]),
-                                   rate_hz=rate_hz, mode="learn", description=replica.describe())
+    report = firmware_sim.simulate(
+        replica.learner,
+        firmware_sim.load_device(device),
+        (X[:300], y[:300]),
+        rate_hz=rate_hz,
+        mode="learn",
+        description=replica.describe(),
+    )
     write(f"device budget: {device}, learning on the device at {rate_hz:.3g} windows/s")
     write(report.format_table())
     return 0 if report.ok else 1
@@ -118,6 +141,7 @@ def _simulate_step(pipe: SensorPipeline, device: str, X: np.ndarray, y: np.ndarr
 def _export_step(learner: Any, X: np.ndarray, y: np.ndarray, out_dir: Path, write: Callable[[str], Any]) -> None:
     try:
         import export
+
         calib, test = X[:500], slice(len(X) // 2, len(X))
         onnx_rep = export.to_onnx_int8(learner, out_dir / "model.int8.onnx", calibration=calib)
         tfl_rep = export.to_tflite_int8(learner, out_dir / "model.tflite", calibration=calib)
@@ -128,4 +152,5 @@ def _export_step(learner: Any, X: np.ndarray, y: np.ndarray, out_dir: Path, writ
     write(f"exported {onnx_rep.path} ({onnx_rep.size_bytes:,} B) and {tfl_rep.path} ({tfl_rep.size_bytes:,} B)")
     write(fid.format_table())
     from .arena import arena_summary  # TFLM's measured arena beside firmware_sim's estimate
+
     write(arena_summary(tfl_rep.path))

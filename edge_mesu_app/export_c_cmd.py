@@ -16,12 +16,19 @@ __all__ = ["add_c_arguments", "export_c"]
 
 def add_c_arguments(p: argparse.ArgumentParser) -> None:
     """Add ``--c DIR``, ``--c-name`` and ``--c-no-emulate`` to the ``export`` subcommand."""
-    p.add_argument("--c", dest="c", metavar="DIR", help="C99 library (inference + MESU update) into DIR; "
-                                                        "needs a FixedMESULearner state file")
-    p.add_argument("--c-name", dest="c_name", default="mesu_net",
-                   help="C identifier prefix (default mesu_net)")
-    p.add_argument("--c-no-emulate", dest="c_no_emulate", action="store_true",
-                   help="skip the Cortex-M4 emulation (code size and instruction counts)")
+    p.add_argument(
+        "--c",
+        dest="c",
+        metavar="DIR",
+        help="C99 library (inference + MESU update) into DIR; needs a FixedMESULearner state file",
+    )
+    p.add_argument("--c-name", dest="c_name", default="mesu_net", help="C identifier prefix (default mesu_net)")
+    p.add_argument(
+        "--c-no-emulate",
+        dest="c_no_emulate",
+        action="store_true",
+        help="skip the Cortex-M4 emulation (code size and instruction counts)",
+    )
 
 
 def _emulation_details(learner: object) -> dict:
@@ -34,13 +41,16 @@ def _emulation_details(learner: object) -> dict:
     res = emulate(learner, steps=1)
     cpi = CPI["cortex-m4"]
     size = res.library_size
-    return {"cortex_m4 (arm-none-eabi-gcc -O2, emulated)": {
-        "code size": f"text {size['text']:,} B, data {size['data']:,} B, bss {size['bss']:,} B",
-        "predict": f"{res.predict_mean:,.0f} instructions (measured) ~ {res.predict_mean * cpi:,.0f} cycles "
-                   f"(CPI {cpi}, modelled)",
-        "learn_one": f"{res.learn_mean:,.0f} instructions (measured) ~ {res.learn_mean * cpi:,.0f} cycles "
-                     f"(CPI {cpi}, modelled)",
-        "bit-exact with Python": res.bit_exact}}
+    return {
+        "cortex_m4 (arm-none-eabi-gcc -O2, emulated)": {
+            "code size": f"text {size['text']:,} B, data {size['data']:,} B, bss {size['bss']:,} B",
+            "predict": f"{res.predict_mean:,.0f} instructions (measured) ~ {res.predict_mean * cpi:,.0f} cycles "
+            f"(CPI {cpi}, modelled)",
+            "learn_one": f"{res.learn_mean:,.0f} instructions (measured) ~ {res.learn_mean * cpi:,.0f} cycles "
+            f"(CPI {cpi}, modelled)",
+            "bit-exact with Python": res.bit_exact,
+        }
+    }
 
 
 def export_c(args: argparse.Namespace, learner: object) -> ExportReport:

@@ -33,34 +33,52 @@ CHECK_RANDOM_ROWS = 1000
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register ``export`` and ``quant-report`` on ``subparsers`` (from ``ArgumentParser.add_subparsers``)."""
-    p = subparsers.add_parser("export", help="write ONNX / int8 ONNX / int8 TFLite artefacts of a state file",
-                              description="Export the mean network of a learner state file.")
+    p = subparsers.add_parser(
+        "export",
+        help="write ONNX / int8 ONNX / int8 TFLite artefacts of a state file",
+        description="Export the mean network of a learner state file.",
+    )
     p.add_argument("--state", required=True, help="learner state file")
     p.add_argument("--onnx", help="float ONNX output path")
     p.add_argument("--onnx-int8", dest="onnx_int8", help="int8 QDQ ONNX output path")
     p.add_argument("--tflite", help="int8 TFLite output path")
     add_c_arguments(p)
-    p.add_argument("--check", choices=("tflm",),
-                   help="tflm: run the .tflite in TensorFlow Lite Micro (bit-exact check, differences from "
-                        "LiteRT), measure its arena and store it in the file (needs tflite-micro)")
+    p.add_argument(
+        "--check",
+        choices=("tflm",),
+        help="tflm: run the .tflite in TensorFlow Lite Micro (bit-exact check, differences from "
+        "LiteRT), measure its arena and store it in the file (needs tflite-micro)",
+    )
     _common(p)
     p.set_defaults(func=export_handler)
-    q = subparsers.add_parser("quant-report", help="fidelity of float / ONNX / int8 ONNX / int8 TFLite",
-                              description="Compare the learner's float mean network with its exports.")
+    q = subparsers.add_parser(
+        "quant-report",
+        help="fidelity of float / ONNX / int8 ONNX / int8 TFLite",
+        description="Compare the learner's float mean network with its exports.",
+    )
     q.add_argument("--state", required=True, help="learner state file")
     q.add_argument("--json", help="also write the report as JSON to this path")
-    q.add_argument("--eval-samples", dest="eval_samples", type=int, default=2000,
-                   help="evaluation inputs (default 2000)")
+    q.add_argument(
+        "--eval-samples", dest="eval_samples", type=int, default=2000, help="evaluation inputs (default 2000)"
+    )
     _common(q)
     q.set_defaults(func=quant_report_handler)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", help="MNIST directory: calibrate on task 1 (unpermuted, standardised) training "
-                                  "images (quant-report: evaluate on its test images); without it, "
-                                  "generated N(0, 1) inputs are used")
-    p.add_argument("--calibration-samples", dest="calibration_samples", type=int, default=DEFAULT_CALIBRATION,
-                   help=f"calibration inputs (default {DEFAULT_CALIBRATION})")
+    p.add_argument(
+        "--data",
+        help="MNIST directory: calibrate on task 1 (unpermuted, standardised) training "
+        "images (quant-report: evaluate on its test images); without it, "
+        "generated N(0, 1) inputs are used",
+    )
+    p.add_argument(
+        "--calibration-samples",
+        dest="calibration_samples",
+        type=int,
+        default=DEFAULT_CALIBRATION,
+        help=f"calibration inputs (default {DEFAULT_CALIBRATION})",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of generated inputs (default 0)")
 
 
@@ -79,8 +97,7 @@ def _mnist(directory: str, split: str, n: int, n_features: int) -> tuple[np.ndar
     return standardize_mnist(X[:n]).astype(np.float64), y[:n].astype(np.int64)
 
 
-def _inputs(args: argparse.Namespace, n_features: int, split: str, n: int
-            ) -> tuple[np.ndarray, np.ndarray | None, str]:
+def _inputs(args: argparse.Namespace, n_features: int, split: str, n: int) -> tuple[np.ndarray, np.ndarray | None, str]:
     """``(X, y or None, description)`` from MNIST or generated N(0, 1) inputs."""
     if n < 1:
         raise ValueError(f"sample counts must be >= 1, got {n}")
@@ -131,8 +148,9 @@ def _check_tflm(args: argparse.Namespace, X: np.ndarray) -> int:
     try:
         plan = model_to_plan(validate_tflite(args.tflite))
         rng = np.random.default_rng([args.seed, 2])
-        x_q = np.concatenate([plan.quantize_input(X),
-                              rng.integers(-128, 128, (CHECK_RANDOM_ROWS, plan.sizes[0])).astype(np.int8)])
+        x_q = np.concatenate(
+            [plan.quantize_input(X), rng.integers(-128, 128, (CHECK_RANDOM_ROWS, plan.sizes[0])).astype(np.int8)]
+        )
         result = check_tflm(args.tflite, x_q)
     except (RuntimeUnavailableError, RuntimeError, ValueError, OSError) as exc:
         return _fail(f"--check tflm: {exc}")
@@ -164,14 +182,16 @@ def quant_report_handler(args: argparse.Namespace) -> int:
             to_onnx_int8(learner, paths[".int8.onnx"], calibration=Xc)
             to_tflite_int8(learner, paths[".tflite"], calibration=Xc, validate=False)
             labels = ye if ye is not None else learner.predict_proba(Xe, samples=0).argmax(axis=1)
-            report = fidelity_report(learner, Xe, labels, onnx=paths[".onnx"], onnx_int8=paths[".int8.onnx"],
-                                     tflite=paths[".tflite"])
+            report = fidelity_report(
+                learner, Xe, labels, onnx=paths[".onnx"], onnx_int8=paths[".int8.onnx"], tflite=paths[".tflite"]
+            )
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
     print(f"calibration: {cal_source}")
-    print(f"evaluation: {eval_source}" + ("" if ye is not None else
-                                          "; labels = the learner's own mean prediction, so accuracy "
-                                          "equals agreement"))
+    print(
+        f"evaluation: {eval_source}"
+        + ("" if ye is not None else "; labels = the learner's own mean prediction, so accuracy equals agreement")
+    )
     print(report.format_table())
     if args.json:
         from edge_mesu.statefile import atomic_write_bytes

@@ -28,8 +28,17 @@ from edge_mesu.statefile import atomic_write_bytes, load_state
 
 __all__ = ["add_commands", "cmd_learn", "cmd_predict"]
 
-_SPEC_ARGS = {"window": "window", "hop": "hop", "decimate": "decimate", "features": "features", "tau": "tau_log2",
-              "clip": "clip", "warmup": "warmup", "min_std": "min_std", "label_rule": "label_rule"}
+_SPEC_ARGS = {
+    "window": "window",
+    "hop": "hop",
+    "decimate": "decimate",
+    "features": "features",
+    "tau": "tau_log2",
+    "clip": "clip",
+    "warmup": "warmup",
+    "min_std": "min_std",
+    "label_rule": "label_rule",
+}
 
 
 def _add_source(p: argparse.ArgumentParser, channels_required: bool) -> None:
@@ -37,8 +46,12 @@ def _add_source(p: argparse.ArgumentParser, channels_required: bool) -> None:
     src.add_argument("--csv", metavar="FILE", help="CSV with a header line; '-' reads lines from stdin")
     src.add_argument("--npy", metavar="FILE", help="2-D (n, channels) or structured .npy array")
     src.add_argument("--npz", metavar="FILE", help=".npz of 1-D arrays named like the columns")
-    p.add_argument("--channels", required=channels_required, default=None,
-                   help="comma list of channel columns (NPY: column indices)")
+    p.add_argument(
+        "--channels",
+        required=channels_required,
+        default=None,
+        help="comma list of channel columns (NPY: column indices)",
+    )
     p.add_argument("--label", default=None, help="label column (empty cells: unlabelled windows)")
     p.add_argument("--timestamp", default=None, help="timestamp column (reported with each window)")
     p.add_argument("--scale", type=float, default=None, help="counts per unit for non-integer signals")
@@ -50,20 +63,30 @@ def _add_source(p: argparse.ArgumentParser, channels_required: bool) -> None:
 
 def add_commands(subparsers: Any) -> None:
     """Register ``learn`` and ``predict`` on an argparse sub-parser collection."""
-    p = subparsers.add_parser("learn", help="learn a recording of raw sensor samples, prequentially",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "learn",
+        help="learn a recording of raw sensor samples, prequentially",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_source(p, channels_required=False)
     fe = p.add_argument_group("front end (taken from --state when it holds one)")
     fe.add_argument("--window", type=int, default=None, help="raw samples per window")
     fe.add_argument("--hop", type=int, default=None, help="raw samples between windows (default: window)")
     fe.add_argument("--decimate", type=int, default=None, help="average blocks of D samples (default 1)")
     fe.add_argument("--features", action="store_true", default=None, help="mean/RMS/min/max per channel")
-    fe.add_argument("--tau", type=int, default=None,
-                    help=f"normaliser time constant, log2 of samples (default {_default('tau_log2')})")
-    fe.add_argument("--clip", type=float, default=None,
-                    help=f"clip at ± this many standard deviations (default {_default('clip')})")
-    fe.add_argument("--warmup", type=int, default=None,
-                    help=f"no window before this many samples (default {_default('warmup')})")
+    fe.add_argument(
+        "--tau",
+        type=int,
+        default=None,
+        help=f"normaliser time constant, log2 of samples (default {_default('tau_log2')})",
+    )
+    fe.add_argument(
+        "--clip", type=float, default=None, help=f"clip at ± this many standard deviations (default {_default('clip')})"
+    )
+    fe.add_argument(
+        "--warmup", type=int, default=None, help=f"no window before this many samples (default {_default('warmup')})"
+    )
     fe.add_argument("--min-std", type=float, default=None, help=f"σ floor in counts (default {_default('min_std')})")
     fe.add_argument("--label-rule", choices=("last", "majority"), default=None)
     ln = p.add_argument_group("learner (new states only)")
@@ -100,8 +123,7 @@ def _source(args: argparse.Namespace) -> tuple[Any, str]:
 def _chunks(args: argparse.Namespace, channels: list[str], label: str | None) -> Any:
     src, _name = _source(args)
     rows = args.chunk_rows or (64 if src is sys.stdin else 65536)
-    return read_recording(src, channels, label, args.timestamp, chunk_rows=rows, scale=args.scale,
-                          skip_rows=args.skip)
+    return read_recording(src, channels, label, args.timestamp, chunk_rows=rows, scale=args.scale, skip_rows=args.skip)
 
 
 def _load_pipeline(path: str, args: argparse.Namespace) -> SensorPipeline:
@@ -110,8 +132,10 @@ def _load_pipeline(path: str, args: argparse.Namespace) -> SensorPipeline:
     for arg, key in _SPEC_ARGS.items():
         given = getattr(args, arg, None)
         if given is not None and given != spec[key]:
-            raise ValueError(f"--{arg.replace('_', '-')} {given} disagrees with the state's front end "
-                             f"({key} = {spec[key]}); omit it to resume")
+            raise ValueError(
+                f"--{arg.replace('_', '-')} {given} disagrees with the state's front end "
+                f"({key} = {spec[key]}); omit it to resume"
+            )
     return pipe
 
 
@@ -119,8 +143,9 @@ def _channels(args: argparse.Namespace, pipe: SensorPipeline | None) -> list[str
     chans = _split(args.channels)
     if pipe is not None and pipe.channel_names:
         if chans and chans != pipe.channel_names:
-            raise ValueError(f"--channels {','.join(chans)} differ from the state's channels "
-                             f"{','.join(pipe.channel_names)}")
+            raise ValueError(
+                f"--channels {','.join(chans)} differ from the state's channels {','.join(pipe.channel_names)}"
+            )
         return chans or list(pipe.channel_names)
     if not chans:
         raise ValueError("--channels is required (the state names none)")
@@ -137,8 +162,7 @@ def _new_pipeline(args: argparse.Namespace, channels: list[str], learner: Any = 
     if learner is not None:
         return SensorPipeline(spec, learner, classes, channel_names=channels)
     hidden = tuple(int(h) for h in _split(args.hidden))
-    return SensorPipeline.create(spec, classes, fixed=args.fixed, hidden=hidden, seed=args.seed,
-                                 channel_names=channels)
+    return SensorPipeline.create(spec, classes, fixed=args.fixed, hidden=hidden, seed=args.seed, channel_names=channels)
 
 
 def _scan_classes(args: argparse.Namespace, channels: list[str]) -> list[str]:
@@ -151,8 +175,7 @@ def _scan_classes(args: argparse.Namespace, channels: list[str]) -> list[str]:
             found.update(np.unique(chunk.labels.astype(str)).tolist())
     names = sort_class_names(found)
     if len(names) < 2:
-        raise ValueError(f"{name}: need at least 2 classes in column {args.label!r}, found {names}; "
-                         "pass --classes")
+        raise ValueError(f"{name}: need at least 2 classes in column {args.label!r}, found {names}; pass --classes")
     return names
 
 
@@ -199,8 +222,10 @@ class _Tracker:
         start = self.windows - n
         acc = ok / lab if lab else None
         self.blocks.append({"windows": [start, self.windows - 1], "labelled": lab, "accuracy": acc})
-        self.write(f"  windows {start:7d}-{self.windows - 1:7d}  " +
-                   (f"accuracy {100 * acc:5.1f}% ({lab} labelled)" if acc is not None else "no labels"))
+        self.write(
+            f"  windows {start:7d}-{self.windows - 1:7d}  "
+            + (f"accuracy {100 * acc:5.1f}% ({lab} labelled)" if acc is not None else "no labels")
+        )
         self._cur = [0, 0, 0]
 
     def finish(self) -> None:
@@ -212,16 +237,19 @@ def cmd_learn(args: argparse.Namespace, write: Any = print) -> int:
     pipe = _open_for_learning(args)
     pipe.frontend.freeze(args.freeze or pipe.frontend.frozen)
     channels = _channels(args, pipe)
-    write(f"learning {_source(args)[1]}: {pipe.spec.channels} channels, window {pipe.spec.window}, hop "
-          f"{pipe.spec.hop}; {type(pipe.learner).__name__} {'-'.join(map(str, pipe.learner.layers))}, classes "
-          f"{', '.join(pipe.classes) or '(from the labels)'}")
+    write(
+        f"learning {_source(args)[1]}: {pipe.spec.channels} channels, window {pipe.spec.window}, hop "
+        f"{pipe.spec.hop}; {type(pipe.learner).__name__} {'-'.join(map(str, pipe.learner.layers))}, classes "
+        f"{', '.join(pipe.classes) or '(from the labels)'}"
+    )
     track, rows, since = _Tracker(args.report_every, write), 0, 0
     for chunk in _chunks(args, channels, args.label):
         done = 0
         while done < len(chunk):
             limit = None if args.checkpoint_every is None else args.checkpoint_every - since
-            batch = pipe.process(chunk.samples[done:], None if chunk.labels is None else chunk.labels[done:],
-                                 max_windows=limit)
+            batch = pipe.process(
+                chunk.samples[done:], None if chunk.labels is None else chunk.labels[done:], max_windows=limit
+            )
             done += batch.consumed
             track.add(batch)
             since += len(batch)
@@ -234,17 +262,29 @@ def cmd_learn(args: argparse.Namespace, write: Any = print) -> int:
         raise ValueError(f"the window of {pipe.spec.window} samples is longer than the recording ({rows} rows)")
     size = pipe.save(args.state) if args.state else len(pipe.to_bytes())
     acc = track.correct / track.labelled if track.labelled else None
-    write(f"prequential accuracy {'n/a' if acc is None else f'{100 * acc:.1f}%'} over {track.labelled} labelled "
-          f"of {track.windows} windows" + (f"; unlabelled windows: mean MI {track.mi_sum / track.mi_n:.3f} bits"
-                                           if track.mi_n else ""))
-    write(f"state: {size:,} bytes (learning state {pipe.learner.state_nbytes():,} B, front end "
-          f"{pipe.frontend.state_nbytes():,} B)" + (f", saved to {args.state}" if args.state else ""))
-    result = {"windows": track.windows, "labelled": track.labelled, "prequential_accuracy": acc,
-              "state_bytes": size, "classes": pipe.classes, "samples": rows, "accuracy_over_time": track.blocks,
-              "unlabelled_mean_mi": track.mi_sum / track.mi_n if track.mi_n else None,
-              "learner": type(pipe.learner).__name__, "layers": list(pipe.learner.layers),
-              "frontend": pipe.spec.to_dict(),
-              "frontend_counters": pipe.frontend.counters.as_dict()}
+    write(
+        f"prequential accuracy {'n/a' if acc is None else f'{100 * acc:.1f}%'} over {track.labelled} labelled "
+        f"of {track.windows} windows"
+        + (f"; unlabelled windows: mean MI {track.mi_sum / track.mi_n:.3f} bits" if track.mi_n else "")
+    )
+    write(
+        f"state: {size:,} bytes (learning state {pipe.learner.state_nbytes():,} B, front end "
+        f"{pipe.frontend.state_nbytes():,} B)" + (f", saved to {args.state}" if args.state else "")
+    )
+    result = {
+        "windows": track.windows,
+        "labelled": track.labelled,
+        "prequential_accuracy": acc,
+        "state_bytes": size,
+        "classes": pipe.classes,
+        "samples": rows,
+        "accuracy_over_time": track.blocks,
+        "unlabelled_mean_mi": track.mi_sum / track.mi_n if track.mi_n else None,
+        "learner": type(pipe.learner).__name__,
+        "layers": list(pipe.learner.layers),
+        "frontend": pipe.spec.to_dict(),
+        "frontend_counters": pipe.frontend.counters.as_dict(),
+    }
     _write_json(args.json, result)
     if args.plot:
         _plot(track.blocks, args.plot, write)
@@ -259,11 +299,11 @@ def _write_json(path: str | None, result: dict) -> None:
 def _plot(blocks: list[dict], path: str, write: Any) -> None:
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("warning: no plot written: matplotlib is not installed (pip install edge-mesu[plot])",
-              file=sys.stderr)
+        print("warning: no plot written: matplotlib is not installed (pip install edge-mesu[plot])", file=sys.stderr)
         return
     fig, ax = plt.subplots(figsize=(7, 3))
     xs = [b["windows"][1] for b in blocks if b["accuracy"] is not None]
@@ -289,10 +329,13 @@ def cmd_predict(args: argparse.Namespace, write: Any = print) -> int:
         batch = pipe.process(chunk.samples, chunk.labels, uncertainty="all", learn=False)
         for i in range(len(batch)):
             local = int(batch.end[i] - before)
-            rec = {"end_row": args.skip + rows + local,
-                   "t_end": None if chunk.timestamps is None else float(chunk.timestamps[local]),
-                   "predicted": names[int(batch.pred[i])], "confidence": float(batch.confidence[i]),
-                   "mi": float(batch.mi[i])}
+            rec = {
+                "end_row": args.skip + rows + local,
+                "t_end": None if chunk.timestamps is None else float(chunk.timestamps[local]),
+                "predicted": names[int(batch.pred[i])],
+                "confidence": float(batch.confidence[i]),
+                "mi": float(batch.mi[i]),
+            }
             if args.label:
                 rec["label"] = names[int(batch.label[i])] if batch.label[i] >= 0 else None
                 labelled += rec["label"] is not None
@@ -300,12 +343,18 @@ def cmd_predict(args: argparse.Namespace, write: Any = print) -> int:
             windows += 1
             if args.json:
                 records.append(rec)
-            write(",".join("" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))
-                           for v in rec.values()))
+            write(",".join("" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v)) for v in rec.values()))
         rows += len(chunk)
     if not windows and rows < pipe.spec.window:
         raise ValueError(f"the window of {pipe.spec.window} samples is longer than the recording ({rows} rows)")
-    _write_json(args.json, {"windows": windows, "labelled": labelled,
-                            "accuracy": correct / labelled if labelled else None, "classes": pipe.classes,
-                            "predictions": records})
+    _write_json(
+        args.json,
+        {
+            "windows": windows,
+            "labelled": labelled,
+            "accuracy": correct / labelled if labelled else None,
+            "classes": pipe.classes,
+            "predictions": records,
+        },
+    )
     return 0

@@ -34,20 +34,30 @@ __all__ = ["add_commands", "handler", "generated_stream"]
 
 def add_commands(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``simulate`` on an ``argparse`` sub-parser collection; return its parser."""
-    p = subparsers.add_parser("simulate", help="will it fit, will it keep up? (device budget check)",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "simulate",
+        help="will it fit, will it keep up? (device budget check)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--state", required=True, help="learner state file")
     p.add_argument("--device", required=True, help="shipped device name or path of a TOML profile")
     p.add_argument("--rate", required=True, type=float, help="sensor rate in Hz (> 0)")
     p.add_argument("--mode", choices=("learn", "infer"), default="learn")
     p.add_argument("--queue", type=int, default=4, help="samples that may wait (default 4)")
     p.add_argument("--samples", type=int, default=500, help="generated samples to replay (default 500)")
-    p.add_argument("--assume-fixed", action="store_true",
-                   help="cost a float learner as fixed point (3 bytes of state per parameter)")
-    p.add_argument("--tflite", metavar="MODEL.tflite",
-                   help="with --mode infer: the exported int8 model; its measured TFLM arena (stored by "
-                        "'edge-mesu export --check tflm', else measured now; needs tflite-micro) is shown "
-                        "beside the estimate and budgeted when larger")
+    p.add_argument(
+        "--assume-fixed",
+        action="store_true",
+        help="cost a float learner as fixed point (3 bytes of state per parameter)",
+    )
+    p.add_argument(
+        "--tflite",
+        metavar="MODEL.tflite",
+        help="with --mode infer: the exported int8 model; its measured TFLM arena (stored by "
+        "'edge-mesu export --check tflm', else measured now; needs tflite-micro) is shown "
+        "beside the estimate and budgeted when larger",
+    )
     p.add_argument("--json", metavar="OUT.json", help="write the report as JSON")
     p.add_argument("--plot", metavar="OUT.png", help="plot lateness and queue length (needs matplotlib)")
     p.set_defaults(func=handler)
@@ -102,8 +112,16 @@ def handler(args: argparse.Namespace) -> int:
     except (OSError, ValueError, EdgeMesuError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = simulate(learner, device, generated_stream(learner, args.samples), rate_hz=rate, queue=queue,
-                      mode=args.mode, tflm_arena=tflm, description=desc)
+    report = simulate(
+        learner,
+        device,
+        generated_stream(learner, args.samples),
+        rate_hz=rate,
+        queue=queue,
+        mode=args.mode,
+        tflm_arena=tflm,
+        description=desc,
+    )
     print(report.format_table())
     if args.json:
         try:

@@ -20,6 +20,7 @@ class _Progress:
         self.total, self.desc = total, desc
         try:
             from tqdm import tqdm
+
             self.bar: Any = tqdm(total=total, initial=initial, desc=desc, file=sys.stderr, leave=True)
         except ImportError:
             self.bar = None
@@ -40,8 +41,7 @@ class _Progress:
 
 
 def _backend_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=("local", "ray"), default="local",
-                   help="local process pool (default) or Ray")
+    p.add_argument("--backend", choices=("local", "ray"), default="local", help="local process pool (default) or Ray")
     p.add_argument("--address", default=None, help="Ray cluster address (default: start a local instance)")
     p.add_argument("--workers", type=int, default=1, help="worker processes / Ray CPUs (default 1)")
 
@@ -63,11 +63,21 @@ def add_commands(subparsers: Any) -> None:
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--hidden", type=int, default=32)
     f.add_argument("--fuse-every", type=int, default=None, metavar="T", help="fuse posteriors every T windows")
-    f.add_argument("--fusion", choices=("product", "average"), default="product",
-                   help="product of Gaussians (default) or the tempered mean of the devices' changes")
+    f.add_argument(
+        "--fusion",
+        choices=("product", "average"),
+        default="product",
+        help="product of Gaussians (default) or the tempered mean of the devices' changes",
+    )
     f.add_argument("--json", default=None, metavar="OUT.json", help="write the report as JSON")
-    f.add_argument("--plot", nargs="?", const="fleet.png", default=None, metavar="OUT.png",
-                   help="plot accuracy over time (default fleet.png)")
+    f.add_argument(
+        "--plot",
+        nargs="?",
+        const="fleet.png",
+        default=None,
+        metavar="OUT.png",
+        help="plot accuracy over time (default fleet.png)",
+    )
     _backend_args(f)
     f.set_defaults(func=_cmd_fleet)
 
@@ -76,6 +86,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from .sweep import load_spec, plan_sweep, read_rows, run_sweep, summary_table
     from .sweep.backends import check_backend
     from .sweep.store import check_output
+
     try:
         check_backend(args.backend, args.workers, args.address)
         check_output(args.out)
@@ -86,8 +97,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         return 2
     bar = _Progress(total, f"sweep {spec.name}", initial=min(total, len(read_rows(args.out))))
     try:
-        res = run_sweep(spec, args.out, args.backend, args.workers, args.address, args.data,
-                        progress=lambda done, _t, row: bar.update(done, f"acc {100 * row['accuracy']:.1f}%"))
+        res = run_sweep(
+            spec,
+            args.out,
+            args.backend,
+            args.workers,
+            args.address,
+            args.data,
+            progress=lambda done, _t, row: bar.update(done, f"acc {100 * row['accuracy']:.1f}%"),
+        )
     finally:
         bar.close()
     print(f"{spec.name}: {res.ran} run(s) done, {res.skipped} already in {args.out}")
@@ -95,6 +113,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.plot:
         try:
             from .sweep import plot_pareto
+
             print(f"plot written to {plot_pareto(res.rows, args.plot)}")
         except ImportError as exc:
             print(f"edge-mesu sweep: no plot written: {exc}", file=sys.stderr)
@@ -106,19 +125,28 @@ def _cmd_fleet(args: argparse.Namespace) -> int:
 
     from .fleet import FleetConfig, format_fleet, plot_fleet, run_fleet
     from .sweep.backends import check_backend
+
     try:
         check_backend(args.backend, args.workers, args.address)
-        cfg = FleetConfig(devices=args.devices, samples=args.samples, device=args.device, rate=args.rate,
-                          seed=args.seed, hidden=args.hidden, fuse_every=args.fuse_every, fusion=args.fusion)
+        cfg = FleetConfig(
+            devices=args.devices,
+            samples=args.samples,
+            device=args.device,
+            rate=args.rate,
+            seed=args.seed,
+            hidden=args.hidden,
+            fuse_every=args.fuse_every,
+            fusion=args.fusion,
+        )
         from firmware_sim import load_device
+
         load_device(cfg.device)
     except (ValueError, OSError) as exc:
         print(f"edge-mesu fleet: error: {exc}", file=sys.stderr)
         return 2
     bar = _Progress(cfg.samples, f"fleet {cfg.devices} devices")
     try:
-        report = run_fleet(cfg, args.backend, args.workers, args.address,
-                           progress=lambda t, _total: bar.update(t))
+        report = run_fleet(cfg, args.backend, args.workers, args.address, progress=lambda t, _total: bar.update(t))
     finally:
         bar.close()
     print(format_fleet(report))

@@ -29,8 +29,10 @@ def _layers_of(desc: NetworkDescription) -> tuple[int, ...]:
     except ValueError as exc:
         raise ValueError(f"unsupported architecture: {exc}") from None
     if max(sizes[:-1]) > MAX_FAN_IN:
-        raise ValueError(f"unsupported architecture {sizes}: fan-in {max(sizes[:-1])} exceeds {MAX_FAN_IN} "
-                         "(the int32 accumulator could overflow)")
+        raise ValueError(
+            f"unsupported architecture {sizes}: fan-in {max(sizes[:-1])} exceeds {MAX_FAN_IN} "
+            "(the int32 accumulator could overflow)"
+        )
     return sizes
 
 
@@ -52,8 +54,7 @@ def mean_network(learner: Describable | NetworkDescription) -> list[Layer]:
         b = np.asarray(b, dtype=np.float64)
         want = (sizes[i], sizes[i + 1])
         if W.shape != want or b.shape != (want[1],):
-            raise ValueError(f"layer {i}: weight {W.shape} / bias {b.shape}, architecture needs {want} / "
-                             f"({want[1]},)")
+            raise ValueError(f"layer {i}: weight {W.shape} / bias {b.shape}, architecture needs {want} / ({want[1]},)")
         for name, arr in (("weight", W), ("bias", b)):
             if not np.all(np.isfinite(arr)):
                 bad = int(np.count_nonzero(~np.isfinite(arr)))

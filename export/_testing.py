@@ -9,8 +9,9 @@ from edge_mesu.interface import FLOAT_ARITHMETIC, NetworkDescription, read_only
 __all__ = ["gaussian_task", "trained_learner", "StubLearner"]
 
 
-def gaussian_task(n: int, n_features: int = 16, n_classes: int = 4, seed: int = 0, noise: float = 1.0
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def gaussian_task(
+    n: int, n_features: int = 16, n_classes: int = 4, seed: int = 0, noise: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """A separable Gaussian mixture: class centres ~ N(0, 1), samples = centre + N(0, noise²)."""
     rng = np.random.default_rng(seed)
     centres = np.random.default_rng(1234).normal(size=(n_classes, n_features))
@@ -31,21 +32,32 @@ def trained_learner(layers: tuple[int, ...] = (16, 12, 4), n_train: int = 400, s
 class StubLearner:
     """Duck-typed learner over given mean weights (and σ), to test the interface and bad parameters."""
 
-    def __init__(self, weights: list[np.ndarray], biases: list[np.ndarray] | None = None,
-                 sigmas: list[np.ndarray] | None = None) -> None:
+    def __init__(
+        self, weights: list[np.ndarray], biases: list[np.ndarray] | None = None, sigmas: list[np.ndarray] | None = None
+    ) -> None:
         self.layers = (weights[0].shape[0],) + tuple(w.shape[1] for w in weights)
         self.bias = biases is not None
         self._w = [np.asarray(w, dtype=np.float64) for w in weights]
-        self._b = [np.asarray(b, dtype=np.float64) for b in biases] if biases is not None else \
-            [np.zeros(w.shape[1]) for w in weights]
+        self._b = (
+            [np.asarray(b, dtype=np.float64) for b in biases]
+            if biases is not None
+            else [np.zeros(w.shape[1]) for w in weights]
+        )
         self._s = sigmas if sigmas is not None else [np.zeros_like(w) for w in self._w]
 
     def describe(self) -> NetworkDescription:
         return NetworkDescription(
-            kind="StubLearner", layers=self.layers, bias=self.bias, train_samples=1, predict_samples=0,
-            arithmetic=FLOAT_ARITHMETIC, n_params=sum(w.size + b.size for w, b in self.mean_params()),
-            state_nbytes=0, mean_params=tuple((read_only(w), read_only(b)) for w, b in self.mean_params()),
-            posterior=tuple((n, read_only(m), read_only(s)) for n, (m, s) in self.params().items()))
+            kind="StubLearner",
+            layers=self.layers,
+            bias=self.bias,
+            train_samples=1,
+            predict_samples=0,
+            arithmetic=FLOAT_ARITHMETIC,
+            n_params=sum(w.size + b.size for w, b in self.mean_params()),
+            state_nbytes=0,
+            mean_params=tuple((read_only(w), read_only(b)) for w, b in self.mean_params()),
+            posterior=tuple((n, read_only(m), read_only(s)) for n, (m, s) in self.params().items()),
+        )
 
     def mean_params(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return list(zip(self._w, self._b, strict=True))

@@ -39,16 +39,21 @@ def _tensors(net: FixedNetwork) -> tuple[TensorFormat, ...]:
     for l, f in enumerate(plan.mu_fmts):
         shape = (plan.layers[l], plan.layers[l + 1])
         out.append(TensorFormat(f"mu_w{l}", "int16", shape, f.qstring))
-        out.append(TensorFormat(f"code_w{l}", "uint8", shape,
-                                f"sigma={plan.sigma_max:.4g}*2^(-(code+{plan.offsets[l]})/{plan.sigma_per_octave})"))
+        out.append(
+            TensorFormat(
+                f"code_w{l}",
+                "uint8",
+                shape,
+                f"sigma={plan.sigma_max:.4g}*2^(-(code+{plan.offsets[l]})/{plan.sigma_per_octave})",
+            )
+        )
         if plan.bias:
             out.append(TensorFormat(f"mu_b{l}", "int16", (plan.layers[l + 1],), f.qstring))
     out.append(TensorFormat("p", "int32", (plan.layers[-1],), "Q15"))
     return tuple(out)
 
 
-def to_c(learner: Describable | NetworkDescription, out_dir: str | os.PathLike, name: str = "mesu_net"
-         ) -> ExportReport:
+def to_c(learner: Describable | NetworkDescription, out_dir: str | os.PathLike, name: str = "mesu_net") -> ExportReport:
     """Write ``name.h``, ``name_model.h`` and ``name.c`` of a fixed-point learner into ``out_dir``.
 
     ``learner``: a :class:`~edge_mesu.FixedMESULearner`, a :class:`~edge_mesu.SensorPipeline` around one
@@ -73,9 +78,15 @@ def to_c(learner: Describable | NetworkDescription, out_dir: str | os.PathLike, 
         atomic_write_bytes(target / fname, text.encode("utf-8"))
     size = sum(len(t.encode("utf-8")) for t in src.files.values())
     p = src.name.upper()
-    details = {"name": src.name, "files": sorted(src.files), "arena_bytes": src.macros[f"{p}_ARENA_BYTES"],
-               "state_ram_bytes": src.macros[f"{p}_STATE_RAM_BYTES"],
-               "state_blob_bytes": src.macros[f"{p}_STATE_BYTES"], "ram_bytes": src.macros[f"{p}_RAM_BYTES"],
-               "rounding": net.rounding.value, "step": net.step,
-               "build": f"cc -std=c99 -O2 -c {src.name}.c (define {p}_INFERENCE_ONLY for predict only)"}
+    details = {
+        "name": src.name,
+        "files": sorted(src.files),
+        "arena_bytes": src.macros[f"{p}_ARENA_BYTES"],
+        "state_ram_bytes": src.macros[f"{p}_STATE_RAM_BYTES"],
+        "state_blob_bytes": src.macros[f"{p}_STATE_BYTES"],
+        "ram_bytes": src.macros[f"{p}_RAM_BYTES"],
+        "rounding": net.rounding.value,
+        "step": net.step,
+        "build": f"cc -std=c99 -O2 -c {src.name}.c (define {p}_INFERENCE_ONLY for predict only)",
+    }
     return ExportReport("c", str(target), size, _OPS, _tensors(net), time.perf_counter() - t0, details)

@@ -35,7 +35,7 @@ def sqnr_db(reference: np.ndarray, test: np.ndarray) -> float:
     """``10·log10(Σ ref² / Σ (ref − test)²)`` in dB: +inf when equal, nan when the reference is all 0."""
     ref = np.asarray(reference, dtype=np.float64)
     noise = float(np.sum((ref - np.asarray(test, dtype=np.float64)) ** 2))
-    signal = float(np.sum(ref ** 2))
+    signal = float(np.sum(ref**2))
     if noise == 0.0:
         return math.inf
     return 10.0 * math.log10(signal / noise) if signal > 0 else math.nan
@@ -55,9 +55,13 @@ class FidelityRow:
         def num(v: float | None) -> float | None:
             return None if v is None or not math.isfinite(v) else float(v)
 
-        return {"name": self.name, "accuracy": self.accuracy, "agreement": self.agreement,
-                "max_abs_logit_error": num(self.max_abs_logit_error),
-                "layer_sqnr_db": [num(v) for v in self.layer_sqnr_db]}
+        return {
+            "name": self.name,
+            "accuracy": self.accuracy,
+            "agreement": self.agreement,
+            "max_abs_logit_error": num(self.max_abs_logit_error),
+            "layer_sqnr_db": [num(v) for v in self.layer_sqnr_db],
+        }
 
 
 @dataclass(frozen=True)
@@ -77,22 +81,25 @@ class FidelityReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (non-finite numbers become ``None``)."""
-        return {"n_samples": self.n_samples, "layers": list(self.layers),
-                "rows": [r.to_dict() for r in self.rows], "notes": list(self.notes)}
+        return {
+            "n_samples": self.n_samples,
+            "layers": list(self.layers),
+            "rows": [r.to_dict() for r in self.rows],
+            "notes": list(self.notes),
+        }
 
     def format_table(self) -> str:
         """Fixed-width table for printing, one line per model, then the notes."""
         n_sq = len(self.layers) - 1
-        head = (f"{'model':<14} {'accuracy':>9} {'agreement':>10} {'max|dlogit|':>12} "
-                + " ".join(f"{'SQNR L' + str(i) + ' dB':>12}" for i in range(n_sq)))
+        head = f"{'model':<14} {'accuracy':>9} {'agreement':>10} {'max|dlogit|':>12} " + " ".join(
+            f"{'SQNR L' + str(i) + ' dB':>12}" for i in range(n_sq)
+        )
         lines = [f"fidelity on {self.n_samples} samples, layers {self.layers}", head, "-" * len(head)]
         for r in self.rows:
             err = "-" if r.max_abs_logit_error is None else f"{r.max_abs_logit_error:.4g}"
-            sq = [f"{v:>12.1f}" if math.isfinite(v) else f"{'inf' if v > 0 else '-':>12}"
-                  for v in r.layer_sqnr_db]
+            sq = [f"{v:>12.1f}" if math.isfinite(v) else f"{'inf' if v > 0 else '-':>12}" for v in r.layer_sqnr_db]
             sq += [f"{'-':>12}"] * (n_sq - len(sq))
-            lines.append(f"{r.name:<14} {100 * r.accuracy:>8.2f}% {100 * r.agreement:>9.2f}% {err:>12} "
-                         + " ".join(sq))
+            lines.append(f"{r.name:<14} {100 * r.accuracy:>8.2f}% {100 * r.agreement:>9.2f}% {err:>12} " + " ".join(sq))
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
 
@@ -101,12 +108,23 @@ def _path(artefact: Artefact) -> Path:
     return Path(artefact.path) if isinstance(artefact, ExportReport) else Path(artefact)
 
 
-def _row(name: str, logits: np.ndarray, y: np.ndarray, ref_pred: np.ndarray, float_outs: list[np.ndarray],
-         layer_outs: list[np.ndarray] | None) -> FidelityRow:
+def _row(
+    name: str,
+    logits: np.ndarray,
+    y: np.ndarray,
+    ref_pred: np.ndarray,
+    float_outs: list[np.ndarray],
+    layer_outs: list[np.ndarray] | None,
+) -> FidelityRow:
     pred = np.asarray(logits).argmax(axis=1)
     sq = tuple(sqnr_db(f, q) for f, q in zip(float_outs, layer_outs, strict=True)) if layer_outs else ()
-    return FidelityRow(name, float(np.mean(pred == y)), float(np.mean(pred == ref_pred)),
-                       float(np.max(np.abs(np.asarray(logits, dtype=np.float64) - float_outs[-1]))), sq)
+    return FidelityRow(
+        name,
+        float(np.mean(pred == y)),
+        float(np.mean(pred == ref_pred)),
+        float(np.max(np.abs(np.asarray(logits, dtype=np.float64) - float_outs[-1]))),
+        sq,
+    )
 
 
 def _onnx_layer_outputs(path: Path, X: np.ndarray, n_layers: int) -> list[np.ndarray]:
@@ -130,8 +148,9 @@ def _onnx_layer_outputs(path: Path, X: np.ndarray, n_layers: int) -> list[np.nda
     return [outs[n] for n in names]
 
 
-def _tflite_row(path: Path, X: np.ndarray, y: np.ndarray, ref_pred: np.ndarray, float_outs: list[np.ndarray],
-                resolver: str) -> tuple[FidelityRow, str]:
+def _tflite_row(
+    path: Path, X: np.ndarray, y: np.ndarray, ref_pred: np.ndarray, float_outs: list[np.ndarray], resolver: str
+) -> tuple[FidelityRow, str]:
     data = path.read_bytes()
     plan = model_to_plan(Model.read(data))
     x_q = plan.quantize_input(X)
@@ -140,16 +159,25 @@ def _tflite_row(path: Path, X: np.ndarray, y: np.ndarray, ref_pred: np.ndarray, 
     exact = int(np.sum(np.all(got["logits"] == ref.logits, axis=1)))
     layers = [d.output.dequantize(q) for d, q in zip(plan.layers, ref.layers, strict=True)]
     layers[-1] = plan.logits.dequantize(got["logits"])
-    note = (f"tflite-int8: interpreter resolver {resolver!r}; per-layer SQNR from the int8 reference "
-            f"({RUNTIME_VARIANTS[resolver][0].value} rounding), whose logits equal the interpreter's on "
-            f"{exact}/{len(X)} rows")
+    note = (
+        f"tflite-int8: interpreter resolver {resolver!r}; per-layer SQNR from the int8 reference "
+        f"({RUNTIME_VARIANTS[resolver][0].value} rounding), whose logits equal the interpreter's on "
+        f"{exact}/{len(X)} rows"
+    )
     return _row("tflite-int8", layers[-1], y, ref_pred, float_outs, layers), note
 
 
-def fidelity_report(learner: StreamingLearner, X: object, y: object, *, onnx: Artefact | None = None,
-                    onnx_int8: Artefact | None = None, tflite: Artefact | None = None,
-                    fixed_learner: StreamingLearner | None = None, tflite_resolver: str = "auto"
-                    ) -> FidelityReport:
+def fidelity_report(
+    learner: StreamingLearner,
+    X: object,
+    y: object,
+    *,
+    onnx: Artefact | None = None,
+    onnx_int8: Artefact | None = None,
+    tflite: Artefact | None = None,
+    fixed_learner: StreamingLearner | None = None,
+    tflite_resolver: str = "auto",
+) -> FidelityReport:
     """Compare the learner's float mean network with its exported artefacts on ``(X, y)``.
 
     Parameters
@@ -177,23 +205,33 @@ def fidelity_report(learner: StreamingLearner, X: object, y: object, *, onnx: Ar
         out = run_onnx(_path(onnx_int8), Xa)
         layers = _onnx_layer_outputs(_path(onnx_int8), Xa, len(params))
         rows.append(_row("onnx-int8", out["logits"], ya, ref_pred, float_outs, layers))
-        notes.append("onnx-int8: onnxruntime CPU; per-layer SQNR from the DequantizeLinear outputs (read by "
-                     "adding them as graph outputs)")
+        notes.append(
+            "onnx-int8: onnxruntime CPU; per-layer SQNR from the DequantizeLinear outputs (read by "
+            "adding them as graph outputs)"
+        )
     if tflite is not None:
         row, note = _tflite_row(_path(tflite), Xa, ya, ref_pred, float_outs, tflite_resolver)
         rows.append(row)
         notes.append(note)
     if fixed_learner is not None:
         rows.append(_fixed_row(fixed_learner, Xa, ya, ref_pred, float_outs))
-        notes.append("fixed: accuracy/agreement from its predict_proba; logit error and SQNR from the float "
-                     "forward pass of its mean_params() (its dequantised mean weights)")
+        notes.append(
+            "fixed: accuracy/agreement from its predict_proba; logit error and SQNR from the float "
+            "forward pass of its mean_params() (its dequantised mean weights)"
+        )
     return FidelityReport(int(Xa.shape[0]), tuple(int(s) for s in learner.layers), tuple(rows), tuple(notes))
 
 
-def _fixed_row(fixed: StreamingLearner, X: np.ndarray, y: np.ndarray, ref_pred: np.ndarray,
-               float_outs: list[np.ndarray]) -> FidelityRow:
+def _fixed_row(
+    fixed: StreamingLearner, X: np.ndarray, y: np.ndarray, ref_pred: np.ndarray, float_outs: list[np.ndarray]
+) -> FidelityRow:
     pred = np.asarray(fixed.predict_proba(X, samples=0)).argmax(axis=1)
     outs = float_layer_outputs(mean_network(fixed), X)
     base = _row("fixed", outs[-1], y, ref_pred, float_outs, outs)
-    return FidelityRow("fixed", float(np.mean(pred == y)), float(np.mean(pred == ref_pred)),
-                       base.max_abs_logit_error, base.layer_sqnr_db)
+    return FidelityRow(
+        "fixed",
+        float(np.mean(pred == y)),
+        float(np.mean(pred == ref_pred)),
+        base.max_abs_logit_error,
+        base.layer_sqnr_db,
+    )

@@ -10,9 +10,18 @@ import enum
 
 import numpy as np
 
-__all__ = ["RequantRounding", "INT32_MIN", "INT32_MAX", "saturating_rounding_doubling_high_mul",
-           "rounding_divide_by_pot", "saturating_left_shift", "multiply_by_quantized_multiplier",
-           "multiply_by_quantized_multiplier_gt_one", "rounding_half_sum", "count_leading_zeros32"]
+__all__ = [
+    "RequantRounding",
+    "INT32_MIN",
+    "INT32_MAX",
+    "saturating_rounding_doubling_high_mul",
+    "rounding_divide_by_pot",
+    "saturating_left_shift",
+    "multiply_by_quantized_multiplier",
+    "multiply_by_quantized_multiplier_gt_one",
+    "rounding_half_sum",
+    "count_leading_zeros32",
+]
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
@@ -70,8 +79,9 @@ def saturating_left_shift(x: object, exponent: int) -> np.ndarray:
     return np.where(x > threshold, INT32_MAX, np.where(x < -threshold, INT32_MIN, x << exponent))
 
 
-def multiply_by_quantized_multiplier(x: object, multiplier: object, shift: object,
-                                     rounding: RequantRounding | str = RequantRounding.SINGLE) -> np.ndarray:
+def multiply_by_quantized_multiplier(
+    x: object, multiplier: object, shift: object, rounding: RequantRounding | str = RequantRounding.SINGLE
+) -> np.ndarray:
     """TFLite ``MultiplyByQuantizedMultiplier``: ``x · m · 2^(shift − 31)`` with ``m`` a Q0.31 multiplier.
 
     ``SINGLE``: ``(x·m + 2^(30 − shift)) >> (31 − shift)`` — one rounding, ties toward +inf.
@@ -81,8 +91,7 @@ def multiply_by_quantized_multiplier(x: object, multiplier: object, shift: objec
     """
     rounding = RequantRounding(rounding)
     if rounding is RequantRounding.FP32:
-        raise ValueError("RequantRounding.FP32 is a float requantisation; "
-                         "use export.int8_reference.requantize")
+        raise ValueError("RequantRounding.FP32 is a float requantisation; use export.int8_reference.requantize")
     x, m, s = _i64(x), _i64(multiplier), _i64(shift)
     if rounding is RequantRounding.SINGLE:
         total = 31 - s
@@ -94,9 +103,9 @@ def multiply_by_quantized_multiplier(x: object, multiplier: object, shift: objec
     return (high + ((np.int64(1) << right) >> 1)) >> right
 
 
-def multiply_by_quantized_multiplier_gt_one(x: object, multiplier: int, left_shift: int,
-                                            rounding: RequantRounding | str = RequantRounding.SINGLE
-                                            ) -> np.ndarray:
+def multiply_by_quantized_multiplier_gt_one(
+    x: object, multiplier: int, left_shift: int, rounding: RequantRounding | str = RequantRounding.SINGLE
+) -> np.ndarray:
     """TFLite ``MultiplyByQuantizedMultiplierGreaterThanOne`` (left_shift >= 0).
 
     ``SINGLE``: same as :func:`multiply_by_quantized_multiplier`; otherwise ``SRDHM(x·2^left_shift, m)``.

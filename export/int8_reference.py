@@ -32,8 +32,17 @@ from .fixedpoint import INT32_MAX, INT32_MIN, RequantRounding, multiply_by_quant
 from .quant import INT8_MAX, INT8_MIN, ActQuant, DenseInt8, Int8MLP
 from .softmax_fixed import softmax_int8_gemmlowp
 
-__all__ = ["RequantRounding", "Softmax", "ReferenceOutputs", "RUNTIME_VARIANTS", "fully_connected",
-           "requantize", "softmax_lut_table", "softmax_int8_lut", "run_reference"]
+__all__ = [
+    "RequantRounding",
+    "Softmax",
+    "ReferenceOutputs",
+    "RUNTIME_VARIANTS",
+    "fully_connected",
+    "requantize",
+    "softmax_lut_table",
+    "softmax_int8_lut",
+    "run_reference",
+]
 
 
 class Softmax(str, enum.Enum):
@@ -53,9 +62,9 @@ RUNTIME_VARIANTS: dict[str, tuple[RequantRounding, Softmax]] = {
 }
 
 
-def fully_connected(x_q: np.ndarray, layer: DenseInt8,
-                    rounding: RequantRounding | str = RequantRounding.SINGLE
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def fully_connected(
+    x_q: np.ndarray, layer: DenseInt8, rounding: RequantRounding | str = RequantRounding.SINGLE
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel int8 FULLY_CONNECTED; returns ``(int8 output, int32 accumulator before requantising)``.
 
     ``acc_c = Σ_d W_q[c, d]·(x_q[d] − zp_in) + b_q[c]``;
@@ -70,8 +79,9 @@ def fully_connected(x_q: np.ndarray, layer: DenseInt8,
     return y.astype(np.int8), acc
 
 
-def requantize(acc: np.ndarray, layer: DenseInt8,
-               rounding: RequantRounding | str = RequantRounding.SINGLE) -> np.ndarray:
+def requantize(
+    acc: np.ndarray, layer: DenseInt8, rounding: RequantRounding | str = RequantRounding.SINGLE
+) -> np.ndarray:
     """int32 accumulators → output units (before the zero point), per channel, as ``rounding`` says.
 
     Integer variants call :func:`export.fixedpoint.multiply_by_quantized_multiplier`; ``FP32`` is
@@ -125,8 +135,12 @@ class ReferenceOutputs:
         return self.layers[-1]
 
 
-def run_reference(plan: Int8MLP, x_q: np.ndarray, rounding: RequantRounding | str = RequantRounding.SINGLE,
-                  softmax: Softmax | str = Softmax.GEMMLOWP) -> ReferenceOutputs:
+def run_reference(
+    plan: Int8MLP,
+    x_q: np.ndarray,
+    rounding: RequantRounding | str = RequantRounding.SINGLE,
+    softmax: Softmax | str = Softmax.GEMMLOWP,
+) -> ReferenceOutputs:
     """Run the int8 network on int8 inputs ``x_q`` (n, n_in) with TFLite's arithmetic.
 
     ``RUNTIME_VARIANTS[resolver]`` gives the pair that reproduces a LiteRT op resolver bit for bit.

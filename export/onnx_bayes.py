@@ -68,19 +68,22 @@ class _Graph:
         return self.op("Mul", [s, scale], out)
 
 
-def _sample(g: _Graph, name: str, mu: np.ndarray, sigma: np.ndarray, shape: tuple[int, ...],
-            seed: float | None) -> str:
+def _sample(g: _Graph, name: str, mu: np.ndarray, sigma: np.ndarray, shape: tuple[int, ...], seed: float | None) -> str:
     """``μ + σ·ε`` broadcast to ``shape`` with ``ε = RandomNormalLike``."""
-    mu_k = g.op("Expand", [g.const(f"mu_{name}", mu.astype(np.float32)),
-                           g.const(f"{name}/shape", np.array(shape, dtype=np.int64))], f"{name}/mu_k")
+    mu_k = g.op(
+        "Expand",
+        [g.const(f"mu_{name}", mu.astype(np.float32)), g.const(f"{name}/shape", np.array(shape, dtype=np.int64))],
+        f"{name}/mu_k",
+    )
     attrs = {"mean": 0.0, "scale": 1.0} | ({} if seed is None else {"seed": float(seed)})
     eps = g.op("RandomNormalLike", [mu_k], f"{name}/eps", **attrs)
     noise = g.op("Mul", [g.const(f"sigma_{name}", sigma.astype(np.float32)), eps], f"{name}/noise")
     return g.op("Add", [mu_k, noise], f"{name}/sample")
 
 
-def build_bayesian_model(layers: list, samples: int, opset: int = DEFAULT_OPSET, seed: float | None = None
-                         ) -> onnx.ModelProto:
+def build_bayesian_model(
+    layers: list, samples: int, opset: int = DEFAULT_OPSET, seed: float | None = None
+) -> onnx.ModelProto:
     """ONNX model of the sampled network from ``[((μ_W, σ_W), (μ_b, σ_b)), ...]`` (see module doc)."""
     g = _Graph(opset)
     a = "x"
@@ -96,20 +99,30 @@ def build_bayesian_model(layers: list, samples: int, opset: int = DEFAULT_OPSET,
     g.op("Sub", [h, aleatoric], "mutual_information")
     n_in, n_out = layers[0][0][0].shape[0], layers[-1][0][0].shape[1]
     graph = helper.make_graph(
-        g.nodes, "edge_mesu_bayesian_mlp",
+        g.nodes,
+        "edge_mesu_bayesian_mlp",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", n_in])],
-        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", n_out]),
-         helper.make_tensor_value_info("mutual_information", TensorProto.FLOAT, ["batch"]),
-         helper.make_tensor_value_info("predictive_entropy", TensorProto.FLOAT, ["batch"])], g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              producer_name="edge-mesu")
+        [
+            helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", n_out]),
+            helper.make_tensor_value_info("mutual_information", TensorProto.FLOAT, ["batch"]),
+            helper.make_tensor_value_info("predictive_entropy", TensorProto.FLOAT, ["batch"]),
+        ],
+        g.inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="edge-mesu")
     model.ir_version = helper.find_min_ir_version_for([helper.make_opsetid("", opset)])
     onnx.checker.check_model(model, full_check=True)
     return model
 
 
-def to_onnx_bayesian(learner: Describable | NetworkDescription, path: str | os.PathLike, *, samples: int = 10,
-                     opset: int = DEFAULT_OPSET, seed: float | None = None) -> ExportReport:
+def to_onnx_bayesian(
+    learner: Describable | NetworkDescription,
+    path: str | os.PathLike,
+    *,
+    samples: int = 10,
+    opset: int = DEFAULT_OPSET,
+    seed: float | None = None,
+) -> ExportReport:
     """Write the posterior network (μ, σ of every parameter) as an ONNX graph sampling ``samples`` weights.
 
     Outputs ``probs`` (mean over samples), ``mutual_information`` and ``predictive_entropy`` (bits).
@@ -125,5 +138,12 @@ def to_onnx_bayesian(learner: Describable | NetworkDescription, path: str | os.P
     model = build_bayesian_model(layers, samples, opset, seed)
     data = model.SerializeToString()
     atomic_write_bytes(target, data)
-    return ExportReport("onnx-bayesian", str(target), len(data), _ops(model), tensor_formats(model),
-                        time.perf_counter() - t0, {"opset": opset, "samples": samples, "seed": seed})
+    return ExportReport(
+        "onnx-bayesian",
+        str(target),
+        len(data),
+        _ops(model),
+        tensor_formats(model),
+        time.perf_counter() - t0,
+        {"opset": opset, "samples": samples, "seed": seed},
+    )

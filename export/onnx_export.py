@@ -33,8 +33,13 @@ __all__ = ["DEFAULT_OPSET", "MIN_OPSET", "to_onnx", "to_onnx_int8", "build_float
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 13
-_DTYPE_NAMES = {TensorProto.FLOAT: "float32", TensorProto.INT8: "int8", TensorProto.UINT8: "uint8",
-                TensorProto.INT32: "int32", TensorProto.INT64: "int64"}
+_DTYPE_NAMES = {
+    TensorProto.FLOAT: "float32",
+    TensorProto.INT8: "int8",
+    TensorProto.UINT8: "uint8",
+    TensorProto.INT32: "int32",
+    TensorProto.INT64: "int64",
+}
 
 
 def check_opset(opset: object) -> int:
@@ -56,8 +61,10 @@ def _dense_nodes(i: int, a: str, out: str, last: bool, fc_op: str, bias: bool) -
     if fc_op == "gemm":
         nodes = [helper.make_node("Gemm", [a, f"W{i}", f"b{i}"], [pre], name=f"dense{i}/Gemm")]
     elif bias:
-        nodes = [helper.make_node("MatMul", [a, f"W{i}"], [f"dense{i}/matmul"], name=f"dense{i}/MatMul"),
-                 helper.make_node("Add", [f"dense{i}/matmul", f"b{i}"], [pre], name=f"dense{i}/Add")]
+        nodes = [
+            helper.make_node("MatMul", [a, f"W{i}"], [f"dense{i}/matmul"], name=f"dense{i}/MatMul"),
+            helper.make_node("Add", [f"dense{i}/matmul", f"b{i}"], [pre], name=f"dense{i}/Add"),
+        ]
     else:
         nodes = [helper.make_node("MatMul", [a, f"W{i}"], [pre], name=f"dense{i}/MatMul")]
     if not last:
@@ -65,9 +72,13 @@ def _dense_nodes(i: int, a: str, out: str, last: bool, fc_op: str, bias: bool) -
     return nodes
 
 
-def build_float_model(params: list[tuple[np.ndarray, np.ndarray]], opset: int = DEFAULT_OPSET,
-                      bias: bool = True, fc_op: str = "matmul", name: str = "edge_mesu_mean_mlp"
-                      ) -> onnx.ModelProto:
+def build_float_model(
+    params: list[tuple[np.ndarray, np.ndarray]],
+    opset: int = DEFAULT_OPSET,
+    bias: bool = True,
+    fc_op: str = "matmul",
+    name: str = "edge_mesu_mean_mlp",
+) -> onnx.ModelProto:
     """The float32 mean network as an ONNX model (checked with ``onnx.checker``)."""
     if fc_op not in ("matmul", "gemm"):
         raise ValueError(f"fc_op must be 'matmul' or 'gemm', got {fc_op!r}")
@@ -82,11 +93,16 @@ def build_float_model(params: list[tuple[np.ndarray, np.ndarray]], opset: int = 
         a = outs[i]
     nodes.append(helper.make_node("Softmax", ["logits"], ["probs"], axis=-1, name="softmax"))
     graph = helper.make_graph(
-        nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", n_in])],
-        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", n_out]),
-         helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", n_out])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              producer_name="edge-mesu")
+        nodes,
+        name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", n_in])],
+        [
+            helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", n_out]),
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", n_out]),
+        ],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="edge-mesu")
     model.ir_version = helper.find_min_ir_version_for([helper.make_opsetid("", opset)])  # oldest readers
     onnx.checker.check_model(model, full_check=True)
     return model
@@ -130,8 +146,12 @@ def tensor_formats(model: onnx.ModelProto) -> tuple[TensorFormat, ...]:
         quant = summarise_quant(scale, zp if zp is not None else 0, axis if np.size(scale) > 1 else None)
         out.append(TensorFormat(node.input[0], dtype, shape, quant))
     for name, arr in inits.items():
-        if arr.dtype == np.float32 and arr.ndim >= 1 and name not in quantised and not any(
-                name in n.input[1:] for n in g.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")):
+        if (
+            arr.dtype == np.float32
+            and arr.ndim >= 1
+            and name not in quantised
+            and not any(name in n.input[1:] for n in g.node if n.op_type in ("QuantizeLinear", "DequantizeLinear"))
+        ):
             out.append(TensorFormat(name, "float32", tuple(arr.shape)))
     return tuple(out)
 
@@ -142,8 +162,13 @@ def _write(model: onnx.ModelProto, target: Path) -> int:
     return len(data)
 
 
-def to_onnx(learner: Describable | NetworkDescription, path: str | os.PathLike, *, opset: int = DEFAULT_OPSET,
-            fc_op: str = "matmul") -> ExportReport:
+def to_onnx(
+    learner: Describable | NetworkDescription,
+    path: str | os.PathLike,
+    *,
+    opset: int = DEFAULT_OPSET,
+    fc_op: str = "matmul",
+) -> ExportReport:
     """Write the learner's mean network as a float32 ONNX model (default opset 17, minimum 13).
 
     ``fc_op`` = ``"matmul"`` (MatMul + Add + Relu) or ``"gemm"`` (Gemm + Relu).
@@ -157,9 +182,15 @@ def to_onnx(learner: Describable | NetworkDescription, path: str | os.PathLike, 
     target = check_output_path(path)
     model = build_float_model(params, opset, bias=describe(learner).bias, fc_op=fc_op)
     size = _write(model, target)
-    return ExportReport("onnx", str(target), size, _ops(model), tensor_formats(model),
-                        time.perf_counter() - t0,
-                        {"opset": opset, "ir_version": model.ir_version, "fc_op": fc_op})
+    return ExportReport(
+        "onnx",
+        str(target),
+        size,
+        _ops(model),
+        tensor_formats(model),
+        time.perf_counter() - t0,
+        {"opset": opset, "ir_version": model.ir_version, "fc_op": fc_op},
+    )
 
 
 class _DropHint(logging.Filter):
@@ -184,7 +215,7 @@ def _quantize_qdq(float_model: onnx.ModelProto, X: np.ndarray, batch: int = 64) 
 
     class _Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self._batches = iter([{"x": X[i:i + batch].astype(np.float32)} for i in range(0, len(X), batch)])
+            self._batches = iter([{"x": X[i : i + batch].astype(np.float32)} for i in range(0, len(X), batch)])
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(self._batches, None)
@@ -192,16 +223,28 @@ def _quantize_qdq(float_model: onnx.ModelProto, X: np.ndarray, batch: int = 64) 
     with tempfile.TemporaryDirectory(prefix="edge_mesu_qdq_") as tmp, _quiet_preprocess_hint():
         src, dst = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
         onnx.save(float_model, src)
-        quantize_static(str(src), str(dst), _Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
-                        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True})
+        quantize_static(
+            str(src),
+            str(dst),
+            _Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QInt8,
+            weight_type=QuantType.QInt8,
+            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+        )
         model = onnx.load(str(dst))
     onnx.checker.check_model(model)
     return model
 
 
-def to_onnx_int8(learner: Describable | NetworkDescription, path: str | os.PathLike, *, calibration: object,
-                 opset: int = DEFAULT_OPSET) -> ExportReport:
+def to_onnx_int8(
+    learner: Describable | NetworkDescription,
+    path: str | os.PathLike,
+    *,
+    calibration: object,
+    opset: int = DEFAULT_OPSET,
+) -> ExportReport:
     """Write an int8 QDQ ONNX model of the mean network, calibrated on ``calibration`` (n, n_in).
 
     Uses ``onnxruntime.quantization.quantize_static`` on the Gemm form of the graph (QDQ format,
@@ -217,7 +260,19 @@ def to_onnx_int8(learner: Describable | NetworkDescription, path: str | os.PathL
     target = check_output_path(path)
     model = _quantize_qdq(build_float_model(params, opset, fc_op="gemm"), X)
     size = _write(model, target)
-    return ExportReport("onnx-int8", str(target), size, _ops(model), tensor_formats(model),
-                        time.perf_counter() - t0,
-                        {"opset": opset, "quant_format": "QDQ", "per_channel": True, "activations": "int8",
-                         "weights": "int8", "calibration_samples": int(X.shape[0])})
+    return ExportReport(
+        "onnx-int8",
+        str(target),
+        size,
+        _ops(model),
+        tensor_formats(model),
+        time.perf_counter() - t0,
+        {
+            "opset": opset,
+            "quant_format": "QDQ",
+            "per_channel": True,
+            "activations": "int8",
+            "weights": "int8",
+            "calibration_samples": int(X.shape[0]),
+        },
+    )

@@ -21,9 +21,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ActQuant", "DenseInt8", "Int8MLP", "quantize_mlp", "quantize_multiplier", "round_half_away",
-           "choose_act_quant", "SOFTMAX_OUTPUT", "make_dense", "dense_from_int8",
-           "float_layer_outputs"]
+__all__ = [
+    "ActQuant",
+    "DenseInt8",
+    "Int8MLP",
+    "quantize_mlp",
+    "quantize_multiplier",
+    "round_half_away",
+    "choose_act_quant",
+    "SOFTMAX_OUTPUT",
+    "make_dense",
+    "dense_from_int8",
+    "float_layer_outputs",
+]
 
 INT8_MIN, INT8_MAX = -128, 127
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -152,20 +162,26 @@ def _weights_int8(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return q, scale
 
 
-def dense_from_int8(wq: np.ndarray, ws: np.ndarray, bq: np.ndarray, inp: ActQuant, out: ActQuant,
-                    relu: bool) -> DenseInt8:
+def dense_from_int8(
+    wq: np.ndarray, ws: np.ndarray, bq: np.ndarray, inp: ActQuant, out: ActQuant, relu: bool
+) -> DenseInt8:
     """A layer from its stored int8 weights / float32 scales / int32 bias: derive multipliers like TFLite.
 
     ``M_c = double(s_in) · double(s_w[c]) / double(s_out)`` → :func:`quantize_multiplier`.
     """
     ws = np.asarray(ws, dtype=np.float32)
-    pairs = [quantize_multiplier(float(np.float64(inp.scale) * np.float64(s) / np.float64(out.scale)))
-             for s in ws]
-    return DenseInt8(weight=np.asarray(wq, dtype=np.int8), weight_scale=ws,
-                     bias=np.asarray(bq, dtype=np.int32),
-                     bias_scale=(np.float32(inp.scale) * ws).astype(np.float32), input=inp, output=out,
-                     relu=relu, multiplier=np.array([m for m, _ in pairs], dtype=np.int64),
-                     shift=np.array([s for _, s in pairs], dtype=np.int64))
+    pairs = [quantize_multiplier(float(np.float64(inp.scale) * np.float64(s) / np.float64(out.scale))) for s in ws]
+    return DenseInt8(
+        weight=np.asarray(wq, dtype=np.int8),
+        weight_scale=ws,
+        bias=np.asarray(bq, dtype=np.int32),
+        bias_scale=(np.float32(inp.scale) * ws).astype(np.float32),
+        input=inp,
+        output=out,
+        relu=relu,
+        multiplier=np.array([m for m, _ in pairs], dtype=np.int64),
+        shift=np.array([s for _, s in pairs], dtype=np.int64),
+    )
 
 
 def make_dense(W: np.ndarray, b: np.ndarray, inp: ActQuant, out: ActQuant, relu: bool) -> DenseInt8:

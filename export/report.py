@@ -48,16 +48,22 @@ class ExportReport:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": self.format, "path": self.path, "size_bytes": self.size_bytes,
-                "ops": list(self.ops),
-                "tensors": [t.to_dict() for t in self.tensors], "export_seconds": self.export_seconds,
-                "details": _jsonable(self.details)}
+        return {
+            "format": self.format,
+            "path": self.path,
+            "size_bytes": self.size_bytes,
+            "ops": list(self.ops),
+            "tensors": [t.to_dict() for t in self.tensors],
+            "export_seconds": self.export_seconds,
+            "details": _jsonable(self.details),
+        }
 
     def format_text(self) -> str:
         """Multi-line human-readable summary (what the CLI prints)."""
-        lines = [f"{self.format}: {self.path} ({self.size_bytes:,} bytes, exported in "
-                 f"{self.export_seconds * 1e3:.1f} ms)",
-                 f"  ops: {', '.join(self.ops)}"]
+        lines = [
+            f"{self.format}: {self.path} ({self.size_bytes:,} bytes, exported in {self.export_seconds * 1e3:.1f} ms)",
+            f"  ops: {', '.join(self.ops)}",
+        ]
         for key, value in self.details.items():
             if isinstance(value, dict):
                 lines.append(f"  {key}:")

@@ -34,12 +34,16 @@ def tflite_interpreter_class() -> tuple[Any, Any]:
         except ImportError:
             raise RuntimeUnavailableError(
                 "no TFLite interpreter: install ai-edge-litert (pip install ai-edge-litert) or "
-                "tflite-runtime to run or validate .tflite files") from None
+                "tflite-runtime to run or validate .tflite files"
+            ) from None
     return mod.Interpreter, mod.OpResolverType
 
 
-def run_tflite(model: str | os.PathLike | bytes, x_q: np.ndarray, resolver: str = "auto",
-               ) -> dict[str, np.ndarray]:
+def run_tflite(
+    model: str | os.PathLike | bytes,
+    x_q: np.ndarray,
+    resolver: str = "auto",
+) -> dict[str, np.ndarray]:
     """Run an int8 MLP TFLite model on a batch ``x_q``; return ``{output tensor name: array}``.
 
     The model is validated first (:func:`export.validate_tflite`). ``resolver="tflm"`` runs it in
@@ -62,8 +66,9 @@ def run_tflite(model: str | os.PathLike | bytes, x_q: np.ndarray, resolver: str 
     (inp,) = interp.get_input_details()
     x = np.asarray(x_q)
     if x.dtype != inp["dtype"] or x.ndim != 2 or x.shape[1] != inp["shape"][1]:
-        raise ValueError(f"input must be {np.dtype(inp['dtype']).name} of shape (n, {inp['shape'][1]}), "
-                         f"got {x.dtype} {x.shape}")
+        raise ValueError(
+            f"input must be {np.dtype(inp['dtype']).name} of shape (n, {inp['shape'][1]}), got {x.dtype} {x.shape}"
+        )
     interp.resize_tensor_input(inp["index"], list(x.shape))
     interp.allocate_tensors()
     interp.set_tensor(inp["index"], np.ascontiguousarray(x))
@@ -71,8 +76,9 @@ def run_tflite(model: str | os.PathLike | bytes, x_q: np.ndarray, resolver: str 
     return {d["name"]: interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()}
 
 
-def run_onnx(model: str | os.PathLike | bytes, X: np.ndarray, outputs: list[str] | None = None
-             ) -> dict[str, np.ndarray]:
+def run_onnx(
+    model: str | os.PathLike | bytes, X: np.ndarray, outputs: list[str] | None = None
+) -> dict[str, np.ndarray]:
     """Run a one-input ONNX model in onnxruntime (CPU) on float inputs; return ``{output name: array}``."""
     import onnxruntime as ort
 

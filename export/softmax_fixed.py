@@ -29,12 +29,20 @@ __all__ = ["softmax_params", "exp_on_negative_values", "one_over_one_plus_x", "s
 
 SCALED_DIFF_INTEGER_BITS = 5  # Q5.26 input of exp()
 ACCUM_INTEGER_BITS = 12  # Q12.19 sum of exps
-_EXP_BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308), (2, 39332535),
-               (3, 720401), (4, 242))  # (k, exp(-2^k) in Q0.31)
+_EXP_BARREL = (
+    (-2, 1672461947),
+    (-1, 1302514674),
+    (0, 790015084),
+    (1, 290630308),
+    (2, 39332535),
+    (3, 720401),
+    (4, 242),
+)  # (k, exp(-2^k) in Q0.31)
 
 
-def softmax_params(input_scale: float, beta: float = 1.0,
-                   rounding: RequantRounding | str = RequantRounding.SINGLE) -> tuple[int, int, int]:
+def softmax_params(
+    input_scale: float, beta: float = 1.0, rounding: RequantRounding | str = RequantRounding.SINGLE
+) -> tuple[int, int, int]:
     """``PreprocessSoftmaxScaling`` and ``CalculateInputRadius``: ``(multiplier, left_shift, diff_min)``."""
     cap = (1 << 30) - 1.0 if RequantRounding(rounding) is RequantRounding.SINGLE else (1 << 31) - 1.0
     real = min(float(beta) * float(input_scale) * (1 << (31 - SCALED_DIFF_INTEGER_BITS)), cap)
@@ -91,15 +99,18 @@ def _reciprocal(sum_of_exps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return one_over_one_plus_x(shifted), bits_over_unit
 
 
-def softmax_int8_gemmlowp(logits_q: np.ndarray, input_scale: float, beta: float = 1.0,
-                          rounding: RequantRounding | str = RequantRounding.SINGLE) -> np.ndarray:
+def softmax_int8_gemmlowp(
+    logits_q: np.ndarray,
+    input_scale: float,
+    beta: float = 1.0,
+    rounding: RequantRounding | str = RequantRounding.SINGLE,
+) -> np.ndarray:
     """Reference int8 softmax over rows of ``logits_q``; output scale 1/256, zero point −128."""
     multiplier, left_shift, diff_min = softmax_params(input_scale, beta, rounding)
     q = np.asarray(logits_q, dtype=np.int64)
     diff = q - q.max(axis=1, keepdims=True)
     live = diff >= diff_min
-    scaled = multiply_by_quantized_multiplier_gt_one(np.where(live, diff, 0), multiplier, left_shift,
-                                                     rounding)
+    scaled = multiply_by_quantized_multiplier_gt_one(np.where(live, diff, 0), multiplier, left_shift, rounding)
     exps = np.where(live, exp_on_negative_values(scaled), 0)
     sum_of_exps = rounding_divide_by_pot(exps, ACCUM_INTEGER_BITS).sum(axis=1)  # Q0.31 → Q12.19 terms
     scale, bits_over_unit = _reciprocal(sum_of_exps)

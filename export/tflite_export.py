@@ -51,8 +51,13 @@ _TYPE_NAMES = {TensorType.INT8: "int8", TensorType.INT32: "int32", TensorType.FL
 
 
 def _act_tensor(name: str, width: int, q: ActQuant) -> Tensor:
-    return Tensor(name=name, shape=(1, width), type=TensorType.INT8,
-                  quantization=Quantization((q.scale,), (q.zero_point,)), shape_signature=(-1, width))
+    return Tensor(
+        name=name,
+        shape=(1, width),
+        type=TensorType.INT8,
+        quantization=Quantization((q.scale,), (q.zero_point,)),
+        shape_signature=(-1, width),
+    )
 
 
 def plan_to_model(plan: Int8MLP, description: str = "edge-mesu int8 MLP") -> Model:
@@ -64,23 +69,46 @@ def plan_to_model(plan: Int8MLP, description: str = "edge-mesu int8 MLP") -> Mod
         n_out = d.weight.shape[0]
         zeros = (0,) * n_out
         buffers.append(Buffer(np.ascontiguousarray(d.weight, dtype="<i1").tobytes()))
-        tensors.append(Tensor(f"dense{i}/weight", d.weight.shape, TensorType.INT8, len(buffers) - 1,
-                              Quantization(tuple(d.weight_scale), zeros, 0)))
+        tensors.append(
+            Tensor(
+                f"dense{i}/weight",
+                d.weight.shape,
+                TensorType.INT8,
+                len(buffers) - 1,
+                Quantization(tuple(d.weight_scale), zeros, 0),
+            )
+        )
         buffers.append(Buffer(np.ascontiguousarray(d.bias, dtype="<i4").tobytes()))
-        tensors.append(Tensor(f"dense{i}/bias", (n_out,), TensorType.INT32, len(buffers) - 1,
-                              Quantization(tuple(d.bias_scale), zeros, 0)))
+        tensors.append(
+            Tensor(
+                f"dense{i}/bias",
+                (n_out,),
+                TensorType.INT32,
+                len(buffers) - 1,
+                Quantization(tuple(d.bias_scale), zeros, 0),
+            )
+        )
         tensors.append(_act_tensor("logits" if i == last else f"dense{i}/relu", n_out, d.output))
         fused = Activation.RELU if d.relu else Activation.NONE
         x_index = 0 if i == 0 else len(tensors) - 4
-        operators.append(Operator(0, (x_index, len(tensors) - 3, len(tensors) - 2), (len(tensors) - 1,),
-                                  FullyConnectedOptions(fused_activation_function=fused)))
+        operators.append(
+            Operator(
+                0,
+                (x_index, len(tensors) - 3, len(tensors) - 2),
+                (len(tensors) - 1,),
+                FullyConnectedOptions(fused_activation_function=fused),
+            )
+        )
     logits_index = len(tensors) - 1
     tensors.append(_act_tensor("probs", plan.sizes[-1], plan.probs))
     operators.append(Operator(1, (logits_index,), (len(tensors) - 1,), SoftmaxOptions(beta=plan.beta)))
-    subgraph = SubGraph(tensors=tuple(tensors), inputs=(0,), outputs=(len(tensors) - 1, logits_index),
-                        operators=tuple(operators))
-    codes = (OperatorCode(BuiltinOperator.FULLY_CONNECTED, FC_VERSION),
-             OperatorCode(BuiltinOperator.SOFTMAX, SOFTMAX_VERSION))
+    subgraph = SubGraph(
+        tensors=tuple(tensors), inputs=(0,), outputs=(len(tensors) - 1, logits_index), operators=tuple(operators)
+    )
+    codes = (
+        OperatorCode(BuiltinOperator.FULLY_CONNECTED, FC_VERSION),
+        OperatorCode(BuiltinOperator.SOFTMAX, SOFTMAX_VERSION),
+    )
     return Model(operator_codes=codes, subgraphs=(subgraph,), buffers=tuple(buffers), description=description)
 
 
@@ -105,8 +133,11 @@ def model_to_plan(model: Model) -> Int8MLP:
             raise ValueError(f"weight tensor {w.name!r} is not quantised")
         relu = op.options.fused_activation_function == Activation.RELU
         out = _act_of(sg.tensors[op.outputs[0]])
-        layers.append(dense_from_int8(tensor_array(model, w), np.asarray(w.quantization.scale),
-                                      tensor_array(model, b), _act_of(x), out, relu))
+        layers.append(
+            dense_from_int8(
+                tensor_array(model, w), np.asarray(w.quantization.scale), tensor_array(model, b), _act_of(x), out, relu
+            )
+        )
     return Int8MLP(layers=tuple(layers), probs=_act_of(sg.tensors[sg.outputs[0]]))
 
 
@@ -166,13 +197,15 @@ def _validate(plan: Int8MLP, data: bytes, X: np.ndarray) -> dict[str, object]:
         checks[resolver] = f"{int(same.sum())}/{len(same)} rows bit-exact ({rounding.value}/{softmax.value})"
     details: dict[str, object] = {"reference_check": checks}
     if "tflm" in outputs:
-        details["tflm_vs_litert"] = {r: Disagreement.between(r, outputs["tflm"], got).summary()
-                                     for r, got in outputs.items() if r != "tflm"}
+        details["tflm_vs_litert"] = {
+            r: Disagreement.between(r, outputs["tflm"], got).summary() for r, got in outputs.items() if r != "tflm"
+        }
     return details
 
 
-def to_tflite_int8(learner: Describable | NetworkDescription, path: str | os.PathLike, *, calibration: object,
-                   validate: bool = True) -> ExportReport:
+def to_tflite_int8(
+    learner: Describable | NetworkDescription, path: str | os.PathLike, *, calibration: object, validate: bool = True
+) -> ExportReport:
     """Write the learner's mean network as a full-integer int8 TFLite model.
 
     Parameters
@@ -207,10 +240,19 @@ def to_tflite_int8(learner: Describable | NetworkDescription, path: str | os.Pat
     validate_tflite(data)  # never write a file our own reader refuses
     atomic_write_bytes(target, data)
     seconds = time.perf_counter() - t0
-    details: dict[str, object] = {"input_quant": summarise_quant(plan.input.scale, plan.input.zero_point),
-                                  "calibration_samples": int(X.shape[0])}
+    details: dict[str, object] = {
+        "input_quant": summarise_quant(plan.input.scale, plan.input.zero_point),
+        "calibration_samples": int(X.shape[0]),
+    }
     if validate:
         details.update(_validate(plan, data, X))
     ops = tuple("FULLY_CONNECTED+RELU" if d.relu else "FULLY_CONNECTED" for d in plan.layers) + ("SOFTMAX",)
-    return ExportReport(format="tflite-int8", path=str(target), size_bytes=len(data), ops=ops,
-                        tensors=tensor_formats(model), export_seconds=seconds, details=details)
+    return ExportReport(
+        format="tflite-int8",
+        path=str(target),
+        size_bytes=len(data),
+        ops=ops,
+        tensors=tensor_formats(model),
+        export_seconds=seconds,
+        details=details,
+    )

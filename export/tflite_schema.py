@@ -15,9 +15,23 @@ import flatbuffers
 import numpy as np
 import tflite
 
-__all__ = ["Quantization", "Tensor", "FullyConnectedOptions", "SoftmaxOptions", "Operator", "OperatorCode",
-           "Buffer", "SubGraph", "Metadata", "Model", "TensorType", "BuiltinOperator", "Activation",
-           "FILE_IDENTIFIER", "tensor_array"]
+__all__ = [
+    "Quantization",
+    "Tensor",
+    "FullyConnectedOptions",
+    "SoftmaxOptions",
+    "Operator",
+    "OperatorCode",
+    "Buffer",
+    "SubGraph",
+    "Metadata",
+    "Model",
+    "TensorType",
+    "BuiltinOperator",
+    "Activation",
+    "FILE_IDENTIFIER",
+    "tensor_array",
+]
 
 FILE_IDENTIFIER = b"TFL3"
 SCHEMA_VERSION = 3
@@ -41,8 +55,9 @@ class Quantization:
         object.__setattr__(self, "scale", scale)
         object.__setattr__(self, "zero_point", tuple(int(z) for z in self.zero_point))
         if len(scale) != len(self.zero_point) or not scale:
-            raise ValueError(f"quantisation needs as many scales as zero points (>= 1), got "
-                             f"{len(scale)} / {len(self.zero_point)}")
+            raise ValueError(
+                f"quantisation needs as many scales as zero points (>= 1), got {len(scale)} / {len(self.zero_point)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -135,15 +150,17 @@ class Model:
         """Parse a flatbuffer written by :meth:`build` (or any model using only the covered features)."""
         data = bytes(data)
         if len(data) < 8 or data[4:8] != FILE_IDENTIFIER:
-            raise ValueError(f"not a TFLite flatbuffer (identifier {data[4:8]!r}, "
-                             f"expected {FILE_IDENTIFIER!r})")
+            raise ValueError(f"not a TFLite flatbuffer (identifier {data[4:8]!r}, expected {FILE_IDENTIFIER!r})")
         m = tflite.Model.GetRootAs(data, 0)
         codes = tuple(_read_opcode(m.OperatorCodes(i)) for i in range(m.OperatorCodesLength()))
-        return cls(operator_codes=codes,
-                   subgraphs=tuple(_read_subgraph(m.Subgraphs(i)) for i in range(m.SubgraphsLength())),
-                   buffers=tuple(_read_buffer(m.Buffers(i)) for i in range(m.BuffersLength())),
-                   description=(m.Description() or b"").decode("utf-8"), version=m.Version(),
-                   metadata=tuple(_read_metadata(m.Metadata(i)) for i in range(m.MetadataLength())))
+        return cls(
+            operator_codes=codes,
+            subgraphs=tuple(_read_subgraph(m.Subgraphs(i)) for i in range(m.SubgraphsLength())),
+            buffers=tuple(_read_buffer(m.Buffers(i)) for i in range(m.BuffersLength())),
+            description=(m.Description() or b"").decode("utf-8"),
+            version=m.Version(),
+            metadata=tuple(_read_metadata(m.Metadata(i)) for i in range(m.MetadataLength())),
+        )
 
 
 # -- writing -----------------------------------------------------------------------------------------------
@@ -169,7 +186,7 @@ def _build_buffer(b: flatbuffers.Builder, buf: Buffer) -> int:
         n = len(buf.data)
         b.StartVector(1, n, BUFFER_ALIGNMENT)
         b.head = b.head - n
-        b.Bytes[b.head:b.head + n] = buf.data
+        b.Bytes[b.head : b.head + n] = buf.data
         data = b.EndVector()
     tflite.BufferStart(b)
     if data is not None:
@@ -275,19 +292,27 @@ def _read_metadata(meta: tflite.Metadata) -> Metadata:
 
 
 def _read_opcode(code: tflite.OperatorCode) -> OperatorCode:
-    return OperatorCode(builtin_code=max(code.BuiltinCode(), code.DeprecatedBuiltinCode()),
-                        version=code.Version())
+    return OperatorCode(builtin_code=max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), version=code.Version())
 
 
 def _read_tensor(t: tflite.Tensor) -> Tensor:
     q = t.Quantization()
     quant = None
     if q is not None and q.ScaleLength():
-        quant = Quantization(scale=tuple(float(s) for s in q.ScaleAsNumpy()),
-                             zero_point=_ints(q, "ZeroPoint"), quantized_dimension=q.QuantizedDimension())
+        quant = Quantization(
+            scale=tuple(float(s) for s in q.ScaleAsNumpy()),
+            zero_point=_ints(q, "ZeroPoint"),
+            quantized_dimension=q.QuantizedDimension(),
+        )
     sig = _ints(t, "ShapeSignature") if t.ShapeSignatureLength() else None
-    return Tensor(name=t.Name().decode("utf-8"), shape=_ints(t, "Shape"), type=t.Type(), buffer=t.Buffer(),
-                  quantization=quant, shape_signature=sig)
+    return Tensor(
+        name=t.Name().decode("utf-8"),
+        shape=_ints(t, "Shape"),
+        type=t.Type(),
+        buffer=t.Buffer(),
+        quantization=quant,
+        shape_signature=sig,
+    )
 
 
 def _read_options(op: tflite.Operator) -> FullyConnectedOptions | SoftmaxOptions | None:
@@ -297,8 +322,9 @@ def _read_options(op: tflite.Operator) -> FullyConnectedOptions | SoftmaxOptions
     if kind == tflite.BuiltinOptions.FullyConnectedOptions:
         o = tflite.FullyConnectedOptions()
         o.Init(table.Bytes, table.Pos)
-        return FullyConnectedOptions(fused_activation_function=o.FusedActivationFunction(),
-                                     keep_num_dims=bool(o.KeepNumDims()))
+        return FullyConnectedOptions(
+            fused_activation_function=o.FusedActivationFunction(), keep_num_dims=bool(o.KeepNumDims())
+        )
     if kind == tflite.BuiltinOptions.SoftmaxOptions:
         o = tflite.SoftmaxOptions()
         o.Init(table.Bytes, table.Pos)
@@ -307,15 +333,22 @@ def _read_options(op: tflite.Operator) -> FullyConnectedOptions | SoftmaxOptions
 
 
 def _read_operator(op: tflite.Operator) -> Operator:
-    return Operator(opcode_index=op.OpcodeIndex(), inputs=_ints(op, "Inputs"), outputs=_ints(op, "Outputs"),
-                    options=_read_options(op))
+    return Operator(
+        opcode_index=op.OpcodeIndex(),
+        inputs=_ints(op, "Inputs"),
+        outputs=_ints(op, "Outputs"),
+        options=_read_options(op),
+    )
 
 
 def _read_subgraph(s: tflite.SubGraph) -> SubGraph:
-    return SubGraph(tensors=tuple(_read_tensor(s.Tensors(i)) for i in range(s.TensorsLength())),
-                    inputs=_ints(s, "Inputs"), outputs=_ints(s, "Outputs"),
-                    operators=tuple(_read_operator(s.Operators(i)) for i in range(s.OperatorsLength())),
-                    name=(s.Name() or b"").decode("utf-8"))
+    return SubGraph(
+        tensors=tuple(_read_tensor(s.Tensors(i)) for i in range(s.TensorsLength())),
+        inputs=_ints(s, "Inputs"),
+        outputs=_ints(s, "Outputs"),
+        operators=tuple(_read_operator(s.Operators(i)) for i in range(s.OperatorsLength())),
+        name=(s.Name() or b"").decode("utf-8"),
+    )
 
 
 def tensor_array(model: Model, tensor: Tensor) -> np.ndarray:

@@ -36,9 +36,23 @@ from .tflm_arena import (
 from .tflm_run import TFLM_REQUIREMENT, run_tflm, tflm_runtime, tflm_version
 from .validate import read_model_bytes, validate_tflite
 
-__all__ = ["TFLM_REQUIREMENT", "ARENA_METADATA", "ArenaMeasurement", "Disagreement", "RuntimeComparison",
-           "TflmCheck", "tflm_runtime", "tflm_version", "run_tflm", "compare_runtimes", "measure_arena",
-           "write_arena_metadata", "read_arena", "check_tflm"]
+__all__ = [
+    "TFLM_REQUIREMENT",
+    "ARENA_METADATA",
+    "ArenaMeasurement",
+    "Disagreement",
+    "RuntimeComparison",
+    "TflmCheck",
+    "tflm_runtime",
+    "tflm_version",
+    "run_tflm",
+    "compare_runtimes",
+    "measure_arena",
+    "write_arena_metadata",
+    "read_arena",
+    "check_tflm",
+]
+
 
 # -- comparisons -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -55,8 +69,9 @@ class RuntimeComparison:
         return out
 
 
-def compare_runtimes(model: str | os.PathLike | bytes, x_q: np.ndarray,
-                     resolvers: tuple[str, ...] = ("auto", "builtin", "reference")) -> RuntimeComparison:
+def compare_runtimes(
+    model: str | os.PathLike | bytes, x_q: np.ndarray, resolvers: tuple[str, ...] = ("auto", "builtin", "reference")
+) -> RuntimeComparison:
     """Run ``x_q`` in TFLM, in our reference (TFLM variant) and in each LiteRT resolver; count differences.
 
     Raises :class:`RuntimeUnavailableError` without tflite-micro; a missing LiteRT is recorded per resolver.
@@ -86,8 +101,9 @@ class TflmCheck:
         return {"tflm_check": self.comparison.details(), "tflm_arena": self.arena.format_text()}
 
 
-def check_tflm(path: str | os.PathLike, x_q: np.ndarray, *, search: bool = True,
-               write_metadata: bool = True) -> TflmCheck:
+def check_tflm(
+    path: str | os.PathLike, x_q: np.ndarray, *, search: bool = True, write_metadata: bool = True
+) -> TflmCheck:
     """Validate, compare runtimes on ``x_q``, measure the arena and (by default) store it in the file."""
     comparison = compare_runtimes(path, x_q)
     arena = measure_arena(path, search=search)

@@ -34,8 +34,16 @@ from .tflite_export import read_metadata, with_metadata
 from .tflm_run import RUN_ARENA_MIN, tflm_version
 from .validate import read_model_bytes, validate_tflite
 
-__all__ = ["ARENA_METADATA", "RUN_ARENA_MIN", "ArenaMeasurement", "parse_allocations", "measure_arena",
-           "smallest_working", "write_arena_metadata", "read_arena"]
+__all__ = [
+    "ARENA_METADATA",
+    "RUN_ARENA_MIN",
+    "ArenaMeasurement",
+    "parse_allocations",
+    "measure_arena",
+    "smallest_working",
+    "write_arena_metadata",
+    "read_arena",
+]
 
 ARENA_METADATA = "edge_mesu.tflm_arena"
 _PROBE = Path(__file__).with_name("_tflm_probe.py")
@@ -73,18 +81,25 @@ class ArenaMeasurement:
     def from_dict(cls, d: dict[str, Any]) -> ArenaMeasurement:
         """Inverse of :meth:`to_dict`; ``ValueError`` for anything else."""
         try:
-            return cls(int(d["total"]), int(d["head"]), int(d["tail"]),
-                       None if d.get("smallest") is None else int(d["smallest"]),
-                       {str(k): int(v) for k, v in dict(d.get("categories", {})).items()},
-                       int(d.get("recorded_with", 0)), str(d.get("tflm_version", "")))
+            return cls(
+                int(d["total"]),
+                int(d["head"]),
+                int(d["tail"]),
+                None if d.get("smallest") is None else int(d["smallest"]),
+                {str(k): int(v) for k, v in dict(d.get("categories", {})).items()},
+                int(d.get("recorded_with", 0)),
+                str(d.get("tflm_version", "")),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a TFLM arena measurement: {exc!r}") from None
 
     def format_text(self) -> str:
         smallest = "not measured" if self.smallest is None else f"{self.smallest:,} B"
-        return (f"TFLM arena {self.total:,} B = head {self.head:,} B (activations) + tail {self.tail:,} B "
-                f"(bookkeeping); smallest arena that runs: {smallest} (tflite-micro {self.tflm_version}, "
-                "host build)")
+        return (
+            f"TFLM arena {self.total:,} B = head {self.head:,} B (activations) + tail {self.tail:,} B "
+            f"(bookkeeping); smallest arena that runs: {smallest} (tflite-micro {self.tflm_version}, "
+            "host build)"
+        )
 
 
 _TOTALS = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
@@ -103,8 +118,12 @@ def parse_allocations(text: str) -> dict[str, Any]:
     totals = {k: int(v) for k, v in _TOTALS.findall(text)}
     if set(totals) != {"total", "head", "tail"}:
         raise ValueError(f"no arena totals in TFLM's allocation report: {text[:200]!r}")
-    return {"total": totals["total"], "head": totals["head"], "tail": totals["tail"],
-            "categories": {k: int(v) for k, v in _CATEGORY.findall(text)}}
+    return {
+        "total": totals["total"],
+        "head": totals["head"],
+        "tail": totals["tail"],
+        "categories": {k: int(v) for k, v in _CATEGORY.findall(text)},
+    }
 
 
 class _Probes:
@@ -115,9 +134,15 @@ class _Probes:
         self.server: subprocess.Popen | None = None
         if hasattr(os, "fork"):
             env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-            self.server = subprocess.Popen([sys.executable, str(_PROBE), str(path), "--serve"], env=env,
-                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                           stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+            self.server = subprocess.Popen(
+                [sys.executable, str(_PROBE), str(path), "--serve"],
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                start_new_session=True,
+            )
 
     def __enter__(self) -> _Probes:
         return self
@@ -179,8 +204,7 @@ def smallest_working(works: Callable[[int], bool], total: int, upper: int) -> in
     return hi
 
 
-def measure_arena(model: str | os.PathLike | bytes, *, search: bool = True, timeout: float = 60.0
-                  ) -> ArenaMeasurement:
+def measure_arena(model: str | os.PathLike | bytes, *, search: bool = True, timeout: float = 60.0) -> ArenaMeasurement:
     """Measure the model's TFLM arena in child processes (see :class:`ArenaMeasurement`).
 
     One probe records the allocations with a generous arena (``print_allocations`` output captured from
@@ -199,8 +223,7 @@ def measure_arena(model: str | os.PathLike | bytes, *, search: bool = True, time
         with _Probes(path, timeout) as probes:
             first = probes.run(generous, allocations=True)
             if not first.get("ok"):
-                raise RuntimeError(f"TFLM could not run the model with a {generous:,}-byte arena: "
-                                   f"{first.get('error')}")
+                raise RuntimeError(f"TFLM could not run the model with a {generous:,}-byte arena: {first.get('error')}")
             parsed = parse_allocations(str(first.get("allocations", "")))
 
             def works(n: int) -> bool:
@@ -208,8 +231,9 @@ def measure_arena(model: str | os.PathLike | bytes, *, search: bool = True, time
                 return r.get("ok") is True and r.get("outputs") == first["outputs"]
 
             smallest = smallest_working(works, parsed["total"], generous) if search else None
-    return ArenaMeasurement(parsed["total"], parsed["head"], parsed["tail"], smallest, parsed["categories"],
-                            generous, version)
+    return ArenaMeasurement(
+        parsed["total"], parsed["head"], parsed["tail"], smallest, parsed["categories"], generous, version
+    )
 
 
 def write_arena_metadata(path: str | os.PathLike, arena: ArenaMeasurement) -> None:

@@ -27,7 +27,8 @@ def tflm_runtime() -> Any:
     except ImportError:
         raise RuntimeUnavailableError(
             "tflite-micro is not installed: pip install 'edge-mesu[tflm]' (or "
-            f"{TFLM_REQUIREMENT}) to run .tflite files in TensorFlow Lite Micro") from None
+            f"{TFLM_REQUIREMENT}) to run .tflite files in TensorFlow Lite Micro"
+        ) from None
     return runtime
 
 
@@ -58,6 +59,7 @@ def run_tflm(model: str | os.PathLike | bytes, x_q: np.ndarray) -> dict[str, np.
         interp.invoke()
         for k, rows in enumerate(outs):
             rows.append(np.array(interp.get_output(k), copy=True))
-    return {sg.tensors[j].name: (np.concatenate(rows) if rows else
-                                 np.empty((0, sg.tensors[j].shape[1]), dtype=np.int8))
-            for j, rows in zip(sg.outputs, outs, strict=True)}
+    return {
+        sg.tensors[j].name: (np.concatenate(rows) if rows else np.empty((0, sg.tensors[j].shape[1]), dtype=np.int8))
+        for j, rows in zip(sg.outputs, outs, strict=True)
+    }

@@ -61,8 +61,7 @@ def read_model_bytes(source: bytes | bytearray | memoryview | str | os.PathLike)
     return Path(source).read_bytes(), str(source)
 
 
-def validate_tflite(source: bytes | bytearray | memoryview | str | os.PathLike, label: str | None = None
-                    ) -> Model:
+def validate_tflite(source: bytes | bytearray | memoryview | str | os.PathLike, label: str | None = None) -> Model:
     """Check an int8 MLP TFLite artefact structurally; return the parsed :class:`Model`.
 
     ``label`` names the artefact in messages (default: its path, or ``<bytes>``).
@@ -86,8 +85,7 @@ def _parse(data: bytes) -> Model:
     if len(data) < 8:
         raise _Refused(f"{len(data)} bytes is too short for a flatbuffer")
     if data[4:8] != FILE_IDENTIFIER:
-        raise _Refused(f"file identifier {data[4:8]!r} is not {FILE_IDENTIFIER!r} (zeroed, or not a TFLite "
-                       "flatbuffer)")
+        raise _Refused(f"file identifier {data[4:8]!r} is not {FILE_IDENTIFIER!r} (zeroed, or not a TFLite flatbuffer)")
     try:
         return Model.read(data)
     except (ValueError, IndexError, KeyError, TypeError, struct.error, UnicodeDecodeError) as exc:
@@ -103,10 +101,15 @@ def _check_model(model: Model) -> None:
     _check_indices(model, sg)
     codes = [model.operator_codes[op.opcode_index].builtin_code for op in sg.operators]
     n_fc = len(codes) - 1
-    if n_fc < 1 or codes[-1] != BuiltinOperator.SOFTMAX or any(c != BuiltinOperator.FULLY_CONNECTED
-                                                               for c in codes[:-1]):
-        raise _Refused(f"operators {codes}: expected FULLY_CONNECTED ({BuiltinOperator.FULLY_CONNECTED}) "
-                       f"x k >= 1 then SOFTMAX ({BuiltinOperator.SOFTMAX})")
+    if (
+        n_fc < 1
+        or codes[-1] != BuiltinOperator.SOFTMAX
+        or any(c != BuiltinOperator.FULLY_CONNECTED for c in codes[:-1])
+    ):
+        raise _Refused(
+            f"operators {codes}: expected FULLY_CONNECTED ({BuiltinOperator.FULLY_CONNECTED}) "
+            f"x k >= 1 then SOFTMAX ({BuiltinOperator.SOFTMAX})"
+        )
     if len(sg.inputs) != 1:
         raise _Refused(f"{len(sg.inputs)} graph inputs, expected 1")
     x_index = sg.inputs[0]
@@ -148,8 +151,10 @@ def _activation(model: Model, t: Tensor, what: str) -> int:
     if q is None or len(q.scale) != 1:
         raise _Refused(f"{what} {t.name!r} is not per-tensor quantised")
     if not (math.isfinite(q.scale[0]) and q.scale[0] > 0) or not -128 <= q.zero_point[0] <= 127:
-        raise _Refused(f"{what} {t.name!r} has scale {q.scale[0]} / zero point {q.zero_point[0]}; need a "
-                       "finite scale > 0 and a zero point in [-128, 127]")
+        raise _Refused(
+            f"{what} {t.name!r} has scale {q.scale[0]} / zero point {q.zero_point[0]}; need a "
+            "finite scale > 0 and a zero point in [-128, 127]"
+        )
     if model.buffers[t.buffer].data:
         raise _Refused(f"{what} {t.name!r} holds constant data; activations must not")
     return int(t.shape[1])
@@ -160,28 +165,33 @@ def _constant(model: Model, t: Tensor, what: str, shape: tuple[int, ...], itemsi
         raise _Refused(f"{what} {t.name!r} has shape {tuple(t.shape)}, the layer needs {shape}")
     size = len(model.buffers[t.buffer].data)
     if size != math.prod(shape) * itemsize:
-        raise _Refused(f"{what} {t.name!r} has {size} bytes of data, shape {shape} needs "
-                       f"{math.prod(shape) * itemsize}")
+        raise _Refused(f"{what} {t.name!r} has {size} bytes of data, shape {shape} needs {math.prod(shape) * itemsize}")
     q = t.quantization
     if q is None:
         raise _Refused(f"{what} {t.name!r} is not quantised")
     if len(q.scale) not in (1, shape[0]) or q.quantized_dimension != 0:
-        raise _Refused(f"{what} {t.name!r} has {len(q.scale)} scales along dimension {q.quantized_dimension}"
-                       f"; need 1 or {shape[0]} along dimension 0")
+        raise _Refused(
+            f"{what} {t.name!r} has {len(q.scale)} scales along dimension {q.quantized_dimension}"
+            f"; need 1 or {shape[0]} along dimension 0"
+        )
     if any(z != 0 for z in q.zero_point) or not all(math.isfinite(s) and s > 0 for s in q.scale):
         raise _Refused(f"{what} {t.name!r} must be symmetric (zero points 0) with finite scales > 0")
 
 
-def _check_dense(model: Model, sg: SubGraph, i: int, inputs: tuple[int, ...], outputs: tuple[int, ...],
-                 options: object, x_index: int) -> int:
+def _check_dense(
+    model: Model, sg: SubGraph, i: int, inputs: tuple[int, ...], outputs: tuple[int, ...], options: object, x_index: int
+) -> int:
     """Check FULLY_CONNECTED layer ``i`` whose input must be tensor ``x_index``; return its output index."""
     where = f"layer {i} (FULLY_CONNECTED)"
     if len(inputs) != 3 or len(outputs) != 1:
         raise _Refused(f"{where} has inputs {inputs} / outputs {outputs}; expected (x, weight, bias) / (y,)")
     if inputs[0] != x_index:
         raise _Refused(f"{where} reads tensor {inputs[0]}, expected the previous activation {x_index}")
-    if not isinstance(options, FullyConnectedOptions) or options.keep_num_dims or \
-            options.fused_activation_function not in (Activation.NONE, Activation.RELU):
+    if (
+        not isinstance(options, FullyConnectedOptions)
+        or options.keep_num_dims
+        or options.fused_activation_function not in (Activation.NONE, Activation.RELU)
+    ):
         raise _Refused(f"{where} options {options!r}: need fused activation NONE or RELU, 2-D output")
     x, w, b, y = (sg.tensors[j] for j in (*inputs, outputs[0]))
     n_in = _activation(model, x, f"{where} input")
@@ -207,9 +217,11 @@ def _check_bias_scale(where: str, x: Tensor, w: Tensor, b: Tensor, y: Tensor) ->
     worst = max(range(len(s_w)), key=lambda c: abs(s_b[c] - s_in * s_w[c]))
     err = abs(s_b[worst] - s_in * s_w[worst]) / s_out
     if err > BIAS_SCALE_TOLERANCE:
-        raise _Refused(f"{where} bias {b.name!r} channel {worst}: scale {s_b[worst]:.6g}, but s_in*s_w = "
-                       f"{s_in * s_w[worst]:.6g}; |s_b - s_in*s_w| / s_out = {err:.3g} > "
-                       f"{BIAS_SCALE_TOLERANCE}")
+        raise _Refused(
+            f"{where} bias {b.name!r} channel {worst}: scale {s_b[worst]:.6g}, but s_in*s_w = "
+            f"{s_in * s_w[worst]:.6g}; |s_b - s_in*s_w| / s_out = {err:.3g} > "
+            f"{BIAS_SCALE_TOLERANCE}"
+        )
 
 
 def _check_softmax(sg: SubGraph, op: object, x_index: int) -> None:
@@ -220,12 +232,16 @@ def _check_softmax(sg: SubGraph, op: object, x_index: int) -> None:
         raise _Refused(f"SOFTMAX options {options!r}: need a finite beta > 0")
     logits, probs = sg.tensors[x_index], sg.tensors[outputs[0]]
     if probs.type != TensorType.INT8 or tuple(probs.shape) != tuple(logits.shape):
-        raise _Refused(f"SOFTMAX output {probs.name!r} is {_type_name(probs)} {probs.shape}; expected int8 "
-                       f"{logits.shape}")
+        raise _Refused(
+            f"SOFTMAX output {probs.name!r} is {_type_name(probs)} {probs.shape}; expected int8 {logits.shape}"
+        )
     q = probs.quantization
-    if q is None or len(q.scale) != 1 or q.zero_point[0] != SOFTMAX_ZERO_POINT or \
-            abs(q.scale[0] - SOFTMAX_SCALE) > 1e-6 * SOFTMAX_SCALE:
-        raise _Refused(f"SOFTMAX output {probs.name!r} must have scale 1/256 and zero point -128 (int8 "
-                       f"spec), got {q}")
+    if (
+        q is None
+        or len(q.scale) != 1
+        or q.zero_point[0] != SOFTMAX_ZERO_POINT
+        or abs(q.scale[0] - SOFTMAX_SCALE) > 1e-6 * SOFTMAX_SCALE
+    ):
+        raise _Refused(f"SOFTMAX output {probs.name!r} must have scale 1/256 and zero point -128 (int8 spec), got {q}")
     if not sg.outputs or sg.outputs[0] != outputs[0]:
         raise _Refused(f"graph outputs {sg.outputs}: the first must be the SOFTMAX output {outputs[0]}")

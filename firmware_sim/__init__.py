@@ -23,22 +23,49 @@ from edge_mesu.memplan import Buffer, MemoryPlan, Placement, plan_memory
 from .device import COST_KEYS, Device, FlashWrite, list_devices, load_device, parse_device
 from .latency import LatencyEstimate, OpCost, cost_of, estimate_latency, step_latency
 from .memory import (
-                     MemoryMap,
-                     TflmArenaEstimate,
-                     code_size,
-                     measured_arena,
-                     memory_map,
-                     pass_buffers,
-                     table_bytes,
-                     tflm_arena_estimate,
+    MemoryMap,
+    TflmArenaEstimate,
+    code_size,
+    measured_arena,
+    memory_map,
+    pass_buffers,
+    table_bytes,
+    tflm_arena_estimate,
 )
 from .report import SimReport
 from .simulate import budget_violations, simulate
 from .stream import QueueResult, iter_stream, replay_queue
 from .views import assume_fixed_point
 
-__all__ = ["COST_KEYS", "Buffer", "Device", "FlashWrite", "LatencyEstimate", "MemoryMap",
-           "MemoryPlan", "OpCost", "Placement", "QueueResult", "SimReport", "assume_fixed_point",
-           "budget_violations", "code_size", "cost_of", "estimate_latency", "iter_stream", "list_devices",
-           "load_device", "memory_map", "parse_device", "pass_buffers", "plan_memory", "replay_queue",
-           "simulate", "step_latency", "table_bytes", "TflmArenaEstimate", "measured_arena", "tflm_arena_estimate"]
+__all__ = [
+    "COST_KEYS",
+    "Buffer",
+    "Device",
+    "FlashWrite",
+    "LatencyEstimate",
+    "MemoryMap",
+    "MemoryPlan",
+    "OpCost",
+    "Placement",
+    "QueueResult",
+    "SimReport",
+    "assume_fixed_point",
+    "budget_violations",
+    "code_size",
+    "cost_of",
+    "estimate_latency",
+    "iter_stream",
+    "list_devices",
+    "load_device",
+    "memory_map",
+    "parse_device",
+    "pass_buffers",
+    "plan_memory",
+    "replay_queue",
+    "simulate",
+    "step_latency",
+    "table_bytes",
+    "TflmArenaEstimate",
+    "measured_arena",
+    "tflm_arena_estimate",
+]

@@ -23,8 +23,7 @@ from .device import Device, load_device
 from .emulate import EmulationResult, emulate
 from .latency import estimate_latency
 
-__all__ = ["CPI", "DEFAULT_NETWORKS", "CalibrationRow", "calibrate", "cpi_of", "emulated_cycles",
-           "format_calibration"]
+__all__ = ["CPI", "DEFAULT_NETWORKS", "CalibrationRow", "calibrate", "cpi_of", "emulated_cycles", "format_calibration"]
 
 #: Cycles per executed instruction of the generated C, per core (``Device.cpu``). Estimate from the
 #: Cortex-M4 TRM instruction timings and the instruction mix of the MESU kernels (mostly 1-cycle ALU and
@@ -42,8 +41,9 @@ TOLERANCE = 0.25
 def cpi_of(device: Device) -> float:
     """The documented CPI of ``device``'s core; ``ValueError`` for a core whose code is not emulated."""
     if device.cpu not in CPI:
-        raise ValueError(f"no emulator CPI for core {device.cpu!r} ({device.name}); emulated cores: "
-                         f"{', '.join(sorted(CPI))}")
+        raise ValueError(
+            f"no emulator CPI for core {device.cpu!r} ({device.name}); emulated cores: {', '.join(sorted(CPI))}"
+        )
     return CPI[device.cpu]
 
 
@@ -74,13 +74,19 @@ class CalibrationRow:
         return abs(self.ratio - 1.0) <= TOLERANCE
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "layers": list(self.layers), "ratio": self.ratio, "within_25pct": self.within,
-                "emulated_ms": self.emulated_cycles / self.clock_hz * 1e3,
-                "model_ms": self.model_cycles / self.clock_hz * 1e3}
+        return {
+            **asdict(self),
+            "layers": list(self.layers),
+            "ratio": self.ratio,
+            "within_25pct": self.within,
+            "emulated_ms": self.emulated_cycles / self.clock_hz * 1e3,
+            "model_ms": self.model_cycles / self.clock_hz * 1e3,
+        }
 
 
-def calibrate(networks: Any = DEFAULT_NETWORKS, device: str | Device = "stm32l4", steps: int = 2,
-              seed: int = 0) -> tuple[list[CalibrationRow], list[EmulationResult]]:
+def calibrate(
+    networks: Any = DEFAULT_NETWORKS, device: str | Device = "stm32l4", steps: int = 2, seed: int = 0
+) -> tuple[list[CalibrationRow], list[EmulationResult]]:
     """Emulate each ``(layers, bias)`` network and compare with the latency model on ``device``.
 
     Returns the rows (predict and learn per network) and the raw emulation results. Raises
@@ -97,21 +103,26 @@ def calibrate(networks: Any = DEFAULT_NETWORKS, device: str | Device = "stm32l4"
         results.append(res)
         for mode, instr in (("predict", res.predict_mean), ("learn", res.learn_mean)):
             model = estimate_latency(learner, dev, mode).cycles
-            rows.append(CalibrationRow(tuple(layers), bool(bias), mode, instr, emulated_cycles(instr, dev),
-                                       model, dev.clock_hz))
+            rows.append(
+                CalibrationRow(tuple(layers), bool(bias), mode, instr, emulated_cycles(instr, dev), model, dev.clock_hz)
+            )
     return rows, results
 
 
 def format_calibration(rows: list[CalibrationRow], device: str = "") -> str:
     """A table: measured instructions, emulated and modelled cycles and milliseconds, their ratio."""
-    head = (f"{'network':>14s} {'pass':>8s} {'instr (meas.)':>14s} {'cycles emu':>12s} {'cycles model':>13s} "
-            f"{'ms emu':>8s} {'ms model':>9s} {'model/emu':>9s}")
+    head = (
+        f"{'network':>14s} {'pass':>8s} {'instr (meas.)':>14s} {'cycles emu':>12s} {'cycles model':>13s} "
+        f"{'ms emu':>8s} {'ms model':>9s} {'model/emu':>9s}"
+    )
     title = f"model vs emulator{' on ' + device if device else ''} (emulated cycles = instructions x CPI)"
     lines = [title, head]
     for r in rows:
         d = r.to_dict()
         net = "-".join(map(str, r.layers)) + ("" if r.bias else " nb")
-        lines.append(f"{net:>14s} {r.mode:>8s} {r.instructions:14,.0f} {r.emulated_cycles:12,.0f} "
-                     f"{r.model_cycles:13,.0f} {d['emulated_ms']:8.2f} {d['model_ms']:9.2f} {r.ratio:8.2f}"
-                     f"{'' if r.within else ' !'}")
+        lines.append(
+            f"{net:>14s} {r.mode:>8s} {r.instructions:14,.0f} {r.emulated_cycles:12,.0f} "
+            f"{r.model_cycles:13,.0f} {d['emulated_ms']:8.2f} {d['model_ms']:9.2f} {r.ratio:8.2f}"
+            f"{'' if r.within else ' !'}"
+        )
     return "\n".join(lines)

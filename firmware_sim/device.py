@@ -32,19 +32,38 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 __all__ = ["COST_KEYS", "Device", "FlashWrite", "list_devices", "load_device", "parse_device"]
 
-COST_KEYS = ("mac_int8", "mac_int8_simd", "mac_int16", "mac_int16_simd", "mac_float", "mul", "mul_float",
-             "alu", "alu_float", "load_store", "prng_draw", "lut_lookup", "exp", "exp_float", "div",
-             "div_float", "call")
+COST_KEYS = (
+    "mac_int8",
+    "mac_int8_simd",
+    "mac_int16",
+    "mac_int16_simd",
+    "mac_float",
+    "mul",
+    "mul_float",
+    "alu",
+    "alu_float",
+    "load_store",
+    "prng_draw",
+    "lut_lookup",
+    "exp",
+    "exp_float",
+    "div",
+    "div_float",
+    "call",
+)
 
 # section -> key -> (kind, must be > 0); kind is "int", "num", "bool" or "str"
 _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
     "": {"name": ("str", True), "description": ("str", False), "cpu": ("str", True)},
     "memory": {"flash_bytes": ("int", True), "sram_bytes": ("int", True), "stack_bytes": ("int", False)},
-    "core": {"clock_hz": ("num", True), "simd": ("bool", False), "fpu": ("bool", False),
-             "code_density": ("num", True)},
+    "core": {"clock_hz": ("num", True), "simd": ("bool", False), "fpu": ("bool", False), "code_density": ("num", True)},
     "costs": {k: ("num", False) for k in COST_KEYS},
-    "flash_write": {"page_bytes": ("int", True), "erase_us_per_page": ("num", False),
-                    "program_us_per_byte": ("num", False), "endurance_cycles": ("int", True)},
+    "flash_write": {
+        "page_bytes": ("int", True),
+        "erase_us_per_page": ("num", False),
+        "program_us_per_byte": ("num", False),
+        "endurance_cycles": ("int", True),
+    },
 }
 _OPTIONAL_SECTIONS = ("flash_write",)
 
@@ -135,13 +154,21 @@ def parse_device(data: dict, source: str = "<dict>") -> Device:
     flash_write = None
     if "flash_write" in data:
         flash_write = FlashWrite(**_section(data, "flash_write", source))
-    return Device(name=top["name"], description=top["description"], cpu=top["cpu"],
-                  flash_bytes=mem["flash_bytes"], sram_bytes=mem["sram_bytes"],
-                  stack_bytes=mem["stack_bytes"],
-                  clock_hz=float(core["clock_hz"]), simd=core["simd"], fpu=core["fpu"],
-                  code_density=float(core["code_density"]),
-                  costs=MappingProxyType({k: float(v) for k, v in costs.items()}), flash_write=flash_write,
-                  source=source)
+    return Device(
+        name=top["name"],
+        description=top["description"],
+        cpu=top["cpu"],
+        flash_bytes=mem["flash_bytes"],
+        sram_bytes=mem["sram_bytes"],
+        stack_bytes=mem["stack_bytes"],
+        clock_hz=float(core["clock_hz"]),
+        simd=core["simd"],
+        fpu=core["fpu"],
+        code_density=float(core["code_density"]),
+        costs=MappingProxyType({k: float(v) for k, v in costs.items()}),
+        flash_write=flash_write,
+        source=source,
+    )
 
 
 def _shipped() -> dict[str, Any]:
@@ -175,8 +202,7 @@ def load_device(name_or_path: str | os.PathLike | Device) -> Device:
     text = os.fspath(name_or_path)
     shipped = _shipped()
     if text in shipped:
-        return parse_device(_read_toml(shipped[text].read_text(encoding="utf-8"), f"{text}.toml"),
-                            f"{text}.toml")
+        return parse_device(_read_toml(shipped[text].read_text(encoding="utf-8"), f"{text}.toml"), f"{text}.toml")
     path = Path(text)
     if path.suffix == ".toml" or path.is_file() or os.sep in text:
         try:
@@ -184,5 +210,6 @@ def load_device(name_or_path: str | os.PathLike | Device) -> Device:
         except OSError as exc:
             raise ValueError(f"cannot read device profile {text}: {exc.strerror or exc}") from None
         return parse_device(_read_toml(content, text), text)
-    raise ValueError(f"unknown device {text!r}; known devices: {', '.join(sorted(shipped))} "
-                     "(or give the path of a .toml profile)")
+    raise ValueError(
+        f"unknown device {text!r}; known devices: {', '.join(sorted(shipped))} (or give the path of a .toml profile)"
+    )

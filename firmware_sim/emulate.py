@@ -32,8 +32,15 @@ import numpy as np
 
 from edge_mesu.fixed.cgen import COUNTER_NAMES, generate_c
 
-__all__ = ["ARM_FLAGS", "EmulationResult", "EmulatorUnavailableError", "emulate", "emulator_available",
-           "FLASH_BASE", "RAM_BASE"]
+__all__ = [
+    "ARM_FLAGS",
+    "EmulationResult",
+    "EmulatorUnavailableError",
+    "emulate",
+    "emulator_available",
+    "FLASH_BASE",
+    "RAM_BASE",
+]
 
 ARM_FLAGS = ("-mcpu=cortex-m4", "-mthumb", "-O2", "-std=c99", "-ffreestanding", "-Wall", "-Wextra", "-Werror")
 FLASH_BASE, FLASH_SIZE = 0x08000000, 4 << 20
@@ -127,11 +134,20 @@ class EmulationResult:
         return float(np.mean(self.learn_instructions))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"layers": list(self.layers), "library_size": self.library_size, "image_size": self.image_size,
-                "predict_instructions": self.predict_instructions,
-                "learn_instructions": self.learn_instructions,
-                "predict_mean": self.predict_mean, "learn_mean": self.learn_mean, "bit_exact": self.bit_exact,
-                "counting": self.counting, "compiler": self.compiler, "flags": list(self.flags), **self.notes}
+        return {
+            "layers": list(self.layers),
+            "library_size": self.library_size,
+            "image_size": self.image_size,
+            "predict_instructions": self.predict_instructions,
+            "learn_instructions": self.learn_instructions,
+            "predict_mean": self.predict_mean,
+            "learn_mean": self.learn_mean,
+            "bit_exact": self.bit_exact,
+            "counting": self.counting,
+            "compiler": self.compiler,
+            "flags": list(self.flags),
+            **self.notes,
+        }
 
 
 def _run(cmd: list[str], cwd: Path) -> str:
@@ -153,8 +169,22 @@ def build_firmware(learner: Any, workdir: Path) -> tuple[Path, dict[str, int], d
         (workdir / name).write_text(text, encoding="utf-8")
     for c in ("net", "startup", "harness"):
         _run(["arm-none-eabi-gcc", *ARM_FLAGS, "-c", f"{c}.c", "-o", f"{c}.o"], workdir)
-    _run(["arm-none-eabi-gcc", *ARM_FLAGS, "-nostdlib", "-T", "link.ld", "startup.o", "harness.o", "net.o",
-          "-lgcc", "-o", "fw.elf"], workdir)
+    _run(
+        [
+            "arm-none-eabi-gcc",
+            *ARM_FLAGS,
+            "-nostdlib",
+            "-T",
+            "link.ld",
+            "startup.o",
+            "harness.o",
+            "net.o",
+            "-lgcc",
+            "-o",
+            "fw.elf",
+        ],
+        workdir,
+    )
     return workdir / "fw.elf", _size(workdir / "net.o", workdir), _size(workdir / "fw.elf", workdir)
 
 
@@ -167,13 +197,12 @@ def _symbols(elf: Path) -> dict[str, int]:
 def _load_segments(uc: Any, elf: Path) -> None:
     """Write every PT_LOAD segment at its load address (startup code then copies .data to RAM)."""
     data = elf.read_bytes()
-    phoff, = struct.unpack_from("<I", data, 28)
+    (phoff,) = struct.unpack_from("<I", data, 28)
     phentsize, phnum = struct.unpack_from("<HH", data, 42)
     for k in range(phnum):
-        p_type, p_offset, _vaddr, p_paddr, p_filesz = struct.unpack_from("<IIIII", data,
-                                                                          phoff + k * phentsize)
+        p_type, p_offset, _vaddr, p_paddr, p_filesz = struct.unpack_from("<IIIII", data, phoff + k * phentsize)
         if p_type == 1 and p_filesz:
-            uc.mem_write(p_paddr, data[p_offset:p_offset + p_filesz])
+            uc.mem_write(p_paddr, data[p_offset : p_offset + p_filesz])
 
 
 def _thumb_count(code: bytes) -> int:
@@ -239,7 +268,7 @@ class _Machine:
         """(μ, codes, step, counters) of ``emu_state`` (ARM EABI layout: 2 pointers, 2 u64, u32[])."""
         raw = bytes(self.uc.mem_read(self.sym["emu_state"], 24 + 4 * len(COUNTER_NAMES)))
         mu_ptr, code_ptr = struct.unpack_from("<II", raw, 0)
-        step, = struct.unpack_from("<Q", raw, 16)
+        (step,) = struct.unpack_from("<Q", raw, 16)
         counters = list(struct.unpack_from(f"<{len(COUNTER_NAMES)}I", raw, 24))
         mu = np.frombuffer(bytes(self.uc.mem_read(mu_ptr, 2 * n_params)), dtype="<i2")
         code = np.frombuffer(bytes(self.uc.mem_read(code_ptr, n_params)), dtype=np.uint8)
@@ -250,12 +279,17 @@ def _same_state(machine: _Machine, learner: Any) -> bool:
     net = learner.describe().fixed
     mu, code, step, counters = machine.state(net.layout.n_params)
     py = [net.counters.get(n, 0) if n != "input" else 0 for n in COUNTER_NAMES]
-    return bool(np.array_equal(mu, net.mu) and np.array_equal(code, net.code) and step == net.step
-                and counters == py)
+    return bool(np.array_equal(mu, net.mu) and np.array_equal(code, net.code) and step == net.step and counters == py)
 
 
-def emulate(learner: Any, steps: int = 3, X: np.ndarray | None = None, y: np.ndarray | None = None,
-            counting: str = "block", seed: int = 0) -> EmulationResult:
+def emulate(
+    learner: Any,
+    steps: int = 3,
+    X: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    counting: str = "block",
+    seed: int = 0,
+) -> EmulationResult:
     """Cross-compile ``learner``'s C library, run ``steps`` predict + learn_one calls on an emulated M4.
 
     ``learner`` is not modified (a copy learns alongside the emulator, and every predicted probability and
@@ -287,7 +321,7 @@ def emulate(learner: Any, steps: int = 3, X: np.ndarray | None = None, y: np.nda
         machine.write("emu_x", twin.quantize(X[k])[0])
         best, n = machine.call("emu_predict")
         predict.append(n)
-        ref = twin.predict_q15(X[k:k + 1])[0]
+        ref = twin.predict_q15(X[k : k + 1])[0]
         same_p = np.array_equal(machine.array("emu_p", "<i4", n_out), ref)
         exact &= bool(same_p and best == int(np.argmax(ref)))
         machine.write("emu_y", np.array([y[k]], dtype="<i4"))
@@ -295,6 +329,14 @@ def emulate(learner: Any, steps: int = 3, X: np.ndarray | None = None, y: np.nda
         learn.append(n)
         twin.learn_one(X[k], int(y[k]))
         exact &= _same_state(machine, twin)
-    return EmulationResult(tuple(twin.layers), lib_size, image_size, predict, learn, exact, counting,
-                           compiler,
-                           notes={"n_params": twin.n_params(), "bias": twin.bias})
+    return EmulationResult(
+        tuple(twin.layers),
+        lib_size,
+        image_size,
+        predict,
+        learn,
+        exact,
+        counting,
+        compiler,
+        notes={"n_params": twin.n_params(), "bias": twin.bias},
+    )

@@ -25,10 +25,24 @@ from .device import Device
 
 __all__ = ["KIND_COST", "OpCost", "LatencyEstimate", "cost_of", "estimate_latency", "step_latency"]
 
-KIND_COST = {"mac8x8": "mac_int8", "mac8x16": "mac_int16", "mac16x16": "mac_int16", "fmac": "mac_float",
-             "mul": "mul", "fmul": "mul_float", "alu": "alu", "falu": "alu_float", "prng": "prng_draw",
-             "lut": "lut_lookup", "load_store": "load_store", "exp": "exp", "fexp": "exp_float", "div": "div",
-             "fdiv": "div_float", "call": "call"}
+KIND_COST = {
+    "mac8x8": "mac_int8",
+    "mac8x16": "mac_int16",
+    "mac16x16": "mac_int16",
+    "fmac": "mac_float",
+    "mul": "mul",
+    "fmul": "mul_float",
+    "alu": "alu",
+    "falu": "alu_float",
+    "prng": "prng_draw",
+    "lut": "lut_lookup",
+    "load_store": "load_store",
+    "exp": "exp",
+    "fexp": "exp_float",
+    "div": "div",
+    "fdiv": "div_float",
+    "call": "call",
+}
 _SIMD_KINDS = ("mac8x8", "mac8x16", "mac16x16")
 assert set(KIND_COST) == set(KINDS), "every op kind needs a cost key"
 
@@ -53,8 +67,14 @@ class OpCost:
         return self.op.count * self.cycles_each
 
     def to_dict(self) -> dict:
-        return {"name": self.op.name, "kind": self.op.kind, "count": self.op.count,
-                "cycles_each": self.cycles_each, "cycles": self.cycles, "note": self.op.note}
+        return {
+            "name": self.op.name,
+            "kind": self.op.kind,
+            "count": self.op.count,
+            "cycles_each": self.cycles_each,
+            "cycles": self.cycles,
+            "note": self.op.note,
+        }
 
 
 @dataclass(frozen=True)
@@ -84,8 +104,13 @@ class LatencyEstimate:
         return out
 
     def to_dict(self) -> dict:
-        return {"mode": self.mode, "cycles": self.cycles, "us": self.us, "by_kind": self.by_kind(),
-                "ops": [c.to_dict() for c in self.ops]}
+        return {
+            "mode": self.mode,
+            "cycles": self.cycles,
+            "us": self.us,
+            "by_kind": self.by_kind(),
+            "ops": [c.to_dict() for c in self.ops],
+        }
 
 
 def estimate_latency(learner: Describable | NetworkDescription, device: Device, mode: str) -> LatencyEstimate:
@@ -107,5 +132,4 @@ def step_latency(learner: Describable | NetworkDescription, device: Device, mode
     passes = {n: estimate_latency(desc, device, n) for n in names}
     fe_cycles = float(desc.frontend.cycles_per_window) if desc.frontend is not None else 0.0
     cycles = sum(p.cycles for p in passes.values()) + fe_cycles
-    return {"passes": passes, "frontend_cycles": fe_cycles, "cycles": cycles,
-            "us": cycles * 1e6 / device.clock_hz}
+    return {"passes": passes, "frontend_cycles": fe_cycles, "cycles": cycles, "us": cycles * 1e6 / device.clock_hz}

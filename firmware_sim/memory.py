@@ -47,19 +47,31 @@ from edge_mesu.memplan import Buffer, MemoryPlan, plan_memory
 
 from .device import Device
 
-__all__ = ["CODE_BYTES", "PRNG_STATE_BYTES", "TFLM_ALIGNMENT", "TFLM_ARENA_BYTES", "MemoryMap",
-           "TflmArenaEstimate", "code_size", "measured_arena", "memory_map", "pass_buffers", "table_bytes",
-           "tflm_arena_estimate", "tflm_buffers"]
+__all__ = [
+    "CODE_BYTES",
+    "PRNG_STATE_BYTES",
+    "TFLM_ALIGNMENT",
+    "TFLM_ARENA_BYTES",
+    "MemoryMap",
+    "TflmArenaEstimate",
+    "code_size",
+    "measured_arena",
+    "memory_map",
+    "pass_buffers",
+    "table_bytes",
+    "tflm_arena_estimate",
+    "tflm_buffers",
+]
 
 CODE_BYTES = {  # estimate: Thumb-2, -Os, per kernel
-    "runtime_learn": 1024,   # init, step loop, state checkpoint glue
-    "runtime_infer": 512,    # init and predict loop
-    "fc_forward": 768,       # dot-product kernel (unrolled, SIMD variant)
-    "sampler": 320,          # counter-based PRNG, inverse-CDF Gaussian, w = mu + sigma*eps
+    "runtime_learn": 1024,  # init, step loop, state checkpoint glue
+    "runtime_infer": 512,  # init and predict loop
+    "fc_forward": 768,  # dot-product kernel (unrolled, SIMD variant)
+    "sampler": 320,  # counter-based PRNG, inverse-CDF Gaussian, w = mu + sigma*eps
     "fc_backward_update": 1536,  # fused backward + MESU update + stochastic rounding
-    "softmax": 384,          # max, exp table, normalise, argmax
-    "float_support": 2048,   # expf and float helpers (float learner only)
-    "per_layer": 64,         # call site and layer descriptor
+    "softmax": 384,  # max, exp table, normalise, argmax
+    "float_support": 2048,  # expf and float helpers (float learner only)
+    "per_layer": 64,  # call site and layer descriptor
 }
 PRNG_STATE_BYTES = 16
 ARENA_ALIGNMENT = 4
@@ -71,12 +83,12 @@ TFLM_ALIGNMENT = 16  # TFLM's MicroArenaBufferAlignment
 #: examples within 25 % of a fresh measurement). TFLM's structs hold pointers, so a 32-bit target needs
 #: somewhat less: the estimate errs on the safe side there.
 TFLM_ARENA_BYTES = {
-    "fixed": 896,           # allocator, subgraph and planner objects; graph input/output TfLiteTensors
-    "per_tensor": 24,       # TfLiteEvalTensor
-    "per_op": 64,           # NodeAndRegistration
-    "per_fc": 112,          # FULLY_CONNECTED op data (and its share of unrecorded allocations)
+    "fixed": 896,  # allocator, subgraph and planner objects; graph input/output TfLiteTensors
+    "per_tensor": 24,  # TfLiteEvalTensor
+    "per_op": 64,  # NodeAndRegistration
+    "per_fc": 112,  # FULLY_CONNECTED op data (and its share of unrecorded allocations)
     "per_channel_array": 4,  # int32 multiplier and int32 shift arrays, each 16-byte aligned
-    "prepare_fixed": 232,   # Prepare: temporary TfLiteTensors and quantisation structs
+    "prepare_fixed": 232,  # Prepare: temporary TfLiteTensors and quantisation structs
     "prepare_per_channel": 8,  # Prepare: weight and bias zero points converted to int32 (widest layer)
     "plan_per_tensor": 37,  # planner scratch while the memory plan is committed
 }
@@ -91,8 +103,13 @@ def _formats(desc: NetworkDescription, pass_name: str) -> dict[str, int]:
     if pass_name == "infer":
         return {"input": 1, "act": 1, "acc": 4, "grad": 4, "weight": 1}
     a = desc.arithmetic
-    return {"input": _nbytes(a.input_bits), "act": _nbytes(a.act_bits), "acc": _nbytes(a.acc_bits),
-            "grad": _nbytes(a.grad_bits), "weight": _nbytes(a.weight_bits)}
+    return {
+        "input": _nbytes(a.input_bits),
+        "act": _nbytes(a.act_bits),
+        "acc": _nbytes(a.acc_bits),
+        "grad": _nbytes(a.grad_bits),
+        "weight": _nbytes(a.weight_bits),
+    }
 
 
 def tflm_buffers(sizes: tuple[int, ...] | list[int]) -> list[Buffer]:
@@ -104,8 +121,10 @@ def tflm_buffers(sizes: tuple[int, ...] | list[int]) -> list[Buffer]:
     n_layers = len(sizes) - 1
     bufs = [Buffer("input", sizes[0], 0, 1)]
     bufs += [Buffer(f"h{i + 1}", sizes[i + 1], 1 + i, 2 + i) for i in range(n_layers - 1)]
-    return bufs + [Buffer("logits", sizes[-1], n_layers, n_layers + 1),
-                   Buffer("probs", sizes[-1], n_layers + 1, n_layers + 1)]
+    return bufs + [
+        Buffer("logits", sizes[-1], n_layers, n_layers + 1),
+        Buffer("probs", sizes[-1], n_layers + 1, n_layers + 1),
+    ]
 
 
 def pass_buffers(learner: Describable | NetworkDescription, pass_name: str) -> list[Buffer]:
@@ -212,12 +231,12 @@ def tflm_arena_estimate(sizes: tuple[int, ...] | list[int]) -> TflmArenaEstimate
     n_fc = len(sizes) - 1
     n_tensors = 3 * n_fc + 2
     channel_arrays = sum(2 * _align(c["per_channel_array"] * n, TFLM_ALIGNMENT) for n in sizes[1:])
-    tail = (c["fixed"] + c["per_tensor"] * n_tensors + c["per_op"] * (n_fc + 1) + c["per_fc"] * n_fc
-            + channel_arrays)
-    prepare = max(c["prepare_fixed"] + c["prepare_per_channel"] * max(sizes[1:]),
-                  c["plan_per_tensor"] * n_tensors)
-    plan = plan_memory([Buffer(b.name, _align(b.size, TFLM_ALIGNMENT), b.first_use, b.last_use)
-                        for b in tflm_buffers(sizes)], TFLM_ALIGNMENT)
+    tail = c["fixed"] + c["per_tensor"] * n_tensors + c["per_op"] * (n_fc + 1) + c["per_fc"] * n_fc + channel_arrays
+    prepare = max(c["prepare_fixed"] + c["prepare_per_channel"] * max(sizes[1:]), c["plan_per_tensor"] * n_tensors)
+    plan = plan_memory(
+        [Buffer(b.name, _align(b.size, TFLM_ALIGNMENT), b.first_use, b.last_use) for b in tflm_buffers(sizes)],
+        TFLM_ALIGNMENT,
+    )
     return TflmArenaEstimate(plan.arena_bytes, tail, prepare, plan)
 
 
@@ -244,8 +263,13 @@ def measured_arena(value: Any) -> dict[str, int | None]:
         raise TypeError(f"tflm_arena needs total, head and tail bytes, got {value!r}") from None
     raw = fields.get("smallest")
     smallest = None if raw is None else int(raw)
-    return {"required": smallest if smallest is not None else total, "total": total, "head": head,
-            "tail": tail, "smallest": smallest}
+    return {
+        "required": smallest if smallest is not None else total,
+        "total": total,
+        "head": head,
+        "tail": tail,
+        "smallest": smallest,
+    }
 
 
 @dataclass(frozen=True)
@@ -277,9 +301,11 @@ class MemoryMap:
         return name, sections[name]
 
     def plan_dict(self) -> dict:
-        out = {"arena_bytes": self.ram.get("arena", 0),
-               "alignment": TFLM_ALIGNMENT if self.mode == "infer" else ARENA_ALIGNMENT,
-               "passes": {k: p.to_dict() for k, p in self.plans.items()}}
+        out = {
+            "arena_bytes": self.ram.get("arena", 0),
+            "alignment": TFLM_ALIGNMENT if self.mode == "infer" else ARENA_ALIGNMENT,
+            "passes": {k: p.to_dict() for k, p in self.plans.items()},
+        }
         if self.tflm:
             out["tflm"] = self.tflm
         return out
@@ -307,13 +333,13 @@ def _tflm_arena(desc: NetworkDescription, tflm_arena: Any) -> tuple[int, MemoryP
     measured = None if tflm_arena is None else measured_arena(tflm_arena)
     use_measured = measured is not None and int(measured["required"]) > est.required  # type: ignore[arg-type]
     arena = int(measured["required"]) if use_measured else est.required  # type: ignore[index,arg-type]
-    info = {"estimated": est.to_dict(), "measured": measured,
-            "budgeted": "measured" if use_measured else "estimated"}
+    info = {"estimated": est.to_dict(), "measured": measured, "budgeted": "measured" if use_measured else "estimated"}
     return arena, est.plan, info
 
 
-def memory_map(learner: Describable | NetworkDescription, device: Device, mode: str = "learn",
-               tflm_arena: Any = None) -> MemoryMap:
+def memory_map(
+    learner: Describable | NetworkDescription, device: Device, mode: str = "learn", tflm_arena: Any = None
+) -> MemoryMap:
     """Flash and RAM of a network (a description, or a learner / pipeline to describe) on ``device`` in
     ``mode`` (``"infer"`` or ``"learn"``).
 

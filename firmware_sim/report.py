@@ -17,14 +17,18 @@ def _b(n: float) -> str:
 def _tflm_line(tflm: dict[str, Any]) -> str:
     """The TFLM arena: estimate beside measurement (two lines), and which one the RAM budget uses."""
     e, m = tflm["estimated"], tflm.get("measured")
-    line = (f"TFLM arena:     estimated {_b(e['required'])} (bookkeeping {e['tail']:,} + max(activations "
-            f"{e['head']:,}, prepare peak {e['prepare']:,}))")
+    line = (
+        f"TFLM arena:     estimated {_b(e['required'])} (bookkeeping {e['tail']:,} + max(activations "
+        f"{e['head']:,}, prepare peak {e['prepare']:,}))"
+    )
     if not m:
         return line + ", not measured"
     split = f" = head {m['head']:,} + tail {m['tail']:,}" if m.get("head") is not None else ""
     smallest = "smallest that runs; " if m.get("smallest") is not None else ""
-    return (f"{line}\n{'':16}measured {_b(m['required'])} ({smallest}total {m['total']:,}{split}); "
-            f"RAM budget uses the {tflm['budgeted']} arena")
+    return (
+        f"{line}\n{'':16}measured {_b(m['required'])} ({smallest}total {m['total']:,}{split}); "
+        f"RAM budget uses the {tflm['budgeted']} arena"
+    )
 
 
 def _us(us: float) -> str:
@@ -77,10 +81,35 @@ class SimReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (per-sample traces left out)."""
-        keys = ("device", "description", "mode", "flash_bytes", "flash_budget", "ram_bytes", "ram_budget",
-                "flash", "ram", "memory_plan", "cycles_per_step", "us_per_step", "cycles", "top_ops",
-                "rate_hz", "queue", "utilisation", "samples", "processed", "deadline_misses", "dropped",
-                "max_waiting", "max_latency_us", "accuracy", "checkpoint_ms", "violations", "learner_error")
+        keys = (
+            "device",
+            "description",
+            "mode",
+            "flash_bytes",
+            "flash_budget",
+            "ram_bytes",
+            "ram_budget",
+            "flash",
+            "ram",
+            "memory_plan",
+            "cycles_per_step",
+            "us_per_step",
+            "cycles",
+            "top_ops",
+            "rate_hz",
+            "queue",
+            "utilisation",
+            "samples",
+            "processed",
+            "deadline_misses",
+            "dropped",
+            "max_waiting",
+            "max_latency_us",
+            "accuracy",
+            "checkpoint_ms",
+            "violations",
+            "learner_error",
+        )
         out = {k: getattr(self, k) for k in keys}
         out["ok"] = self.ok
         return out
@@ -94,33 +123,48 @@ class SimReport:
         period_us = 1e6 / self.rate_hz
         lat_ok = self.utilisation <= 1.0 and self.deadline_misses == 0 and self.dropped == 0
         return [
-            ("flash", _b(self.flash_bytes), _b(self.flash_budget),
-             "ok" if self.flash_bytes <= self.flash_budget else "OVER"),
-            ("RAM", _b(self.ram_bytes), _b(self.ram_budget),
-             "ok" if self.ram_bytes <= self.ram_budget else "OVER"),
-            ("latency/sample", _us(self.us_per_step), f"{_us(period_us)} @ {self.rate_hz:g} Hz",
-             f"{'ok' if lat_ok else 'OVER'} (utilisation {self.utilisation:.2f})"),
+            (
+                "flash",
+                _b(self.flash_bytes),
+                _b(self.flash_budget),
+                "ok" if self.flash_bytes <= self.flash_budget else "OVER",
+            ),
+            ("RAM", _b(self.ram_bytes), _b(self.ram_budget), "ok" if self.ram_bytes <= self.ram_budget else "OVER"),
+            (
+                "latency/sample",
+                _us(self.us_per_step),
+                f"{_us(period_us)} @ {self.rate_hz:g} Hz",
+                f"{'ok' if lat_ok else 'OVER'} (utilisation {self.utilisation:.2f})",
+            ),
         ]
 
     def format_table(self) -> str:
         """A human-readable summary table."""
-        lines = [f"firmware_sim: {self.device} ({self.description}), mode {self.mode}",
-                 f"{'budget':<16}{'used':>16}  {'limit':>22}  status"]
+        lines = [
+            f"firmware_sim: {self.device} ({self.description}), mode {self.mode}",
+            f"{'budget':<16}{'used':>16}  {'limit':>22}  status",
+        ]
         for name, used, limit, status in self._budget_rows():
             lines.append(f"{name:<16}{used:>16}  {limit:>22}  {status}")
         lines.append("RAM sections:   " + ", ".join(f"{k} {v:,}" for k, v in self.ram.items()))
         lines.append("flash sections: " + ", ".join(f"{k} {v:,}" for k, v in self.flash.items()))
         if self.memory_plan.get("tflm"):
             lines.append(_tflm_line(self.memory_plan["tflm"]))
-        lines.append("cycles/sample:  " + ", ".join(f"{k} {v:,.0f}" for k, v in self.cycles.items())
-                     + f" (total {self.cycles_per_step:,.0f})")
+        lines.append(
+            "cycles/sample:  "
+            + ", ".join(f"{k} {v:,.0f}" for k, v in self.cycles.items())
+            + f" (total {self.cycles_per_step:,.0f})"
+        )
         if self.top_ops:
-            lines.append("top ops:        " + ", ".join(
-                f"{o['pass']}:{o['name']} {o['share']:.0%}" for o in self.top_ops[:4]))
+            lines.append(
+                "top ops:        " + ", ".join(f"{o['pass']}:{o['name']} {o['share']:.0%}" for o in self.top_ops[:4])
+            )
         acc = "n/a" if self.accuracy is None else f"{self.accuracy:.3f}"
-        lines.append(f"stream:         {self.samples} samples, {self.processed} processed, "
-                     f"{self.deadline_misses} deadline misses, {self.dropped} dropped (queue {self.queue}), "
-                     f"accuracy {acc}")
+        lines.append(
+            f"stream:         {self.samples} samples, {self.processed} processed, "
+            f"{self.deadline_misses} deadline misses, {self.dropped} dropped (queue {self.queue}), "
+            f"accuracy {acc}"
+        )
         if self.checkpoint_ms is not None:
             lines.append(f"checkpoint:     {self.checkpoint_ms:,.1f} ms to persist the state to flash")
         lines.append("result:         " + ("OK, every budget holds" if self.ok else "VIOLATED"))

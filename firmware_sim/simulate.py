@@ -25,24 +25,29 @@ def _top_ops(passes: dict, total: float, n: int = 8) -> list[dict[str, Any]]:
     return rows[:n]
 
 
-def budget_violations(mem: MemoryMap, device: Device, latency: dict, queue: QueueResult,
-                      rate_hz: float) -> list[str]:
+def budget_violations(mem: MemoryMap, device: Device, latency: dict, queue: QueueResult, rate_hz: float) -> list[str]:
     """One message per violated budget (flash, RAM, latency), each naming its largest consumer."""
     out = []
-    for region, used, limit in (("flash", mem.flash_bytes, device.flash_bytes),
-                                ("RAM", mem.ram_bytes, device.sram_bytes)):
+    for region, used, limit in (
+        ("flash", mem.flash_bytes, device.flash_bytes),
+        ("RAM", mem.ram_bytes, device.sram_bytes),
+    ):
         if used > limit:
             name, size = mem.largest("flash" if region == "flash" else "ram")
-            out.append(f"{region} budget exceeded on {device.name}: {used:,} B > {limit:,} B "
-                       f"(largest consumer: {name}, {size:,} B)")
+            out.append(
+                f"{region} budget exceeded on {device.name}: {used:,} B > {limit:,} B "
+                f"(largest consumer: {name}, {size:,} B)"
+            )
     utilisation = latency["us"] * rate_hz / 1e6
     if utilisation > 1.0 or queue.deadline_misses or queue.dropped:
         top = _top_ops(latency["passes"], latency["cycles"], 1)
         where = f"{top[0]['pass']}:{top[0]['name']}, {top[0]['share']:.0%} of cycles" if top else "n/a"
-        out.append(f"latency budget exceeded on {device.name}: {latency['us']:,.1f} us per sample > "
-                   f"{1e6 / rate_hz:,.1f} us period at {rate_hz:g} Hz (utilisation {utilisation:.2f}; "
-                   f"{queue.deadline_misses} deadline misses, {queue.dropped} dropped; "
-                   f"largest consumer: {where})")
+        out.append(
+            f"latency budget exceeded on {device.name}: {latency['us']:,.1f} us per sample > "
+            f"{1e6 / rate_hz:,.1f} us period at {rate_hz:g} Hz (utilisation {utilisation:.2f}; "
+            f"{queue.deadline_misses} deadline misses, {queue.dropped} dropped; "
+            f"largest consumer: {where})"
+        )
     return out
 
 
@@ -77,9 +82,17 @@ class _Prequential:
             self.correct += int(pred == int(y))
 
 
-def simulate(learner: Any, device: str | os.PathLike | Device, stream: Any, rate_hz: float, queue: int = 4,
-             mode: str = "learn", max_samples: int | None = None, tflm_arena: Any = None,
-             description: NetworkDescription | None = None) -> SimReport:
+def simulate(
+    learner: Any,
+    device: str | os.PathLike | Device,
+    stream: Any,
+    rate_hz: float,
+    queue: int = 4,
+    mode: str = "learn",
+    max_samples: int | None = None,
+    tflm_arena: Any = None,
+    description: NetworkDescription | None = None,
+) -> SimReport:
     """Check ``learner`` against ``device``: will it fit, will it keep up with ``rate_hz``?
 
     Parameters
@@ -107,8 +120,9 @@ def simulate(learner: Any, device: str | os.PathLike | Device, stream: Any, rate
     bound = check_queue(queue)
     if mode not in ("learn", "infer"):
         raise ValueError(f"mode must be 'learn' or 'infer', got {mode!r}")
-    if max_samples is not None and (isinstance(max_samples, bool) or not isinstance(max_samples, int)
-                                    or max_samples < 0):
+    if max_samples is not None and (
+        isinstance(max_samples, bool) or not isinstance(max_samples, int) or max_samples < 0
+    ):
         raise ValueError(f"max_samples must be None or an integer >= 0, got {max_samples!r}")
     dev = load_device(device)
     desc = learner.describe() if description is None else description
@@ -122,8 +136,17 @@ def simulate(learner: Any, device: str | os.PathLike | Device, stream: Any, rate
     return _report(desc, dev, mode, mem, lat, q, runner, rate, bound)
 
 
-def _report(desc: NetworkDescription, dev: Device, mode: str, mem: MemoryMap, lat: dict, q: QueueResult,
-            runner: _Prequential, rate: float, bound: int) -> SimReport:
+def _report(
+    desc: NetworkDescription,
+    dev: Device,
+    mode: str,
+    mem: MemoryMap,
+    lat: dict,
+    q: QueueResult,
+    runner: _Prequential,
+    rate: float,
+    bound: int,
+) -> SimReport:
     cycles = {name: est.cycles for name, est in lat["passes"].items()}
     if lat["frontend_cycles"]:
         cycles["frontend"] = lat["frontend_cycles"]
@@ -131,13 +154,33 @@ def _report(desc: NetworkDescription, dev: Device, mode: str, mem: MemoryMap, la
     if mode == "learn" and dev.flash_write is not None:
         checkpoint = dev.flash_write.persist_us(desc.state_nbytes) / 1000
     return SimReport(
-        device=dev.name, description=dev.description, mode=mode, flash_bytes=mem.flash_bytes,
-        flash_budget=dev.flash_bytes, ram_bytes=mem.ram_bytes, ram_budget=dev.sram_bytes,
-        flash=dict(mem.flash), ram=dict(mem.ram), memory_plan=mem.plan_dict(), cycles_per_step=lat["cycles"],
-        us_per_step=lat["us"], cycles=cycles, top_ops=_top_ops(lat["passes"], lat["cycles"]), rate_hz=rate,
-        queue=bound, utilisation=lat["us"] * rate / 1e6, samples=q.samples, processed=q.processed,
-        deadline_misses=q.deadline_misses, dropped=q.dropped, max_waiting=q.max_waiting,
+        device=dev.name,
+        description=dev.description,
+        mode=mode,
+        flash_bytes=mem.flash_bytes,
+        flash_budget=dev.flash_bytes,
+        ram_bytes=mem.ram_bytes,
+        ram_budget=dev.sram_bytes,
+        flash=dict(mem.flash),
+        ram=dict(mem.ram),
+        memory_plan=mem.plan_dict(),
+        cycles_per_step=lat["cycles"],
+        us_per_step=lat["us"],
+        cycles=cycles,
+        top_ops=_top_ops(lat["passes"], lat["cycles"]),
+        rate_hz=rate,
+        queue=bound,
+        utilisation=lat["us"] * rate / 1e6,
+        samples=q.samples,
+        processed=q.processed,
+        deadline_misses=q.deadline_misses,
+        dropped=q.dropped,
+        max_waiting=q.max_waiting,
         max_latency_us=q.max_latency_s * 1e6,
-        accuracy=runner.correct / runner.scored if runner.scored else None, checkpoint_ms=checkpoint,
+        accuracy=runner.correct / runner.scored if runner.scored else None,
+        checkpoint_ms=checkpoint,
         violations=budget_violations(mem, dev, lat, q, rate) + ([runner.error] if runner.error else []),
-        learner_error=runner.error, lateness_s=q.lateness_s, waiting=q.waiting)
+        learner_error=runner.error,
+        lateness_s=q.lateness_s,
+        waiting=q.waiting,
+    )

@@ -73,8 +73,9 @@ class QueueResult:
     waiting: list[int] = field(default_factory=list, repr=False)
 
 
-def replay_queue(items: Iterable[Any], service_s: float, rate_hz: float, queue: int,
-                 on_sample: Callable[[Any], None] | None = None) -> QueueResult:
+def replay_queue(
+    items: Iterable[Any], service_s: float, rate_hz: float, queue: int, on_sample: Callable[[Any], None] | None = None
+) -> QueueResult:
     """Run ``items`` through the queue; call ``on_sample(item)`` for each processed one, in order."""
     rate = check_rate(rate_hz)
     bound = check_queue(queue)

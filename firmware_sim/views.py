@@ -19,8 +19,9 @@ from edge_mesu.interface import FIXED_ARITHMETIC, Arithmetic, Describable, Netwo
 __all__ = ["assume_fixed_point"]
 
 
-def assume_fixed_point(learner: Describable | NetworkDescription, bytes_per_param: float = 3,
-                       arithmetic: Arithmetic = FIXED_ARITHMETIC) -> NetworkDescription:
+def assume_fixed_point(
+    learner: Describable | NetworkDescription, bytes_per_param: float = 3, arithmetic: Arithmetic = FIXED_ARITHMETIC
+) -> NetworkDescription:
     """The network's description with fixed-point arithmetic (default: int16 μ, uint8 σ code, int8 data) and
     ``bytes_per_param`` bytes of learning state per parameter."""
     return describe(learner).assuming(arithmetic, bytes_per_param)

@@ -28,8 +28,18 @@ ALLOWED = {  # package -> the project packages it may import
     "edge_mesu_app": {"edge_mesu_app", "edge_mesu", "export", "firmware_sim"},
 }
 # the core's optional adapters may import their host libraries, and nothing of the project above the core
-OPTIONAL_ONLY_LAZY = {"onnx", "onnxruntime", "ray", "matplotlib", "unicorn", "tflite_micro", "ai_edge_litert",
-                      "river", "sklearn", "tqdm"}
+OPTIONAL_ONLY_LAZY = {
+    "onnx",
+    "onnxruntime",
+    "ray",
+    "matplotlib",
+    "unicorn",
+    "tflite_micro",
+    "ai_edge_litert",
+    "river",
+    "sklearn",
+    "tqdm",
+}
 
 
 def _module_name(path: Path) -> str:
@@ -53,7 +63,7 @@ def _imports(path: Path) -> list[tuple[str, int, bool]]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 mod = ".".join(base + ([node.module] if node.module else []))
             else:
                 mod = node.module or ""
@@ -78,8 +88,7 @@ def test_imports_point_down_only():
         for mod, line, _ in _imports(path):
             top = mod.split(".")[0]
             if top in PACKAGES and top not in ALLOWED[me]:
-                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {mod} ({me} may import "
-                             f"{sorted(ALLOWED[me])})")
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {mod} ({me} may import {sorted(ALLOWED[me])})")
     assert not wrong, "imports that point the wrong way:\n" + "\n".join(wrong)
 
 
@@ -168,15 +177,17 @@ def test_the_checker_sees_a_wrong_way_import(tmp_path):
 
 def test_export_to_c_imports_without_onnx():
     """``import export`` and ``export.to_c`` work where onnx, onnxruntime and flatbuffers are missing."""
-    code = ("import sys\n"
-            "for name in ('onnx', 'onnxruntime', 'flatbuffers', 'tflite'):\n"
-            "    sys.modules[name] = None  # any import of them now raises ImportError\n"
-            "import export\n"
-            "from edge_mesu import FixedMESULearner\n"
-            "import tempfile\n"
-            "d = tempfile.mkdtemp()\n"
-            "rep = export.to_c(FixedMESULearner((4, 3, 2), seed=0), d, name='tiny')\n"
-            "print(sorted(p.rsplit('/', 1)[-1] for p in rep.details['files']))\n")
+    code = (
+        "import sys\n"
+        "for name in ('onnx', 'onnxruntime', 'flatbuffers', 'tflite'):\n"
+        "    sys.modules[name] = None  # any import of them now raises ImportError\n"
+        "import export\n"
+        "from edge_mesu import FixedMESULearner\n"
+        "import tempfile\n"
+        "d = tempfile.mkdtemp()\n"
+        "rep = export.to_c(FixedMESULearner((4, 3, 2), seed=0), d, name='tiny')\n"
+        "print(sorted(p.rsplit('/', 1)[-1] for p in rep.details['files']))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "tiny.c" in out.stdout

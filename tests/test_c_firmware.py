@@ -28,9 +28,13 @@ LAYERS = (16, 12, 4)
 
 
 class _State(ctypes.Structure):
-    _fields_ = [("mu", ctypes.POINTER(ctypes.c_int16)), ("code", ctypes.POINTER(ctypes.c_uint8)),
-                ("seed", ctypes.c_uint64), ("step", ctypes.c_uint64),
-                ("counters", ctypes.c_uint32 * len(COUNTER_NAMES))]
+    _fields_ = [
+        ("mu", ctypes.POINTER(ctypes.c_int16)),
+        ("code", ctypes.POINTER(ctypes.c_uint8)),
+        ("seed", ctypes.c_uint64),
+        ("step", ctypes.c_uint64),
+        ("counters", ctypes.c_uint32 * len(COUNTER_NAMES)),
+    ]
 
 
 class Firmware:
@@ -39,8 +43,11 @@ class Firmware:
     def __init__(self, learner: FixedMESULearner, tmp_path, name: str = "fw", defines: tuple = ()) -> None:
         report = to_c(learner, tmp_path / name, name=name)
         lib = tmp_path / name / f"lib{name}.so"
-        subprocess.run([CC, *STRICT_FLAGS, *defines, "-fPIC", "-shared", "-o", str(lib),
-                        str(tmp_path / name / f"{name}.c")], check=True, capture_output=True)
+        subprocess.run(
+            [CC, *STRICT_FLAGS, *defines, "-fPIC", "-shared", "-o", str(lib), str(tmp_path / name / f"{name}.c")],
+            check=True,
+            capture_output=True,
+        )
         self.lib, self.name, self.report = ctypes.CDLL(str(lib)), name, report
         self.state = _State()
         self.arena = ctypes.create_string_buffer(report.details["arena_bytes"])
@@ -53,8 +60,9 @@ class Firmware:
 
     def learn(self, x_q: np.ndarray, y: int) -> int:
         x = np.ascontiguousarray(x_q, dtype=np.int8)
-        return self.fn("learn_one")(ctypes.byref(self.state), self.arena, x.ctypes.data_as(ctypes.c_void_p),
-                                    ctypes.c_int32(y))
+        return self.fn("learn_one")(
+            ctypes.byref(self.state), self.arena, x.ctypes.data_as(ctypes.c_void_p), ctypes.c_int32(y)
+        )
 
     def blob(self) -> bytes:
         size = self.report.details["state_blob_bytes"]
@@ -69,8 +77,7 @@ class Firmware:
         p = np.zeros(self.n_out, dtype=np.int32)
         x = np.ascontiguousarray(x_q, dtype=np.int8)
         mu = mu_ptr if mu_ptr is not None else self.state.mu
-        best = self.fn("predict")(mu, self.arena, x.ctypes.data_as(ctypes.c_void_p),
-                                  p.ctypes.data_as(ctypes.c_void_p))
+        best = self.fn("predict")(mu, self.arena, x.ctypes.data_as(ctypes.c_void_p), p.ctypes.data_as(ctypes.c_void_p))
         return best, p
 
 
@@ -103,7 +110,7 @@ def test_learn_bit_exact_every_update(tmp_path, bias):
     assert learner.counters["input"] == 0 and learner.counters.total() > 0  # clips happened and agree
     for i in range(1000):  # predictions of the trained mean network
         best, p = fw.predict(Xq[i])
-        ref = learner.predict_q15(X[i:i + 1])[0]
+        ref = learner.predict_q15(X[i : i + 1])[0]
         assert np.array_equal(p, ref) and best == int(np.argmax(ref))
 
 
@@ -126,8 +133,7 @@ def test_inference_only_build_predicts_the_same(tmp_path):
     learner.learn_many(X, y)
     fw = Firmware(learner, tmp_path, name="inf", defines=("-DINF_INFERENCE_ONLY",))
     assert not hasattr(fw.lib, "inf_learn_one")
-    mu = ctypes.cast(ctypes.addressof(ctypes.c_int16.in_dll(fw.lib, "inf_mu")),
-                     ctypes.POINTER(ctypes.c_int16))
+    mu = ctypes.cast(ctypes.addressof(ctypes.c_int16.in_dll(fw.lib, "inf_mu")), ctypes.POINTER(ctypes.c_int16))
     Xq = learner.plan.input_fmt.quantize(X)
     ref = learner.predict_q15(X)
     for i in range(100):
@@ -199,7 +205,8 @@ def test_unsupported_configurations_raise_before_writing(tmp_path):
     assert not (tmp_path / "out").exists()
     with pytest.raises(ValueError, match="train_samples"):
         FixedMESULearner((4, 3, 2), train_samples=3, backend="c") if CC else generate_c(
-            FixedMESULearner((4, 3, 2), train_samples=3))
+            FixedMESULearner((4, 3, 2), train_samples=3)
+        )
 
 
 def test_names_are_sanitised_and_files_written(tmp_path):
@@ -215,11 +222,11 @@ def test_names_are_sanitised_and_files_written(tmp_path):
 
 def _emulator_reason() -> str | None:
     from firmware_sim.emulate import emulator_available
+
     return emulator_available()
 
 
-needs_emu = pytest.mark.skipif(_emulator_reason() is not None,
-                               reason=f"Cortex-M4 emulation: {_emulator_reason()}")
+needs_emu = pytest.mark.skipif(_emulator_reason() is not None, reason=f"Cortex-M4 emulation: {_emulator_reason()}")
 
 
 @needs_emu
@@ -231,8 +238,10 @@ def test_emulated_cortex_m4_is_bit_exact_and_counts_instructions():
     slow = emulate(learner, steps=2, counting="code")
     assert fast.bit_exact and slow.bit_exact and learner.step == 0  # the caller's learner is untouched
     assert fast.library_size["text"] > 0 and fast.library_size["data"] > 0
-    for a, b in ((fast.predict_instructions, slow.predict_instructions),
-                 (fast.learn_instructions, slow.learn_instructions)):
+    for a, b in (
+        (fast.predict_instructions, slow.predict_instructions),
+        (fast.learn_instructions, slow.learn_instructions),
+    ):
         # the code hook skips IT-block instructions whose condition fails; the block count includes them
         assert all(0 <= x - y <= 0.05 * x for x, y in zip(a, b))
 

@@ -89,11 +89,14 @@ def test_stream_arrays(arrays) -> None:
         np.testing.assert_array_equal(y[task == t], y_t)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"n_tasks": 0}, "n_tasks"),
-    ({"n_tasks": 2, "samples_per_task": 0}, "samples_per_task"),
-    ({"n_tasks": 2, "samples_per_task": 21}, "samples_per_task"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_tasks": 0}, "n_tasks"),
+        ({"n_tasks": 2, "samples_per_task": 0}, "samples_per_task"),
+        ({"n_tasks": 2, "samples_per_task": 21}, "samples_per_task"),
+    ],
+)
 def test_bad_arguments(arrays, kwargs, match) -> None:
     with pytest.raises(ValueError, match=match):
         PermutedMNIST(*arrays, **kwargs)

@@ -104,17 +104,20 @@ def test_class_counts_variants(n_classes: int) -> None:
     assert set(np.unique(s.labels).tolist()) == set(range(n_classes))
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"n_windows": 0}, "n_windows"),
-    ({"window": 1}, "window"),
-    ({"n_classes": 1}, "n_classes"),
-    ({"n_classes": 7}, "n_classes"),
-    ({"late_class_onset": 1.0}, "late_class_onset"),
-    ({"late_class_onset": -0.1}, "late_class_onset"),
-    ({"drift": -0.5}, "drift"),
-    ({"rate_hz": 0.0}, "rate_hz"),
-    ({"mean_bout_windows": 0.5}, "mean_bout_windows"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_windows": 0}, "n_windows"),
+        ({"window": 1}, "window"),
+        ({"n_classes": 1}, "n_classes"),
+        ({"n_classes": 7}, "n_classes"),
+        ({"late_class_onset": 1.0}, "late_class_onset"),
+        ({"late_class_onset": -0.1}, "late_class_onset"),
+        ({"drift": -0.5}, "drift"),
+        ({"rate_hz": 0.0}, "rate_hz"),
+        ({"mean_bout_windows": 0.5}, "mean_bout_windows"),
+    ],
+)
 def test_bad_arguments(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         make_sensor_stream(**kwargs)

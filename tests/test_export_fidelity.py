@@ -19,9 +19,11 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[export.FidelityRep
     Xc, _ = gaussian_task(300, seed=3)
     X, y = gaussian_task(2000, seed=7)
     d = tmp_path_factory.mktemp("fidelity")
-    artefacts = {"onnx": export.to_onnx(learner, d / "m.onnx"),
-                 "onnx_int8": export.to_onnx_int8(learner, d / "m8.onnx", calibration=Xc),
-                 "tflite": export.to_tflite_int8(learner, d / "m.tflite", calibration=Xc)}
+    artefacts = {
+        "onnx": export.to_onnx(learner, d / "m.onnx"),
+        "onnx_int8": export.to_onnx_int8(learner, d / "m8.onnx", calibration=Xc),
+        "tflite": export.to_tflite_int8(learner, d / "m.tflite", calibration=Xc),
+    }
     return export.fidelity_report(learner, X, y, **artefacts), learner
 
 

@@ -64,22 +64,27 @@ def test_single_rounding_is_exact_round_half_up(x: int, m: int, shift: int) -> N
         assert abs(int(multiply_by_quantized_multiplier(x, m, shift, r)) - exact) <= 1
 
 
-@pytest.mark.parametrize(("x", "m", "shift", "single", "double", "double_up"), [
-    (-310, 2**30, -1, -77, -78, -77),  # exact tie -77.5 in the final shift: away from 0 vs up
-    (310, 2**30, -1, 78, 78, 78),  # positive tie: all round up
-    (24088, 1791558044, -8, 78, 79, 79),  # 78.4986: the first rounding lands on a tie (double rounding)
-    (-23583, 1806672523, -8, -78, -78, -77),  # −77.5012: measured on LiteRT's ruy kernels (−77)
-])
-def test_rounding_variants_on_hand_worked_ties(x: int, m: int, shift: int, single: int, double: int,
-                                               double_up: int) -> None:
+@pytest.mark.parametrize(
+    ("x", "m", "shift", "single", "double", "double_up"),
+    [
+        (-310, 2**30, -1, -77, -78, -77),  # exact tie -77.5 in the final shift: away from 0 vs up
+        (310, 2**30, -1, 78, 78, 78),  # positive tie: all round up
+        (24088, 1791558044, -8, 78, 79, 79),  # 78.4986: the first rounding lands on a tie (double rounding)
+        (-23583, 1806672523, -8, -78, -78, -77),  # −77.5012: measured on LiteRT's ruy kernels (−77)
+    ],
+)
+def test_rounding_variants_on_hand_worked_ties(
+    x: int, m: int, shift: int, single: int, double: int, double_up: int
+) -> None:
     assert int(multiply_by_quantized_multiplier(x, m, shift, "single")) == single
     assert int(multiply_by_quantized_multiplier(x, m, shift, "double")) == double
     assert int(multiply_by_quantized_multiplier(x, m, shift, "double_up")) == double_up
 
 
 def test_fp32_requantisation_rounds_half_to_even() -> None:
-    layer = dense_from_int8(np.ones((1, 1)), np.array([0.5]), np.zeros(1), ActQuant(1.0, 0), ActQuant(1.0, 0),
-                            relu=False)
+    layer = dense_from_int8(
+        np.ones((1, 1)), np.array([0.5]), np.zeros(1), ActQuant(1.0, 0), ActQuant(1.0, 0), relu=False
+    )
     acc = np.array([[145], [147], [-145]])  # 72.5, 73.5, -72.5
     assert requantize(acc, layer, "fp32").ravel().tolist() == [72, 74, -72]
     assert requantize(acc, layer, "single").ravel().tolist() == [73, 74, -72]
@@ -150,8 +155,9 @@ def test_fully_connected_matches_float_arithmetic_within_rounding() -> None:
     layer = plan.layers[0]
     x_q = plan.quantize_input(X)
     y_q, acc = fully_connected(x_q, layer)
-    real = (x_q.astype(np.float64) - layer.input.zero_point) @ (layer.weight.T * layer.weight_scale) \
-        * layer.input.scale + layer.bias * layer.bias_scale
+    real = (x_q.astype(np.float64) - layer.input.zero_point) @ (
+        layer.weight.T * layer.weight_scale
+    ) * layer.input.scale + layer.bias * layer.bias_scale
     want = np.clip(np.round(np.maximum(real, 0) / layer.output.scale) + layer.output.zero_point, -128, 127)
     assert np.max(np.abs(y_q.astype(int) - want)) <= 1
     assert acc.dtype == np.int64
@@ -159,8 +165,9 @@ def test_fully_connected_matches_float_arithmetic_within_rounding() -> None:
 
 def test_run_reference_rejects_bad_inputs() -> None:
     rng = np.random.default_rng(2)
-    plan = quantize_mlp([(rng.normal(size=(4, 3)), np.zeros(3)), (rng.normal(size=(3, 2)), np.zeros(2))],
-                        rng.normal(size=(20, 4)))
+    plan = quantize_mlp(
+        [(rng.normal(size=(4, 3)), np.zeros(3)), (rng.normal(size=(3, 2)), np.zeros(2))], rng.normal(size=(20, 4))
+    )
     with pytest.raises(ValueError, match="int8"):
         run_reference(plan, np.zeros((2, 4)))
     with pytest.raises(ValueError, match="shape"):

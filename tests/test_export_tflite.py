@@ -20,13 +20,20 @@ from export.tflite_schema import Model
 N_CHECK = 2000  # inputs compared bit for bit (≥ 1,000 asked)
 try:
     from tflite_micro.python.tflite_micro import runtime as _tflm_runtime  # noqa: F401
+
     HAVE_TFLM = True
 except ImportError:
     HAVE_TFLM = False
 #: every runtime variant; "tflm" (TensorFlow Lite Micro, optional) skips without tflite-micro
-RUNTIMES = [pytest.param(r, marks=pytest.mark.skipif(
-    r == "tflm" and not HAVE_TFLM, reason="tflite-micro is not installed: pip install 'edge-mesu[tflm]'"))
-    for r in sorted(RUNTIME_VARIANTS)]
+RUNTIMES = [
+    pytest.param(
+        r,
+        marks=pytest.mark.skipif(
+            r == "tflm" and not HAVE_TFLM, reason="tflite-micro is not installed: pip install 'edge-mesu[tflm]'"
+        ),
+    )
+    for r in sorted(RUNTIME_VARIANTS)
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +46,12 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict:
     plan = model_to_plan(Model.read(data))
     rng = np.random.default_rng(11)
     X_eval, _ = gaussian_task(N_CHECK // 2, seed=4)
-    x_q = np.concatenate([plan.quantize_input(X_eval),  # in-distribution, plus adversarial raw int8 inputs
-                          rng.integers(-128, 128, size=(N_CHECK // 2, 16)).astype(np.int8)])
+    x_q = np.concatenate(
+        [
+            plan.quantize_input(X_eval),  # in-distribution, plus adversarial raw int8 inputs
+            rng.integers(-128, 128, size=(N_CHECK // 2, 16)).astype(np.int8),
+        ]
+    )
     return {"learner": learner, "path": path, "data": data, "report": report, "plan": plan, "x_q": x_q}
 
 
@@ -93,8 +104,12 @@ def test_export_report(exported: dict) -> None:
     assert "per-channel(12, axis 0)" in formats["dense0/weight"].quant
     assert rep.export_seconds > 0 and "FULLY_CONNECTED" in rep.format_text()
     as_json = json.loads(json.dumps(rep.to_dict(), allow_nan=False))
-    assert as_json["tensors"][0] == {"name": "input", "dtype": "int8", "shape": [-1, 16],
-                                     "quant": formats["input"].quant}
+    assert as_json["tensors"][0] == {
+        "name": "input",
+        "dtype": "int8",
+        "shape": [-1, 16],
+        "quant": formats["input"].quant,
+    }
     for resolver in RUNTIME_VARIANTS:  # validation ran on the 300 calibration rows
         if resolver == "tflm" and not HAVE_TFLM:
             assert rep.details["reference_check"][resolver].startswith("not run")
@@ -116,8 +131,11 @@ def test_litert_is_bit_exact_with_the_reference(exported: dict, resolver: str) -
 def test_hidden_layers_are_bit_exact_too(exported: dict) -> None:
     interpreter_cls, resolvers = export.runtime.tflite_interpreter_class()
     for resolver, kind in (("builtin", "BUILTIN_WITHOUT_DEFAULT_DELEGATES"), ("reference", "BUILTIN_REF")):
-        interp = interpreter_cls(model_content=exported["data"], experimental_preserve_all_tensors=True,
-                                 experimental_op_resolver_type=getattr(resolvers, kind))
+        interp = interpreter_cls(
+            model_content=exported["data"],
+            experimental_preserve_all_tensors=True,
+            experimental_op_resolver_type=getattr(resolvers, kind),
+        )
         x_q = exported["x_q"]
         interp.resize_tensor_input(0, list(x_q.shape))
         interp.allocate_tensors()
@@ -131,8 +149,12 @@ def test_hidden_layers_are_bit_exact_too(exported: dict) -> None:
 def test_rounding_variants_are_distinguishable(exported: dict) -> None:
     """The measurement discriminates: other integer roundings disagree with each resolver somewhere."""
     x_q = exported["x_q"]
-    for resolver, wrong in (("builtin", "single"), ("builtin", "double"), ("reference", "double_up"),
-                            ("reference", "double")):
+    for resolver, wrong in (
+        ("builtin", "single"),
+        ("builtin", "double"),
+        ("reference", "double_up"),
+        ("reference", "double"),
+    ):
         got = run_tflite(exported["data"], x_q, resolver=resolver)["logits"]
         assert not np.array_equal(got, run_reference(exported["plan"], x_q, wrong, "lut").logits)
 
@@ -141,14 +163,17 @@ def _sentinel(path: Path) -> None:
     path.write_bytes(b"old")
 
 
-@pytest.mark.parametrize(("make", "calibration", "match"), [
-    (lambda: StubLearner([np.full((4, 3), np.nan), np.ones((3, 2))]), np.ones((5, 4)), "non-finite"),
-    (lambda: StubLearner([np.ones((4, 1))]), np.ones((5, 4)), ">= 2 classes"),
-    (lambda: StubLearner([np.ones((4, 3)), np.ones((3, 2))]), np.ones((0, 4)), "empty"),
-    (lambda: StubLearner([np.ones((4, 3)), np.ones((3, 2))]), np.ones((5, 3)), "shape"),
-    (lambda: StubLearner([np.ones((4, 3)), np.ones((3, 2))]), np.full((5, 4), np.inf), "non-finite"),
-    (lambda: StubLearner([np.ones((4, 3)), np.ones((3, 2))]), None, "required"),
-])
+@pytest.mark.parametrize(
+    ("make", "calibration", "match"),
+    [
+        (lambda: StubLearner([np.full((4, 3), np.nan), np.ones((3, 2))]), np.ones((5, 4)), "non-finite"),
+        (lambda: StubLearner([np.ones((4, 1))]), np.ones((5, 4)), ">= 2 classes"),
+        (lambda: StubLearner([np.ones((4, 3)), np.ones((3, 2))]), np.ones((0, 4)), "empty"),
+        (lambda: StubLearner([np.ones((4, 3)), np.ones((3, 2))]), np.ones((5, 3)), "shape"),
+        (lambda: StubLearner([np.ones((4, 3)), np.ones((3, 2))]), np.full((5, 4), np.inf), "non-finite"),
+        (lambda: StubLearner([np.ones((4, 3)), np.ones((3, 2))]), None, "required"),
+    ],
+)
 def test_bad_input_raises_and_writes_nothing(tmp_path: Path, make, calibration, match: str) -> None:
     target = tmp_path / "m.tflite"
     _sentinel(target)
@@ -167,8 +192,9 @@ def test_not_a_learner() -> None:
         export.to_tflite_int8(object(), "x.tflite", calibration=np.ones((3, 16)))
 
 
-def test_one_clear_error_without_an_interpreter(monkeypatch: pytest.MonkeyPatch, exported: dict,
-                                                tmp_path: Path) -> None:
+def test_one_clear_error_without_an_interpreter(
+    monkeypatch: pytest.MonkeyPatch, exported: dict, tmp_path: Path
+) -> None:
     monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
     monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
     monkeypatch.setitem(sys.modules, "tflite_runtime", None)
@@ -192,6 +218,10 @@ def test_any_number_of_hidden_layers(tmp_path: Path) -> None:
 def test_paper_size_network_exports(tmp_path: Path) -> None:
     from edge_mesu import MESULearner
 
-    rep = export.to_tflite_int8(MESULearner(layers=(784, 50, 10), bias=False, seed=0), tmp_path / "m.tflite",
-                                calibration=np.random.default_rng(0).normal(size=(100, 784)), validate=False)
+    rep = export.to_tflite_int8(
+        MESULearner(layers=(784, 50, 10), bias=False, seed=0),
+        tmp_path / "m.tflite",
+        calibration=np.random.default_rng(0).normal(size=(100, 784)),
+        validate=False,
+    )
     assert 784 * 50 + 50 * 10 < rep.size_bytes < 784 * 50 + 50 * 10 + 4096

@@ -23,8 +23,7 @@ from export.validate import validate_tflite
 def model() -> Model:
     """A valid 6-5-3 export with biases (the exporter's own output)."""
     rng = np.random.default_rng(5)
-    learner = StubLearner([rng.normal(size=(6, 5)), rng.normal(size=(5, 3))], [rng.normal(size=5),
-                                                                               rng.normal(size=3)])
+    learner = StubLearner([rng.normal(size=(6, 5)), rng.normal(size=(5, 3))], [rng.normal(size=5), rng.normal(size=3)])
     return plan_to_model(export.quantize_mlp(learner.mean_params(), rng.normal(size=(40, 6))))
 
 
@@ -33,12 +32,13 @@ def mutate(model: Model, name: str, data: bytes | None = None, **changes: object
     sg = model.subgraphs[0]
     index = next(i for i, t in enumerate(sg.tensors) if t.name == name)
     tensor = dataclasses.replace(sg.tensors[index], **changes)
-    tensors = sg.tensors[:index] + (tensor,) + sg.tensors[index + 1:]
+    tensors = sg.tensors[:index] + (tensor,) + sg.tensors[index + 1 :]
     buffers = list(model.buffers)
     if data is not None:
         buffers[tensor.buffer] = Buffer(data)
-    return dataclasses.replace(model, subgraphs=(dataclasses.replace(sg, tensors=tensors),),
-                               buffers=tuple(buffers)).build()
+    return dataclasses.replace(
+        model, subgraphs=(dataclasses.replace(sg, tensors=tensors),), buffers=tuple(buffers)
+    ).build()
 
 
 def tensor(model: Model, name: str):
@@ -65,15 +65,19 @@ def wrong_bias_scale(model: Model) -> bytes:
     """Bias scales off by 5 % of the output scale (the runtimes allow 2 %)."""
     q = tensor(model, "dense1/bias").quantization
     s_out = tensor(model, "logits").quantization.scale[0]
-    return mutate(model, "dense1/bias", quantization=Quantization(tuple(s + 0.05 * s_out for s in q.scale),
-                                                                   q.zero_point))
+    return mutate(
+        model, "dense1/bias", quantization=Quantization(tuple(s + 0.05 * s_out for s in q.scale), q.zero_point)
+    )
 
 
 MALFORMED = {  # name: (builder, what the message must say)
     "zeroed identifier": (zeroed_identifier, r"file identifier b'\\x00\\x00\\x00\\x00' is not b'TFL3'"),
     "int8 bias": (int8_bias, r"layer 0 .*bias 'dense0/bias' is int8, must be int32"),
-    "narrow weight matrix": (narrow_weight, r"layer 0 .*weight 'dense0/weight' has shape \(5, 5\), "
-                                            r"the layer needs \(5, 6\)"),
+    "narrow weight matrix": (
+        narrow_weight,
+        r"layer 0 .*weight 'dense0/weight' has shape \(5, 5\), "
+        r"the layer needs \(5, 6\)",
+    ),
     "wrong bias scale": (wrong_bias_scale, r"layer 1 .*\|s_b - s_in\*s_w\| / s_out = .* > 0.02"),
 }
 
@@ -95,11 +99,18 @@ def test_malformed_files_are_refused_with_the_reason(model: Model, case: str) ->
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
 @pytest.mark.parametrize("resolver", RESOLVERS)
-def test_runs_refuse_malformed_files_before_any_runtime(monkeypatch: pytest.MonkeyPatch, model: Model,
-                                                        case: str, resolver: str, tmp_path: Path) -> None:
+def test_runs_refuse_malformed_files_before_any_runtime(
+    monkeypatch: pytest.MonkeyPatch, model: Model, case: str, resolver: str, tmp_path: Path
+) -> None:
     """Even with no runtime importable the answer is the structural ValueError, not a missing runtime."""
-    for mod in ("ai_edge_litert", "ai_edge_litert.interpreter", "tflite_runtime",
-                "tflite_runtime.interpreter", "tflite_micro", "tflite_micro.python.tflite_micro"):
+    for mod in (
+        "ai_edge_litert",
+        "ai_edge_litert.interpreter",
+        "tflite_runtime",
+        "tflite_runtime.interpreter",
+        "tflite_micro",
+        "tflite_micro.python.tflite_micro",
+    ):
         monkeypatch.setitem(sys.modules, mod, None)
     path = tmp_path / "bad.tflite"
     path.write_bytes(MALFORMED[case][0](model))
@@ -113,17 +124,20 @@ def _swap_ops(model: Model) -> bytes:
     return dataclasses.replace(model, subgraphs=(swapped,)).build()
 
 
-@pytest.mark.parametrize(("build", "reason"), [
-    (lambda m: m.build()[:6], "too short"),
-    (lambda m: m.build()[:100], "cannot be parsed|refers to|identifier"),
-    (_swap_ops, "expected FULLY_CONNECTED"),
-    (lambda m: mutate(m, "dense0/weight", data=bytes(7)), "7 bytes of data"),
-    (lambda m: mutate(m, "dense0/relu", shape=(1, 4)), r"shape \(5, 6\)|has shape"),
-    (lambda m: mutate(m, "probs", quantization=Quantization((0.01,), (-128,))), "scale 1/256"),
-    (lambda m: mutate(m, "dense1/weight", quantization=Quantization((0.1,) * 3, (1, 0, 0))), "symmetric"),
-    (lambda m: mutate(m, "input", type=TensorType.FLOAT32), "input 'input' is float32, must be int8"),
-    (lambda m: dataclasses.replace(m, version=2).build(), "schema version 2"),
-])
+@pytest.mark.parametrize(
+    ("build", "reason"),
+    [
+        (lambda m: m.build()[:6], "too short"),
+        (lambda m: m.build()[:100], "cannot be parsed|refers to|identifier"),
+        (_swap_ops, "expected FULLY_CONNECTED"),
+        (lambda m: mutate(m, "dense0/weight", data=bytes(7)), "7 bytes of data"),
+        (lambda m: mutate(m, "dense0/relu", shape=(1, 4)), r"shape \(5, 6\)|has shape"),
+        (lambda m: mutate(m, "probs", quantization=Quantization((0.01,), (-128,))), "scale 1/256"),
+        (lambda m: mutate(m, "dense1/weight", quantization=Quantization((0.1,) * 3, (1, 0, 0))), "symmetric"),
+        (lambda m: mutate(m, "input", type=TensorType.FLOAT32), "input 'input' is float32, must be int8"),
+        (lambda m: dataclasses.replace(m, version=2).build(), "schema version 2"),
+    ],
+)
 def test_other_structural_faults(model: Model, build, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         validate_tflite(build(model))
@@ -143,6 +157,5 @@ def test_metadata_round_trip(model: Model) -> None:
 def test_exporter_writes_only_valid_files(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     learner = StubLearner([rng.normal(size=(4, 3)), rng.normal(size=(3, 2))])
-    rep = export.to_tflite_int8(learner, tmp_path / "m.tflite", calibration=rng.normal(size=(20, 4)),
-                                validate=False)
+    rep = export.to_tflite_int8(learner, tmp_path / "m.tflite", calibration=rng.normal(size=(20, 4)), validate=False)
     validate_tflite(rep.path)

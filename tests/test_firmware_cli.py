@@ -32,8 +32,7 @@ def _run(parser, *argv):
 
 def test_exit_0_when_budgets_hold(parser, state, tmp_path, capsys):
     out = tmp_path / "r.json"
-    code = _run(parser, "--state", state, "--device", "stm32l4", "--rate", "10", "--samples", "40",
-                "--json", str(out))
+    code = _run(parser, "--state", state, "--device", "stm32l4", "--rate", "10", "--samples", "40", "--json", str(out))
     assert code == 0
     assert "OK, every budget holds" in capsys.readouterr().out
     report = json.loads(out.read_text())
@@ -53,18 +52,22 @@ def test_exit_1_ram(parser, tmp_path, capsys):
     code = _run(parser, "--state", str(path), "--device", "stm32l4", "--rate", "0.5", "--samples", "2")
     assert code == 1
     assert "RAM budget exceeded on stm32l4" in capsys.readouterr().err
-    code = _run(parser, "--state", str(path), "--device", "stm32l4", "--rate", "0.5", "--samples", "2",
-                "--assume-fixed")
+    code = _run(
+        parser, "--state", str(path), "--device", "stm32l4", "--rate", "0.5", "--samples", "2", "--assume-fixed"
+    )
     assert code == 0
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--device", "stm32f9", "--rate", "10"], "unknown device"),
-    (["--device", "stm32l4", "--rate", "0"], "rate_hz"),
-    (["--device", "stm32l4", "--rate", "-5"], "rate_hz"),
-    (["--device", "stm32l4", "--rate", "10", "--queue", "-1"], "queue"),
-    (["--device", "stm32l4", "--rate", "10", "--samples", "0"], "--samples"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--device", "stm32f9", "--rate", "10"], "unknown device"),
+        (["--device", "stm32l4", "--rate", "0"], "rate_hz"),
+        (["--device", "stm32l4", "--rate", "-5"], "rate_hz"),
+        (["--device", "stm32l4", "--rate", "10", "--queue", "-1"], "queue"),
+        (["--device", "stm32l4", "--rate", "10", "--samples", "0"], "--samples"),
+    ],
+)
 def test_exit_2_on_bad_input(parser, state, argv, message, capsys):
     assert _run(parser, "--state", state, *argv) == 2
     assert message in capsys.readouterr().err
@@ -87,8 +90,7 @@ def test_exit_2_on_malformed_profile(parser, state, tmp_path, capsys):
 
 def test_plot_without_matplotlib_is_a_clear_warning(parser, state, tmp_path, capsys):
     out = tmp_path / "p.png"
-    code = _run(parser, "--state", state, "--device", "stm32l4", "--rate", "10", "--samples", "10",
-                "--plot", str(out))
+    code = _run(parser, "--state", state, "--device", "stm32l4", "--rate", "10", "--samples", "10", "--plot", str(out))
     assert code == 0
     try:
         import matplotlib  # noqa: F401

@@ -60,17 +60,20 @@ def test_user_profile_by_path(tmp_path):
     assert dev.name == "mine" and dev.source == str(path)
 
 
-@pytest.mark.parametrize("old, new, pattern", [
-    ("mac_float = 5.0", "", r"missing key 'mac_float' in \[costs\]"),
-    ("mac_float = 5.0", "mac_float = -5.0", r"\[costs\] 'mac_float' must be >= 0"),
-    ("mac_float = 5.0", 'mac_float = "fast"', r"\[costs\] 'mac_float' must be a number"),
-    ("sram_bytes = 131072", "sram_bytes = 131072.5", r"\[memory\] 'sram_bytes' must be an integer"),
-    ("sram_bytes = 131072", "sram_bytes = 0", r"\[memory\] 'sram_bytes' must be > 0"),
-    ("simd = true", "simd = 1", r"\[core\] 'simd' must be true or false"),
-    ("mac_float = 5.0", "mac_float = 5.0\nmac_flaot = 5.0", r"unknown key\(s\) \['mac_flaot'\] in \[costs\]"),
-    ("[memory]", "[memory_]", r"unknown key\(s\) \['memory_'\] in top level"),
-    ("mac_float = 5.0", "mac_float = = 5", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "old, new, pattern",
+    [
+        ("mac_float = 5.0", "", r"missing key 'mac_float' in \[costs\]"),
+        ("mac_float = 5.0", "mac_float = -5.0", r"\[costs\] 'mac_float' must be >= 0"),
+        ("mac_float = 5.0", 'mac_float = "fast"', r"\[costs\] 'mac_float' must be a number"),
+        ("sram_bytes = 131072", "sram_bytes = 131072.5", r"\[memory\] 'sram_bytes' must be an integer"),
+        ("sram_bytes = 131072", "sram_bytes = 0", r"\[memory\] 'sram_bytes' must be > 0"),
+        ("simd = true", "simd = 1", r"\[core\] 'simd' must be true or false"),
+        ("mac_float = 5.0", "mac_float = 5.0\nmac_flaot = 5.0", r"unknown key\(s\) \['mac_flaot'\] in \[costs\]"),
+        ("[memory]", "[memory_]", r"unknown key\(s\) \['memory_'\] in top level"),
+        ("mac_float = 5.0", "mac_float = = 5", "not valid TOML"),
+    ],
+)
 def test_malformed_profile_names_key_and_file(tmp_path, old, new, pattern):
     path = tmp_path / "bad.toml"
     text = _profile_text()

@@ -35,10 +35,20 @@ endurance_cycles = 10000
 
 def ToyFixed() -> NetworkDescription:
     """A 4-3-2 fixed-point network without biases: 18 parameters, 3 bytes each (int8 data, int16 μ)."""
-    return NetworkDescription(kind="ToyFixed", layers=(4, 3, 2), bias=False, train_samples=1, predict_samples=0,
-                              arithmetic=Arithmetic(False, input_bits=8, act_bits=8, weight_bits=16, mu_bits=16,
-                                                    sigma_bits=8, grad_bits=16, acc_bits=32),
-                              n_params=18, state_nbytes=54, mean_params=(), posterior=())
+    return NetworkDescription(
+        kind="ToyFixed",
+        layers=(4, 3, 2),
+        bias=False,
+        train_samples=1,
+        predict_samples=0,
+        arithmetic=Arithmetic(
+            False, input_bits=8, act_bits=8, weight_bits=16, mu_bits=16, sigma_bits=8, grad_bits=16, acc_bits=32
+        ),
+        n_params=18,
+        state_nbytes=54,
+        mean_params=(),
+        posterior=(),
+    )
 
 
 @pytest.fixture
@@ -55,16 +65,30 @@ def test_learn_mode_totals_by_hand(toy_device):
     # steps: fwd 1, 2; softmax 3; bwd 4 (fc1), 5 (fc0)
     # fc0.acc 12 B [1,1] @0; delta1 12 B [4,5] @0; weight_row 8 B [1,2] @12; logits 8 B [2,3] @0;
     # input 4 B [0,5] @20; delta_out 4 B [3,4] @12; h1 3 B [1,4] @24  ->  arena 27 B
-    assert m.plans["learn"].offsets() == {"fc0.acc": 0, "delta1": 0, "weight_row": 12, "logits": 0,
-                                          "input": 20, "delta_out": 12, "h1": 24}
+    assert m.plans["learn"].offsets() == {
+        "fc0.acc": 0,
+        "delta1": 0,
+        "weight_row": 12,
+        "logits": 0,
+        "input": 20,
+        "delta_out": 12,
+        "h1": 24,
+    }
     assert m.plans["learn"].arena_bytes == 27
     assert m.plans["predict"].arena_bytes == 19  # fc0.acc @0, logits @0, input @12, h1 @16
     assert m.ram == {"state": 54, "prng": 16, "arena": 27, "stack": 1000}
     assert m.ram_bytes == 1097
     # code 1024 + 768 + 320 + 1536 + 384 + 2 layers x 64 = 4160; tables 512 exp + 512 icdf + 512 sigma
     # + 1024 sigma^2 + 512 1/sigma = 3072; state image 2 slots x one 64-byte page = 128
-    assert m.flash == {"code": 4160, "exp_table": 512, "gauss_icdf": 512, "sigma": 512, "sigma_sq": 1024,
-                       "inv_sigma": 512, "state_image": 128}
+    assert m.flash == {
+        "code": 4160,
+        "exp_table": 512,
+        "gauss_icdf": 512,
+        "sigma": 512,
+        "sigma_sq": 1024,
+        "inv_sigma": 512,
+        "state_image": 128,
+    }
     assert m.flash_bytes == 7360
 
 
@@ -89,8 +113,11 @@ def test_float_learner_state_and_arena_are_float32():
 
 
 def test_frontend_is_counted_when_attached(toy_device):
-    learner = ToyFixed().with_frontend(FrontEndDescription(FrontEndSpec(channels=3, window=32), ram_bytes=300,
-                                                           cycles_per_window=1234.0, state_nbytes=0))
+    learner = ToyFixed().with_frontend(
+        FrontEndDescription(
+            FrontEndSpec(channels=3, window=32), ram_bytes=300, cycles_per_window=1234.0, state_nbytes=0
+        )
+    )
     assert fs.memory_map(learner, toy_device, "learn").ram["frontend"] == 300
     lat = fs.step_latency(learner, toy_device, "learn")
     assert lat["frontend_cycles"] == 1234.0
@@ -100,7 +127,7 @@ def test_frontend_is_counted_when_attached(toy_device):
 def test_learn_op_counts():
     totals = total_by_kind(operation_list(ToyFixed(), "learn"))
     assert totals["prng"] == 2 * 18  # eps drawn, eps regenerated (stochastic rounding reuses that draw)
-    assert totals["mac8x16"] == 18   # forward dot products
+    assert totals["mac8x16"] == 18  # forward dot products
     infer = total_by_kind(operation_list(ToyFixed(), "infer"))
     assert infer["mac8x8"] == 18 and "prng" not in infer
     float_kinds = set(total_by_kind(operation_list(MESULearner((4, 3, 2)).describe(), "learn")))
@@ -114,8 +141,7 @@ def test_mode_is_checked(toy_device):
         operation_list(ToyFixed(), "train")
 
 
-_buffers = st.lists(
-    st.tuples(st.integers(0, 300), st.integers(0, 30), st.integers(0, 12)), min_size=0, max_size=25)
+_buffers = st.lists(st.tuples(st.integers(0, 300), st.integers(0, 30), st.integers(0, 12)), min_size=0, max_size=25)
 
 
 @settings(max_examples=200, deadline=None)
@@ -128,7 +154,7 @@ def test_planner_never_overlaps_live_buffers(specs, alignment):
     for p in placed:
         assert p.offset % alignment == 0 and p.end <= plan.arena_bytes
     for i, a in enumerate(placed):
-        for b in placed[i + 1:]:
+        for b in placed[i + 1 :]:
             if a.buffer.lives_with(b.buffer) and a.buffer.size and b.buffer.size:
                 assert a.end <= b.offset or b.end <= a.offset, (a, b)
     assert plan.arena_bytes == max((p.end for p in placed), default=0)

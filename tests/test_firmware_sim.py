@@ -20,16 +20,31 @@ def _stream(n_in: int, n_classes: int, n: int = 30, seed: int = 0):
 
 def test_small_model_fits_and_keeps_up():
     learner = MESULearner((8, 4, 2), seed=0)
-    report = fs.simulate(learner, "stm32l4", _stream(8, 2), rate_hz=20.0, queue=2,
-                         description=fs.assume_fixed_point(learner))
+    report = fs.simulate(
+        learner, "stm32l4", _stream(8, 2), rate_hz=20.0, queue=2, description=fs.assume_fixed_point(learner)
+    )
     assert report.ok and report.violations == []
     assert report.processed == report.samples == 30
     assert report.deadline_misses == 0 and report.dropped == 0
     assert 0 < report.utilisation < 1 and report.accuracy is not None
     assert learner.step == 30  # the real learner learned every processed sample
     d = report.to_dict()
-    for key in ("device", "mode", "flash_bytes", "ram_bytes", "ram", "cycles_per_step", "us_per_step",
-                "utilisation", "deadline_misses", "dropped", "accuracy", "ok", "violations", "memory_plan"):
+    for key in (
+        "device",
+        "mode",
+        "flash_bytes",
+        "ram_bytes",
+        "ram",
+        "cycles_per_step",
+        "us_per_step",
+        "utilisation",
+        "deadline_misses",
+        "dropped",
+        "accuracy",
+        "ok",
+        "violations",
+        "memory_plan",
+    ):
         assert key in d
     json.dumps(d)  # JSON-ready
     assert d["ram_bytes"] == sum(d["ram"].values())
@@ -49,8 +64,9 @@ def test_too_large_model_fails_ram_naming_the_state():
 
 def test_fixed_point_784_50_10_fits_stm32l4_ram_but_not_50_hz():
     learner = MESULearner((784, 50, 10), seed=0)
-    report = fs.simulate(learner, "stm32l4", _stream(784, 10, n=10), rate_hz=50.0, queue=1,
-                         description=fs.assume_fixed_point(learner))
+    report = fs.simulate(
+        learner, "stm32l4", _stream(784, 10, n=10), rate_hz=50.0, queue=1, description=fs.assume_fixed_point(learner)
+    )
     assert report.ram["state"] == 3 * 39_760 and report.ram_bytes <= report.ram_budget
     assert len(report.violations) == 1 and report.violations[0].startswith("latency budget exceeded")
     assert "largest consumer: learn:" in report.violations[0]

@@ -33,14 +33,17 @@ HYP = settings(max_examples=200, deadline=None, derandomize=True)  # seeded: sam
 # ========================================================================================================
 
 
-@pytest.mark.parametrize("fmt, qstring, lo, hi, dtype, ctype", [
-    (QFormat(16, 12), "Q3.12", -32768, 32767, "int16", "int16_t"),
-    (QFormat(8, 5), "Q2.5", -128, 127, "int8", "int8_t"),
-    (QFormat(8, 8, signed=False), "UQ0.8", 0, 255, "uint8", "uint8_t"),
-    (QFormat(12, 4), "Q7.4", -2048, 2047, "int16", "int16_t"),
-    (QFormat(32, 0), "Q31.0", -(2**31), 2**31 - 1, "int32", "int32_t"),
-    (QFormat(17, 3, signed=False), "UQ14.3", 0, 2**17 - 1, "uint32", "uint32_t"),
-])
+@pytest.mark.parametrize(
+    "fmt, qstring, lo, hi, dtype, ctype",
+    [
+        (QFormat(16, 12), "Q3.12", -32768, 32767, "int16", "int16_t"),
+        (QFormat(8, 5), "Q2.5", -128, 127, "int8", "int8_t"),
+        (QFormat(8, 8, signed=False), "UQ0.8", 0, 255, "uint8", "uint8_t"),
+        (QFormat(12, 4), "Q7.4", -2048, 2047, "int16", "int16_t"),
+        (QFormat(32, 0), "Q31.0", -(2**31), 2**31 - 1, "int32", "int32_t"),
+        (QFormat(17, 3, signed=False), "UQ14.3", 0, 2**17 - 1, "uint32", "uint32_t"),
+    ],
+)
 def test_qformat_properties(fmt: QFormat, qstring, lo, hi, dtype, ctype) -> None:
     assert fmt.qstring == qstring
     assert (fmt.min_int, fmt.max_int) == (lo, hi)
@@ -51,8 +54,9 @@ def test_qformat_properties(fmt: QFormat, qstring, lo, hi, dtype, ctype) -> None
     assert QFormat.from_dict(fmt.to_dict()) == fmt
 
 
-@pytest.mark.parametrize("bits, frac", [(1, 0), (33, 0), (0, 0), (16.0, 4), (True, 0), ("16", 4), (16, -1),
-                                        (16, 63), (16, 1.5), (16, True)])
+@pytest.mark.parametrize(
+    "bits, frac", [(1, 0), (33, 0), (0, 0), (16.0, 4), (True, 0), ("16", 4), (16, -1), (16, 63), (16, 1.5), (16, True)]
+)
 def test_qformat_rejects_bad_fields(bits, frac) -> None:
     with pytest.raises(ValueError, match="bits|frac"):
         QFormat(bits, frac)
@@ -103,8 +107,7 @@ def test_saturation_counter_saturates_instead_of_wrapping() -> None:
 
 
 @HYP
-@given(bits=st.integers(2, 16), frac=st.integers(0, 20), signed=st.booleans(),
-       x=st.floats(-1e6, 1e6, allow_nan=False))
+@given(bits=st.integers(2, 16), frac=st.integers(0, 20), signed=st.booleans(), x=st.floats(-1e6, 1e6, allow_nan=False))
 def test_quantize_error_is_at_most_half_an_lsb_inside_the_range(bits, frac, signed, x) -> None:
     f = QFormat(bits, frac, signed)
     c = SaturationCounter()
@@ -120,8 +123,11 @@ def test_quantize_error_is_at_most_half_an_lsb_inside_the_range(bits, frac, sign
 
 
 @HYP
-@given(bits=st.integers(2, 16), frac=st.integers(0, 20),
-       xs=st.lists(st.floats(-100, 100, allow_nan=False), min_size=2, max_size=20))
+@given(
+    bits=st.integers(2, 16),
+    frac=st.integers(0, 20),
+    xs=st.lists(st.floats(-100, 100, allow_nan=False), min_size=2, max_size=20),
+)
 def test_quantize_is_monotone(bits, frac, xs) -> None:
     f = QFormat(bits, frac)
     xs = sorted(xs)
@@ -178,10 +184,9 @@ def test_vector_shifts_match_scalar_shifts() -> None:
     x = rng.integers(-(2**40), 2**40, size=500)
     s = rng.integers(0, 45, size=500)
     r = rng.integers(0, 2**26, size=500)
-    expect_even = np.array([shift_round_even(x[i:i + 1], int(s[i]))[0] for i in range(500)])
+    expect_even = np.array([shift_round_even(x[i : i + 1], int(s[i]))[0] for i in range(500)])
     np.testing.assert_array_equal(shift_round_even(x, s), expect_even)
-    expect_sr = np.array([shift_round_stochastic(x[i:i + 1], int(s[i]), r[i:i + 1], 26)[0]
-                          for i in range(500)])
+    expect_sr = np.array([shift_round_stochastic(x[i : i + 1], int(s[i]), r[i : i + 1], 26)[0] for i in range(500)])
     np.testing.assert_array_equal(shift_round_stochastic(x, s, r, 26), expect_sr)
 
 
@@ -228,8 +233,9 @@ def _stream(n: int, d: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, np.argmax(X[:, :3] - X[:, 3:6] if d >= 6 else X[:, :3], axis=1)
 
 
-@pytest.mark.parametrize("layers, bias", [((6, 5, 3), True), ((6, 5, 3), False), ((8, 6, 3), True),
-                                          ((784, 50, 10), False)])
+@pytest.mark.parametrize(
+    "layers, bias", [((6, 5, 3), True), ((6, 5, 3), False), ((8, 6, 3), True), ((784, 50, 10), False)]
+)
 def test_state_is_three_bytes_per_parameter(layers, bias) -> None:
     m = FixedMESULearner(layers=layers, bias=bias, seed=1)
     expect = sum(a * b + (b if bias else 0) for a, b in zip(layers[:-1], layers[1:]))
@@ -290,11 +296,13 @@ def test_fixed_state_is_identical_across_processes() -> None:
     out = []
     for hashseed in ("0", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": hashseed}
-        res = subprocess.run([sys.executable, "-c", _SUBPROCESS], capture_output=True, text=True, env=env,
-                             timeout=120, check=True)
+        res = subprocess.run(
+            [sys.executable, "-c", _SUBPROCESS], capture_output=True, text=True, env=env, timeout=120, check=True
+        )
         out.append(res.stdout.strip())
     import contextlib
     import io
+
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         exec(compile(_SUBPROCESS, "<inline>", "exec"), ns)
@@ -304,8 +312,18 @@ def test_fixed_state_is_identical_across_processes() -> None:
 
 def test_from_float_copies_hyper_parameters_and_quantises_within_one_lsb() -> None:
     X, y = _stream(300, 6, seed=2)
-    f = MESULearner(layers=(6, 5, 3), N=5000, sigma_prior=0.5, mu_prior=0.0, c_sigma=1.0, ratio_max=0.05,
-                    train_samples=2, predict_samples=3, sigma_init=0.2, seed=9)
+    f = MESULearner(
+        layers=(6, 5, 3),
+        N=5000,
+        sigma_prior=0.5,
+        mu_prior=0.0,
+        c_sigma=1.0,
+        ratio_max=0.05,
+        train_samples=2,
+        predict_samples=3,
+        sigma_init=0.2,
+        seed=9,
+    )
     f.learn_many(X, y)
     fx = FixedMESULearner.from_float(f)
     assert fx.config == f.config
@@ -354,8 +372,9 @@ def test_round_to_nearest_freezes_sub_lsb_learning_and_stochastic_rounding_does_
     p0 = np.concatenate([v[0].ravel() for v in fl.params().values()])
     fl.learn_many(X, y)
     p1 = np.concatenate([v[0].ravel() for v in fl.params().values()])
-    lsb = np.concatenate([np.full(v[0].size, sr.plan.mu_fmts[sr._layer_of(i)].lsb)
-                          for i, v in enumerate(fl.params().values())])
+    lsb = np.concatenate(
+        [np.full(v[0].size, sr.plan.mu_fmts[sr._layer_of(i)].lsb) for i, v in enumerate(fl.params().values())]
+    )
     d_float = (p1 - p0) / lsb
     assert np.abs(d_float).mean() > 5  # the float learner moved by several LSBs
     assert np.corrcoef(d_float, d_sr)[0, 1] > 0.7
@@ -397,16 +416,28 @@ def test_sampled_weights_have_the_coded_spread() -> None:
     sd within 5/√(2n) of 1)."""
     from edge_mesu.fixed.rule import CodeTables
     from edge_mesu.fixed.step import weight_sample
+
     m = FixedMESULearner(layers=(40, 30, 10), sigma_init=0.05, seed=1)
     spec = m.step_spec()
     slices = spec.layout.slices
     mu16, code8 = m.flat_state()
     mu, code = mu16.astype(np.int64), code8.astype(np.intp)
     lsb = np.concatenate([np.full(sl.stop - sl.start, m.plan.mu_fmts[sl.layer].lsb) for sl in slices])
-    sigma = np.concatenate([m.plan.sigma_of_code(code[sl.start:sl.stop], sl.layer) for sl in slices])
+    sigma = np.concatenate([m.plan.sigma_of_code(code[sl.start : sl.stop], sl.layer) for sl in slices])
     sig = CodeTables(m.plan, list(slices), code).sig
-    z = np.concatenate([(weight_sample(spec, mu[None], sig[None], np.array([m.seed]), np.array([step]), 0,
-                                       SaturationCounter())[2][0] - mu) * lsb / sigma for step in range(8)])
+    z = np.concatenate(
+        [
+            (
+                weight_sample(spec, mu[None], sig[None], np.array([m.seed]), np.array([step]), 0, SaturationCounter())[
+                    2
+                ][0]
+                - mu
+            )
+            * lsb
+            / sigma
+            for step in range(8)
+        ]
+    )
     assert abs(z.mean()) < 5 / math.sqrt(z.size)
     assert abs(z.std() - 1) < 5 / math.sqrt(2 * z.size)
 
@@ -502,13 +533,16 @@ def test_sigma_code_conversion_round_trips() -> None:
     np.testing.assert_allclose(m.plan.sigma_of_code(codes[:-k] + k), m.plan.sigma_of_code(codes[:-k]) / 2)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"rounding": "truncate"}, "rounding"),
-    ({"mu_frac": [10]}, "mu_frac"),
-    ({"sigma_max": 3.0}, "sigma_max"),
-    ({"sigma_bits": 9}, "sigma_bits"),
-    ({"N": -1.0}, "N"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"rounding": "truncate"}, "rounding"),
+        ({"mu_frac": [10]}, "mu_frac"),
+        ({"sigma_max": 3.0}, "sigma_max"),
+        ({"sigma_bits": 9}, "sigma_bits"),
+        ({"N": -1.0}, "N"),
+    ],
+)
 def test_fixed_learner_rejects_bad_options(kwargs, match) -> None:
     with pytest.raises(ValueError, match=match):
         FixedMESULearner(layers=(4, 8, 3), **kwargs)
@@ -549,6 +583,7 @@ def test_fixed_centered_sigma_gradient_learns_and_is_deterministic() -> None:
 def test_log1p_q32_is_second_order_accurate() -> None:
     """The σ-code step uses ln(1 + r) ≈ r − r²/2 in Q32: error at most |r|³/(3(1 − |r|)) + 2 LSB."""
     from edge_mesu.fixed.rule import log1p_q32
+
     r = np.linspace(-0.5, 0.5, 20001)
     got = log1p_q32(np.rint(r * 2.0**32).astype(np.int64)) / 2.0**32
     assert np.all(np.abs(got - np.log1p(r)) <= np.abs(r) ** 3 / (3 * (1 - np.abs(r))) + 2 * 2.0**-32)
@@ -558,6 +593,7 @@ def test_log1p_q32_is_second_order_accurate() -> None:
 def test_code_tables_refreshed_in_place_equal_a_fresh_gather() -> None:
     """The per-parameter tables the learner updates where codes moved equal the tables of its codes."""
     from edge_mesu.fixed.rule import _FIELDS, CodeTables
+
     X, y = _stream(300, 6, seed=4)
     m = FixedMESULearner(layers=(6, 9, 3), sigma_max=[0.2, 0.05], seed=2)
     m.learn_many(X, y)

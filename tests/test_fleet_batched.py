@@ -10,8 +10,14 @@ from edge_mesu.fleet import Fleet, solo_learner
 from edge_mesu_app.fleet import device_seed, device_stream, device_variant
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"train_samples": 2, "bias": False, "rounding": "nearest"},
-                                    {"sigma_bits": 5, "sigma_per_octave": 2, "N": 500.0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"train_samples": 2, "bias": False, "rounding": "nearest"},
+        {"sigma_bits": 5, "sigma_per_octave": 2, "N": 500.0},
+    ],
+)
 def test_fleet_step_matches_solo_learners_byte_for_byte(kwargs):
     D, S = 5, 60
     template = FixedMESULearner((96, 6, 5), seed=7, **kwargs)
@@ -28,7 +34,7 @@ def test_fleet_step_matches_solo_learners_byte_for_byte(kwargs):
         assert pred.tolist() == [s.predict_one(X[d]) for d, s in enumerate(solos)]
         if k % 20 == 0:
             mi = fleet.mutual_info(X, np.arange(D), samples=3)
-            assert mi.tolist() == [s.uncertainty(X[d:d + 1], samples=3).epistemic[0] for d, s in enumerate(solos)]
+            assert mi.tolist() == [s.uncertainty(X[d : d + 1], samples=3).epistemic[0] for d, s in enumerate(solos)]
         fleet.learn(X, y, active)
         for d in np.flatnonzero(active):
             solos[d].learn_one(X[d], y[d])

@@ -34,8 +34,7 @@ def test_fusing_K_identical_posteriors(K):
     assert np.array_equal(f_code[inside], plan.code_of_sigma(1 / np.sqrt(precision[inside])))
     assert np.abs(f_mu[inside] - mean[inside] * 2**fmt.frac).max() <= 0.5 + 1e-6
     if K <= 1000:  # the float oracle agrees with the closed form
-        m2, s2 = fuse_float(np.tile(fmt.dequantize(mu), (K, 1)), np.tile(sigma, (K, 1)), np.zeros(2000),
-                            np.ones(2000))
+        m2, s2 = fuse_float(np.tile(fmt.dequantize(mu), (K, 1)), np.tile(sigma, (K, 1)), np.zeros(2000), np.ones(2000))
         assert np.allclose(m2, mean) and np.allclose(1 / s2**2, precision)
 
 
@@ -50,8 +49,9 @@ def test_distinct_posteriors_match_the_float_product():
     e = np.maximum(tables.exponent(codes).max(axis=0), tables.exponent(ref_code))
     lam, eta = tables.terms(mus, codes, e[None, :])
     f_mu, f_code, _ = tables.fuse(lam.sum(0), eta.sum(0), K, ref_mu, ref_code, e)
-    m, s = fuse_float(fmt.dequantize(mus), plan.sigma_of_code(codes), fmt.dequantize(ref_mu),
-                      plan.sigma_of_code(ref_code))
+    m, s = fuse_float(
+        fmt.dequantize(mus), plan.sigma_of_code(codes), fmt.dequantize(ref_mu), plan.sigma_of_code(ref_code)
+    )
     assert np.abs(f_code.astype(int) - plan.code_of_sigma(s).astype(int)).max() <= 1
     assert np.abs(fmt.dequantize(f_mu) - m).max() <= 2 * fmt.lsb + 1e-3 * np.abs(m).max()
 

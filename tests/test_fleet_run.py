@@ -29,8 +29,17 @@ def test_report_does_not_depend_on_worker_count(fuse_every):
     two = run_fleet(cfg, workers=2)
     assert _same(one, two)
     assert one["fusion_rounds"] == (2 if fuse_every else 0)
-    for key in ("devices", "samples_per_device", "accuracy_p5", "accuracy_p50", "accuracy_p95",
-                "deadline_misses_total", "devices_over_budget", "novelty_detect_delay_p50", "unseen_class_accuracy"):
+    for key in (
+        "devices",
+        "samples_per_device",
+        "accuracy_p5",
+        "accuracy_p50",
+        "accuracy_p95",
+        "deadline_misses_total",
+        "devices_over_budget",
+        "novelty_detect_delay_p50",
+        "unseen_class_accuracy",
+    ):
         assert key in one
     assert one["devices"] == 5 and one["samples_per_device"] == 60
 

@@ -16,15 +16,23 @@ def signal(n: int, channels: int = 3, seed: int = 0) -> np.ndarray:
 
 
 # -- spec --------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kw, match", [
-    ({"channels": 0, "window": 8}, "channels"), ({"channels": 3, "window": 0}, "window"),
-    ({"channels": 3, "window": 8, "hop": 0}, "hop"), ({"channels": 3, "window": 8, "decimate": 3}, "divide"),
-    ({"channels": 3, "window": 8, "clip": 0.0}, "clip"), ({"channels": 3, "window": 8, "clip": float("nan")}, "clip"),
-    ({"channels": 3, "window": 8, "min_std": 0.01}, "min_std"), ({"channels": 3, "window": 8, "tau_log2": 30}, "tau"),
-    ({"channels": 3, "window": 8, "out_frac": 8}, "out_frac"),
-    ({"channels": 3, "window": 8, "label_rule": "x"}, "label_rule"),
-    ({"channels": 3.0, "window": 8}, "channels"), ({"channels": 3, "window": 8, "features": 1}, "features"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"channels": 0, "window": 8}, "channels"),
+        ({"channels": 3, "window": 0}, "window"),
+        ({"channels": 3, "window": 8, "hop": 0}, "hop"),
+        ({"channels": 3, "window": 8, "decimate": 3}, "divide"),
+        ({"channels": 3, "window": 8, "clip": 0.0}, "clip"),
+        ({"channels": 3, "window": 8, "clip": float("nan")}, "clip"),
+        ({"channels": 3, "window": 8, "min_std": 0.01}, "min_std"),
+        ({"channels": 3, "window": 8, "tau_log2": 30}, "tau"),
+        ({"channels": 3, "window": 8, "out_frac": 8}, "out_frac"),
+        ({"channels": 3, "window": 8, "label_rule": "x"}, "label_rule"),
+        ({"channels": 3.0, "window": 8}, "channels"),
+        ({"channels": 3, "window": 8, "features": 1}, "features"),
+    ],
+)
 def test_spec_rejects_bad_settings(kw, match):
     with pytest.raises(ValueError, match=match):
         FrontEndSpec(**kw)
@@ -58,8 +66,9 @@ def test_decimation_averages_blocks_rounding_half_to_even():
     assert fe.state()[1]["history"][:, 0].tolist() == [2, 3, 6, -2]
 
 
-@pytest.mark.parametrize("kw", [{}, {"decimate": 4, "hop": 8}, {"features": True},
-                                {"label_rule": "majority", "hop": 5}])
+@pytest.mark.parametrize(
+    "kw", [{}, {"decimate": 4, "hop": 8}, {"features": True}, {"label_rule": "majority", "hop": 5}]
+)
 def test_any_chunking_gives_the_same_windows_and_state(kw):
     x = signal(700)
     labels = np.repeat(np.arange(7) % 3, 100)
@@ -70,7 +79,7 @@ def test_any_chunking_gives_the_same_windows_and_state(kw):
     parts, pos, fe = [], 0, FrontEnd(spec)
     while pos < len(x):
         n = int(rng.integers(0, 40))
-        parts.append(fe.push(x[pos:pos + n], labels[pos:pos + n]))
+        parts.append(fe.push(x[pos : pos + n], labels[pos : pos + n]))
         pos += n
     assert np.array_equal(np.concatenate([p.values for p in parts]), ref.values)
     assert np.array_equal(np.concatenate([p.labels for p in parts]), ref.labels)
@@ -156,12 +165,17 @@ def test_dead_channel_reads_zero_once_adapted_and_spikes_are_clipped():
 
 
 # -- errors and state ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("samples, labels, match", [
-    (np.zeros((10, 2), np.int16), None, "shape"), (np.zeros((10, 3)), None, "integer"),
-    (np.full((10, 3), 40000), None, "int16"), (np.zeros((10, 3), np.int16), np.zeros(9, int), "labels"),
-    (np.zeros((10, 3), np.int16), np.full(10, -2), "class indices"),
-    (np.zeros((10, 3), np.int16), np.zeros(10), "integer class"),
-])
+@pytest.mark.parametrize(
+    "samples, labels, match",
+    [
+        (np.zeros((10, 2), np.int16), None, "shape"),
+        (np.zeros((10, 3)), None, "integer"),
+        (np.full((10, 3), 40000), None, "int16"),
+        (np.zeros((10, 3), np.int16), np.zeros(9, int), "labels"),
+        (np.zeros((10, 3), np.int16), np.full(10, -2), "class indices"),
+        (np.zeros((10, 3), np.int16), np.zeros(10), "integer class"),
+    ],
+)
 def test_bad_input_raises_before_any_change(samples, labels, match):
     fe = FrontEnd(FrontEndSpec(channels=3, window=4))
     fe.push(signal(7))

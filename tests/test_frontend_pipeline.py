@@ -27,9 +27,15 @@ def make(fixed: bool, **spec_kw) -> SensorPipeline:
     return SensorPipeline.create(spec, ["rest", "walk", "run", "cycle", "tremor"], fixed=fixed, hidden=(16,), seed=1)
 
 
-@pytest.mark.parametrize("fixed, spec_kw", [(True, {}), (False, {}),
-                                            (True, {"hop": 12, "decimate": 4, "label_rule": "majority"}),
-                                            (False, {"features": True, "hop": 20, "warmup": 50})])
+@pytest.mark.parametrize(
+    "fixed, spec_kw",
+    [
+        (True, {}),
+        (False, {}),
+        (True, {"hop": 12, "decimate": 4, "label_rule": "majority"}),
+        (False, {"features": True, "hop": 20, "warmup": 50}),
+    ],
+)
 def test_resume_at_any_sample_gives_a_byte_identical_state(stream, tmp_path, fixed, spec_kw):
     x, y = stream.samples, stream.labels
     whole = make(fixed, **spec_kw)
@@ -106,12 +112,14 @@ def test_description_and_firmware_budgets(stream, tmp_path):
     assert make(False).describe().arithmetic.is_float and make(False).learner.input_format is None
     assert not hasattr(p, "predict_one")  # the pipeline is not a learner: its learner is p.learner
     again = SensorPipeline.from_bytes(p.to_bytes())
-    report = fs.simulate(again.learner, "stm32l4", (X, stream.window_labels()[:100]), rate_hz=50 / 32,
-                         description=again.describe())
+    report = fs.simulate(
+        again.learner, "stm32l4", (X, stream.window_labels()[:100]), rate_hz=50 / 32, description=again.describe()
+    )
     assert report.ram["frontend"] == p.frontend.ram_bytes()
     assert report.cycles["frontend"] == p.frontend.cycles_per_sample()
     p.save(tmp_path / "p.emsu")
     from edge_mesu import load_learner
+
     loaded = load_learner(str(tmp_path / "p.emsu"))
     assert isinstance(loaded, edge_mesu.SensorPipeline) and loaded.to_bytes() == p.to_bytes()
 
@@ -134,7 +142,7 @@ def test_defaults_keep_both_learners_finite_on_adversarial_streams(kind, fixed):
     p = SensorPipeline.create(FrontEndSpec(channels=3, window=32), s.class_names, fixed=fixed, seed=0)
     pinned, correct = [], []
     for start in range(0, len(s.samples), 32 * 100):  # measure every 100 windows
-        out = p.process(s.samples[start:start + 3200], s.labels[start:start + 3200], uncertainty="none")
+        out = p.process(s.samples[start : start + 3200], s.labels[start : start + 3200], uncertainty="none")
         correct.append(out.correct)
         pinned.append(sigma_pinned_fraction(p.learner))
         assert np.all(np.isfinite(p.learner.predict_proba(p.frontend.to_float(out.inputs[:5]))))
@@ -146,11 +154,20 @@ def test_defaults_keep_both_learners_finite_on_adversarial_streams(kind, fixed):
 
 def test_demo_runs_the_raw_int16_stream_through_the_front_end(tmp_path):
     from edge_mesu_app.demo import run_demo
+
     lines: list[str] = []
     assert run_demo(windows=300, out_dir=tmp_path, export=False, write=lines.append) == 0
     text = "\n".join(lines)
-    for section in ("raw int16 samples", "front end: window 32", "prequential accuracy", "overall",
-                    "new class 'tremor' appears", "state saved to", "device budget", "frontend"):
+    for section in (
+        "raw int16 samples",
+        "front end: window 32",
+        "prequential accuracy",
+        "overall",
+        "new class 'tremor' appears",
+        "state saved to",
+        "device budget",
+        "frontend",
+    ):
         assert section in text, section
     saved = SensorPipeline.load(tmp_path / "state.emsu")
     assert saved.frontend.samples_seen == 300 * 32 and saved.learner.layers[0] == saved.spec.n_outputs

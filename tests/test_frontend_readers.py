@@ -46,17 +46,20 @@ def test_csv_from_a_line_stream_like_stdin():
     assert samples.tolist() == [[2, 1], [4, 3], [6, 5]] and len(chunks) == 3
 
 
-@pytest.mark.parametrize("body, kw, match", [
-    ("ax,ay\n1,2\n", {"channels": ["ax", "gz"]}, r"no column 'gz' in the header \(columns: ax, ay\)"),
-    ("ax,ay\n1,2\n3,x\n", {"channels": ["ax", "ay"]}, r"line 3: column 'ay' holds 'x', not a number"),
-    ("ax,ay\n1,\n", {"channels": ["ax", "ay"]}, r"line 2: column 'ay' holds '', not a number"),
-    ("ax,ay\n1,2.5\n", {"channels": ["ax", "ay"]}, r"line 2, column 'ay': 2.5 is not an integer count; pass scale"),
-    ("ax,ay\n1,40000\n", {"channels": ["ax", "ay"]}, r"line 2, column 'ay': 40000 is outside the int16 range"),
-    ("ax,ay\n1,nan\n", {"channels": ["ax", "ay"]}, r"line 2, column 'ay': nan is not a finite number"),
-    ("ax,ay\n1,2,3\n", {"channels": ["ax"]}, r"line 2: 3 fields, the header has 2"),
-    ("", {"channels": ["ax"]}, "empty file"),
-    ("t,ax\nnow,1\n", {"channels": ["ax"], "timestamp": "t"}, r"line 2: column 't' holds 'now', not a number"),
-])
+@pytest.mark.parametrize(
+    "body, kw, match",
+    [
+        ("ax,ay\n1,2\n", {"channels": ["ax", "gz"]}, r"no column 'gz' in the header \(columns: ax, ay\)"),
+        ("ax,ay\n1,2\n3,x\n", {"channels": ["ax", "ay"]}, r"line 3: column 'ay' holds 'x', not a number"),
+        ("ax,ay\n1,\n", {"channels": ["ax", "ay"]}, r"line 2: column 'ay' holds '', not a number"),
+        ("ax,ay\n1,2.5\n", {"channels": ["ax", "ay"]}, r"line 2, column 'ay': 2.5 is not an integer count; pass scale"),
+        ("ax,ay\n1,40000\n", {"channels": ["ax", "ay"]}, r"line 2, column 'ay': 40000 is outside the int16 range"),
+        ("ax,ay\n1,nan\n", {"channels": ["ax", "ay"]}, r"line 2, column 'ay': nan is not a finite number"),
+        ("ax,ay\n1,2,3\n", {"channels": ["ax"]}, r"line 2: 3 fields, the header has 2"),
+        ("", {"channels": ["ax"]}, "empty file"),
+        ("t,ax\nnow,1\n", {"channels": ["ax"], "timestamp": "t"}, r"line 2: column 't' holds 'now', not a number"),
+    ],
+)
 def test_csv_errors_name_the_problem(tmp_path, body, kw, match):
     path = tmp_path / "bad.csv"
     path.write_text(body)

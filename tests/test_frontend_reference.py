@@ -53,7 +53,7 @@ def spec_outputs(x: np.ndarray, spec: FrontEndSpec) -> list[list[int]]:
                 d8 = rnd(d, 8)
                 v[c] += rnd(d8 * d8 - v[c], s)
         k = min(k + 1, 1 << spec.tau_log2)
-        frames = (frames + [xd])[-spec.frames:]
+        frames = (frames + [xd])[-spec.frames :]
         countdown -= 1
         if countdown:
             continue
@@ -84,15 +84,20 @@ def heavy_signal(n: int, channels: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     x = rng.integers(-3000, 3000, size=channels) + 400 * rng.standard_t(3, size=(n, channels))
     x[rng.random(n) < 0.01] = 32767  # saturation
-    x[n // 2:, 0] *= 3  # a gain step
+    x[n // 2 :, 0] *= 3  # a gain step
     return np.clip(np.rint(x), -32768, 32767).astype(np.int16)
 
 
-@pytest.mark.parametrize("kw", [
-    {"window": 8}, {"window": 8, "hop": 3, "decimate": 1, "clip": 2.5, "tau_log2": 4},
-    {"window": 12, "hop": 6, "decimate": 3, "out_frac": 4}, {"window": 8, "features": True},
-    {"window": 12, "hop": 4, "decimate": 2, "features": True, "clip": 3.0, "min_std": 0.25},
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"window": 8},
+        {"window": 8, "hop": 3, "decimate": 1, "clip": 2.5, "tau_log2": 4},
+        {"window": 12, "hop": 6, "decimate": 3, "out_frac": 4},
+        {"window": 8, "features": True},
+        {"window": 12, "hop": 4, "decimate": 2, "features": True, "clip": 3.0, "min_std": 0.25},
+    ],
+)
 def test_integer_pipeline_matches_the_written_spec_bit_for_bit(kw):
     spec = FrontEndSpec(channels=2, **kw)
     x = heavy_signal(240, 2, seed=1)
@@ -101,15 +106,27 @@ def test_integer_pipeline_matches_the_written_spec_bit_for_bit(kw):
 
 
 def test_isqrt_round_is_exact():
-    n = np.concatenate([np.arange(0, 5000), np.random.default_rng(0).integers(0, 2**62, 5000),
-                        [2**62 - 1, (2**31 - 1) ** 2, (2**31 - 1) ** 2 - 1]]).astype(np.int64)
+    n = np.concatenate(
+        [
+            np.arange(0, 5000),
+            np.random.default_rng(0).integers(0, 2**62, 5000),
+            [2**62 - 1, (2**31 - 1) ** 2, (2**31 - 1) ** 2 - 1],
+        ]
+    ).astype(np.int64)
     got = isqrt_round(n)
     want = [math.isqrt(int(v)) + (int(v) - math.isqrt(int(v)) ** 2 > math.isqrt(int(v))) for v in n]
     assert got.tolist() == want
 
 
-@pytest.mark.parametrize("kw", [{"window": 32}, {"window": 32, "hop": 8, "features": True},
-                                {"window": 32, "decimate": 4, "clip": 2.0}, {"window": 16, "tau_log2": 6}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"window": 32},
+        {"window": 32, "hop": 8, "features": True},
+        {"window": 32, "decimate": 4, "clip": 2.0},
+        {"window": 16, "tau_log2": 6},
+    ],
+)
 def test_float_reference_agrees_within_one_lsb(kw):
     spec = FrontEndSpec(channels=3, **kw)
     x = heavy_signal(4000, 3, seed=2)

@@ -94,6 +94,7 @@ def _fixed(backend: str) -> tuple[str, str]:
 
 def _fleet() -> tuple[str, str]:
     from edge_mesu.fleet import Fleet
+
     X, y = _stream(N_UPDATES * 2, seed=11)
     template = FixedMESULearner(LAYERS, N=5000, sigma_init="paper", seed=3)
     fleet = Fleet.from_template(template, seeds=list(range(16)))
@@ -135,6 +136,7 @@ def test_fixed_learner_state_hash():
 def test_fixed_learner_c_backend_state_hash():
     pytest.importorskip("ctypes")
     from edge_mesu.fixed.cbackend import find_compiler
+
     if find_compiler() is None:
         pytest.skip("no C compiler (cc, gcc or clang) on PATH")
     assert _fixed("c") == (EXPECTED["fixed"], BEHAVIOUR["fixed"])
@@ -149,14 +151,22 @@ def test_sensor_pipeline_state_hash():
 
 
 def _float64_pinned() -> tuple[str, str]:
-    out = subprocess.run([sys.executable, __file__, "float64"], env={**os.environ, **FLOAT_ENV},
-                         capture_output=True, text=True, check=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, __file__, "float64"],
+        env={**os.environ, **FLOAT_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     first, second = out.stdout.split()
     return first, second
 
 
-@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
-                    reason="the float hash is recorded for x86-64's generic OpenBLAS and numpy kernels")
+@pytest.mark.skipif(
+    platform.machine() not in ("x86_64", "AMD64"),
+    reason="the float hash is recorded for x86-64's generic OpenBLAS and numpy kernels",
+)
 def test_float_learner_state_hash():
     assert _float64_pinned() == (EXPECTED["float64"], BEHAVIOUR["float64"])
 
@@ -165,5 +175,15 @@ if __name__ == "__main__":  # print the current hashes (to record them after a d
     if sys.argv[1:] == ["float64"]:
         print(*_float64())
     else:
-        print(json.dumps({"fixed": _fixed("numpy"), "fixed_c": _fixed("c"), "fleet16": _fleet(),
-                          "pipeline": _pipeline(), "float64": _float64_pinned()}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "fixed": _fixed("numpy"),
+                    "fixed_c": _fixed("c"),
+                    "fleet16": _fleet(),
+                    "pipeline": _pipeline(),
+                    "float64": _float64_pinned(),
+                },
+                indent=1,
+            )
+        )

@@ -109,8 +109,17 @@ def test_mesu_update_matches_hand_formula() -> None:
 def test_learn_one_is_one_mesu_step_end_to_end() -> None:
     """learn_one = init draws, then ε ~ N(0,1) from the same PCG64, then the hand step."""
     seed, sigma0, x, y = 7, 0.3, 0.9, 1
-    m = MESULearner(layers=(1, 2), bias=False, dtype="float64", sigma_init=sigma0, sigma_min=None, seed=seed,
-                    ratio_max=None, sigma_step_max=None, **HP)  # the paper form: no clips
+    m = MESULearner(
+        layers=(1, 2),
+        bias=False,
+        dtype="float64",
+        sigma_init=sigma0,
+        sigma_min=None,
+        seed=seed,
+        ratio_max=None,
+        sigma_step_max=None,
+        **HP,
+    )  # the paper form: no clips
     rng = np.random.Generator(np.random.PCG64(seed))
     mu0 = rng.uniform(-4.0, 4.0, size=(1, 2))  # paper init: U(±4/√fan_in), fan_in = 1
     eps = rng.standard_normal((1, 2), dtype=np.float64)[0]
@@ -167,8 +176,7 @@ def test_gradients_match_central_finite_differences() -> None:
                     (mu_p if which == "mu" else sig_p)[i][idx] += sign * h
                     vals.append(_mc_loss(mu_p, sig_p, eps, X, y))
                 fd[idx] = (vals[0] - vals[1]) / (2 * h)
-            np.testing.assert_allclose(grads[i], fd, rtol=1e-5, atol=1e-8,
-                                       err_msg=f"∂C/∂{which} of param {i}")
+            np.testing.assert_allclose(grads[i], fd, rtol=1e-5, atol=1e-8, err_msg=f"∂C/∂{which} of param {i}")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -228,8 +236,16 @@ def _stream(n: int, d: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def test_sigma_stays_positive_without_floor_and_learning_happens() -> None:
     X, y = _stream(3500)
-    m = MESULearner(layers=(4, 8, 3), N=10_000, sigma_init=0.1, sigma_min=None, ratio_max=None,
-                    sigma_step_max=None, dtype="float64", seed=0)
+    m = MESULearner(
+        layers=(4, 8, 3),
+        N=10_000,
+        sigma_init=0.1,
+        sigma_min=None,
+        ratio_max=None,
+        sigma_step_max=None,
+        dtype="float64",
+        seed=0,
+    )
     assert m.config.sigma_min is None and m.config.ratio_max is None and m.config.sigma_step_max is None
     m.learn_many(X[:3000], y[:3000])  # raises FloatingPointError if any σ became <= 0
     p = m.params()
@@ -263,14 +279,24 @@ def test_non_finite_step_raises_and_leaves_state_unchanged() -> None:
 
 def _random_state(n: int = 50, seed: int = 1, grad_scale: float = 1.0):
     rng = np.random.default_rng(seed)
-    return (rng.normal(size=n), rng.uniform(0.05, 1.2, size=n), grad_scale * rng.normal(size=n),
-            grad_scale * rng.normal(size=n))
+    return (
+        rng.normal(size=n),
+        rng.uniform(0.05, 1.2, size=n),
+        grad_scale * rng.normal(size=n),
+        grad_scale * rng.normal(size=n),
+    )
 
 
 def test_paper_defaults() -> None:
     cfg = MESUConfig()
     assert (cfg.N, cfg.sigma_prior, cfg.mu_prior, cfg.lr_mu, cfg.lr_sigma, cfg.c_sigma) == (
-        300_000.0, 1.0, 0.0, 1.0, 1.0, 0.5)
+        300_000.0,
+        1.0,
+        0.0,
+        1.0,
+        1.0,
+        0.5,
+    )
     assert cfg.ratio_max is None and cfg.sigma_min is None and cfg.sigma_max is None
     assert cfg.sigma_step_max is None
     m = MESULearner(layers=(4, 3))
@@ -341,8 +367,7 @@ def test_sigma_min_and_sigma_max_clamp_sigma_only() -> None:
 
 def test_learner_honours_knobs_over_a_stream() -> None:
     X, y = _stream(300, seed=3)
-    m = MESULearner(layers=(4, 8, 3), N=1000, sigma_init=0.1, sigma_min=0.095, sigma_max=0.102,
-                    dtype="float64", seed=1)
+    m = MESULearner(layers=(4, 8, 3), N=1000, sigma_init=0.1, sigma_min=0.095, sigma_max=0.102, dtype="float64", seed=1)
     m.learn_many(X, y)
     for _, sigma in m.params().values():
         assert sigma.min() >= 0.095 and sigma.max() <= 0.102
@@ -365,17 +390,32 @@ def test_learner_honours_knobs_over_a_stream() -> None:
 # --------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    ({"N": 0}, "N"), ({"N": -5.0}, "N"), ({"N": float("nan")}, "N"), ({"N": float("inf")}, "N"),
-    ({"N": "300"}, "N"), ({"sigma_prior": 0.0}, "sigma_prior"), ({"sigma_prior": -1.0}, "sigma_prior"),
-    ({"lr_mu": 0.0}, "lr_mu"), ({"lr_sigma": -1.0}, "lr_sigma"), ({"c_sigma": 0.0}, "c_sigma"),
-    ({"mu_prior": float("inf")}, "mu_prior"), ({"mu_prior": float("nan")}, "mu_prior"),
-    ({"ratio_max": 0.0}, "ratio_max"), ({"ratio_max": float("nan")}, "ratio_max"),
-    ({"sigma_step_max": 0.0}, "sigma_step_max"), ({"sigma_step_max": 1.0}, "sigma_step_max"),
-    ({"sigma_step_max": float("nan")}, "sigma_step_max"), ({"sigma_min": -1e-3}, "sigma_min"),
-    ({"sigma_max": float("inf")}, "sigma_max"),
-    ({"sigma_min": 0.5, "sigma_max": 0.5}, "sigma_min"), ({"sigma_min": 0.6, "sigma_max": 0.5}, "sigma_min"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"N": 0}, "N"),
+        ({"N": -5.0}, "N"),
+        ({"N": float("nan")}, "N"),
+        ({"N": float("inf")}, "N"),
+        ({"N": "300"}, "N"),
+        ({"sigma_prior": 0.0}, "sigma_prior"),
+        ({"sigma_prior": -1.0}, "sigma_prior"),
+        ({"lr_mu": 0.0}, "lr_mu"),
+        ({"lr_sigma": -1.0}, "lr_sigma"),
+        ({"c_sigma": 0.0}, "c_sigma"),
+        ({"mu_prior": float("inf")}, "mu_prior"),
+        ({"mu_prior": float("nan")}, "mu_prior"),
+        ({"ratio_max": 0.0}, "ratio_max"),
+        ({"ratio_max": float("nan")}, "ratio_max"),
+        ({"sigma_step_max": 0.0}, "sigma_step_max"),
+        ({"sigma_step_max": 1.0}, "sigma_step_max"),
+        ({"sigma_step_max": float("nan")}, "sigma_step_max"),
+        ({"sigma_min": -1e-3}, "sigma_min"),
+        ({"sigma_max": float("inf")}, "sigma_max"),
+        ({"sigma_min": 0.5, "sigma_max": 0.5}, "sigma_min"),
+        ({"sigma_min": 0.6, "sigma_max": 0.5}, "sigma_min"),
+    ],
+)
 def test_config_rejects_bad_values(kwargs: dict, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         MESUConfig(**kwargs)

@@ -109,8 +109,7 @@ def test_prequential_cumulative_and_windowed() -> None:
     y_pred = np.array([0, 0, 1, 0, 1, 2])
     # hits: 1 0 1 1 0 1
     np.testing.assert_allclose(prequential_accuracy(y_true, y_pred), [1, 1 / 2, 2 / 3, 3 / 4, 3 / 5, 4 / 6])
-    np.testing.assert_allclose(prequential_accuracy(y_true, y_pred, window=3),
-                               [1, 1 / 2, 2 / 3, 2 / 3, 2 / 3, 2 / 3])
+    np.testing.assert_allclose(prequential_accuracy(y_true, y_pred, window=3), [1, 1 / 2, 2 / 3, 2 / 3, 2 / 3, 2 / 3])
     np.testing.assert_allclose(prequential_accuracy(y_true, y_pred, window=1), [1, 0, 1, 1, 0, 1])
     assert prequential_accuracy([], []).shape == (0,)
 

@@ -58,8 +58,7 @@ def test_vector_mix64_equals_scalar(z: list[int]) -> None:
     assert [int(v) for v in out] == [_ref_mix(v) for v in z] == [mix64(v) for v in z]
 
 
-@pytest.mark.parametrize("seed, step, stream",
-                         [(0, 0, 0), (1, 0, 0), (7, 123_456, 3), (2**40 + 5, 2**33, 0x10001)])
+@pytest.mark.parametrize("seed, step, stream", [(0, 0, 0), (1, 0, 0), (7, 123_456, 3), (2**40 + 5, 2**33, 0x10001)])
 def test_random_bits_match_reference(seed: int, step: int, stream: int) -> None:
     got = random_bits(seed, step, stream, 50)
     assert got.dtype == np.uint64 and got.shape == (50,)
@@ -78,8 +77,7 @@ def test_determinism_and_sensitivity() -> None:
 
 
 @settings(max_examples=50, deadline=None, derandomize=True)
-@given(seed=st.integers(0, 2**32), step=st.integers(0, 2**31), start=st.integers(0, 5000),
-       n=st.integers(1, 300))
+@given(seed=st.integers(0, 2**32), step=st.integers(0, 2**31), start=st.integers(0, 5000), n=st.integers(1, 300))
 def test_start_offset_is_a_slice_of_a_longer_draw(seed: int, step: int, start: int, n: int) -> None:
     long = random_bits(seed, step, 2, start + n)
     np.testing.assert_array_equal(random_bits(seed, step, 2, n, start=start), long[start:])
@@ -90,8 +88,12 @@ def test_no_two_sequences_overlap() -> None:
     key·γ⁻¹. Two (seed, step, stream) sequences share draws within L indices iff their positions are
     within L. Over 12,000 keys the smallest gap must exceed 2**20 draws (a 784-50-10 net uses < 2**16)."""
     inv_gamma = pow(GAMMA, -1, 1 << 64)
-    pos = sorted((step_key(seed, step, stream) * inv_gamma) & MASK
-                 for seed in range(3) for step in range(1000) for stream in (0, 1, 2, 0x10000))
+    pos = sorted(
+        (step_key(seed, step, stream) * inv_gamma) & MASK
+        for seed in range(3)
+        for step in range(1000)
+        for stream in (0, 1, 2, 0x10000)
+    )
     gaps = [b - a for a, b in zip(pos, pos[1:])] + [pos[0] + (1 << 64) - pos[-1]]
     assert len(pos) == 12_000 and min(gaps) > 2**20
 
@@ -108,8 +110,12 @@ def test_streams_steps_seeds_and_lags_are_uncorrelated() -> None:
     n = 200_000
     bound = 5 / math.sqrt(n)
     base = _uniform(random_bits(9, 100, 0, n))
-    others = {"next stream": random_bits(9, 100, 1, n), "next step": random_bits(9, 101, 0, n),
-              "next seed": random_bits(10, 100, 0, n), "predict stream": random_bits(9, 100, 0x10000, n)}
+    others = {
+        "next stream": random_bits(9, 100, 1, n),
+        "next step": random_bits(9, 101, 0, n),
+        "next seed": random_bits(10, 100, 0, n),
+        "predict stream": random_bits(9, 100, 0x10000, n),
+    }
     for label, bits in others.items():
         r = np.corrcoef(base, _uniform(bits))[0, 1]
         assert abs(r) < bound, label

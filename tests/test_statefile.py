@@ -123,29 +123,36 @@ def _craft(header: dict | bytes, payload: bytes = b"", hlen: int | None = None) 
     return _with_crc(_PREFIX.pack(MAGIC, FORMAT_VERSION, 0, len(h) if hlen is None else hlen) + h + payload)
 
 
-@pytest.mark.parametrize("case, data, match", [
-    ("header runs past end", _craft({"kind": "X", "meta": {}, "arrays": []}, hlen=10_000), "header length"),
-    ("not JSON", _craft(b"{not json"), "header"),
-    ("not UTF-8", _craft(b"\xff\xfe\x00"), "header"),
-    ("missing key", _craft({"kind": "X", "meta": {}}), "header"),
-    ("payload too short", _craft({"kind": "X", "meta": {}, "arrays": [["a", "float64", [4]]]}, bytes(16)),
-     "runs past"),
-    ("trailing bytes", _craft({"kind": "X", "meta": {}, "arrays": [["a", "uint8", [2]]]}, bytes(3)),
-     "trailing"),
-    ("unsupported dtype", _craft({"kind": "X", "meta": {}, "arrays": [["a", "object", [1]]]}, bytes(8)),
-     "dtype"),
-])
+@pytest.mark.parametrize(
+    "case, data, match",
+    [
+        ("header runs past end", _craft({"kind": "X", "meta": {}, "arrays": []}, hlen=10_000), "header length"),
+        ("not JSON", _craft(b"{not json"), "header"),
+        ("not UTF-8", _craft(b"\xff\xfe\x00"), "header"),
+        ("missing key", _craft({"kind": "X", "meta": {}}), "header"),
+        (
+            "payload too short",
+            _craft({"kind": "X", "meta": {}, "arrays": [["a", "float64", [4]]]}, bytes(16)),
+            "runs past",
+        ),
+        ("trailing bytes", _craft({"kind": "X", "meta": {}, "arrays": [["a", "uint8", [2]]]}, bytes(3)), "trailing"),
+        ("unsupported dtype", _craft({"kind": "X", "meta": {}, "arrays": [["a", "object", [1]]]}, bytes(8)), "dtype"),
+    ],
+)
 def test_crafted_headers_with_valid_crc_are_refused(case: str, data: bytes, match: str) -> None:
     with pytest.raises(StateFileError, match=match):
         decode_state(data)
 
 
-@pytest.mark.parametrize("case, spec", [
-    ("negative dimension", ["a", "uint8", [-1]]),
-    pytest.param("non-integer dimension", ["a", "uint8", ["x"]]),
-    pytest.param("spec not a triple", ["a", "uint8"]),
-    ("shape not a list", ["a", "uint8", 3]),
-])
+@pytest.mark.parametrize(
+    "case, spec",
+    [
+        ("negative dimension", ["a", "uint8", [-1]]),
+        pytest.param("non-integer dimension", ["a", "uint8", ["x"]]),
+        pytest.param("spec not a triple", ["a", "uint8"]),
+        ("shape not a list", ["a", "uint8", 3]),
+    ],
+)
 def test_malformed_array_specs_are_refused_as_state_file_errors(case: str, spec: list) -> None:
     """A structurally wrong header must give the package's StateFileError, not a numpy/unpacking error."""
     data = _craft({"kind": "X", "meta": {}, "arrays": [spec]}, bytes(4))

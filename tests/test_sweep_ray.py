@@ -12,6 +12,7 @@ ray = pytest.importorskip("ray")
 
 def test_ray_session_starts_and_stops_its_own_instance():
     from edge_mesu_app.sweep.backends import ray_session
+
     if ray.is_initialized():
         pytest.skip("a Ray session is already running in this process")
     with ray_session(1) as r:

@@ -14,8 +14,11 @@ import pytest
 from edge_mesu_app.sweep import parse_spec, read_rows, run_sweep
 from edge_mesu_app.sweep.store import ResultsStore
 
-SMALL = {"sweep": {"name": "t", "seeds": [0]}, "fixed": {"windows": 80, "n_classes": 3},
-         "grid": {"hidden": [3, 6], "rounding": ["stochastic", "nearest"]}}
+SMALL = {
+    "sweep": {"name": "t", "seeds": [0]},
+    "fixed": {"windows": 80, "n_classes": 3},
+    "grid": {"hidden": [3, 6], "rounding": ["stochastic", "nearest"]},
+}
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -31,8 +34,22 @@ def test_rows_do_not_depend_on_worker_count(tmp_path):
     assert _strip(one.rows) == _strip(two.rows)
     assert _strip(read_rows(tmp_path / "one.csv")) == _strip(one.rows)
     row = one.rows[0]
-    for key in ("run_id", "accuracy", "first_task_accuracy", "state_bytes", "flash_bytes", "ram_bytes", "learn_us",
-                "predict_us", "fits", "seed", "wall_s", "hidden", "rounding", "sigma_bits"):
+    for key in (
+        "run_id",
+        "accuracy",
+        "first_task_accuracy",
+        "state_bytes",
+        "flash_bytes",
+        "ram_bytes",
+        "learn_us",
+        "predict_us",
+        "fits",
+        "seed",
+        "wall_s",
+        "hidden",
+        "rounding",
+        "sigma_bits",
+    ):
         assert key in row
     again = run_sweep(spec, tmp_path / "one.csv")
     assert (again.ran, again.skipped) == (0, 4)
@@ -68,8 +85,9 @@ def test_resume_after_a_killed_sweep(tmp_path):
     proc.wait()
     recorded = read_rows(out)
     assert 2 <= len(recorded) < 9, "the kill came too late to test resuming"
-    spec = parse_spec({"sweep": {"seeds": [0, 1, 2]}, "fixed": {"windows": 150, "n_classes": 3},
-                       "grid": {"hidden": [3, 5, 7]}})
+    spec = parse_spec(
+        {"sweep": {"seeds": [0, 1, 2]}, "fixed": {"windows": 150, "n_classes": 3}, "grid": {"hidden": [3, 5, 7]}}
+    )
     resumed = run_sweep(spec, out)
     assert resumed.skipped == len(recorded) and resumed.ran == 9 - len(recorded)
     fresh = run_sweep(spec, tmp_path / "fresh.csv")
@@ -78,6 +96,7 @@ def test_resume_after_a_killed_sweep(tmp_path):
 
 def test_plot_needs_matplotlib_or_writes_png(tmp_path):
     from edge_mesu_app.sweep import plot_pareto
+
     rows = [{"device": "d", "accuracy": 0.5, "state_bytes": 10}, {"device": "d", "accuracy": 0.6, "state_bytes": 20}]
     try:
         import matplotlib  # noqa: F401

@@ -34,11 +34,13 @@ from firmware_sim.memory import tflm_arena_estimate
 
 try:
     from tflite_micro.python.tflite_micro import runtime as _tflm_runtime  # noqa: F401
+
     HAVE_TFLM = True
 except ImportError:
     HAVE_TFLM = False
-needs_tflm = pytest.mark.skipif(not HAVE_TFLM, reason="tflite-micro is not installed: "
-                                                      "pip install 'edge-mesu[tflm]' to run the TFLM tests")
+needs_tflm = pytest.mark.skipif(
+    not HAVE_TFLM, reason="tflite-micro is not installed: pip install 'edge-mesu[tflm]' to run the TFLM tests"
+)
 N_CHECK = 2000  # inputs compared bit for bit (>= 1,000 asked): half in-distribution, half raw int8
 
 
@@ -60,10 +62,8 @@ def net(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     report = export.to_tflite_int8(learner, path, calibration=rng.normal(size=(300, n_in)))
     plan = model_to_plan(validate_tflite(path))
     X, _ = gaussian_task(N_CHECK // 2, n_in, learner.layers[-1], seed=8)
-    x_q = np.concatenate([plan.quantize_input(X),
-                          rng.integers(-128, 128, size=(N_CHECK // 2, n_in)).astype(np.int8)])
-    return {"name": request.param, "learner": learner, "path": path, "report": report, "plan": plan,
-            "x_q": x_q}
+    x_q = np.concatenate([plan.quantize_input(X), rng.integers(-128, 128, size=(N_CHECK // 2, n_in)).astype(np.int8)])
+    return {"name": request.param, "learner": learner, "path": path, "report": report, "plan": plan, "x_q": x_q}
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +87,10 @@ def test_tflm_is_bit_exact_with_its_reference_variant(net: dict) -> None:
 def test_tflm_hidden_layer_is_bit_exact(net: dict) -> None:
     from tflite_micro.python.tflite_micro import runtime
 
-    interp = runtime.Interpreter.from_bytes(net["path"].read_bytes(), arena_size=1 << 16,
-                                            intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors)
-    hidden = next(i for i, t in enumerate(validate_tflite(net["path"]).subgraphs[0].tensors)
-                  if t.name == "dense0/relu")
+    interp = runtime.Interpreter.from_bytes(
+        net["path"].read_bytes(), arena_size=1 << 16, intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors
+    )
+    hidden = next(i for i, t in enumerate(validate_tflite(net["path"]).subgraphs[0].tensors) if t.name == "dense0/relu")
     ref = run_reference(net["plan"], net["x_q"][:200], *RUNTIME_VARIANTS["tflm"])
     for row, want in zip(net["x_q"][:200], ref.layers[0], strict=True):
         interp.set_input(row[None, :], 0)
@@ -142,8 +142,7 @@ def test_tflm_itself_runs_malformed_files_so_we_refuse_them_first(tmp_path: Path
     from export.tflm_arena import _PROBE
 
     rng = np.random.default_rng(5)
-    learner = StubLearner([rng.normal(size=(6, 5)), rng.normal(size=(5, 3))],
-                          [rng.normal(size=5), rng.normal(size=3)])
+    learner = StubLearner([rng.normal(size=(6, 5)), rng.normal(size=(5, 3))], [rng.normal(size=5), rng.normal(size=3)])
     model = plan_to_model(export.quantize_mlp(learner.mean_params(), rng.normal(size=(40, 6))))
     procs = {}
     for case, (build, _) in MALFORMED.items():
@@ -151,8 +150,12 @@ def test_tflm_itself_runs_malformed_files_so_we_refuse_them_first(tmp_path: Path
         path.write_bytes(build(model))
         with pytest.raises(ValueError, match="malformed TFLite artefact"):
             validate_tflite(path)
-        procs[case] = subprocess.Popen([sys.executable, str(_PROBE), str(path), "65536"],
-                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        procs[case] = subprocess.Popen(
+            [sys.executable, str(_PROBE), str(path), "65536"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
     for case, proc in procs.items():
         out, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0 and '"ok": true' in out, case  # TFLM: no complaint
@@ -203,8 +206,12 @@ def test_arena_metadata_round_trip(net: dict, arena: ArenaMeasurement, tmp_path:
     assert np.array_equal(run_tflm(path, x_q)["logits"], run_tflm(net["path"], x_q)["logits"])
     assert np.array_equal(run_tflite(path, x_q)["logits"], run_tflite(net["path"], x_q)["logits"])
     again = measure_arena(path)  # metadata is not in the arena
-    assert (again.total, again.head, again.tail, again.smallest) == (arena.total, arena.head, arena.tail,
-                                                                     arena.smallest)
+    assert (again.total, again.head, again.tail, again.smallest) == (
+        arena.total,
+        arena.head,
+        arena.tail,
+        arena.smallest,
+    )
     from edge_mesu_app.arena import arena_summary
 
     summary = arena_summary(path)
@@ -224,8 +231,9 @@ def test_memory_map_shows_estimate_and_measurement(net: dict, arena: ArenaMeasur
     assert fs.memory_map(learner, device, "infer").tflm["measured"] is None
     with pytest.raises(ValueError, match="mode='infer'"):
         fs.memory_map(learner, device, "learn", tflm_arena=arena)
-    report = fs.simulate(learner, device, (np.zeros((3, learner.layers[0])), None), rate_hz=1.0,
-                         mode="infer", tflm_arena=arena.to_dict())
+    report = fs.simulate(
+        learner, device, (np.zeros((3, learner.layers[0])), None), rate_hz=1.0, mode="infer", tflm_arena=arena.to_dict()
+    )
     assert "measured" in report.format_table()
     assert report.memory_plan["tflm"]["measured"]["total"] == arena.total
 
@@ -250,18 +258,50 @@ def test_cli_check_tflm_and_simulate_tflite(tmp_path: Path, capsys: pytest.Captu
 
     assert run("export", "--state", str(state), "--check", "tflm") == 2
     assert "--check tflm needs --tflite" in capsys.readouterr().err
-    assert run("export", "--state", str(state), "--tflite", str(model), "--check", "tflm",
-               "--calibration-samples", "200") == 0
+    assert (
+        run("export", "--state", str(state), "--tflite", str(model), "--check", "tflm", "--calibration-samples", "200")
+        == 0
+    )
     out = capsys.readouterr().out
     assert "TFLM vs reference (tflm variant): 1200/1200 rows bit-exact" in out
     assert "TFLM vs litert reference:" in out and "smallest arena that runs" in out
     stored = read_arena(model)
     assert stored is not None and stored.smallest is not None
-    assert run("simulate", "--state", str(state), "--device", "stm32l4", "--rate", "10", "--samples", "5",
-               "--mode", "infer", "--tflite", str(model)) == 0
+    assert (
+        run(
+            "simulate",
+            "--state",
+            str(state),
+            "--device",
+            "stm32l4",
+            "--rate",
+            "10",
+            "--samples",
+            "5",
+            "--mode",
+            "infer",
+            "--tflite",
+            str(model),
+        )
+        == 0
+    )
     assert f"measured {stored.smallest:,} B" in capsys.readouterr().out
-    assert run("simulate", "--state", str(state), "--device", "stm32l4", "--rate", "10", "--samples", "5",
-               "--tflite", str(model)) == 2
+    assert (
+        run(
+            "simulate",
+            "--state",
+            str(state),
+            "--device",
+            "stm32l4",
+            "--rate",
+            "10",
+            "--samples",
+            "5",
+            "--tflite",
+            str(model),
+        )
+        == 2
+    )
     assert "--tflite needs --mode infer" in capsys.readouterr().err
 
 

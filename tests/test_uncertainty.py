@@ -34,7 +34,7 @@ def _task(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     """4 classes of 40-d inputs; as with MNIST's background pixels, features 20..39 are always near 0."""
     templates = np.zeros((4, 40))
     for c in range(4):
-        templates[c, 5 * c:5 * c + 8] = 2.0
+        templates[c, 5 * c : 5 * c + 8] = 2.0
     y = rng.integers(0, 4, n)
     X = templates[y] + 0.3 * rng.standard_normal((n, 40)) * (np.arange(40) < 20)
     return X, y

@@ -22,8 +22,7 @@ import numpy as np
 
 from .sensor import SensorStream
 
-__all__ = ["ADVERSARIAL_KINDS", "add_spikes", "add_saturation", "kill_channel", "gain_steps",
-           "make_adversarial_stream"]
+__all__ = ["ADVERSARIAL_KINDS", "add_spikes", "add_saturation", "kill_channel", "gain_steps", "make_adversarial_stream"]
 
 ADVERSARIAL_KINDS = ("clean", "spikes", "saturation", "dead_channel", "gain_steps", "all")
 _LO, _HI = -32768, 32767
@@ -55,15 +54,16 @@ def add_spikes(samples: object, rng: np.random.Generator, rate: float = 0.005, s
     return _to_int16(x)
 
 
-def add_saturation(samples: object, rng: np.random.Generator, fraction: float = 0.03,
-                   length: tuple[int, int] = (5, 40)) -> np.ndarray:
+def add_saturation(
+    samples: object, rng: np.random.Generator, fraction: float = 0.03, length: tuple[int, int] = (5, 40)
+) -> np.ndarray:
     """Bursts of ``length`` samples with one channel stuck at an int16 limit, covering ~``fraction``."""
     x = _as_counts(samples)
     n = x.shape[0]
     bursts = int(round(fraction * n / (0.5 * (length[0] + length[1]))))
     for _ in range(bursts):
         start, size = int(rng.integers(0, n)), int(rng.integers(length[0], length[1] + 1))
-        x[start:start + size, int(rng.integers(0, x.shape[1]))] = _HI if rng.random() < 0.5 else _LO
+        x[start : start + size, int(rng.integers(0, x.shape[1]))] = _HI if rng.random() < 0.5 else _LO
     return _to_int16(x)
 
 
@@ -72,7 +72,7 @@ def kill_channel(samples: object, channel: int = 0, start: float = 0.3, value: i
     x = _as_counts(samples)
     if not 0 <= channel < x.shape[1]:
         raise ValueError(f"channel must be in [0, {x.shape[1]}), got {channel}")
-    x[int(start * x.shape[0]):, channel] = value
+    x[int(start * x.shape[0]) :, channel] = value
     return _to_int16(x)
 
 

@@ -111,8 +111,7 @@ def _resolve_dir(path: str | os.PathLike[str] | None) -> Path:
     return directory
 
 
-def load_mnist(path: str | os.PathLike[str] | None = None, *,
-               split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+def load_mnist(path: str | os.PathLike[str] | None = None, *, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """Load one split of MNIST from IDX files (gzipped or not).
 
     Parameters

@@ -58,9 +58,19 @@ class PermutedMNIST:
     ((9, 4), [0, 0, 0, 1, 1, 1, 2, 2, 2])
     """
 
-    def __init__(self, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
-                 n_tasks: int, *, seed: int = 0, first_identity: bool = True,
-                 samples_per_task: int | None = None, shuffle: bool = False) -> None:
+    def __init__(
+        self,
+        X_train: np.ndarray,
+        y_train: np.ndarray,
+        X_test: np.ndarray,
+        y_test: np.ndarray,
+        n_tasks: int,
+        *,
+        seed: int = 0,
+        first_identity: bool = True,
+        samples_per_task: int | None = None,
+        shuffle: bool = False,
+    ) -> None:
         self._X_train, self._y_train = _check_split(X_train, y_train, "train")
         self._X_test, self._y_test = _check_split(X_test, y_test, "test")
         if self._X_test.shape[1] != self._X_train.shape[1]:
@@ -71,8 +81,7 @@ class PermutedMNIST:
         if samples_per_task is not None and not (
             isinstance(samples_per_task, (int, np.integer)) and 1 <= samples_per_task <= n_train
         ):
-            raise ValueError(f"samples_per_task must be None or an integer in [1, {n_train}], "
-                             f"got {samples_per_task!r}")
+            raise ValueError(f"samples_per_task must be None or an integer in [1, {n_train}], got {samples_per_task!r}")
         self.n_tasks = int(n_tasks)
         self.seed = seed
         self.first_identity = bool(first_identity)
@@ -91,15 +100,30 @@ class PermutedMNIST:
         return order[: self.samples_per_task] if self.samples_per_task is not None else order
 
     @classmethod
-    def from_idx(cls, path: str | os.PathLike[str] | None = None, n_tasks: int = 10, *, seed: int = 0,
-                 first_identity: bool = True, samples_per_task: int | None = None,
-                 shuffle: bool = False) -> PermutedMNIST:
+    def from_idx(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        n_tasks: int = 10,
+        *,
+        seed: int = 0,
+        first_identity: bool = True,
+        samples_per_task: int | None = None,
+        shuffle: bool = False,
+    ) -> PermutedMNIST:
         """Load MNIST with :func:`load_mnist` (``path`` or ``EDGE_MESU_MNIST``), standardise, build tasks."""
         X_tr, y_tr = load_mnist(path, split="train")
         X_te, y_te = load_mnist(path, split="test")
-        return cls(standardize_mnist(X_tr), y_tr.astype(np.int64), standardize_mnist(X_te),
-                   y_te.astype(np.int64), n_tasks, seed=seed, first_identity=first_identity,
-                   samples_per_task=samples_per_task, shuffle=shuffle)
+        return cls(
+            standardize_mnist(X_tr),
+            y_tr.astype(np.int64),
+            standardize_mnist(X_te),
+            y_te.astype(np.int64),
+            n_tasks,
+            seed=seed,
+            first_identity=first_identity,
+            samples_per_task=samples_per_task,
+            shuffle=shuffle,
+        )
 
     @property
     def n_features(self) -> int:
@@ -116,8 +140,10 @@ class PermutedMNIST:
         return self.n_tasks * self.task_length
 
     def __repr__(self) -> str:
-        return (f"PermutedMNIST(n_tasks={self.n_tasks}, n_features={self.n_features}, "
-                f"task_length={self.task_length}, n_test={self._X_test.shape[0]}, seed={self.seed!r})")
+        return (
+            f"PermutedMNIST(n_tasks={self.n_tasks}, n_features={self.n_features}, "
+            f"task_length={self.task_length}, n_test={self._X_test.shape[0]}, seed={self.seed!r})"
+        )
 
     def _check_task(self, t: int) -> int:
         if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or not 0 <= t < self.n_tasks:

@@ -108,8 +108,14 @@ class SensorStream:
         return X, self.window_labels()
 
 
-def _check_args(n_windows: object, window: object, n_classes: object, late_class_onset: object,
-                drift: object, mean_bout_windows: object) -> None:
+def _check_args(
+    n_windows: object,
+    window: object,
+    n_classes: object,
+    late_class_onset: object,
+    drift: object,
+    mean_bout_windows: object,
+) -> None:
     for name, value, low in (("n_windows", n_windows, 1), ("window", window, 2), ("n_classes", n_classes, 2)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -123,8 +129,9 @@ def _check_args(n_windows: object, window: object, n_classes: object, late_class
         raise ValueError(f"mean_bout_windows must be >= 1, got {mean_bout_windows!r}")
 
 
-def _bouts(rng: np.random.Generator, n_windows: int, n_classes: int, onset: int,
-           mean_len: float) -> tuple[np.ndarray, np.ndarray]:
+def _bouts(
+    rng: np.random.Generator, n_windows: int, n_classes: int, onset: int, mean_len: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Bout classes and lengths (in windows); the late class is excluded before ``onset`` and starts there."""
     late = n_classes - 1
     classes, lengths, pos, prev = [], [], 0, -1
@@ -151,8 +158,13 @@ def _spec_table(names: tuple[str, ...]) -> dict[str, np.ndarray]:
     return {c: np.asarray([r[i] for r in rows], dtype=np.float64) for i, c in enumerate(cols)}
 
 
-def _signal_g(rng: np.random.Generator, bout_cls: np.ndarray, bout_samples: np.ndarray,
-              spec: dict[str, np.ndarray], rate_hz: float) -> np.ndarray:
+def _signal_g(
+    rng: np.random.Generator,
+    bout_cls: np.ndarray,
+    bout_samples: np.ndarray,
+    spec: dict[str, np.ndarray],
+    rate_hz: float,
+) -> np.ndarray:
     """Acceleration in g, ``(n_samples, 3)``, before drift and quantisation."""
     n_bouts = bout_cls.shape[0]
     grav = spec["gravity"][bout_cls] + spec["tilt"][bout_cls, None] * rng.normal(size=(n_bouts, 3))
@@ -194,9 +206,17 @@ def _to_counts(rng: np.random.Generator, acc_g: np.ndarray, drift: float, counts
     return np.clip(counts, _INT16_MIN, _INT16_MAX).astype(np.int16)
 
 
-def make_sensor_stream(n_windows: int = 5000, window: int = 32, n_classes: int = 5, *, seed: int = 0,
-                       late_class_onset: float = 0.5, drift: float = 0.1, rate_hz: float = 50.0,
-                       mean_bout_windows: float = 4.0) -> SensorStream:
+def make_sensor_stream(
+    n_windows: int = 5000,
+    window: int = 32,
+    n_classes: int = 5,
+    *,
+    seed: int = 0,
+    late_class_onset: float = 0.5,
+    drift: float = 0.1,
+    rate_hz: float = 50.0,
+    mean_bout_windows: float = 4.0,
+) -> SensorStream:
     """Generate a synthetic accelerometer activity stream (see the module docstring for the model).
 
     Parameters
@@ -235,6 +255,16 @@ def make_sensor_stream(n_windows: int = 5000, window: int = 32, n_classes: int =
     labels = np.repeat(bout_cls, bout_len * window)
     samples.setflags(write=False)
     labels.setflags(write=False)
-    return SensorStream(samples=samples, labels=labels, window=int(window), n_classes=int(n_classes),
-                        class_names=names, rate_hz=float(rate_hz), counts_per_g=COUNTS_PER_G,
-                        late_class=n_classes - 1, late_onset_window=onset, seed=seed, drift=float(drift))
+    return SensorStream(
+        samples=samples,
+        labels=labels,
+        window=int(window),
+        n_classes=int(n_classes),
+        class_names=names,
+        rate_hz=float(rate_hz),
+        counts_per_g=COUNTS_PER_G,
+        late_class=n_classes - 1,
+        late_onset_window=onset,
+        seed=seed,
+        drift=float(drift),
+    )

@@ -47,6 +47,11 @@ def arena_buffers(layers: tuple[int, ...] | list[int], pass_name: str) -> list[B
     if pass_name == "predict":
         return [buf("act", "int16", act_len, 0, L), buf("z", "int32", z_len, 1, L + 1)]
     end = 2 * L + 1
-    return [buf("act", "int16", act_len, 0, end), buf("z", "int32", z_len, 1, end),
-            buf("acc", "int64", width, 1, L), buf("delta0", "int32", width, L + 1, end),
-            buf("delta1", "int32", width, L + 1, end), buf("back", "int64", width, L + 2, end)]
+    return [
+        buf("act", "int16", act_len, 0, end),
+        buf("z", "int32", z_len, 1, end),
+        buf("acc", "int64", width, 1, L),
+        buf("delta0", "int32", width, L + 1, end),
+        buf("delta1", "int32", width, L + 1, end),
+        buf("back", "int64", width, L + 2, end),
+    ]

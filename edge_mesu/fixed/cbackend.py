@@ -24,8 +24,16 @@ import numpy as np
 
 from .cgen import COUNTER_NAMES, CSource, generate_c
 
-__all__ = ["CompilerNotFoundError", "HOST_FLAGS", "STRICT_FLAGS", "CKernels", "build_library", "cache_dir",
-           "find_compiler", "load_c_kernels"]
+__all__ = [
+    "CompilerNotFoundError",
+    "HOST_FLAGS",
+    "STRICT_FLAGS",
+    "CKernels",
+    "build_library",
+    "cache_dir",
+    "find_compiler",
+    "load_c_kernels",
+]
 
 log = logging.getLogger(__name__)
 
@@ -95,17 +103,24 @@ def build_library(src: CSource, flags: tuple[str, ...] = HOST_FLAGS, compiler: s
 
 
 class _State(ctypes.Structure):
-    _fields_ = [("mu", ctypes.POINTER(ctypes.c_int16)), ("code", ctypes.POINTER(ctypes.c_uint8)),
-                ("seed", ctypes.c_uint64), ("step", ctypes.c_uint64),
-                ("counters", ctypes.c_uint32 * len(COUNTER_NAMES))]
+    _fields_ = [
+        ("mu", ctypes.POINTER(ctypes.c_int16)),
+        ("code", ctypes.POINTER(ctypes.c_uint8)),
+        ("seed", ctypes.c_uint64),
+        ("step", ctypes.c_uint64),
+        ("counters", ctypes.c_uint32 * len(COUNTER_NAMES)),
+    ]
 
 
 def _bind(lib: ctypes.CDLL, name: str) -> dict[str, Any]:
     p = ctypes.c_void_p
-    fns = {"predict": (ctypes.c_int, [p, p, p, p]), "learn_one": (ctypes.c_int, [p, p, p, ctypes.c_int32]),
-           "learn_many": (ctypes.c_int, [p, p, p, p, ctypes.c_uint32]),
-           "state_save": (ctypes.c_size_t, [p, p, ctypes.c_size_t]),
-           "state_load": (ctypes.c_int, [p, p, ctypes.c_size_t])}
+    fns = {
+        "predict": (ctypes.c_int, [p, p, p, p]),
+        "learn_one": (ctypes.c_int, [p, p, p, ctypes.c_int32]),
+        "learn_many": (ctypes.c_int, [p, p, p, p, ctypes.c_uint32]),
+        "state_save": (ctypes.c_size_t, [p, p, ctypes.c_size_t]),
+        "state_load": (ctypes.c_int, [p, p, ctypes.c_size_t]),
+    }
     out = {}
     for short, (restype, argtypes) in fns.items():
         fn = getattr(lib, f"{name}_{short}")
@@ -136,8 +151,14 @@ class CKernels:
         self._bound: tuple[int, int] = (0, 0)
 
     def _bind_state(self, mu: np.ndarray, code: np.ndarray, seed: int, step: int) -> None:
-        if not (mu.flags.c_contiguous and mu.flags.writeable and mu.dtype == np.int16
-                and code.flags.c_contiguous and code.flags.writeable and code.dtype == np.uint8):
+        if not (
+            mu.flags.c_contiguous
+            and mu.flags.writeable
+            and mu.dtype == np.int16
+            and code.flags.c_contiguous
+            and code.flags.writeable
+            and code.dtype == np.uint8
+        ):
             raise ValueError("state arrays must be writeable, C-contiguous int16 / uint8")
         key = (mu.ctypes.data, code.ctypes.data)
         if key != self._bound:
@@ -148,8 +169,9 @@ class CKernels:
         self._state.step = step & (2**64 - 1)
         self._counters[:] = 0
 
-    def learn(self, mu: np.ndarray, code: np.ndarray, seed: int, step: int, x_q: np.ndarray,
-              y: np.ndarray) -> dict[str, int]:
+    def learn(
+        self, mu: np.ndarray, code: np.ndarray, seed: int, step: int, x_q: np.ndarray, y: np.ndarray
+    ) -> dict[str, int]:
         """Learn the rows of ``x_q`` (int8 values) in order, updating ``mu``/``code`` in place.
 
         Returns the saturation events of these updates by counter name (zero counts left out).
@@ -159,8 +181,9 @@ class CKernels:
         if x.ndim != 2 or x.shape[1] != self.n_in or labels.shape != (x.shape[0],):
             raise ValueError(f"x_q must be (n, {self.n_in}) with n labels, got {x.shape} / {labels.shape}")
         self._bind_state(mu, code, seed, step)
-        rc = self._fn["learn_many"](ctypes.addressof(self._state), ctypes.addressof(self._arena),
-                                    x.ctypes.data, labels.ctypes.data, x.shape[0])
+        rc = self._fn["learn_many"](
+            ctypes.addressof(self._state), ctypes.addressof(self._arena), x.ctypes.data, labels.ctypes.data, x.shape[0]
+        )
         if rc != 0:
             raise ValueError(f"labels must be in [0, {self.n_out}), got {labels.min()}..{labels.max()}")
         return {n: int(v) for n, v in zip(COUNTER_NAMES, self._counters) if v}
@@ -171,12 +194,10 @@ class CKernels:
         m = np.ascontiguousarray(mu, dtype=np.int16)
         out = np.zeros((x.shape[0], self.n_out), dtype=np.int32)
         for k in range(x.shape[0]):
-            self._fn["predict"](m.ctypes.data, ctypes.addressof(self._arena), x[k].ctypes.data,
-                                out[k].ctypes.data)
+            self._fn["predict"](m.ctypes.data, ctypes.addressof(self._arena), x[k].ctypes.data, out[k].ctypes.data)
         return out
 
-    def state_blob(self, mu: np.ndarray, code: np.ndarray, seed: int, step: int,
-                   counters: dict[str, int]) -> bytes:
+    def state_blob(self, mu: np.ndarray, code: np.ndarray, seed: int, step: int, counters: dict[str, int]) -> bytes:
         """The raw state blob (``NAME_STATE_BYTES``) as the C ``state_save`` writes it."""
         self._bind_state(mu, code, seed, step)
         self._counters[:] = [min(counters.get(n, 0), 2**32 - 1) for n in COUNTER_NAMES]
@@ -193,8 +214,10 @@ def load_c_kernels(learner: Any) -> CKernels | None:
     :func:`edge_mesu.fixed.cgen.generate_c`).
     """
     if find_compiler() is None:
-        log.warning("backend='c' requested but no C compiler was found ($CC, cc, gcc, clang); "
-                    "FixedMESULearner falls back to the numpy backend")
+        log.warning(
+            "backend='c' requested but no C compiler was found ($CC, cc, gcc, clang); "
+            "FixedMESULearner falls back to the numpy backend"
+        )
         return None
     try:
         return CKernels(learner)

@@ -38,8 +38,16 @@ def state_blob(obj: Describable | NetworkDescription) -> bytes:
     """The C state blob of a fixed-point learner (its μ, σ codes, seed, step and counters)."""
     net = fixed_network(obj)
     counters = [min(net.counters.get(n, 0), 2**32 - 1) for n in COUNTER_NAMES]
-    head = _HEAD.pack(b"EMSC", BLOB_VERSION, len(net.plan.layers) - 1, config_hash(net), net.layout.n_params,
-                      net.seed & (2**64 - 1), net.step & (2**64 - 1), *counters)
+    head = _HEAD.pack(
+        b"EMSC",
+        BLOB_VERSION,
+        len(net.plan.layers) - 1,
+        config_hash(net),
+        net.layout.n_params,
+        net.seed & (2**64 - 1),
+        net.step & (2**64 - 1),
+        *counters,
+    )
     body = head + net.mu.astype("<i2").tobytes() + net.code.astype(np.uint8).tobytes()
     return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
 
@@ -57,8 +65,7 @@ def learner_from_blob(template: Any, blob: bytes) -> Any:
     fields = _HEAD.unpack_from(blob, 0)
     magic, version, n_layers, chash, n_params, seed, step = fields[:7]
     if magic != b"EMSC" or version != BLOB_VERSION:
-        raise StateFileError(f"not a C state blob of version {BLOB_VERSION} (magic {magic!r}, "
-                             f"version {version})")
+        raise StateFileError(f"not a C state blob of version {BLOB_VERSION} (magic {magic!r}, version {version})")
     if (n_layers, chash, n_params) != (len(net.plan.layers) - 1, config_hash(net), n):
         raise StateFileError("C state blob belongs to another network configuration (hash mismatch)")
     if struct.unpack_from("<I", blob, len(blob) - 4)[0] != zlib.crc32(blob[:-4]) & 0xFFFFFFFF:
@@ -72,6 +79,10 @@ def learner_from_blob(template: Any, blob: bytes) -> Any:
     arrays = dict(state["arrays"])
     for name, m, c in zip(template.param_names, net.layout.views(mu), net.layout.views(code)):
         arrays[f"mu_{name}"], arrays[f"code_{name}"] = m, c
-    meta = {**state["meta"], "step": int(step), "init": {**state["meta"]["init"], "seed": int(seed)},
-            "counters": {k: int(v) for k, v in zip(COUNTER_NAMES, fields[7:]) if v}}
+    meta = {
+        **state["meta"],
+        "step": int(step),
+        "init": {**state["meta"]["init"], "seed": int(seed)},
+        "counters": {k: int(v) for k, v in zip(COUNTER_NAMES, fields[7:]) if v},
+    }
     return type(template).from_state_dict({"kind": state["kind"], "meta": meta, "arrays": arrays})

@@ -57,11 +57,31 @@ from .prng import EPS_FRAC, GAMMA, GAUSS_INDEX_BITS, MIX_M1, MIX_M2, MIX_SHIFTS,
 from .qformat import Rounding
 from .rule import LOG1P_POST, LOG1P_PRE
 
-__all__ = ["COUNTER_NAMES", "BLOB_VERSION", "CSource", "blob_header_bytes", "config_hash", "fixed_network",
-           "generate_c", "sanitize_name", "state_blob_bytes", "unsupported_reason"]
+__all__ = [
+    "COUNTER_NAMES",
+    "BLOB_VERSION",
+    "CSource",
+    "blob_header_bytes",
+    "config_hash",
+    "fixed_network",
+    "generate_c",
+    "sanitize_name",
+    "state_blob_bytes",
+    "unsupported_reason",
+]
 
-COUNTER_NAMES = ("input", "w_sample", "acc", "act", "delta", "grad_clip", "mu_step_clip", "mu",
-                 "sigma_step_clip", "sigma_code")
+COUNTER_NAMES = (
+    "input",
+    "w_sample",
+    "acc",
+    "act",
+    "delta",
+    "grad_clip",
+    "mu_step_clip",
+    "mu",
+    "sigma_step_clip",
+    "sigma_code",
+)
 BLOB_VERSION = 1
 _I64_LIMIT = 2**62  # products formed by the update must stay below 2**63 (numpy would wrap, C may not)
 
@@ -103,8 +123,9 @@ def state_blob_bytes(n_params: int) -> int:
 
 def config_hash(net: FixedNetwork) -> int:
     """CRC32 of the network's plan and rounding: a blob is only loaded by the network that wrote it."""
-    text = json.dumps({"plan": net.plan.to_dict(), "rounding": net.rounding.value,
-                       "train_samples": net.train_samples}, sort_keys=True)
+    text = json.dumps(
+        {"plan": net.plan.to_dict(), "rounding": net.rounding.value, "train_samples": net.train_samples}, sort_keys=True
+    )
     return zlib.crc32(text.encode("utf-8")) & 0xFFFFFFFF
 
 
@@ -112,8 +133,10 @@ def unsupported_reason(net: FixedNetwork) -> str | None:
     """Why the C port cannot run this network, or None when it can."""
     plan = net.plan
     if net.train_samples != 1:
-        return (f"C export supports train_samples=1 (one weight sample per update, what a device runs), got "
-                f"train_samples={net.train_samples}")
+        return (
+            f"C export supports train_samples=1 (one weight sample per update, what a device runs), got "
+            f"train_samples={net.train_samples}"
+        )
     if (plan.input_fmt.bits, plan.input_fmt.signed) != (8, True):
         return f"C export needs an int8 input format, got {plan.input_fmt}"
     if (plan.act_fmt.bits, plan.act_fmt.signed) != (16, True):
@@ -122,8 +145,10 @@ def unsupported_reason(net: FixedNetwork) -> str | None:
     if bad:
         return f"C export needs int16 μ in every layer, got {bad[0]}"
     if max(plan.layers) > 65535 or plan.layers[-1] > 32767:
-        return (f"unsupported architecture {plan.layers}: widths above 65535 (or more than 32767 classes) do not "
-                "fit the C kernels")
+        return (
+            f"unsupported architecture {plan.layers}: widths above 65535 (or more than 32767 classes) do not "
+            "fit the C kernels"
+        )
     return None
 
 
@@ -131,8 +156,10 @@ def fixed_network(obj: Describable | NetworkDescription) -> FixedNetwork:
     """The :class:`FixedNetwork` of a fixed-point learner, pipeline or description; ``ValueError`` otherwise."""
     desc = describe(obj)
     if desc.fixed is None:
-        raise ValueError(f"C export needs a fixed-point learner (a FixedMESULearner: integer state), got a "
-                         f"{desc.kind}; convert a float learner with FixedMESULearner.from_float")
+        raise ValueError(
+            f"C export needs a fixed-point learner (a FixedMESULearner: integer state), got a "
+            f"{desc.kind}; convert a float learner with FixedMESULearner.from_float"
+        )
     reason = unsupported_reason(desc.fixed)
     if reason:
         raise ValueError(reason)
@@ -145,17 +172,27 @@ def _layer_consts(net: FixedNetwork, l: int) -> dict[str, int]:
     F = plan.mu_fmts[l].frac
     G = plan.grad_frac(l)
     pm = t["prior"][l]
-    c = {"in_frac": plan.in_frac(l), "act_shift": plan.in_frac(l) + F - plan.act_fmt.frac,
-         "back_shift": F + plan.delta_frac(l) - DH_FRAC if l > 0 else 0, "g_to_h": H_FRAC - G,
-         "ge_to_h": H_FRAC - G - EPS_FRAC, "mu_shift0": H_FRAC - F + 15 - int(t["var_e"]),
-         "prior_on": int(pm.shift <= 62), "prior_mant": pm.mant, "prior_shift": pm.shift,
-         "mu_prior_q": int(t["mu_prior_q"][l]), "code_off": int(plan.offsets[l])}
+    c = {
+        "in_frac": plan.in_frac(l),
+        "act_shift": plan.in_frac(l) + F - plan.act_fmt.frac,
+        "back_shift": F + plan.delta_frac(l) - DH_FRAC if l > 0 else 0,
+        "g_to_h": H_FRAC - G,
+        "ge_to_h": H_FRAC - G - EPS_FRAC,
+        "mu_shift0": H_FRAC - F + 15 - int(t["var_e"]),
+        "prior_on": int(pm.shift <= 62),
+        "prior_mant": pm.mant,
+        "prior_shift": pm.shift,
+        "mu_prior_q": int(t["mu_prior_q"][l]),
+        "code_off": int(plan.offsets[l]),
+    }
     for key in ("act_shift", "back_shift", "g_to_h", "ge_to_h"):
         if not -62 <= c[key] <= 62:
             raise ValueError(f"layer {l}: shift {key}={c[key]} is outside [-62, 62]")
     if c["prior_on"] and c["prior_shift"] < 1:
-        raise ValueError(f"layer {l}: the prior pull multiplier 2**(32-F)/(N σp²) is too large "
-                         f"(shift {c['prior_shift']} < 1); increase N or mu_frac")
+        raise ValueError(
+            f"layer {l}: the prior pull multiplier 2**(32-F)/(N σp²) is too large "
+            f"(shift {c['prior_shift']} < 1); increase N or mu_frac"
+        )
     codes = np.arange(plan.code_min, plan.code_max + 1) + plan.offsets[l]
     if int((c["mu_shift0"] + t["var_shift"][codes]).min()) < 0:
         raise ValueError(f"layer {l}: lr_mu·σ_max² is too large for the μ step shift (negative shift)")
@@ -176,7 +213,7 @@ def _array(ctype: str, name: str, values: Any, qualifier: str = "static const", 
         items = [f"INT64_C({v})" if v != -(2**63) else "INT64_MIN" for v in vals]
     else:
         items = [str(v) for v in vals]
-    rows = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    rows = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     body = ",\n    ".join(rows) if rows else "0"
     return f"{qualifier} {ctype} {name}[{max(len(vals), 1)}] = {{\n    {body}\n}};\n"
 
@@ -188,8 +225,12 @@ def _fits(values: np.ndarray, bits: int) -> bool:
 def _dims(layers: tuple[int, ...]) -> dict[str, int]:
     """Sizes, and the arena as planned from the device code's buffer list (:mod:`.buffers`): offsets and bytes."""
     plan = plan_memory(arena_buffers(layers, "learn"), ARENA_ALIGNMENT)
-    out = {"MAX_WIDTH": max(layers[1:]), "Z_LEN": sum(layers[1:]), "ACT_LEN": sum(layers[:-1]),
-           "ARENA_BYTES": plan.arena_bytes}
+    out = {
+        "MAX_WIDTH": max(layers[1:]),
+        "Z_LEN": sum(layers[1:]),
+        "ACT_LEN": sum(layers[:-1]),
+        "ARENA_BYTES": plan.arena_bytes,
+    }
     out.update({f"OFF_{name.upper()}": off for name, off in sorted(plan.offsets().items())})
     return out
 
@@ -198,46 +239,82 @@ def _macros(net: FixedNetwork) -> dict[str, int]:
     """Every numeric macro of the API header, named without the prefix."""
     plan, t = net.plan, net.plan.tables
     n_params = net.layout.n_params
-    m = {"N_IN": plan.layers[0], "N_OUT": plan.layers[-1], "N_LAYERS": len(plan.layers) - 1,
-         "N_PARAMS": n_params, "BIAS": int(plan.bias), **_dims(plan.layers),
-         "INPUT_FRAC": plan.input_fmt.frac, "ACT_FRAC": plan.act_fmt.frac,
-         "LOGIT_FRAC": plan.in_frac(len(plan.layers) - 2) + plan.mu_fmts[-1].frac,
-         "MU_MIN": -32768, "MU_MAX": 32767, "ACT_MIN": plan.act_fmt.min_int, "ACT_MAX": plan.act_fmt.max_int,
-         "CODE_MIN": plan.code_min, "CODE_MAX": plan.code_max,
-         "STOCHASTIC": int(net.rounding is Rounding.STOCHASTIC), "KLOG_Q16": int(t["klog_q16"]),
-         "RMAX32": int(t["rmax32"]), "SIG_SHIFT0": 15 - int(t["sigl_e"]),
-         "LOG2E_Q15": int(t["log2e_q15"]), "N_COUNTERS": len(COUNTER_NAMES), "BLOB_VERSION": BLOB_VERSION,
-         "BLOB_HEADER_BYTES": blob_header_bytes(), "STATE_BYTES": state_blob_bytes(n_params),
-         "STATE_RAM_BYTES": 3 * n_params}
+    m = {
+        "N_IN": plan.layers[0],
+        "N_OUT": plan.layers[-1],
+        "N_LAYERS": len(plan.layers) - 1,
+        "N_PARAMS": n_params,
+        "BIAS": int(plan.bias),
+        **_dims(plan.layers),
+        "INPUT_FRAC": plan.input_fmt.frac,
+        "ACT_FRAC": plan.act_fmt.frac,
+        "LOGIT_FRAC": plan.in_frac(len(plan.layers) - 2) + plan.mu_fmts[-1].frac,
+        "MU_MIN": -32768,
+        "MU_MAX": 32767,
+        "ACT_MIN": plan.act_fmt.min_int,
+        "ACT_MAX": plan.act_fmt.max_int,
+        "CODE_MIN": plan.code_min,
+        "CODE_MAX": plan.code_max,
+        "STOCHASTIC": int(net.rounding is Rounding.STOCHASTIC),
+        "KLOG_Q16": int(t["klog_q16"]),
+        "RMAX32": int(t["rmax32"]),
+        "SIG_SHIFT0": 15 - int(t["sigl_e"]),
+        "LOG2E_Q15": int(t["log2e_q15"]),
+        "N_COUNTERS": len(COUNTER_NAMES),
+        "BLOB_VERSION": BLOB_VERSION,
+        "BLOB_HEADER_BYTES": blob_header_bytes(),
+        "STATE_BYTES": state_blob_bytes(n_params),
+        "STATE_RAM_BYTES": 3 * n_params,
+    }
     m["RAM_BYTES"] = m["ARENA_BYTES"] + m["STATE_RAM_BYTES"]
     m.update({f"CNT_{n.upper()}": i for i, n in enumerate(COUNTER_NAMES)})
     # the arithmetic's constants, each defined once in Python (plan, prng, rule, kernels)
-    m.update({"Z_FRAC": Z_FRAC, "P_FRAC": P_FRAC, "LOG2E_FRAC": LOG2E_FRAC, "EXP2_SHIFT": Z_FRAC - EXP2_INDEX_BITS,
-              "SAMPLE_SHIFT": SAMPLE_SHIFT, "SR_BITS": SR_BITS, "CODE_STEP_SHIFT": CODE_STEP_SHIFT,
-              "LOG1P_PRE": LOG1P_PRE, "LOG1P_POST": LOG1P_POST, "EPS_SHIFT": 64 - GAUSS_INDEX_BITS,
-              "MIX_S1": MIX_SHIFTS[0], "MIX_S2": MIX_SHIFTS[1], "MIX_S3": MIX_SHIFTS[2]})
+    m.update(
+        {
+            "Z_FRAC": Z_FRAC,
+            "P_FRAC": P_FRAC,
+            "LOG2E_FRAC": LOG2E_FRAC,
+            "EXP2_SHIFT": Z_FRAC - EXP2_INDEX_BITS,
+            "SAMPLE_SHIFT": SAMPLE_SHIFT,
+            "SR_BITS": SR_BITS,
+            "CODE_STEP_SHIFT": CODE_STEP_SHIFT,
+            "LOG1P_PRE": LOG1P_PRE,
+            "LOG1P_POST": LOG1P_POST,
+            "EPS_SHIFT": 64 - GAUSS_INDEX_BITS,
+            "MIX_S1": MIX_SHIFTS[0],
+            "MIX_S2": MIX_SHIFTS[1],
+            "MIX_S3": MIX_SHIFTS[2],
+        }
+    )
     return m
 
 
 def _wide_macros() -> dict[str, str]:
     """The 64-bit constants of the arithmetic, as C literals."""
-    return {"GAMMA": f"UINT64_C({GAMMA:#x})", "MIX_M1": f"UINT64_C({MIX_M1:#x})", "MIX_M2": f"UINT64_C({MIX_M2:#x})",
-            "SEED_SALT": f"UINT64_C({SEED_SALT:#x})", "GRAD_CLIP": f"INT64_C({GRAD_CLIP})",
-            "SOFTMAX_D_MIN": f"INT64_C({SOFTMAX_D_MIN})", "ACC_MIN": f"INT64_C({ACC_FMT.min_int})",
-            "ACC_MAX": f"INT64_C({ACC_FMT.max_int})"}
+    return {
+        "GAMMA": f"UINT64_C({GAMMA:#x})",
+        "MIX_M1": f"UINT64_C({MIX_M1:#x})",
+        "MIX_M2": f"UINT64_C({MIX_M2:#x})",
+        "SEED_SALT": f"UINT64_C({SEED_SALT:#x})",
+        "GRAD_CLIP": f"INT64_C({GRAD_CLIP})",
+        "SOFTMAX_D_MIN": f"INT64_C({SOFTMAX_D_MIN})",
+        "ACC_MIN": f"INT64_C({ACC_FMT.min_int})",
+        "ACC_MAX": f"INT64_C({ACC_FMT.max_int})",
+    }
 
 
 def _config_block(net: FixedNetwork, P: str, macros: dict[str, int], sig_type: str, with_state: bool) -> str:
     """The ``/*@CONFIG@*/`` block of the API header."""
     plan = net.plan
     seed, step = (net.seed & (2**64 - 1), net.step & (2**64 - 1)) if with_state else (0, 0)
-    lines = [f"/* Network {'-'.join(map(str, plan.layers))}, bias {plan.bias}; formats: input "
-             f"{plan.input_fmt.qstring} int8, activations {plan.act_fmt.qstring} int16, mu per layer "
-             f"{', '.join(f.qstring for f in plan.mu_fmts)} int16, sigma uint8 code (sigma = "
-             f"{plan.sigma_max!r} * 2**(-(code + offset[l])/{plan.sigma_per_octave}), offsets "
-             f"{list(plan.offsets)}).",
-             " * RAM: ARENA_BYTES of scratch (one emsu_arena_t) + STATE_RAM_BYTES of mutable mu and codes."
-             " */"]
+    lines = [
+        f"/* Network {'-'.join(map(str, plan.layers))}, bias {plan.bias}; formats: input "
+        f"{plan.input_fmt.qstring} int8, activations {plan.act_fmt.qstring} int16, mu per layer "
+        f"{', '.join(f.qstring for f in plan.mu_fmts)} int16, sigma uint8 code (sigma = "
+        f"{plan.sigma_max!r} * 2**(-(code + offset[l])/{plan.sigma_per_octave}), offsets "
+        f"{list(plan.offsets)}).",
+        " * RAM: ARENA_BYTES of scratch (one emsu_arena_t) + STATE_RAM_BYTES of mutable mu and codes. */",
+    ]
     lines += [f"#define {P}_{k} {v}" for k, v in macros.items()]
     lines += [f"#define {P}_{k} {v}" for k, v in _wide_macros().items()]
     lines.append(f"#define {P}_SEED UINT64_C({seed})")
@@ -254,10 +331,14 @@ def _config_block(net: FixedNetwork, P: str, macros: dict[str, int], sig_type: s
 def _update_tables(plan: FixedPlan) -> str:
     t = plan.tables
     half = gauss_table(GAUSS_INDEX_BITS, EPS_FRAC).astype(np.int64)  # prng._signed_table: |ε|, then −|ε|
-    parts = [_array("int16_t", "emsu_gauss", np.concatenate([half, -half])),
-             _array("int32_t", "emsu_var15", t["var15"]), _array("int16_t", "emsu_var_shift", t["var_shift"]),
-             _array("int32_t", "emsu_sigl15", t["sigl15"]), _array("int16_t", "emsu_octave", t["octave"]),
-             _array("int64_t", "emsu_prior32", t["prior32"])]
+    parts = [
+        _array("int16_t", "emsu_gauss", np.concatenate([half, -half])),
+        _array("int32_t", "emsu_var15", t["var15"]),
+        _array("int16_t", "emsu_var_shift", t["var_shift"]),
+        _array("int32_t", "emsu_sigl15", t["sigl15"]),
+        _array("int16_t", "emsu_octave", t["octave"]),
+        _array("int64_t", "emsu_prior32", t["prior32"]),
+    ]
     return "".join(parts)
 
 
@@ -276,10 +357,12 @@ def _layer_tables(net: FixedNetwork, sig_type: str) -> tuple[str, list[str]]:
             text.append(_array("int32_t", f"emsu_ratio_l{l}", bound))
             ratio = f"emsu_ratio_l{l}"
         fan_in, fan_out = plan.layers[l], plan.layers[l + 1]
-        inits.append(f"    {{{fan_in}u, {fan_out}u, {sl.start}u, {sl.stop - sl.start}u, {c['in_frac']}, "
-                     f"{c['act_shift']}, {c['back_shift']}, {c['g_to_h']}, {c['ge_to_h']}, {c['mu_shift0']}, "
-                     f"{c['prior_on']}, {c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']}, {c['code_off']}u,\n"
-                     f"     EMSU_LT(emsu_sig_l{l}), EMSU_LT({ratio})}}")
+        inits.append(
+            f"    {{{fan_in}u, {fan_out}u, {sl.start}u, {sl.stop - sl.start}u, {c['in_frac']}, "
+            f"{c['act_shift']}, {c['back_shift']}, {c['g_to_h']}, {c['ge_to_h']}, {c['mu_shift0']}, "
+            f"{c['prior_on']}, {c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']}, {c['code_off']}u,\n"
+            f"     EMSU_LT(emsu_sig_l{l}), EMSU_LT({ratio})}}"
+        )
     return "".join(text), inits
 
 
@@ -290,18 +373,33 @@ def _model_header(net: FixedNetwork, sig_type: str, with_state: bool) -> str:
     act_off = np.cumsum([0] + list(plan.layers[:-2])).tolist()
     counters = [net.counters.get(n, 0) if with_state else 0 for n in COUNTER_NAMES]
     mu, code = (net.mu, net.code) if with_state else ([], [])
-    return "".join([
-        "/* emsu_model.h -- tables and exported state of one network.\n"
-        " * Included once, by emsu.c. */\n#ifdef EMSU_INFERENCE_ONLY\n#define EMSU_LT(x) NULL\n#else\n"
-        "#define EMSU_LT(x) x\n", _update_tables(plan), layer_text,
-        _array("uint32_t", "emsu_counters0", counters), "#endif\n",
-        _array("int32_t", "emsu_exp2_q15", plan.tables["exp2_q15"]),
-        "static const emsu_layer_t emsu_layers[EMSU_N_LAYERS] = {\n", ",\n".join(inits), "\n};\n",
-        "#define EMSU_LAYERS_UP(F) ", " ".join(f"F({l})" for l in range(len(inits))), "\n",
-        "#define EMSU_LAYERS_DOWN(F) ", " ".join(f"F({l})" for l in reversed(range(len(inits)))), "\n",
-        _array("uint32_t", "emsu_z_off", z_off), _array("uint32_t", "emsu_act_off", act_off),
-        _state_array("int16_t", "emsu_mu", mu, "EMSU_STATE_CONST"),
-        "#ifndef EMSU_INFERENCE_ONLY\n", _state_array("uint8_t", "emsu_code", code, ""), "#endif\n"])
+    return "".join(
+        [
+            "/* emsu_model.h -- tables and exported state of one network.\n"
+            " * Included once, by emsu.c. */\n#ifdef EMSU_INFERENCE_ONLY\n#define EMSU_LT(x) NULL\n#else\n"
+            "#define EMSU_LT(x) x\n",
+            _update_tables(plan),
+            layer_text,
+            _array("uint32_t", "emsu_counters0", counters),
+            "#endif\n",
+            _array("int32_t", "emsu_exp2_q15", plan.tables["exp2_q15"]),
+            "static const emsu_layer_t emsu_layers[EMSU_N_LAYERS] = {\n",
+            ",\n".join(inits),
+            "\n};\n",
+            "#define EMSU_LAYERS_UP(F) ",
+            " ".join(f"F({l})" for l in range(len(inits))),
+            "\n",
+            "#define EMSU_LAYERS_DOWN(F) ",
+            " ".join(f"F({l})" for l in reversed(range(len(inits)))),
+            "\n",
+            _array("uint32_t", "emsu_z_off", z_off),
+            _array("uint32_t", "emsu_act_off", act_off),
+            _state_array("int16_t", "emsu_mu", mu, "EMSU_STATE_CONST"),
+            "#ifndef EMSU_INFERENCE_ONLY\n",
+            _state_array("uint8_t", "emsu_code", code, ""),
+            "#endif\n",
+        ]
+    )
 
 
 def _state_array(ctype: str, name: str, values: Any, qualifier: str) -> str:
@@ -336,10 +434,13 @@ def generate_c(obj: Describable | NetworkDescription, name: str = "mesu_net", wi
     sig_max = max(int(sigma_sample_table(net.plan, l).max()) for l in range(len(net.plan.mu_fmts)))
     sig_type = "int32_t" if sig_max < 2**31 else "int64_t"
     macros = _macros(net)
-    header = _template("template_api.h").replace("/*@CONFIG@*/", _config_block(net, "EMSU", macros, sig_type,
-                                                                               with_state))
+    header = _template("template_api.h").replace(
+        "/*@CONFIG@*/", _config_block(net, "EMSU", macros, sig_type, with_state)
+    )
     model = _model_header(net, sig_type, with_state)
-    files = {f"{name}.h": _rename(header, name, "edge_mesu/fixed/csrc/template_api.h"),
-             f"{name}_model.h": _rename(model, name, "the network's plan and state (edge_mesu/fixed/cgen.py)"),
-             f"{name}.c": _rename(_template("template_core.c"), name, "edge_mesu/fixed/csrc/template_core.c")}
+    files = {
+        f"{name}.h": _rename(header, name, "edge_mesu/fixed/csrc/template_api.h"),
+        f"{name}_model.h": _rename(model, name, "the network's plan and state (edge_mesu/fixed/cgen.py)"),
+        f"{name}.c": _rename(_template("template_core.c"), name, "edge_mesu/fixed/csrc/template_core.c"),
+    }
     return CSource(name, files, {f"{name.upper()}_{k}": v for k, v in macros.items()})

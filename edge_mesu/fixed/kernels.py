@@ -23,8 +23,9 @@ def sigma_sample_table(plan: FixedPlan, layer: int) -> np.ndarray:
     return plan.tables["sig_sample"][layer]
 
 
-def sample_weights(mu_q: np.ndarray, sig: np.ndarray, eps_q: np.ndarray, mu_fmt: QFormat,
-                   counter: SaturationCounter) -> np.ndarray:
+def sample_weights(
+    mu_q: np.ndarray, sig: np.ndarray, eps_q: np.ndarray, mu_fmt: QFormat, counter: SaturationCounter
+) -> np.ndarray:
     """w = μ + σ·ε in μ's format: μ + round_half_up(sig·ε, 16 + 12), saturated to μ's range.
 
     ``sig`` holds each parameter's σ·2**(F + 16): ``np.take(sigma_sample_table(plan, l), code)``, or the
@@ -46,8 +47,13 @@ def _matmul_exact(a: np.ndarray, w: np.ndarray, w_max: float | None = None) -> n
     return a.astype(np.int64) @ w.astype(np.int64)
 
 
-def forward(plan: FixedPlan, x_q: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray | None],
-            counter: SaturationCounter) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+def forward(
+    plan: FixedPlan,
+    x_q: np.ndarray,
+    weights: list[np.ndarray],
+    biases: list[np.ndarray | None],
+    counter: SaturationCounter,
+) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
     """Integer forward pass for a batch ``x_q`` (..., B, n_in) of input-format integers (leading device axes
     broadcast against weights (..., n_in, n_out) and biases (..., 1, n_out)).
 
@@ -92,8 +98,15 @@ def softmax_q15(plan: FixedPlan, logits: np.ndarray, logit_frac: int) -> np.ndar
     return div_round_even(e << P_FRAC, total)
 
 
-def backward(plan: FixedPlan, weights: list[np.ndarray], acts: list[np.ndarray], zs: list[np.ndarray],
-             p_q15: np.ndarray, y: np.ndarray, counter: SaturationCounter) -> list[np.ndarray]:
+def backward(
+    plan: FixedPlan,
+    weights: list[np.ndarray],
+    acts: list[np.ndarray],
+    zs: list[np.ndarray],
+    p_q15: np.ndarray,
+    y: np.ndarray,
+    counter: SaturationCounter,
+) -> list[np.ndarray]:
     """δ per layer: output δ = p − onehot (Q15); hidden δ_l = round_even(W_{l+1} δ_{l+1}) ⊙ [z_l > 0] (Q7.24).
 
     Returns the δ list (one (..., B, fan_out) int64 array per layer); gradients are the outer products

@@ -35,6 +35,7 @@ SIGMA_HEADROOM = 1.0  # default σ window [σ_top·2**(−255/k), σ_top], σ_to
 
 def _c_kernels(learner: FixedMESULearner) -> Any:
     from .cbackend import load_c_kernels  # imported on demand: ctypes and a compiler only for backend="c"
+
     return load_c_kernels(learner)
 
 
@@ -69,32 +70,78 @@ class FixedMESULearner(BaseLearner):
     (True, 3.0)
     """
 
-    def __init__(self, layers: tuple[int, ...] | list[int] = (784, 50, 10), *, preset: str = DEFAULT_PRESET,
-                 config: MESUConfig | None = None, N: float = DEFAULT, sigma_prior: float = DEFAULT,
-                 mu_prior: float = DEFAULT, lr_mu: float = DEFAULT, lr_sigma: float = DEFAULT,
-                 c_sigma: float = DEFAULT, ratio_max: float | None = DEFAULT, sigma_step_max: float | None = DEFAULT,
-                 sigma_min: float | None = DEFAULT, sigma_max: float | list[float] | None = DEFAULT,
-                 sigma_init: float | str = DEFAULT, train_samples: int = DEFAULT, predict_samples: int = DEFAULT,
-                 bias: bool = DEFAULT, seed: int = 0, formats: FixedFormats | None = None, input_frac: int = DEFAULT,
-                 act_frac: int = DEFAULT, mu_frac: list[int] | None = DEFAULT, sigma_bits: int = DEFAULT,
-                 sigma_per_octave: int = DEFAULT, rounding: str = DEFAULT, backend: str = "numpy",
-                 sigma_grad: str = DEFAULT) -> None:
+    def __init__(
+        self,
+        layers: tuple[int, ...] | list[int] = (784, 50, 10),
+        *,
+        preset: str = DEFAULT_PRESET,
+        config: MESUConfig | None = None,
+        N: float = DEFAULT,
+        sigma_prior: float = DEFAULT,
+        mu_prior: float = DEFAULT,
+        lr_mu: float = DEFAULT,
+        lr_sigma: float = DEFAULT,
+        c_sigma: float = DEFAULT,
+        ratio_max: float | None = DEFAULT,
+        sigma_step_max: float | None = DEFAULT,
+        sigma_min: float | None = DEFAULT,
+        sigma_max: float | list[float] | None = DEFAULT,
+        sigma_init: float | str = DEFAULT,
+        train_samples: int = DEFAULT,
+        predict_samples: int = DEFAULT,
+        bias: bool = DEFAULT,
+        seed: int = 0,
+        formats: FixedFormats | None = None,
+        input_frac: int = DEFAULT,
+        act_frac: int = DEFAULT,
+        mu_frac: list[int] | None = DEFAULT,
+        sigma_bits: int = DEFAULT,
+        sigma_per_octave: int = DEFAULT,
+        rounding: str = DEFAULT,
+        backend: str = "numpy",
+        sigma_grad: str = DEFAULT,
+    ) -> None:
         self.layers = check_layers(layers)
         tops_arg = sigma_max if isinstance(sigma_max, (list, tuple)) else None  # per-layer σ windows
         # one MESUConfig, validated exactly as the float learner's (σ_max: the highest window top)
-        self.config, options = resolve(preset, config, given(
-            N=N, sigma_prior=sigma_prior, mu_prior=mu_prior, lr_mu=lr_mu, lr_sigma=lr_sigma, c_sigma=c_sigma,
-            ratio_max=ratio_max, sigma_step_max=sigma_step_max, sigma_min=sigma_min,
-            sigma_max=sigma_max if tops_arg is None else max(tops_arg), sigma_init=sigma_init,
-            train_samples=train_samples, predict_samples=predict_samples, bias=bias, sigma_grad=sigma_grad))
+        self.config, options = resolve(
+            preset,
+            config,
+            given(
+                N=N,
+                sigma_prior=sigma_prior,
+                mu_prior=mu_prior,
+                lr_mu=lr_mu,
+                lr_sigma=lr_sigma,
+                c_sigma=c_sigma,
+                ratio_max=ratio_max,
+                sigma_step_max=sigma_step_max,
+                sigma_min=sigma_min,
+                sigma_max=sigma_max if tops_arg is None else max(tops_arg),
+                sigma_init=sigma_init,
+                train_samples=train_samples,
+                predict_samples=predict_samples,
+                bias=bias,
+                sigma_grad=sigma_grad,
+            ),
+        )
         check_options(options)
         self.sigma_init: float | str = options.sigma_init
         self.train_samples: int = options.train_samples
         self.predict_samples = options.predict_samples
         self.bias = bool(options.bias)
         self.sigma_grad: str = options.sigma_grad
-        fmt = _formats(formats, given(input_frac=input_frac, act_frac=act_frac, mu_frac=mu_frac,
-                                      sigma_bits=sigma_bits, sigma_per_octave=sigma_per_octave, rounding=rounding))
+        fmt = _formats(
+            formats,
+            given(
+                input_frac=input_frac,
+                act_frac=act_frac,
+                mu_frac=mu_frac,
+                sigma_bits=sigma_bits,
+                sigma_per_octave=sigma_per_octave,
+                rounding=rounding,
+            ),
+        )
         self.seed = check_positive_int(seed, "seed", minimum=0)
         try:
             self.rounding = Rounding("nearest_even" if fmt.rounding == "nearest" else fmt.rounding)
@@ -109,8 +156,12 @@ class FixedMESULearner(BaseLearner):
         self._spec = StepSpec(self.plan, self._layout, self.rounding, self.train_samples, self.sigma_grad)
         rng = np.random.Generator(np.random.PCG64(self.seed))
         mus, sigmas = paper_init(self.layers, self.bias, rng, self.sigma_init)
-        self._state = FixedState(np.zeros((1, 0), np.int16), np.zeros((1, 0), np.uint8),
-                                 np.array([self.seed], dtype=np.int64), np.zeros(1, dtype=np.int64))
+        self._state = FixedState(
+            np.zeros((1, 0), np.int16),
+            np.zeros((1, 0), np.uint8),
+            np.array([self.seed], dtype=np.int64),
+            np.zeros(1, dtype=np.int64),
+        )
         self._set_from_float(mus, sigmas)
         self.counters = SaturationCounter()
         self.backend = backend
@@ -146,10 +197,20 @@ class FixedMESULearner(BaseLearner):
         if self.config.sigma_min is not None:  # the smallest σ allowed is the largest code (FixedPlan.code_of_sigma)
             lowest = -k * math.log2(max(self.config.sigma_min, 1e-300) / top)
             code_max = int(min(min(max(round(lowest) - off, 0), code_max) for off in offsets))
-        return FixedPlan(layers=self.layers, bias=self.bias, input_fmt=QFormat(8, fmt.input_frac),
-                         act_fmt=QFormat(16, fmt.act_frac), mu_fmts=tuple(QFormat(16, f) for f in mu_frac),
-                         sigma_bits=fmt.sigma_bits, sigma_per_octave=k, sigma_max=top, rule=self.config, code_min=0,
-                         code_max=code_max, code_offset=offsets)
+        return FixedPlan(
+            layers=self.layers,
+            bias=self.bias,
+            input_fmt=QFormat(8, fmt.input_frac),
+            act_fmt=QFormat(16, fmt.act_frac),
+            mu_fmts=tuple(QFormat(16, f) for f in mu_frac),
+            sigma_bits=fmt.sigma_bits,
+            sigma_per_octave=k,
+            sigma_max=top,
+            rule=self.config,
+            code_min=0,
+            code_max=code_max,
+            code_offset=offsets,
+        )
 
     def step_spec(self) -> StepSpec:
         """The plan, layout and update options of this learner's integer step (:mod:`.step`)."""
@@ -160,10 +221,12 @@ class FixedMESULearner(BaseLearner):
         return self._layout.layer_of(index)
 
     def _set_from_float(self, mus: list[np.ndarray], sigmas: list[np.ndarray]) -> None:
-        self._mu = np.concatenate([self.plan.mu_fmts[self._layer_of(i)].quantize(m).ravel()
-                                   for i, m in enumerate(mus)]).astype(np.int16)
-        self._code = np.concatenate([self.plan.code_of_sigma(s, self._layer_of(i)).ravel()
-                                     for i, s in enumerate(sigmas)]).astype(np.uint8)
+        self._mu = np.concatenate(
+            [self.plan.mu_fmts[self._layer_of(i)].quantize(m).ravel() for i, m in enumerate(mus)]
+        ).astype(np.int16)
+        self._code = np.concatenate(
+            [self.plan.code_of_sigma(s, self._layer_of(i)).ravel() for i, s in enumerate(sigmas)]
+        ).astype(np.uint8)
 
     # the one-device state: flat views of the FixedState's row 0
     @property
@@ -201,9 +264,16 @@ class FixedMESULearner(BaseLearner):
 
         ``overrides`` set fixed-point options (``mu_frac``, ``rounding``, ...) or replace hyper-parameters.
         """
-        args = {"layers": learner.layers, **learner.config.to_dict(), "sigma_init": learner.sigma_init,
-                "train_samples": learner.train_samples, "predict_samples": learner.predict_samples,
-                "bias": learner.bias, "seed": learner.seed, "sigma_grad": learner.sigma_grad}
+        args = {
+            "layers": learner.layers,
+            **learner.config.to_dict(),
+            "sigma_init": learner.sigma_init,
+            "train_samples": learner.train_samples,
+            "predict_samples": learner.predict_samples,
+            "bias": learner.bias,
+            "seed": learner.seed,
+            "sigma_grad": learner.sigma_grad,
+        }
         args.update(overrides)
         obj = cls(**args)
         params = learner.params()
@@ -225,20 +295,23 @@ class FixedMESULearner(BaseLearner):
 
     def int_params(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Copies of ``{name: (μ int16, σ code uint8)}``: the device's state arrays."""
-        return {n: (m.copy(), c.copy())
-                for n, m, c in zip(self.param_names, self._views(self._mu), self._views(self._code))}
+        return {
+            n: (m.copy(), c.copy()) for n, m, c in zip(self.param_names, self._views(self._mu), self._views(self._code))
+        }
 
     def params(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """``{name: (μ, σ)}`` dequantised to float64."""
-        return {n: (self.plan.mu_fmts[self._layer_of(i)].dequantize(m), self.plan.sigma_of_code(c, self._layer_of(i)))
-                for i, (n, m, c) in enumerate(zip(self.param_names, self._views(self._mu),
-                                                  self._views(self._code)))}
+        return {
+            n: (self.plan.mu_fmts[self._layer_of(i)].dequantize(m), self.plan.sigma_of_code(c, self._layer_of(i)))
+            for i, (n, m, c) in enumerate(zip(self.param_names, self._views(self._mu), self._views(self._code)))
+        }
 
     def mean_params(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """The mean network as ``[(W, b), ...]`` in float64 (dequantised μ; zero biases if none)."""
         p = self.params()
-        return [(p[f"w{l}"][0], p[f"b{l}"][0] if self.bias else np.zeros(self.layers[l + 1]))
-                for l in range(self.n_layers)]
+        return [
+            (p[f"w{l}"][0], p[f"b{l}"][0] if self.bias else np.zeros(self.layers[l + 1])) for l in range(self.n_layers)
+        ]
 
     @property
     def input_format(self) -> QFormat:
@@ -249,25 +322,45 @@ class FixedMESULearner(BaseLearner):
         """The network as data: formats, integer state and plan, operation and buffer lists (read-only)."""
         plan = self.plan
         arith = Arithmetic(False, plan.input_fmt.bits, plan.act_fmt.bits, 16, 16, plan.sigma_bits, 32, 32)
-        fixed = FixedNetwork(plan, self.rounding, self._layout, self.train_samples, read_only(self._mu),
-                             read_only(self._code), self.seed, self._step, self.counters.as_dict())
+        fixed = FixedNetwork(
+            plan,
+            self.rounding,
+            self._layout,
+            self.train_samples,
+            read_only(self._mu),
+            read_only(self._code),
+            self.seed,
+            self._step,
+            self.counters.as_dict(),
+        )
         # the buffer lists describe the C port, where it exists
-        buffers = {} if unsupported_reason(fixed) else {p: tuple(arena_buffers(self.layers, p))
-                                                         for p in ("predict", "learn")}
+        buffers = (
+            {} if unsupported_reason(fixed) else {p: tuple(arena_buffers(self.layers, p)) for p in ("predict", "learn")}
+        )
         return NetworkDescription(
-            kind=type(self).__name__, layers=self.layers, bias=self.bias, train_samples=self.train_samples,
-            predict_samples=self.predict_samples, arithmetic=arith, n_params=self.n_params(),
+            kind=type(self).__name__,
+            layers=self.layers,
+            bias=self.bias,
+            train_samples=self.train_samples,
+            predict_samples=self.predict_samples,
+            arithmetic=arith,
+            n_params=self.n_params(),
             state_nbytes=self.state_nbytes(),
             mean_params=tuple((read_only(w), read_only(b)) for w, b in self.mean_params()),
             posterior=tuple((n, read_only(m), read_only(s)) for n, (m, s) in self.params().items()),
-            input_format=plan.input_fmt, config=self.config, fixed=fixed, buffer_lists=buffers,
-            arena_alignment=ARENA_ALIGNMENT)
+            input_format=plan.input_fmt,
+            config=self.config,
+            fixed=fixed,
+            buffer_lists=buffers,
+            arena_alignment=ARENA_ALIGNMENT,
+        )
 
     # -- integer entry points ---------------------------------------------------------------------------------
     def quantize(self, X: object) -> np.ndarray:
         """Float inputs ``(n, n_features)`` (or one ``(n_features,)`` row) as int8 in the input format
         (round half to even, saturated): what :meth:`learn_many_q` and :meth:`proba_q15` take."""
         from .._validation import check_X
+
         Xa = check_X(np.atleast_2d(np.asarray(X)), self.n_features)
         return self.plan.input_fmt.quantize(Xa).astype(self.plan.input_fmt.dtype)
 
@@ -288,7 +381,7 @@ class FixedMESULearner(BaseLearner):
         X = self._check_q(X_q)
         Y = check_y(y, self.n_classes, X.shape[0])
         for i in range(X.shape[0]):
-            self._learn_q(X[i:i + 1], Y[i:i + 1], self.counters.copy())
+            self._learn_q(X[i : i + 1], Y[i : i + 1], self.counters.copy())
 
     def proba_q15(self, X_q: object, samples: int = 0) -> np.ndarray:
         """The device's integer probabilities (Q15, int64) of already-quantised inputs, shape
@@ -310,6 +403,7 @@ class FixedMESULearner(BaseLearner):
     def predict_q15(self, X: np.ndarray) -> np.ndarray:
         """Integer probabilities (Q15) of the mean network for float inputs, exactly as the device computes them."""
         from .._validation import check_X
+
         Xa = check_X(X, self.n_features)
         return self._proba_q15(self._quantize_input(Xa, SaturationCounter()), 0)[0]
 
@@ -349,20 +443,33 @@ class FixedMESULearner(BaseLearner):
 
     # -- persistence ---------------------------------------------------------------------------------------
     def _init_args(self) -> dict[str, Any]:
-        return {"layers": self.layers, **self.config.to_dict(), "sigma_max": list(self._sigma_tops),
-                "sigma_init": self.sigma_init, "train_samples": self.train_samples,
-                "predict_samples": self.predict_samples, "bias": self.bias, "seed": self.seed,
-                "input_frac": self.plan.input_fmt.frac, "act_frac": self.plan.act_fmt.frac,
-                "mu_frac": [f.frac for f in self.plan.mu_fmts], "sigma_bits": self.plan.sigma_bits,
-                "sigma_per_octave": self.plan.sigma_per_octave,
-                "rounding": "nearest" if self.rounding is Rounding.NEAREST_EVEN else "stochastic",
-                "sigma_grad": self.sigma_grad,
-                "backend": self.backend}
+        return {
+            "layers": self.layers,
+            **self.config.to_dict(),
+            "sigma_max": list(self._sigma_tops),
+            "sigma_init": self.sigma_init,
+            "train_samples": self.train_samples,
+            "predict_samples": self.predict_samples,
+            "bias": self.bias,
+            "seed": self.seed,
+            "input_frac": self.plan.input_fmt.frac,
+            "act_frac": self.plan.act_fmt.frac,
+            "mu_frac": [f.frac for f in self.plan.mu_fmts],
+            "sigma_bits": self.plan.sigma_bits,
+            "sigma_per_octave": self.plan.sigma_per_octave,
+            "rounding": "nearest" if self.rounding is Rounding.NEAREST_EVEN else "stochastic",
+            "sigma_grad": self.sigma_grad,
+            "backend": self.backend,
+        }
 
     def state_dict(self) -> dict[str, Any]:
         init = {k: v for k, v in self._init_args().items() if k != "backend"}  # backend: not state
-        meta = {"init": {**init, "layers": list(self.layers)}, "step": self._step,
-                "counters": self.counters.as_dict(), "plan": self.plan.to_dict()}
+        meta = {
+            "init": {**init, "layers": list(self.layers)},
+            "step": self._step,
+            "counters": self.counters.as_dict(),
+            "plan": self.plan.to_dict(),
+        }
         arrays: dict[str, np.ndarray] = {}
         for name, (m, c) in self.int_params().items():
             arrays[f"mu_{name}"] = m
@@ -381,8 +488,7 @@ class FixedMESULearner(BaseLearner):
             if m.dtype != np.int16 or c.dtype != np.uint8:
                 raise ValueError(f"array {name} has dtypes {m.dtype}/{c.dtype}, expected int16/uint8")
             if c.size and (c.min() < obj.plan.code_min or c.max() > obj.plan.code_max):
-                raise ValueError(f"array code_{name} holds σ codes outside [{obj.plan.code_min}, "
-                                 f"{obj.plan.code_max}]")
+                raise ValueError(f"array code_{name} holds σ codes outside [{obj.plan.code_min}, {obj.plan.code_max}]")
             mus.append(m.ravel())
             codes.append(c.ravel())
         obj._mu, obj._code = np.concatenate(mus).astype(np.int16), np.concatenate(codes).astype(np.uint8)

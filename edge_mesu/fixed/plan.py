@@ -25,9 +25,24 @@ from ..mesu_rule import MESUConfig
 from .prng import EPS_FRAC, SR_BITS
 from .qformat import QFormat
 
-__all__ = ["FixedPlan", "Multiplier", "auto_mu_frac", "CODE_STEP_SHIFT", "DH_FRAC", "EXP2_INDEX_BITS", "GRAD_CLIP",
-           "H_FRAC", "KLOG_FRAC", "LOG2E_FRAC", "P_FRAC", "SAMPLE_SHIFT", "SIG_EXTRA", "SOFTMAX_D_MIN", "SR_BITS",
-           "Z_FRAC"]
+__all__ = [
+    "FixedPlan",
+    "Multiplier",
+    "auto_mu_frac",
+    "CODE_STEP_SHIFT",
+    "DH_FRAC",
+    "EXP2_INDEX_BITS",
+    "GRAD_CLIP",
+    "H_FRAC",
+    "KLOG_FRAC",
+    "LOG2E_FRAC",
+    "P_FRAC",
+    "SAMPLE_SHIFT",
+    "SIG_EXTRA",
+    "SOFTMAX_D_MIN",
+    "SR_BITS",
+    "Z_FRAC",
+]
 
 H_FRAC = 32  # frac of the μ-update bracket (−g + prior term)
 Z_FRAC = 10  # frac of logits inside the softmax
@@ -205,35 +220,54 @@ class FixedPlan:
         if t["sig_shift"].min() < 1:
             raise ValueError("lr_sigma·c_sigma·sigma_max too large for the σ-step table (must be < 2**14)")
         sigma = self.sigma_max * 2.0 ** (-code / k)
-        t["prior32"] = np.rint(self.lr_sigma * self.c_sigma * (1.0 - sigma**2 / self.sigma_prior**2) / self.N
-                               * 2.0**H_FRAC).astype(np.int64)
+        t["prior32"] = np.rint(
+            self.lr_sigma * self.c_sigma * (1.0 - sigma**2 / self.sigma_prior**2) / self.N * 2.0**H_FRAC
+        ).astype(np.int64)
         r_max = min([1.0] + [v for v in (self.ratio_max, self.sigma_step_max) if v is not None])
         t["rmax32"] = round(r_max * 2**H_FRAC)
         # code step = −k·log2(1 + r) (exact in expectation in log σ, as the float rule's σ·(1 + r)): k/ln 2 in Q16
         t["klog_q16"] = round(k / math.log(2.0) * 2**KLOG_FRAC)
         # per-layer tables of stored codes c (v = c + offset): σ samples and the |Δμ| bound in μ's LSBs
         stored = np.arange(1 << self.sigma_bits)
-        t["sig_sample"] = [np.rint(self.sigma_of_code(stored, l) * 2.0 ** (f.frac + SIG_EXTRA)).astype(np.int64)
-                           for l, f in enumerate(self.mu_fmts)]
+        t["sig_sample"] = [
+            np.rint(self.sigma_of_code(stored, l) * 2.0 ** (f.frac + SIG_EXTRA)).astype(np.int64)
+            for l, f in enumerate(self.mu_fmts)
+        ]
         if self.ratio_max is not None:
-            t["ratio_bound"] = [np.maximum(np.rint(self.ratio_max * self.sigma_of_code(stored, l) * 2.0**f.frac),
-                                           1).astype(np.int64) for l, f in enumerate(self.mu_fmts)]
+            t["ratio_bound"] = [
+                np.maximum(np.rint(self.ratio_max * self.sigma_of_code(stored, l) * 2.0**f.frac), 1).astype(np.int64)
+                for l, f in enumerate(self.mu_fmts)
+            ]
         # softmax: 2**(i/256 + 1/512) in Q15 (bin mid-points) and log2(e) in Q15
         i = np.arange(1 << EXP2_INDEX_BITS)
         t["exp2_q15"] = np.rint(2.0 ** ((i + 0.5) / (1 << EXP2_INDEX_BITS)) * 2.0**15).astype(np.int64)
         t["log2e_q15"] = round(math.log2(math.e) * 2**LOG2E_FRAC)
         for arr in t.values():
-            for a in (arr if isinstance(arr, list) else [arr]):
+            for a in arr if isinstance(arr, list) else [arr]:
                 if isinstance(a, np.ndarray):
                     a.setflags(write=False)
         return t
 
     def to_dict(self) -> dict:
-        return {"layers": list(self.layers), "bias": self.bias, "input_fmt": self.input_fmt.to_dict(),
-                "act_fmt": self.act_fmt.to_dict(), "mu_fmts": [f.to_dict() for f in self.mu_fmts],
-                "sigma_bits": self.sigma_bits, "sigma_per_octave": self.sigma_per_octave,
-                "sigma_max": self.sigma_max, "N": self.N, "sigma_prior": self.sigma_prior,
-                "mu_prior": self.mu_prior, "lr_mu": self.lr_mu, "lr_sigma": self.lr_sigma, "c_sigma": self.c_sigma,
-                "ratio_max": self.ratio_max, "sigma_step_max": self.sigma_step_max, "code_min": self.code_min,
-                "code_max": self.code_max, "code_offset": list(self.offsets),
-                "eps_frac": EPS_FRAC}
+        return {
+            "layers": list(self.layers),
+            "bias": self.bias,
+            "input_fmt": self.input_fmt.to_dict(),
+            "act_fmt": self.act_fmt.to_dict(),
+            "mu_fmts": [f.to_dict() for f in self.mu_fmts],
+            "sigma_bits": self.sigma_bits,
+            "sigma_per_octave": self.sigma_per_octave,
+            "sigma_max": self.sigma_max,
+            "N": self.N,
+            "sigma_prior": self.sigma_prior,
+            "mu_prior": self.mu_prior,
+            "lr_mu": self.lr_mu,
+            "lr_sigma": self.lr_sigma,
+            "c_sigma": self.c_sigma,
+            "ratio_max": self.ratio_max,
+            "sigma_step_max": self.sigma_step_max,
+            "code_min": self.code_min,
+            "code_max": self.code_max,
+            "code_offset": list(self.offsets),
+            "eps_frac": EPS_FRAC,
+        }

@@ -24,8 +24,24 @@ from typing import overload
 
 import numpy as np
 
-__all__ = ["GAMMA", "MIX_M1", "MIX_M2", "MIX_SHIFTS", "SEED_SALT", "mix64", "step_key", "step_keys", "draws_at",
-           "random_bits", "gauss_table", "gaussian_from_bits", "sr_bits", "EPS_FRAC", "GAUSS_INDEX_BITS", "SR_BITS"]
+__all__ = [
+    "GAMMA",
+    "MIX_M1",
+    "MIX_M2",
+    "MIX_SHIFTS",
+    "SEED_SALT",
+    "mix64",
+    "step_key",
+    "step_keys",
+    "draws_at",
+    "random_bits",
+    "gauss_table",
+    "gaussian_from_bits",
+    "sr_bits",
+    "EPS_FRAC",
+    "GAUSS_INDEX_BITS",
+    "SR_BITS",
+]
 
 GAMMA = 0x9E3779B97F4A7C15
 MIX_M1 = 0xBF58476D1CE4E5B9
@@ -100,7 +116,7 @@ def draws_at(keys: np.ndarray, n: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=32)
 def _counters(n: int) -> np.ndarray:
-    c = (np.arange(1, n + 1, dtype=np.uint64) * np.uint64(GAMMA))
+    c = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(GAMMA)
     c.setflags(write=False)
     return c
 

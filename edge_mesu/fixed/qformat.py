@@ -92,7 +92,7 @@ class QFormat:
 
     @property
     def lsb(self) -> float:
-        return 2.0 ** -self.frac
+        return 2.0**-self.frac
 
     @property
     def min_value(self) -> float:

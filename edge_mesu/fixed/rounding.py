@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["shift_round_even", "shift_round_half_up", "shift_round_stochastic", "shift_left", "div_round_even",
-           "mul_shift_round_even"]
+__all__ = [
+    "shift_round_even",
+    "shift_round_half_up",
+    "shift_round_stochastic",
+    "shift_left",
+    "div_round_even",
+    "mul_shift_round_even",
+]
 
 _I64 = np.int64
 

@@ -37,8 +37,16 @@ from .prng import EPS_FRAC, SR_BITS
 from .qformat import Rounding, SaturationCounter
 from .rounding import div_round_even, shift_round_even, shift_round_half_up
 
-__all__ = ["CodeTables", "LayerSlice", "LOG1P_POST", "LOG1P_PRE", "log1p_q32", "mesu_step_int", "round_update",
-           "to_frac"]
+__all__ = [
+    "CodeTables",
+    "LayerSlice",
+    "LOG1P_POST",
+    "LOG1P_PRE",
+    "log1p_q32",
+    "mesu_step_int",
+    "round_update",
+    "to_frac",
+]
 
 
 @dataclass(frozen=True)
@@ -89,14 +97,14 @@ class CodeTables:
         self._flat = {name: np.concatenate(r) for name, r in rows.items()}
         base = np.empty(code.shape, dtype=np.intp)  # row offset of each parameter's layer
         for sl in slices:
-            base[..., sl.start:sl.stop] = sl.layer * k
+            base[..., sl.start : sl.stop] = sl.layer * k
         self._base = base
         self.has_bound = plan.ratio_max is not None
         idx = base + code
         for name in _FIELDS:
             setattr(self, name, self._flat[name][idx])
         # bounds of the μ shift over every reachable code (codes stay in [code_min, code_max]): static
-        reach = np.concatenate([r[plan.code_min:plan.code_max + 1] for r in rows["mu_shift"]])
+        reach = np.concatenate([r[plan.code_min : plan.code_max + 1] for r in rows["mu_shift"]])
         self.mu_shift_min, self.mu_shift_max = int(reach.min()), int(reach.max())
 
     def update(self, old: np.ndarray, new: np.ndarray) -> None:
@@ -108,9 +116,15 @@ class CodeTables:
                 getattr(self, name).reshape(-1)[moved] = self._flat[name][idx]
 
 
-def round_update(x: np.ndarray, shift: int | np.ndarray, rnd: np.ndarray, rounding: Rounding,
-                 shift_min: int | None = None, shift_max: int | None = None,
-                 pre: np.ndarray | None = None) -> np.ndarray:
+def round_update(
+    x: np.ndarray,
+    shift: int | np.ndarray,
+    rnd: np.ndarray,
+    rounding: Rounding,
+    shift_min: int | None = None,
+    shift_max: int | None = None,
+    pre: np.ndarray | None = None,
+) -> np.ndarray:
     """x / 2**shift with the learner's update rounding: SR with SR_BITS random bits, or nearest-even.
 
     Shifts above 62 first floor by the excess (steps below 2**−62 of an LSB, immaterial). ``shift_min`` and
@@ -153,20 +167,21 @@ def _clip(x: np.ndarray, bound: int, counter: SaturationCounter, name: str) -> n
     return out
 
 
-def _mu_bracket(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, g_sum: np.ndarray,
-                samples: int) -> np.ndarray:
+def _mu_bracket(
+    plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, g_sum: np.ndarray, samples: int
+) -> np.ndarray:
     """B at frac 32: the likelihood gradient plus the prior pull, per layer."""
     t = plan.tables
     b = np.empty(g_sum.shape, dtype=np.int64)
     for sl in slices:
-        part, g = b[..., sl.start:sl.stop], g_sum[..., sl.start:sl.stop]
+        part, g = b[..., sl.start : sl.stop], g_sum[..., sl.start : sl.stop]
         shift = H_FRAC - plan.grad_frac(sl.layer)
         grad = (g << shift) if shift >= 0 else shift_round_half_up(g, -shift)
         if samples > 1:
             grad = div_round_even(-grad, samples)
             np.negative(grad, out=grad)
         pm = t["prior"][sl.layer]
-        np.subtract(t["mu_prior_q"][sl.layer], mu[..., sl.start:sl.stop], out=part)
+        np.subtract(t["mu_prior_q"][sl.layer], mu[..., sl.start : sl.stop], out=part)
         part *= pm.mant
         if pm.shift <= 0:  # N·σp² so small that the multiplier is >= 2**15: exact left shift
             part <<= -pm.shift
@@ -182,11 +197,11 @@ def _ge_frac32(plan: FixedPlan, slices: list[LayerSlice], ge_sum: np.ndarray, sa
     """Σ(g·ε)/S at frac 32."""
     out = np.empty(ge_sum.shape, dtype=np.int64)
     for sl in slices:
-        part, frm = out[..., sl.start:sl.stop], plan.grad_frac(sl.layer) + EPS_FRAC
+        part, frm = out[..., sl.start : sl.stop], plan.grad_frac(sl.layer) + EPS_FRAC
         if frm <= H_FRAC:
-            np.left_shift(ge_sum[..., sl.start:sl.stop], H_FRAC - frm, out=part)
+            np.left_shift(ge_sum[..., sl.start : sl.stop], H_FRAC - frm, out=part)
         else:
-            shift_round_half_up(ge_sum[..., sl.start:sl.stop], frm - H_FRAC, out=part)
+            shift_round_half_up(ge_sum[..., sl.start : sl.stop], frm - H_FRAC, out=part)
     return div_round_even(out, samples) if samples > 1 else out
 
 
@@ -207,10 +222,20 @@ def log1p_q32(r: np.ndarray) -> np.ndarray:
     return r
 
 
-def mesu_step_int(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, code: np.ndarray,
-                  g_sum: np.ndarray, ge_sum: np.ndarray, samples: int, rnd_mu: np.ndarray, rnd_sig: np.ndarray,
-                  rounding: Rounding, counter: SaturationCounter, tables: CodeTables | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def mesu_step_int(
+    plan: FixedPlan,
+    slices: list[LayerSlice],
+    mu: np.ndarray,
+    code: np.ndarray,
+    g_sum: np.ndarray,
+    ge_sum: np.ndarray,
+    samples: int,
+    rnd_mu: np.ndarray,
+    rnd_sig: np.ndarray,
+    rounding: Rounding,
+    counter: SaturationCounter,
+    tables: CodeTables | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """One MESU step on the flat state: returns (new μ int16, new σ code uint8). Inputs are not modified.
 
     Arrays are ``(P,)`` or ``(D, P)`` (a leading device axis); ``slices`` index the last axis.
@@ -223,8 +248,15 @@ def mesu_step_int(plan: FixedPlan, slices: list[LayerSlice], mu: np.ndarray, cod
     # -- μ: equation (1) --
     bracket = _clip(_mu_bracket(plan, slices, mu, g_sum, samples), GRAD_CLIP, counter, "grad_clip")
     bracket *= ct.var15
-    d_mu = round_update(bracket, ct.mu_shift, rnd_mu, rounding, ct.mu_shift_min, ct.mu_shift_max,
-                        ct.mu_sr if ct.mu_shift_max <= 62 else None)
+    d_mu = round_update(
+        bracket,
+        ct.mu_shift,
+        rnd_mu,
+        rounding,
+        ct.mu_shift_min,
+        ct.mu_shift_max,
+        ct.mu_sr if ct.mu_shift_max <= 62 else None,
+    )
     if ct.has_bound:  # |Δμ| <= ratio_max·σ (at least one LSB)
         flat, bound = d_mu.reshape(-1), ct.bound.reshape(-1)
         over = np.flatnonzero(np.abs(flat) > bound)

@@ -39,8 +39,19 @@ from .prng import draws_at, gaussian_from_bits, sr_bits, step_keys
 from .qformat import Rounding, SaturationCounter
 from .rule import CodeTables, LayerSlice, mesu_step_int
 
-__all__ = ["FixedState", "Layout", "PREDICT_STREAM", "PRIOR_STREAM", "StepSpec", "gradients", "learn",
-           "prior_step", "proba_q15", "sampled_proba_q15", "weight_sample"]
+__all__ = [
+    "FixedState",
+    "Layout",
+    "PREDICT_STREAM",
+    "PRIOR_STREAM",
+    "StepSpec",
+    "gradients",
+    "learn",
+    "prior_step",
+    "proba_q15",
+    "sampled_proba_q15",
+    "weight_sample",
+]
 
 PREDICT_STREAM = 0x10000  # prediction weight sample s uses stream 0x10000 + s: never one of learning
 PRIOR_STREAM = 0x20000  # prior-only steps (fleet fusion's reference decay): never one of learning
@@ -85,8 +96,9 @@ class Layout:
     def views(self, flat: np.ndarray) -> list[np.ndarray]:
         """Per-array views ``(..., *shape)`` of a flat ``(..., P)`` array."""
         lead = flat.shape[:-1]
-        return [flat[..., a:b].reshape(lead + shape)
-                for a, b, shape in zip(self.offsets, self.offsets[1:], self.shapes)]
+        return [
+            flat[..., a:b].reshape(lead + shape) for a, b, shape in zip(self.offsets, self.offsets[1:], self.shapes)
+        ]
 
     def split(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
         """Weights ``(..., fan_in, fan_out)`` and biases ``(..., 1, fan_out)`` (None without bias) of ``flat``."""
@@ -134,8 +146,12 @@ class FixedState:
         if seed.ndim != 1 or seed.size == 0 or (seed < 0).any():
             raise ValueError(f"seeds must be a non-empty list of integers >= 0, got {list(seeds)!r}")
         D = seed.size
-        return cls(np.tile(np.asarray(mu, dtype=np.int16), (D, 1)), np.tile(np.asarray(code, dtype=np.uint8), (D, 1)),
-                   seed, np.full(D, int(step), dtype=np.int64))
+        return cls(
+            np.tile(np.asarray(mu, dtype=np.int16), (D, 1)),
+            np.tile(np.asarray(code, dtype=np.uint8), (D, 1)),
+            seed,
+            np.full(D, int(step), dtype=np.int64),
+        )
 
     @property
     def n_devices(self) -> int:
@@ -153,8 +169,15 @@ def _tables(spec: StepSpec, code: np.ndarray) -> CodeTables:
 
 
 # -- one weight sample and the passes ---------------------------------------------------------------------
-def weight_sample(spec: StepSpec, mu: np.ndarray, sig: np.ndarray, seed: np.ndarray, step: np.ndarray, stream: int,
-            counter: SaturationCounter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def weight_sample(
+    spec: StepSpec,
+    mu: np.ndarray,
+    sig: np.ndarray,
+    seed: np.ndarray,
+    step: np.ndarray,
+    stream: int,
+    counter: SaturationCounter,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(draws, ε, w) ``(D, P)`` of one weight sample of every device; ``mu`` int64, ``sig`` the σ samples."""
     draws = draws_at(step_keys(seed, step, stream), spec.layout.n_params)
     eps = gaussian_from_bits(draws)
@@ -162,14 +185,16 @@ def weight_sample(spec: StepSpec, mu: np.ndarray, sig: np.ndarray, seed: np.ndar
     return draws, eps, sample_weights(mu, sig, eps, spec.plan.mu_fmts[0], counter)
 
 
-def _logits(spec: StepSpec, x_q: np.ndarray, params: np.ndarray,
-            counter: SaturationCounter) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+def _logits(
+    spec: StepSpec, x_q: np.ndarray, params: np.ndarray, counter: SaturationCounter
+) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
     weights, biases = spec.layout.split(params)
     return forward(spec.plan, x_q, weights, biases, counter)
 
 
-def gradients(spec: StepSpec, x_q: np.ndarray, y: np.ndarray, params: np.ndarray,
-              counter: SaturationCounter) -> np.ndarray:
+def gradients(
+    spec: StepSpec, x_q: np.ndarray, y: np.ndarray, params: np.ndarray, counter: SaturationCounter
+) -> np.ndarray:
     """Flat ``(D, P)`` integer gradient Σ_batch a ⊗ δ at weights ``params`` (δ for biases, at the weights'
     fractional bits); ``x_q`` ``(D, B, n_in)``, ``y`` ``(D, B)``."""
     weights, biases = spec.layout.split(params)
@@ -190,8 +215,14 @@ def gradients(spec: StepSpec, x_q: np.ndarray, y: np.ndarray, params: np.ndarray
     return g
 
 
-def learn(spec: StepSpec, state: FixedState, x_q: np.ndarray, y: np.ndarray, counter: SaturationCounter,
-          devices: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def learn(
+    spec: StepSpec,
+    state: FixedState,
+    x_q: np.ndarray,
+    y: np.ndarray,
+    counter: SaturationCounter,
+    devices: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """One MESU step of every device (or of ``devices``) on its rows: returns the new (μ, σ code) of those
     devices; the state is not modified (the caller commits it and advances ``step``).
 
@@ -216,20 +247,50 @@ def learn(spec: StepSpec, state: FixedState, x_q: np.ndarray, y: np.ndarray, cou
         g_sum += g
         ge_sum += (g if g0 is None else g - g0) * eps
     rnd_mu, rnd_sig = sr_bits(draws0)
-    return mesu_step_int(spec.plan, list(spec.layout.slices), mu, code8, g_sum, ge_sum, spec.train_samples,
-                         rnd_mu, rnd_sig, spec.rounding, counter, tables)
+    return mesu_step_int(
+        spec.plan,
+        list(spec.layout.slices),
+        mu,
+        code8,
+        g_sum,
+        ge_sum,
+        spec.train_samples,
+        rnd_mu,
+        rnd_sig,
+        spec.rounding,
+        counter,
+        tables,
+    )
 
 
-def prior_step(spec: StepSpec, mu: np.ndarray, code: np.ndarray, seed: int, step: int,
-               tables: CodeTables | None = None, counter: SaturationCounter | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+def prior_step(
+    spec: StepSpec,
+    mu: np.ndarray,
+    code: np.ndarray,
+    seed: int,
+    step: int,
+    tables: CodeTables | None = None,
+    counter: SaturationCounter | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """One step with zero gradient (the prior pull alone) of one flat state, rounding from
     :data:`PRIOR_STREAM` of (seed, step); returns the new (μ, σ code)."""
     zero = np.zeros(mu.shape, dtype=np.int64)
     draws = draws_at(step_keys(np.array([seed]), np.array([step]), PRIOR_STREAM), mu.size)[0]
     rnd_mu, rnd_sig = sr_bits(draws)
-    return mesu_step_int(spec.plan, list(spec.layout.slices), mu.astype(np.int64), code, zero, zero, 1, rnd_mu,
-                         rnd_sig, spec.rounding, SaturationCounter() if counter is None else counter, tables)
+    return mesu_step_int(
+        spec.plan,
+        list(spec.layout.slices),
+        mu.astype(np.int64),
+        code,
+        zero,
+        zero,
+        1,
+        rnd_mu,
+        rnd_sig,
+        spec.rounding,
+        SaturationCounter() if counter is None else counter,
+        tables,
+    )
 
 
 def proba_q15(spec: StepSpec, mu: np.ndarray, x_q: np.ndarray, counter: SaturationCounter) -> np.ndarray:
@@ -238,8 +299,14 @@ def proba_q15(spec: StepSpec, mu: np.ndarray, x_q: np.ndarray, counter: Saturati
     return softmax_q15(spec.plan, logits, spec.logits_frac)
 
 
-def sampled_proba_q15(spec: StepSpec, state: FixedState, x_q: np.ndarray, samples: int,
-                      counter: SaturationCounter, devices: np.ndarray | None = None) -> np.ndarray:
+def sampled_proba_q15(
+    spec: StepSpec,
+    state: FixedState,
+    x_q: np.ndarray,
+    samples: int,
+    counter: SaturationCounter,
+    devices: np.ndarray | None = None,
+) -> np.ndarray:
     """Q15 probabilities ``(S, D', B, C)`` of ``samples`` weight samples (streams ``PREDICT_STREAM + s``)."""
     if devices is None:
         mu16, seed, step = state.mu, state.seed, state.step
@@ -248,6 +315,8 @@ def sampled_proba_q15(spec: StepSpec, state: FixedState, x_q: np.ndarray, sample
         mu16, seed, step = state.mu[devices], state.seed[devices], state.step[devices]
         sig = _tables(spec, state.code[devices]).sig
     mu = mu16.astype(np.int64)
-    out = [proba_q15(spec, weight_sample(spec, mu, sig, seed, step, PREDICT_STREAM + s, counter)[2], x_q, counter)
-           for s in range(samples)]
+    out = [
+        proba_q15(spec, weight_sample(spec, mu, sig, seed, step, PREDICT_STREAM + s, counter)[2], x_q, counter)
+        for s in range(samples)
+    ]
     return np.stack(out)

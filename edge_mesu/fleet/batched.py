@@ -97,8 +97,9 @@ class Fleet:
     def _check_q(self, X_q: np.ndarray) -> np.ndarray:
         fmt = self.plan.input_fmt
         arr = np.asarray(X_q)
-        flat = check_X_q(arr.reshape(-1, arr.shape[-1]) if arr.ndim >= 2 else arr, self.layers[0], fmt.min_int,
-                         fmt.max_int, "X_q")
+        flat = check_X_q(
+            arr.reshape(-1, arr.shape[-1]) if arr.ndim >= 2 else arr, self.layers[0], fmt.min_int, fmt.max_int, "X_q"
+        )
         return flat.reshape(arr.shape)
 
     # -- public verbs -------------------------------------------------------------------------------------
@@ -121,8 +122,9 @@ class Fleet:
         x_q = self.plan.input_fmt.quantize(Xa[idx], counter, "input").astype(np.int64)
         self._learn(idx, x_q, np.asarray(y, dtype=np.int64)[idx], counter)
 
-    def learn_q(self, X_q: np.ndarray, y: np.ndarray, active: np.ndarray | None = None,
-                saturated: np.ndarray | None = None) -> None:
+    def learn_q(
+        self, X_q: np.ndarray, y: np.ndarray, active: np.ndarray | None = None, saturated: np.ndarray | None = None
+    ) -> None:
         """:meth:`learn` on already-quantised rows ``X_q`` (D, n_in) of the input format; ``saturated`` (D,)
         the inputs each row lost to saturation when it was quantised (:meth:`quantize_counted`), counted for
         the rows learned as :meth:`learn` counts them."""
@@ -143,8 +145,9 @@ class Fleet:
 
     def _learn(self, idx: np.ndarray, x_q: np.ndarray, y: np.ndarray, counter: SaturationCounter) -> None:
         every = idx.size == self.n_devices
-        new_mu, new_code = fixed_step.learn(self._spec, self.state, x_q[:, None, :], y[:, None], counter,
-                                            None if every else idx)
+        new_mu, new_code = fixed_step.learn(
+            self._spec, self.state, x_q[:, None, :], y[:, None], counter, None if every else idx
+        )
         if every:  # all devices stepped: plain replacement, no fancy indexing
             self.state.mu, self.state.code = new_mu, new_code
         else:
@@ -159,8 +162,9 @@ class Fleet:
     def predict_q15_q(self, X_q: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
         """:meth:`predict_q15` of already-quantised rows."""
         devices = self._devices(idx)
-        return fixed_step.proba_q15(self._spec, self.state.mu[devices], np.asarray(X_q, dtype=np.int64),
-                                    SaturationCounter())
+        return fixed_step.proba_q15(
+            self._spec, self.state.mu[devices], np.asarray(X_q, dtype=np.int64), SaturationCounter()
+        )
 
     def predict(self, X: np.ndarray, idx: np.ndarray | None = None) -> np.ndarray:
         """Mean-network class of one sample per device: X (D', n_in) → (D',), as ``predict_one``."""
@@ -177,8 +181,9 @@ class Fleet:
     def mutual_info_q(self, X_q: np.ndarray, idx: np.ndarray, samples: int = 8) -> np.ndarray:
         """:meth:`mutual_info` of already-quantised rows (D', n_in)."""
         x_q = np.asarray(X_q, dtype=np.int64)[:, None, :]
-        p_q15 = fixed_step.sampled_proba_q15(self._spec, self.state, x_q, samples, SaturationCounter(),
-                                             np.asarray(idx))[:, :, 0, :]
+        p_q15 = fixed_step.sampled_proba_q15(
+            self._spec, self.state, x_q, samples, SaturationCounter(), np.asarray(idx)
+        )[:, :, 0, :]
         p = p_q15.astype(np.float64) / float(1 << P_FRAC)
         return decompose(p / p.sum(axis=-1, keepdims=True)).epistemic
 
@@ -186,11 +191,16 @@ class Fleet:
     def device_state(self, d: int) -> dict[str, Any]:
         """The state dict of device ``d`` as a FixedMESULearner (saturation counters are fleet-wide: empty)."""
         state = self.template.state_dict()
-        meta = {**state["meta"], "init": {**state["meta"]["init"], "seed": int(self.seeds[d])},
-                "step": int(self.steps[d]), "counters": {}}
+        meta = {
+            **state["meta"],
+            "init": {**state["meta"]["init"], "seed": int(self.seeds[d])},
+            "step": int(self.steps[d]),
+            "counters": {},
+        }
         arrays: dict[str, np.ndarray] = {}
-        for name, mu, code in zip(self.template.param_names, self.layout.views(self.state.mu[d]),
-                                  self.layout.views(self.state.code[d])):
+        for name, mu, code in zip(
+            self.template.param_names, self.layout.views(self.state.mu[d]), self.layout.views(self.state.code[d])
+        ):
             arrays[f"mu_{name}"] = mu.copy()
             arrays[f"code_{name}"] = code.copy()
         return {"kind": state["kind"], "meta": meta, "arrays": arrays}

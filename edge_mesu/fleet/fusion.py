@@ -54,8 +54,9 @@ def aligned_shift(x: np.ndarray, shift: np.ndarray) -> np.ndarray:
     return (x + half) >> s
 
 
-def fuse_float(mus: np.ndarray, sigmas: np.ndarray, mu_ref: np.ndarray, sigma_ref: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
+def fuse_float(
+    mus: np.ndarray, sigmas: np.ndarray, mu_ref: np.ndarray, sigma_ref: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Float oracle: fused (μ, σ) of K posteriors ``(K, ...)`` against a shared reference (μ_r, σ_r).
 
     >>> m, s = fuse_float(np.array([[1.0], [1.0]]), np.array([[0.5], [0.5]]), np.zeros(1), np.ones(1))
@@ -120,9 +121,17 @@ class FusionTables:
         kE = self.k * (b + np.asarray(e_star, dtype=np.int64) - _M_FRAC)
         return np.clip((kE + 1 + q) >> 1, self.code_min, self.code_max)
 
-    def fuse(self, sum_lam: np.ndarray, sum_eta: np.ndarray, K: int, ref_mu: np.ndarray, ref_code: np.ndarray,
-             e_star: np.ndarray, mu_range: tuple[int, int] = (-32768, 32767), average: bool = False
-             ) -> tuple[np.ndarray, np.ndarray, int]:
+    def fuse(
+        self,
+        sum_lam: np.ndarray,
+        sum_eta: np.ndarray,
+        K: int,
+        ref_mu: np.ndarray,
+        ref_code: np.ndarray,
+        e_star: np.ndarray,
+        mu_range: tuple[int, int] = (-32768, 32767),
+        average: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray, int]:
         """Fused (μ int16, σ code uint8, clipped count) from the device sums over K devices and the reference.
 
         ``average=True`` tempers the product: the reference plus the *mean* of the devices' changes in natural
@@ -146,8 +155,9 @@ class FusionTables:
         return mu.astype(np.int16), code.astype(np.uint8), int(np.count_nonzero(low | mu_clip))
 
 
-def decay_reference(template: Any, mu: np.ndarray, code: np.ndarray, steps: int, seed: int, round_: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def decay_reference(
+    template: Any, mu: np.ndarray, code: np.ndarray, steps: int, seed: int, round_: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The reference advanced ``steps`` MESU steps with zero gradient: the prior pull (forgetting) every
     device applied on its own, counted once. Step s of fusion round r draws its stochastic rounding from
     the PRNG's prior stream at step ``r·2**20 + s`` of ``seed``."""

@@ -12,5 +12,18 @@ from .labels import ClassMap, sort_class_names
 from .readers import Chunk, read_csv, read_npy, read_npz, read_recording
 from .spec import FEATURES, FrontEndSpec, LabelRule
 
-__all__ = ["FEATURES", "Chunk", "ClassMap", "FloatFrontEnd", "FrontEnd", "FrontEndOutput", "FrontEndSpec",
-           "LabelRule", "read_csv", "read_npy", "read_npz", "read_recording", "sort_class_names"]
+__all__ = [
+    "FEATURES",
+    "Chunk",
+    "ClassMap",
+    "FloatFrontEnd",
+    "FrontEnd",
+    "FrontEndOutput",
+    "FrontEndSpec",
+    "LabelRule",
+    "read_csv",
+    "read_npy",
+    "read_npz",
+    "read_recording",
+    "sort_class_names",
+]

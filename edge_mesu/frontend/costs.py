@@ -22,24 +22,32 @@ def operation_list(spec: FrontEndSpec) -> list[Op]:
     """Ops per window (see the module docstring); a frozen normaliser costs the same (worst case)."""
     c, hop, frames = spec.channels, spec.hop_samples, spec.frames
     dec = spec.frame_hop
-    ops = [Op("fe.read", "load_store", hop * c, "read each raw sample"),
-           Op("fe.call", "call", hop, "one call per raw sample (sensor ISR / FIFO drain)")]
+    ops = [
+        Op("fe.read", "load_store", hop * c, "read each raw sample"),
+        Op("fe.call", "call", hop, "one call per raw sample (sensor ISR / FIFO drain)"),
+    ]
     if spec.decimate > 1:
-        ops += [Op("fe.decimate", "alu", hop * c + 2 * dec * c, "accumulate; finish the block"),
-                Op("fe.decimate_div", "div", dec * c, "block sum / decimate")]
-    ops += [Op("fe.norm_alu", "alu", 22 * dec * c, "mean and variance update with 3 roundings (64-bit)"),
-            Op("fe.norm_mul", "mul", dec * c, "d8² (32×32→64)"),
-            Op("fe.norm_ls", "load_store", 7 * dec * c, "load/store mean (32-bit), variance (64-bit), ring"),
-            Op("fe.sigma", "alu", _ISQRT_ALU * c, "σ = round(√v), once per window and channel"),
-            Op("fe.inv", "div", _DIV64 * c, "2**34 / σ"),
-            Op("fe.norm_out_mul", "mul", frames * c, "d8 · inv"),
-            Op("fe.norm_out_alu", "alu", 11 * frames * c, "deviation, 2 roundings, clip"),
-            Op("fe.norm_out_ls", "load_store", 2 * frames * c, "read the ring, write the output")]
+        ops += [
+            Op("fe.decimate", "alu", hop * c + 2 * dec * c, "accumulate; finish the block"),
+            Op("fe.decimate_div", "div", dec * c, "block sum / decimate"),
+        ]
+    ops += [
+        Op("fe.norm_alu", "alu", 22 * dec * c, "mean and variance update with 3 roundings (64-bit)"),
+        Op("fe.norm_mul", "mul", dec * c, "d8² (32×32→64)"),
+        Op("fe.norm_ls", "load_store", 7 * dec * c, "load/store mean (32-bit), variance (64-bit), ring"),
+        Op("fe.sigma", "alu", _ISQRT_ALU * c, "σ = round(√v), once per window and channel"),
+        Op("fe.inv", "div", _DIV64 * c, "2**34 / σ"),
+        Op("fe.norm_out_mul", "mul", frames * c, "d8 · inv"),
+        Op("fe.norm_out_alu", "alu", 11 * frames * c, "deviation, 2 roundings, clip"),
+        Op("fe.norm_out_ls", "load_store", 2 * frames * c, "read the ring, write the output"),
+    ]
     if spec.features:
-        ops += [Op("fe.feat_alu", "alu", 6 * frames * c + 12 * c, "sums, min, max; requantise"),
-                Op("fe.feat_mul", "mul", frames * c, "z²"),
-                Op("fe.feat_div", "div", 2 * c, "mean and mean square"),
-                Op("fe.feat_sqrt", "alu", _ISQRT_ALU * c, "rms")]
+        ops += [
+            Op("fe.feat_alu", "alu", 6 * frames * c + 12 * c, "sums, min, max; requantise"),
+            Op("fe.feat_mul", "mul", frames * c, "z²"),
+            Op("fe.feat_div", "div", 2 * c, "mean and mean square"),
+            Op("fe.feat_sqrt", "alu", _ISQRT_ALU * c, "rms"),
+        ]
     if spec.label_rule is LabelRule.MAJORITY:
         ops.append(Op("fe.label_majority", "alu", 3 * spec.window, "count labels over the window"))
     return ops

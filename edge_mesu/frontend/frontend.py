@@ -56,8 +56,10 @@ def _check_samples(samples: object, channels: int) -> np.ndarray:
     if arr.ndim != 2 or arr.shape[1] != channels:
         raise ValueError(f"samples must have shape (n, {channels}), got {arr.shape}")
     if not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"samples must be integer ADC counts (int16 range), got dtype {arr.dtype}; "
-                         "scale and round float signals first")
+        raise ValueError(
+            f"samples must be integer ADC counts (int16 range), got dtype {arr.dtype}; "
+            "scale and round float signals first"
+        )
     if arr.size and (arr.min() < _INT16_MIN or arr.max() > _INT16_MAX):
         bad = arr[(arr < _INT16_MIN) | (arr > _INT16_MAX)][0]
         raise ValueError(f"samples must lie in the int16 range [-32768, 32767], got {int(bad)}")
@@ -73,8 +75,10 @@ def _check_labels(labels: object, n: int) -> np.ndarray:
     if not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"labels must be integer class indices (-1 = no label), got dtype {arr.dtype}")
     if arr.size and (arr.min() < -1 or arr.max() > 32766):
-        raise ValueError(f"labels must be class indices in [0, 32766] or -1 (no label), got "
-                         f"{int(arr[(arr < -1) | (arr > 32766)][0])}")
+        raise ValueError(
+            f"labels must be class indices in [0, 32766] or -1 (no label), got "
+            f"{int(arr[(arr < -1) | (arr > 32766)][0])}"
+        )
     return arr.astype(np.int64)
 
 
@@ -143,8 +147,9 @@ class _Core:
         rows = np.concatenate([self._acc[None, :], x])  # row 0 stands for the acc_n samples already summed
         starts = np.concatenate([[0], 1 + (d - self._acc_n) + d * np.arange(nd, dtype=np.int64)])
         if starts[-1] >= rows.shape[0]:  # the last block ends exactly at the end: the remainder is empty
-            sums = np.concatenate([np.add.reduceat(rows, starts[:-1], axis=0),
-                                   np.zeros((1, x.shape[1]), dtype=np.int64)])
+            sums = np.concatenate(
+                [np.add.reduceat(rows, starts[:-1], axis=0), np.zeros((1, x.shape[1]), dtype=np.int64)]
+            )
         else:
             sums = np.add.reduceat(rows, starts, axis=0)
         dec = div_round_even(sums[:nd], d)
@@ -156,7 +161,7 @@ class _Core:
         ext = np.concatenate([self._label_history.astype(np.int64), lab])
         out = np.full(raw_end.shape[0], -1, dtype=np.int64)
         for w, e in enumerate(raw_end):
-            seen = ext[e:e + self.spec.window]  # the history holds the window − 1 labels before the chunk
+            seen = ext[e : e + self.spec.window]  # the history holds the window − 1 labels before the chunk
             seen = seen[seen >= 0]
             if seen.size:
                 out[w] = int(np.bincount(seen).argmax())  # ties: the smallest class
@@ -170,8 +175,9 @@ class _Core:
         """
         x = _check_samples(samples, self.spec.channels)
         lab = _check_labels(labels, x.shape[0])
-        if max_windows is not None and (isinstance(max_windows, bool) or not isinstance(max_windows, int)
-                                        or max_windows < 0):
+        if max_windows is not None and (
+            isinstance(max_windows, bool) or not isinstance(max_windows, int) or max_windows < 0
+        ):
             raise ValueError(f"max_windows must be None or an integer >= 0, got {max_windows!r}")
         n = x.shape[0]
         nd, ends, raw, keep = self._schedule(n)
@@ -181,8 +187,9 @@ class _Core:
             nd, ends, raw, keep = self._schedule(n)
         return self._commit(x, lab, nd, ends[keep], raw[keep], int((~keep).sum()))
 
-    def _commit(self, x: np.ndarray, lab: np.ndarray, nd: int, ends: np.ndarray, raw: np.ndarray,
-                skipped: int) -> FrontEndOutput:
+    def _commit(
+        self, x: np.ndarray, lab: np.ndarray, nd: int, ends: np.ndarray, raw: np.ndarray, skipped: int
+    ) -> FrontEndOutput:
         s, n = self.spec, x.shape[0]
         counter = self.counters.copy()
         counter.add("input_limit", int(np.count_nonzero((x == _INT16_MIN) | (x == _INT16_MAX))))
@@ -194,19 +201,26 @@ class _Core:
         else:
             m, v, k, m_snap, v_snap = self._run_stats(dec, ends)
         ext = np.concatenate([self._history.astype(np.int64), dec])
-        frames = np.stack([ext[e + 1:e + 1 + s.frames] for e in ends]) if len(ends) else \
-            np.zeros((0, s.frames, s.channels), dtype=np.int64)
+        frames = (
+            np.stack([ext[e + 1 : e + 1 + s.frames] for e in ends])
+            if len(ends)
+            else np.zeros((0, s.frames, s.channels), dtype=np.int64)
+        )
         values = self._outputs(frames, m_snap, v_snap, counter)
         labels = self._window_labels(lab, raw)
         ext_lab = np.concatenate([self._label_history.astype(np.int64), lab])
         # commit: nothing above changed the state
         self._m, self._v, self._k = m.astype(self._m.dtype), v.astype(self._v.dtype), k
         self._acc, self._acc_n = acc, acc_n
-        self._history = ext[ext.shape[0] - s.frames:].astype(np.int16)
-        self._label_history = ext_lab[ext_lab.shape[0] - self._label_len():].astype(np.int16) \
-            if self._label_len() else self._label_history
-        self._countdown = self._countdown - nd if nd < self._countdown else \
-            s.frame_hop - (nd - self._countdown) % s.frame_hop
+        self._history = ext[ext.shape[0] - s.frames :].astype(np.int16)
+        self._label_history = (
+            ext_lab[ext_lab.shape[0] - self._label_len() :].astype(np.int16)
+            if self._label_len()
+            else self._label_history
+        )
+        self._countdown = (
+            self._countdown - nd if nd < self._countdown else s.frame_hop - (nd - self._countdown) % s.frame_hop
+        )
         end = self._seen + raw
         self._seen += n
         self.counters = counter
@@ -216,8 +230,9 @@ class _Core:
     def _run_stats(self, dec: np.ndarray, ends: np.ndarray) -> tuple:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _outputs(self, frames: np.ndarray, m: np.ndarray, v: np.ndarray,
-                 counter: SaturationCounter) -> np.ndarray:  # pragma: no cover - abstract
+    def _outputs(
+        self, frames: np.ndarray, m: np.ndarray, v: np.ndarray, counter: SaturationCounter
+    ) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
     # -- budgets -------------------------------------------------------------------------------------------------
@@ -240,10 +255,22 @@ class _Core:
     # -- persistence ---------------------------------------------------------------------------------------------
     def state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """``(meta, arrays)`` of the whole front-end state (copies; JSON-ready meta, no paths or times)."""
-        meta = {"spec": self.spec.to_dict(), "k": self._k, "acc_n": self._acc_n, "countdown": self._countdown,
-                "seen": self._seen, "frozen": self._frozen, "counters": self.counters.as_dict()}
-        arrays = {"mean": self._m.copy(), "var": self._v.copy(), "acc": self._acc.astype(np.int32),
-                  "history": self._history.copy(), "label_history": self._label_history.copy()}
+        meta = {
+            "spec": self.spec.to_dict(),
+            "k": self._k,
+            "acc_n": self._acc_n,
+            "countdown": self._countdown,
+            "seen": self._seen,
+            "frozen": self._frozen,
+            "counters": self.counters.as_dict(),
+        }
+        arrays = {
+            "mean": self._m.copy(),
+            "var": self._v.copy(),
+            "acc": self._acc.astype(np.int32),
+            "history": self._history.copy(),
+            "label_history": self._label_history.copy(),
+        }
         return meta, arrays
 
     @classmethod
@@ -251,9 +278,13 @@ class _Core:
         """Rebuild a front end from :meth:`state`; ``ValueError`` names any inconsistency."""
         obj = cls(FrontEndSpec.from_dict(meta["spec"]))
         s = obj.spec
-        want = {"mean": (obj._m.dtype, (s.channels,)), "var": (obj._v.dtype, (s.channels,)),
-                "acc": (np.dtype(np.int32), (s.channels,)), "history": (np.dtype(np.int16), (s.frames, s.channels)),
-                "label_history": (np.dtype(np.int16), (obj._label_len(),))}
+        want = {
+            "mean": (obj._m.dtype, (s.channels,)),
+            "var": (obj._v.dtype, (s.channels,)),
+            "acc": (np.dtype(np.int32), (s.channels,)),
+            "history": (np.dtype(np.int16), (s.frames, s.channels)),
+            "label_history": (np.dtype(np.int16), (obj._label_len(),)),
+        }
         for name, (dtype, shape) in want.items():
             a = np.asarray(arrays[name])
             if a.dtype != dtype or a.shape != shape:

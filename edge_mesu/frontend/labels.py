@@ -64,8 +64,11 @@ class ClassMap:
             return arr.astype(np.int64), self
         if arr.dtype.kind not in "UO":
             raise ValueError(f"labels must be integer class indices or names (str), got dtype {arr.dtype}")
-        text = np.array(["" if v is None else str(v) for v in arr.tolist()], dtype=object) if arr.dtype.kind == "O" \
+        text = (
+            np.array(["" if v is None else str(v) for v in arr.tolist()], dtype=object)
+            if arr.dtype.kind == "O"
             else arr.astype(str).astype(object)
+        )
         uniq, first, inv = np.unique(text.astype(str), return_index=True, return_inverse=True)
         names = list(self.names)
         index = {name: i for i, name in enumerate(names)}
@@ -73,8 +76,10 @@ class ClassMap:
             name = str(uniq[j])
             if name and name not in index:
                 if len(names) >= self.capacity:
-                    raise ValueError(f"label {name!r} is not one of the {self.capacity} classes "
-                                     f"({', '.join(names)}) and there is no free class slot")
+                    raise ValueError(
+                        f"label {name!r} is not one of the {self.capacity} classes "
+                        f"({', '.join(names)}) and there is no free class slot"
+                    )
                 index[name] = len(names)
                 names.append(name)
         lookup = np.array([index.get(str(u), -1) if str(u) else -1 for u in uniq], dtype=np.int64)

@@ -58,8 +58,9 @@ def isqrt_round(n: np.ndarray) -> np.ndarray:
     return r + (n - r * r > r)
 
 
-def normaliser_run(m: np.ndarray, v: np.ndarray, k: int, x: np.ndarray, tau_log2: int,
-                   snap: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+def normaliser_run(
+    m: np.ndarray, v: np.ndarray, k: int, x: np.ndarray, tau_log2: int, snap: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
     """Run the normaliser step (module docstring) over decimated samples ``x`` of shape ``(n, C)``.
 
     Returns ``(m, v, k, m_snap, v_snap)``: the final state and the state after each sample index listed
@@ -103,8 +104,9 @@ def window_sigma(v: np.ndarray, spec: FrontEndSpec) -> np.ndarray:
     return np.maximum(isqrt_round(v), spec.min_std_q)
 
 
-def normalise_windows(frames: np.ndarray, m: np.ndarray, v: np.ndarray, spec: FrontEndSpec,
-                      counter: SaturationCounter | None = None) -> np.ndarray:
+def normalise_windows(
+    frames: np.ndarray, m: np.ndarray, v: np.ndarray, spec: FrontEndSpec, counter: SaturationCounter | None = None
+) -> np.ndarray:
     """The int8 outputs of windows ``frames`` (W, L, C) with per-window stats ``m``, ``v`` (W, C).
 
     Returns int8 ``(W, spec.n_outputs)``: time-major, channels interleaved (``x0 y0 z0 x1 ...``), or
@@ -124,8 +126,14 @@ def normalise_windows(frames: np.ndarray, m: np.ndarray, v: np.ndarray, spec: Fr
     if not spec.features:
         return spec.out_fmt.saturate(z.reshape(n_win, -1), counter, "saturate").astype(np.int8)
     n = x.shape[1]
-    feats = np.stack([div_round_even(z.sum(axis=1), n), isqrt_round(div_round_even((z * z).sum(axis=1), n)),
-                      z.min(axis=1), z.max(axis=1)], axis=2)  # (W, C, 4)
+    feats = np.stack(
+        [
+            div_round_even(z.sum(axis=1), n),
+            isqrt_round(div_round_even((z * z).sum(axis=1), n)),
+            z.min(axis=1),
+            z.max(axis=1),
+        ],
+        axis=2,
+    )  # (W, C, 4)
     out = shift_round_even(feats.reshape(n_win, -1), FEAT_FRAC - spec.out_frac)
     return spec.out_fmt.saturate(out, counter, "saturate").astype(np.int8)
-

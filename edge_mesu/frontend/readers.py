@@ -55,16 +55,20 @@ def _counts(values: np.ndarray, where: Callable[[int], str], scale: float | None
         if scale is None:
             frac = f != np.rint(f)
             if frac.any():
-                raise ValueError(f"{where(int(np.argmax(frac)))}: {f[frac][0].item()!r} is not an integer count; "
-                                 "pass scale (counts per unit) to read non-integer signals")
+                raise ValueError(
+                    f"{where(int(np.argmax(frac)))}: {f[frac][0].item()!r} is not an integer count; "
+                    "pass scale (counts per unit) to read non-integer signals"
+                )
             out = f.astype(np.int64)
         else:
             out = np.rint(f * scale)
             out = np.where(np.abs(out) < 2.0**62, out, 2.0**62).astype(np.int64)
     bad = (out < _LO) | (out > _HI)
     if bad.any():
-        raise ValueError(f"{where(int(np.argmax(bad)))}: {out[bad][0].item()} is outside the int16 range "
-                         "[-32768, 32767]" + ("" if scale is None else f" after scaling by {scale:g}"))
+        raise ValueError(
+            f"{where(int(np.argmax(bad)))}: {out[bad][0].item()} is outside the int16 range "
+            "[-32768, 32767]" + ("" if scale is None else f" after scaling by {scale:g}")
+        )
     return out.astype(np.int16)
 
 
@@ -80,20 +84,33 @@ def _check_chunk_rows(chunk_rows: int) -> int:
 
 
 # -- CSV ------------------------------------------------------------------------------------------------------
-def _csv_columns(header: list[str], name: str, channels: Sequence[str], label: str | None,
-                 timestamp: str | None) -> tuple[list[int], int | None, int | None]:
+def _csv_columns(
+    header: list[str], name: str, channels: Sequence[str], label: str | None, timestamp: str | None
+) -> tuple[list[int], int | None, int | None]:
     cols = [h.strip() for h in header]
     index = {c: i for i, c in enumerate(cols)}
     wanted = list(channels) + [c for c in (label, timestamp) if c is not None]
     missing = [c for c in wanted if c not in index]
     if missing:
         raise ValueError(f"{name}: no column {missing[0]!r} in the header (columns: {', '.join(cols)})")
-    return [index[c] for c in channels], index.get(label) if label else None, \
-        index.get(timestamp) if timestamp else None
+    return (
+        [index[c] for c in channels],
+        index.get(label) if label else None,
+        index.get(timestamp) if timestamp else None,
+    )
 
 
-def _csv_chunk(rows: list[list[str]], lines: list[int], name: str, header: list[str], idx: list[int],
-               lab: int | None, ts: int | None, scale: float | None, first_row: int) -> Chunk:
+def _csv_chunk(
+    rows: list[list[str]],
+    lines: list[int],
+    name: str,
+    header: list[str],
+    idx: list[int],
+    lab: int | None,
+    ts: int | None,
+    scale: float | None,
+    first_row: int,
+) -> Chunk:
     def cells(i: int) -> np.ndarray:
         return np.array([r[i].strip() for r in rows], dtype=object)
 
@@ -108,8 +125,9 @@ def _csv_chunk(rows: list[list[str]], lines: list[int], name: str, header: list[
             try:
                 float(c)
             except ValueError:
-                raise ValueError(f"{name} line {lines[j]}: column {header[i].strip()!r} holds {c!r}, "
-                                 "not a number") from None
+                raise ValueError(
+                    f"{name} line {lines[j]}: column {header[i].strip()!r} holds {c!r}, not a number"
+                ) from None
         raise AssertionError("some cell failed to parse")
 
     samples = np.empty((len(rows), len(idx)), dtype=np.int16)
@@ -124,9 +142,17 @@ def _csv_chunk(rows: list[list[str]], lines: list[int], name: str, header: list[
     return Chunk(samples, None if lab is None else cells(lab), stamps, first_row)
 
 
-def read_csv(source: str | os.PathLike | IO[str], channels: Sequence[str], label: str | None = None,
-             timestamp: str | None = None, *, chunk_rows: int = 65536, scale: float | None = None,
-             delimiter: str = ",", skip_rows: int = 0) -> Iterator[Chunk]:
+def read_csv(
+    source: str | os.PathLike | IO[str],
+    channels: Sequence[str],
+    label: str | None = None,
+    timestamp: str | None = None,
+    *,
+    chunk_rows: int = 65536,
+    scale: float | None = None,
+    delimiter: str = ",",
+    skip_rows: int = 0,
+) -> Iterator[Chunk]:
     """Stream a CSV file (or an open text stream, e.g. ``sys.stdin``) with a header line, in chunks.
 
     ``skip_rows`` data rows are read and dropped first (to resume after a checkpoint).
@@ -138,16 +164,35 @@ def read_csv(source: str | os.PathLike | IO[str], channels: Sequence[str], label
     """
     chunk_rows = _check_chunk_rows(chunk_rows)
     if not isinstance(source, (str, os.PathLike)):  # an open text stream
-        yield from _read_csv_stream(source, str(getattr(source, "name", "<stream>")), channels, label, timestamp,
-                                    chunk_rows, scale, delimiter, skip_rows)
+        yield from _read_csv_stream(
+            source,
+            str(getattr(source, "name", "<stream>")),
+            channels,
+            label,
+            timestamp,
+            chunk_rows,
+            scale,
+            delimiter,
+            skip_rows,
+        )
         return
     with open(source, newline="", encoding="utf-8") as fh:
-        yield from _read_csv_stream(fh, str(source), channels, label, timestamp, chunk_rows, scale, delimiter,
-                                    skip_rows)
+        yield from _read_csv_stream(
+            fh, str(source), channels, label, timestamp, chunk_rows, scale, delimiter, skip_rows
+        )
 
 
-def _read_csv_stream(fh: IO[str], name: str, channels: Sequence[str], label: str | None, timestamp: str | None,
-                     chunk_rows: int, scale: float | None, delimiter: str, skip_rows: int) -> Iterator[Chunk]:
+def _read_csv_stream(
+    fh: IO[str],
+    name: str,
+    channels: Sequence[str],
+    label: str | None,
+    timestamp: str | None,
+    chunk_rows: int,
+    scale: float | None,
+    delimiter: str,
+    skip_rows: int,
+) -> Iterator[Chunk]:
     reader = csv.reader(fh, delimiter=delimiter)
     header = next(reader, None)
     if header is None:
@@ -205,8 +250,9 @@ def _npy_blocks(fh: IO[bytes], name: str, chunk_rows: int) -> Iterator[np.ndarra
         rows = min(chunk_rows, left)
         data = fh.read(rows * row_bytes)
         if len(data) != rows * row_bytes:
-            raise ValueError(f"{name}: truncated array data ({shape[0] - left + len(data) // max(row_bytes, 1)} "
-                             f"of {shape[0]} rows)")
+            raise ValueError(
+                f"{name}: truncated array data ({shape[0] - left + len(data) // max(row_bytes, 1)} of {shape[0]} rows)"
+            )
         yield np.frombuffer(data, dtype=dtype).reshape((rows,) + shape[1:])
         left -= rows
 
@@ -216,16 +262,25 @@ def _labels_text(values: np.ndarray) -> np.ndarray:
     if np.issubdtype(values.dtype, np.integer):
         return np.array(["" if v < 0 else str(v) for v in values.tolist()], dtype=object)
     if np.issubdtype(values.dtype, np.floating):
-        return np.array(["" if math.isnan(v) else (str(int(v)) if float(v).is_integer() else str(v))
-                         for v in values.tolist()], dtype=object)
+        return np.array(
+            ["" if math.isnan(v) else (str(int(v)) if float(v).is_integer() else str(v)) for v in values.tolist()],
+            dtype=object,
+        )
     if values.dtype.kind in "US":
         return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in values.tolist()], dtype=object)
     raise ValueError(f"labels of dtype {values.dtype} are not supported")
 
 
-def read_npy(path: str | os.PathLike, channels: Sequence[str | int] | None = None, label: str | None = None,
-             timestamp: str | None = None, *, chunk_rows: int = 65536, scale: float | None = None,
-             skip_rows: int = 0) -> Iterator[Chunk]:
+def read_npy(
+    path: str | os.PathLike,
+    channels: Sequence[str | int] | None = None,
+    label: str | None = None,
+    timestamp: str | None = None,
+    *,
+    chunk_rows: int = 65536,
+    scale: float | None = None,
+    skip_rows: int = 0,
+) -> Iterator[Chunk]:
     """Stream a .npy file: a 2-D ``(n, C)`` array (``channels`` are column indices, default all) or a 1-D
     structured array (``channels``, ``label``, ``timestamp`` are field names)."""
     chunk_rows = _check_chunk_rows(chunk_rows)
@@ -240,12 +295,23 @@ def read_npy(path: str | os.PathLike, channels: Sequence[str | int] | None = Non
 
 
 def _drop(chunk: Chunk, k: int) -> Chunk:
-    return Chunk(chunk.samples[k:], None if chunk.labels is None else chunk.labels[k:],
-                 None if chunk.timestamps is None else chunk.timestamps[k:], chunk.first_row + k)
+    return Chunk(
+        chunk.samples[k:],
+        None if chunk.labels is None else chunk.labels[k:],
+        None if chunk.timestamps is None else chunk.timestamps[k:],
+        chunk.first_row + k,
+    )
 
 
-def _npy_chunk(block: np.ndarray, name: str, channels: Sequence[str | int] | None, label: str | None,
-               timestamp: str | None, scale: float | None, row: int) -> Chunk:
+def _npy_chunk(
+    block: np.ndarray,
+    name: str,
+    channels: Sequence[str | int] | None,
+    label: str | None,
+    timestamp: str | None,
+    scale: float | None,
+    row: int,
+) -> Chunk:
     def where(col: object) -> Any:
         return lambda j: f"{name} row {row + j}, column {col!r}"
 
@@ -261,17 +327,25 @@ def _npy_chunk(block: np.ndarray, name: str, channels: Sequence[str | int] | Non
     if block.ndim != 2:
         raise ValueError(f"{name}: expected a 2-D array (samples, channels), got {block.ndim}-D")
     if label or timestamp:
-        raise ValueError(f"{name}: a plain array has no named label/timestamp columns; use an NPZ or a "
-                         "structured array")
+        raise ValueError(
+            f"{name}: a plain array has no named label/timestamp columns; use an NPZ or a structured array"
+        )
     cols = list(range(block.shape[1])) if channels is None else [int(c) for c in channels]
     if any(not 0 <= c < block.shape[1] for c in cols):
         raise ValueError(f"{name}: channel indices {cols} out of range for {block.shape[1]} columns")
     return Chunk(_stack([_counts(block[:, c], where(c), scale) for c in cols], len(block)), None, None, row)
 
 
-def read_npz(path: str | os.PathLike, channels: Sequence[str], label: str | None = None,
-             timestamp: str | None = None, *, chunk_rows: int = 65536, scale: float | None = None,
-             skip_rows: int = 0) -> Iterator[Chunk]:
+def read_npz(
+    path: str | os.PathLike,
+    channels: Sequence[str],
+    label: str | None = None,
+    timestamp: str | None = None,
+    *,
+    chunk_rows: int = 65536,
+    scale: float | None = None,
+    skip_rows: int = 0,
+) -> Iterator[Chunk]:
     """Stream an .npz whose members are 1-D arrays of equal length: one per channel, and optionally the
     labels and the timestamps; members are decompressed as they are read."""
     chunk_rows = _check_chunk_rows(chunk_rows)
@@ -313,8 +387,15 @@ def _at(name: str, row: int, array: str) -> Callable[[int], str]:
     return lambda j: f"{name} row {row + j}, array {array!r}"
 
 
-def _npz_chunk(blocks: list, name: str, channels: list[str], label: str | None, timestamp: str | None,
-               scale: float | None, row: int) -> Chunk:
+def _npz_chunk(
+    blocks: list,
+    name: str,
+    channels: list[str],
+    label: str | None,
+    timestamp: str | None,
+    scale: float | None,
+    row: int,
+) -> Chunk:
     c = len(channels)
     samples = _stack([_counts(b, _at(name, row, w), scale) for b, w in zip(blocks[:c], channels)], len(blocks[0]))
     rest = blocks[c:]
@@ -323,8 +404,13 @@ def _npz_chunk(blocks: list, name: str, channels: list[str], label: str | None, 
     return Chunk(samples, labels, stamps, row)
 
 
-def read_recording(path: str | os.PathLike | IO[str], channels: Sequence[str], label: str | None = None,
-                   timestamp: str | None = None, **kw: Any) -> Iterator[Chunk]:
+def read_recording(
+    path: str | os.PathLike | IO[str],
+    channels: Sequence[str],
+    label: str | None = None,
+    timestamp: str | None = None,
+    **kw: Any,
+) -> Iterator[Chunk]:
     """Pick the reader by file name: ``.npy``, ``.npz``, otherwise CSV (``"-"`` or a stream: CSV lines)."""
     if hasattr(path, "read"):
         return read_csv(path, channels, label, timestamp, **kw)  # type: ignore[arg-type]

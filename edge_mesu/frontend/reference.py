@@ -15,8 +15,9 @@ from .spec import FrontEndSpec
 __all__ = ["normaliser_run_float", "normalise_windows_float"]
 
 
-def normaliser_run_float(m: np.ndarray, v: np.ndarray, k: int, x: np.ndarray, tau_log2: int,
-                         snap: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
+def normaliser_run_float(
+    m: np.ndarray, v: np.ndarray, k: int, x: np.ndarray, tau_log2: int, snap: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray]:
     """Float twin of :func:`edge_mesu.frontend.normalise.normaliser_run` (mean and variance in counts).
 
     >>> x = np.array([[100.0], [104.0], [96.0], [100.0]])

@@ -17,8 +17,17 @@ from dataclasses import dataclass
 
 from ..fixed.qformat import QFormat
 
-__all__ = ["FrontEndSpec", "LabelRule", "MEAN_FRAC", "DEV_FRAC", "VAR_FRAC", "STD_FRAC", "INV_SHIFT",
-           "FEAT_FRAC", "FEATURES"]
+__all__ = [
+    "FrontEndSpec",
+    "LabelRule",
+    "MEAN_FRAC",
+    "DEV_FRAC",
+    "VAR_FRAC",
+    "STD_FRAC",
+    "INV_SHIFT",
+    "FEAT_FRAC",
+    "FEATURES",
+]
 
 MEAN_FRAC = 16  # running mean: counts · 2**16 (fits int32: |mean| <= 2**15 counts)
 DEV_FRAC = 8  # deviation x − mean used for the variance and the output: counts · 2**8 (|d| < 2**25)
@@ -93,8 +102,9 @@ class FrontEndSpec:
         _int("hop", self.hop, 1, 1 << 20)
         _int("decimate", self.decimate, 1, 1 << 12)
         if self.window % self.decimate or self.hop_samples % self.decimate:
-            raise ValueError(f"FrontEndSpec: decimate {self.decimate} must divide window {self.window} "
-                             f"and hop {self.hop}")
+            raise ValueError(
+                f"FrontEndSpec: decimate {self.decimate} must divide window {self.window} and hop {self.hop}"
+            )
         if not isinstance(self.features, bool):
             raise ValueError(f"FrontEndSpec.features must be True or False, got {self.features!r}")
         _int("tau_log2", self.tau_log2, 0, 24)
@@ -102,15 +112,18 @@ class FrontEndSpec:
         _int("out_frac", self.out_frac, 0, 7)
         for name, low, high in (("clip", 0.0, 64.0), ("min_std", 1.0 / 16, 32768.0)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or not low < value <= high:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or not low < value <= high
+            ):
                 raise ValueError(f"FrontEndSpec.{name} must be a number in ({low:g}, {high:g}], got {value!r}")
             object.__setattr__(self, name, float(value))
         try:
             object.__setattr__(self, "label_rule", LabelRule(self.label_rule))
         except ValueError:
-            raise ValueError(f"FrontEndSpec.label_rule must be 'last' or 'majority', got "
-                             f"{self.label_rule!r}") from None
+            raise ValueError(f"FrontEndSpec.label_rule must be 'last' or 'majority', got {self.label_rule!r}") from None
 
     # -- derived quantities (all integers) --------------------------------------------------------------------
     @property
@@ -163,10 +176,19 @@ class FrontEndSpec:
         return [f"{c}[t-{self.frames - 1 - t}]" for t in range(self.frames) for c in names]
 
     def to_dict(self) -> dict:
-        return {"channels": self.channels, "window": self.window, "hop": self.hop, "decimate": self.decimate,
-                "features": self.features, "tau_log2": self.tau_log2, "warmup": self.warmup, "clip": self.clip,
-                "min_std": self.min_std, "out_frac": self.out_frac,
-                "label_rule": self.label_rule.value}  # type: ignore[union-attr]
+        return {
+            "channels": self.channels,
+            "window": self.window,
+            "hop": self.hop,
+            "decimate": self.decimate,
+            "features": self.features,
+            "tau_log2": self.tau_log2,
+            "warmup": self.warmup,
+            "clip": self.clip,
+            "min_std": self.min_std,
+            "out_frac": self.out_frac,
+            "label_rule": LabelRule(self.label_rule).value,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> FrontEndSpec:

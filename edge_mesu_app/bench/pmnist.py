@@ -44,8 +44,9 @@ def _progress(name: str, task: int, n_tasks: int, done: int, total: int) -> None
     sys.stderr.flush()
 
 
-def _run_one(name: str, bench: PermutedMNIST, seed: int, test_samples: int, progress: bool,
-             overrides: dict[str, Any]) -> dict[str, Any]:
+def _run_one(
+    name: str, bench: PermutedMNIST, seed: int, test_samples: int, progress: bool, overrides: dict[str, Any]
+) -> dict[str, Any]:
     learner = make_learner(name, seed, **overrides)
     rows: list[list[float]] = []
     learn_s = 0.0
@@ -55,9 +56,9 @@ def _run_one(name: str, bench: PermutedMNIST, seed: int, test_samples: int, prog
         chunk = 1000
         for start in range(0, len(X), chunk):
             t0 = time.perf_counter()
-            learner.learn_many(X[start:start + chunk], y[start:start + chunk])
+            learner.learn_many(X[start : start + chunk], y[start : start + chunk])
             learn_s += time.perf_counter() - t0
-            updates += len(X[start:start + chunk])
+            updates += len(X[start : start + chunk])
             if progress:
                 _progress(name, task, bench.n_tasks, start + chunk, len(X))
         row = []
@@ -66,19 +67,35 @@ def _run_one(name: str, bench: PermutedMNIST, seed: int, test_samples: int, prog
             pred = learner.predict_proba(Xt, samples=test_samples).argmax(axis=1)
             row.append(float(np.mean(pred == yt)))
         rows.append(row)
-        msg = (f"[{name}] after task {task + 1}: mean over seen tasks {100 * np.mean(row):.2f}%, "
-               f"task 1 {100 * row[0]:.2f}%, this task {100 * row[-1]:.2f}%")
+        msg = (
+            f"[{name}] after task {task + 1}: mean over seen tasks {100 * np.mean(row):.2f}%, "
+            f"task 1 {100 * row[0]:.2f}%, this task {100 * row[-1]:.2f}%"
+        )
         print(("\n" if progress else "") + msg, flush=True)
-    return {"acc": rows, "updates_per_s": updates / learn_s, "wall_s": time.perf_counter() - t_start,
-            "updates": updates, "learner": repr(learner),
-            "state_bytes": int(learner.state_nbytes()), "n_params": int(learner.n_params()),
-            "counters": None if (fixed := learner.describe().fixed) is None else fixed.counters}
+    return {
+        "acc": rows,
+        "updates_per_s": updates / learn_s,
+        "wall_s": time.perf_counter() - t_start,
+        "updates": updates,
+        "learner": repr(learner),
+        "state_bytes": int(learner.state_nbytes()),
+        "n_params": int(learner.n_params()),
+        "counters": None if (fixed := learner.describe().fixed) is None else fixed.counters,
+    }
 
 
-def run_pmnist(data_dir: str | os.PathLike | None, tasks: int = 10, learners: tuple[str, ...] = ("mesu", "sgd"),
-               samples_per_task: int | None = None, test_samples: int = 0, seed: int = 0, jobs: int = 1,
-               json_path: str | os.PathLike | None = None, progress: bool = True,
-               overrides: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def run_pmnist(
+    data_dir: str | os.PathLike | None,
+    tasks: int = 10,
+    learners: tuple[str, ...] = ("mesu", "sgd"),
+    samples_per_task: int | None = None,
+    test_samples: int = 0,
+    seed: int = 0,
+    jobs: int = 1,
+    json_path: str | os.PathLike | None = None,
+    progress: bool = True,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Run the benchmark; return (and optionally merge into ``json_path``) the results.
 
     ``overrides`` maps a learner name to constructor arguments replacing the defaults.
@@ -87,8 +104,15 @@ def run_pmnist(data_dir: str | os.PathLike | None, tasks: int = 10, learners: tu
         make_learner(name)  # validates names before any work
     Xtr, ytr = load_mnist(data_dir, split="train")
     Xte, yte = load_mnist(data_dir, split="test")
-    bench = PermutedMNIST(standardize_mnist(Xtr), ytr.astype(np.int64), standardize_mnist(Xte),
-                          yte.astype(np.int64), tasks, seed=seed, samples_per_task=samples_per_task)
+    bench = PermutedMNIST(
+        standardize_mnist(Xtr),
+        ytr.astype(np.int64),
+        standardize_mnist(Xte),
+        yte.astype(np.int64),
+        tasks,
+        seed=seed,
+        samples_per_task=samples_per_task,
+    )
     overrides = overrides or {}
     args = [(n, bench, seed, test_samples, progress and jobs == 1, overrides.get(n, {})) for n in learners]
     if jobs > 1 and len(learners) > 1:
@@ -99,13 +123,19 @@ def run_pmnist(data_dir: str | os.PathLike | None, tasks: int = 10, learners: tu
     for res in results.values():
         acc = np.full((tasks, tasks), np.nan)
         for i, row in enumerate(res["acc"]):
-            acc[i, :len(row)] = row
+            acc[i, : len(row)] = row
         res["final_mean_acc"] = float(average_accuracy(acc, tasks - 1))
         res["first_task_final"] = float(acc[tasks - 1, 0])
         res["first_task_after_1"] = float(acc[0, 0])
         res["bwt"] = float(backward_transfer(acc)) if tasks > 1 else None
-    out = {"benchmark": "pmnist", "tasks": tasks, "samples_per_task": bench.task_length, "seed": seed,
-           "test_samples": test_samples, "learners": results}
+    out = {
+        "benchmark": "pmnist",
+        "tasks": tasks,
+        "samples_per_task": bench.task_length,
+        "seed": seed,
+        "test_samples": test_samples,
+        "learners": results,
+    }
     if json_path is not None:
         path = Path(json_path)
         if path.exists():  # later learners join the same file under their own names
@@ -121,6 +151,8 @@ def format_summary(result: dict[str, Any]) -> str:
     lines = [f"{'learner':14s} {'task1@1':>8s} {'mean@T':>8s} {'task1@T':>8s} {'BWT':>7s} {'upd/s':>8s}"]
     for name, r in result["learners"].items():
         bwt = "" if r.get("bwt") is None else f"{100 * r['bwt']:7.2f}"
-        lines.append(f"{name:14s} {100 * r['first_task_after_1']:8.2f} {100 * r['final_mean_acc']:8.2f} "
-                     f"{100 * r['first_task_final']:8.2f} {bwt:>7s} {r['updates_per_s']:8.0f}")
+        lines.append(
+            f"{name:14s} {100 * r['first_task_after_1']:8.2f} {100 * r['final_mean_acc']:8.2f} "
+            f"{100 * r['first_task_final']:8.2f} {bwt:>7s} {r['updates_per_s']:8.0f}"
+        )
     return "\n".join(lines)

@@ -30,22 +30,32 @@ def _rate(fn: Any, xs: np.ndarray, ys: np.ndarray | None) -> float:
     return len(xs) / (time.perf_counter() - t0)
 
 
-def run_throughput(learners: tuple[str, ...] = ("mesu", "fixed", "sgd"), n: int = 500, repeats: int = 5,
-                   seed: int = 0) -> dict[str, Any]:
+def run_throughput(
+    learners: tuple[str, ...] = ("mesu", "fixed", "sgd"), n: int = 500, repeats: int = 5, seed: int = 0
+) -> dict[str, Any]:
     """Median learn_one/s and predict_one/s of 784-50-10 learners on standardised-MNIST-like inputs."""
     rng = np.random.default_rng(seed)
     X = np.clip(rng.standard_normal((n, 784)) * 0.8, -0.42, 2.8)  # the range of standardised MNIST pixels
     y = rng.integers(0, 10, n)
-    out: dict[str, Any] = {"benchmark": "throughput", "network": [784, 50, 10], "n_per_repeat": n,
-                           "repeats": repeats, "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                                           "numpy": np.__version__}, "learners": {}}
+    out: dict[str, Any] = {
+        "benchmark": "throughput",
+        "network": [784, 50, 10],
+        "n_per_repeat": n,
+        "repeats": repeats,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__},
+        "learners": {},
+    }
     for name in learners:
         learner = make_learner(name, seed)
         learner.learn_many(X[:50], y[:50])  # warm caches and allocators
         learn = [_rate(learner.learn_one, X, y) for _ in range(repeats)]
         predict = [_rate(learner.predict_one, X, None) for _ in range(repeats)]
-        out["learners"][name] = {"learn_one_per_s": statistics.median(learn), "learn_one_runs": learn,
-                                 "predict_one_per_s": statistics.median(predict), "predict_one_runs": predict}
+        out["learners"][name] = {
+            "learn_one_per_s": statistics.median(learn),
+            "learn_one_runs": learn,
+            "predict_one_per_s": statistics.median(predict),
+            "predict_one_runs": predict,
+        }
     names = list(out["learners"])
     if "mesu" in names:
         base = out["learners"]["mesu"]["learn_one_per_s"]

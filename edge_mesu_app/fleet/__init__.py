@@ -12,5 +12,14 @@ from .engine import run_fleet, shard_ranges
 from .report import format_fleet, plot_fleet
 from .streams import DeviceVariant, device_seed, device_stream, device_variant
 
-__all__ = ["DeviceVariant", "FleetConfig", "device_seed", "device_stream", "device_variant", "format_fleet",
-           "plot_fleet", "run_fleet", "shard_ranges"]
+__all__ = [
+    "DeviceVariant",
+    "FleetConfig",
+    "device_seed",
+    "device_stream",
+    "device_variant",
+    "format_fleet",
+    "plot_fleet",
+    "run_fleet",
+    "shard_ranges",
+]

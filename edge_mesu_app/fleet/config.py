@@ -11,8 +11,18 @@ from edge_mesu.registry import make_learner
 __all__ = ["FleetConfig", "LEARNER_KEYS"]
 
 #: FixedMESULearner arguments a fleet may set (all devices share them).
-LEARNER_KEYS = ("N", "sigma_prior", "mu_prior", "train_samples", "sigma_bits", "sigma_per_octave", "rounding",
-                "mu_frac", "sigma_init", "ratio_max")
+LEARNER_KEYS = (
+    "N",
+    "sigma_prior",
+    "mu_prior",
+    "train_samples",
+    "sigma_bits",
+    "sigma_per_octave",
+    "rounding",
+    "mu_frac",
+    "sigma_init",
+    "ratio_max",
+)
 
 
 def _int(name: str, value: object, low: int) -> int:
@@ -87,8 +97,11 @@ class FleetConfig:
             raise ValueError(f"fusion must be 'product' or 'average', got {self.fusion!r}")
         if self.eval_every is not None:
             _int("eval_every", self.eval_every, 1)
-        if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not (
-                math.isfinite(self.rate) and self.rate > 0):
+        if (
+            isinstance(self.rate, bool)
+            or not isinstance(self.rate, (int, float))
+            or not (math.isfinite(self.rate) and self.rate > 0)
+        ):
             raise ValueError(f"rate must be a finite number > 0, got {self.rate!r}")
         for name in ("mi_quantile", "learned_accuracy"):
             v = getattr(self, name)

@@ -27,7 +27,6 @@ from .shard import ShardRunner
 __all__ = ["run_fleet", "shard_ranges"]
 
 
-
 def shard_ranges(devices: int, workers: int) -> list[tuple[int, int]]:
     """Contiguous, balanced device ranges, one per worker (fewer when there are fewer devices)."""
     n = min(devices, workers)
@@ -71,6 +70,7 @@ def _serve(conn: Any, config: FleetConfig, start: int, stop: int) -> None:
 class _Process:
     def __init__(self, config: FleetConfig, start: int, stop: int) -> None:
         from ..sweep.backends import mp_context
+
         ctx = mp_context()
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_serve, args=(child, config, start, stop), daemon=True)
@@ -143,8 +143,7 @@ class _Fusion:
         parts = _call_all(handles, "sums", [(e_star, ref_code)] * len(handles))
         sum_lam = np.sum([p[0] for p in parts], axis=0)
         sum_eta = np.sum([p[1] for p in parts], axis=0)
-        mu, code, clipped = self.tables.fuse(sum_lam, sum_eta, devices, ref_mu, ref_code, e_star,
-                                             average=self.average)
+        mu, code, clipped = self.tables.fuse(sum_lam, sum_eta, devices, ref_mu, ref_code, e_star, average=self.average)
         _call_all(handles, "set_state", [(mu, code)] * len(handles))
         self.mu, self.code = mu, code
         self.rounds += 1
@@ -181,10 +180,16 @@ def _drive(config: FleetConfig, handles: list[Any], progress: Callable[[int, int
     return {"reports": reports, **extra}
 
 
-def run_fleet(config: FleetConfig, backend: str = "local", workers: int = 1, address: str | None = None,
-              progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def run_fleet(
+    config: FleetConfig,
+    backend: str = "local",
+    workers: int = 1,
+    address: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Simulate the fleet; return the report dict (percentiles over devices, see :func:`aggregate`)."""
     from ..sweep.backends import check_backend, ray_session
+
     check_backend(backend, workers, address)
     t0 = time.perf_counter()
     session = ray_session(workers, address) if backend == "ray" else contextlib.nullcontext(None)
@@ -196,5 +201,12 @@ def run_fleet(config: FleetConfig, backend: str = "local", workers: int = 1, add
             for h in handles:
                 h.close()
     wall = time.perf_counter() - t0
-    return aggregate(config, out["reports"], wall_s=wall, backend=backend, workers=len(handles),
-                     fusion_rounds=out["fusion_rounds"], fusion_clipped=out["fusion_clipped"])
+    return aggregate(
+        config,
+        out["reports"],
+        wall_s=wall,
+        backend=backend,
+        workers=len(handles),
+        fusion_rounds=out["fusion_rounds"],
+        fusion_clipped=out["fusion_clipped"],
+    )

@@ -41,20 +41,41 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> float | None:
 def aggregate(config: FleetConfig, reports: list[dict[str, Any]], **run: Any) -> dict[str, Any]:
     """The JSON-ready fleet report (see docs/fleet.md for every key)."""
     order = np.argsort(_cat(reports, "index"))
-    get = {k: _cat(reports, k)[order] for k in ("accuracy", "deadline_misses", "dropped", "peak_ram", "over_budget",
-                                                 "detect_delay", "learned_delay", "unseen_sum", "unseen_n",
-                                                 "seen_sum", "seen_n", "processed", "rate_hz")}
+    get = {
+        k: _cat(reports, k)[order]
+        for k in (
+            "accuracy",
+            "deadline_misses",
+            "dropped",
+            "peak_ram",
+            "over_budget",
+            "detect_delay",
+            "learned_delay",
+            "unseen_sum",
+            "unseen_n",
+            "seen_sum",
+            "seen_n",
+            "processed",
+            "rate_hz",
+        )
+    }
     blocks = np.concatenate([r["block_accuracy"] for r in reports])[order]
     rate = get["rate_hz"]
     detected = np.isfinite(get["detect_delay"])
     unseen_dev = np.where(get["unseen_n"] > 0, get["unseen_sum"] / np.maximum(get["unseen_n"], 1), np.nan)
     out: dict[str, Any] = {
-        "devices": config.devices, "samples_per_device": config.samples, "device": config.device,
-        "rate_hz": config.rate, "fuse_every": config.fuse_every, "seed": config.seed,
+        "devices": config.devices,
+        "samples_per_device": config.samples,
+        "device": config.device,
+        "rate_hz": config.rate,
+        "fuse_every": config.fuse_every,
+        "seed": config.seed,
         **_pct(get["accuracy"], "accuracy"),
         "accuracy_over_time": [{"block": i, **_pct(blocks[:, i], "accuracy")} for i in range(blocks.shape[1])],
-        "deadline_misses_total": int(get["deadline_misses"].sum()), **_pct(get["deadline_misses"], "deadline_misses"),
-        "dropped_total": int(get["dropped"].sum()), "devices_over_budget": int(get["over_budget"].sum()),
+        "deadline_misses_total": int(get["deadline_misses"].sum()),
+        **_pct(get["deadline_misses"], "deadline_misses"),
+        "dropped_total": int(get["dropped"].sum()),
+        "devices_over_budget": int(get["over_budget"].sum()),
         **_pct(get["peak_ram"], "peak_ram_bytes", 0),
         "novelty_detected_fraction": round(float(detected.mean()), 4),
         **_pct(get["detect_delay"], "novelty_detect_delay"),
@@ -64,9 +85,13 @@ def aggregate(config: FleetConfig, reports: list[dict[str, Any]], **run: Any) ->
         "unseen_class_accuracy": _ratio(get["unseen_sum"], get["unseen_n"]),
         **_pct(unseen_dev, "unseen_class_accuracy"),
         "seen_class_accuracy": _ratio(get["seen_sum"], get["seen_n"]),
-        "service_us": round(float(reports[0]["service_us"]), 2), "flash_bytes": int(reports[0]["flash_bytes"]),
-        "ram_budget": int(reports[0]["ram_budget"]), "device_samples": int(get["processed"].sum()),
-        "counters": _counters(reports), **run}
+        "service_us": round(float(reports[0]["service_us"]), 2),
+        "flash_bytes": int(reports[0]["flash_bytes"]),
+        "ram_budget": int(reports[0]["ram_budget"]),
+        "device_samples": int(get["processed"].sum()),
+        "counters": _counters(reports),
+        **run,
+    }
     out["shard_cpu_s"] = [round(float(r["cpu_s"]), 2) for r in sorted(reports, key=lambda r: int(r["index"][0]))]
     wall = run.get("wall_s")
     if wall:
@@ -76,6 +101,7 @@ def aggregate(config: FleetConfig, reports: list[dict[str, Any]], **run: Any) ->
 
 def format_fleet(report: dict[str, Any]) -> str:
     """A short human-readable summary of a fleet report."""
+
     def f(key: str, scale: float = 1.0, fmt: str = "{:.1f}") -> str:
         vals = [report.get(f"{key}_p{p}") for p in (5, 50, 95)]
         return " / ".join("n/a" if v is None else fmt.format(v * scale) for v in vals)
@@ -109,6 +135,7 @@ def plot_fleet(report: dict[str, Any], path: str | Path) -> Path:
     """Prequential accuracy over time (p5-p95 band and median over devices) as a PNG."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -116,8 +143,9 @@ def plot_fleet(report: dict[str, Any], path: str | Path) -> Path:
     rows = report["accuracy_over_time"]
     x = np.arange(len(rows)) + 0.5
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.fill_between(x, [r["accuracy_p5"] for r in rows], [r["accuracy_p95"] for r in rows], alpha=0.3,
-                    label="p5-p95 over devices")
+    ax.fill_between(
+        x, [r["accuracy_p5"] for r in rows], [r["accuracy_p95"] for r in rows], alpha=0.3, label="p5-p95 over devices"
+    )
     ax.plot(x, [r["accuracy_p50"] for r in rows], marker="o", label="median")
     ax.set_xlabel(f"time block (of {len(rows)})")
     ax.set_ylabel("prequential accuracy")

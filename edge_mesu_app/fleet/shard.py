@@ -25,26 +25,36 @@ __all__ = ["ShardRunner", "novelty_delays"]
 
 def _marker(mask: np.ndarray) -> Callable[[int], None]:
     """The replay's processing callback: mark sample k of ``mask`` as processed."""
+
     def mark(k: int) -> None:
         mask[k] = True
+
     return mark
 
 
 def _timing(config: FleetConfig, template: Any, rate_factors: np.ndarray) -> dict[str, Any]:
     """Service time from firmware_sim's latency model and each device's queue replay at its own rate."""
     from firmware_sim import load_device, memory_map, replay_queue, step_latency
+
     dev = load_device(config.device)
     service_s = step_latency(template, dev, "learn")["us"] / 1e6
     mem = memory_map(template, dev, "learn")
     processed = np.zeros((rate_factors.size, config.samples), dtype=bool)
     misses, dropped, waiting = (np.zeros(rate_factors.size, dtype=np.int64) for _ in range(3))
     for i, f in enumerate(rate_factors):
-        q = replay_queue(range(config.samples), service_s, config.rate * float(f), config.queue,
-                         _marker(processed[i]))
+        q = replay_queue(range(config.samples), service_s, config.rate * float(f), config.queue, _marker(processed[i]))
         misses[i], dropped[i], waiting[i] = q.deadline_misses, q.dropped, q.max_waiting
-    return {"processed": processed, "misses": misses, "dropped": dropped, "max_waiting": waiting,
-            "service_us": service_s * 1e6, "ram": mem.ram_bytes, "flash": mem.flash_bytes,
-            "ram_budget": dev.sram_bytes, "flash_budget": dev.flash_bytes}
+    return {
+        "processed": processed,
+        "misses": misses,
+        "dropped": dropped,
+        "max_waiting": waiting,
+        "service_us": service_s * 1e6,
+        "ram": mem.ram_bytes,
+        "flash": mem.flash_bytes,
+        "ram_budget": dev.sram_bytes,
+        "flash_budget": dev.flash_bytes,
+    }
 
 
 class ShardRunner:
@@ -144,23 +154,41 @@ class ShardRunner:
         cfg, tm = self.config, self.timing
         proc = tm["processed"]
         blocks = np.array_split(np.arange(cfg.samples), cfg.blocks)
-        block_acc = np.stack([self.correct[:, b].sum(axis=1) / np.maximum(proc[:, b].sum(axis=1), 1)
-                              for b in blocks], axis=1)
+        block_acc = np.stack(
+            [self.correct[:, b].sum(axis=1) / np.maximum(proc[:, b].sum(axis=1), 1) for b in blocks], axis=1
+        )
         detect, learned = novelty_delays(self.mi, self.correct, proc, self.y, self.onset, cfg)
         peak_ram = tm["ram"] + (tm["max_waiting"] + 1) * 2 * 3 * cfg.window  # queued raw int16 windows
-        over = (peak_ram > tm["ram_budget"]) | (tm["flash"] > tm["flash_budget"]) | (tm["misses"] > 0) | (
-            tm["dropped"] > 0)
-        return {"index": np.arange(self.start, self.stop), "processed": proc.sum(axis=1),
-                "accuracy": self.correct.sum(axis=1) / np.maximum(proc.sum(axis=1), 1),
-                "block_accuracy": block_acc, "deadline_misses": tm["misses"], "dropped": tm["dropped"],
-                "peak_ram": peak_ram, "over_budget": over, "detect_delay": detect, "learned_delay": learned,
-                "rate_hz": cfg.rate * self.rate_factor, **{k: v.copy() for k, v in self.probe.items()},
-                "service_us": tm["service_us"], "flash_bytes": tm["flash"], "ram_budget": tm["ram_budget"],
-                "counters": self.fleet.counters.as_dict(), "cpu_s": time.process_time() - self._cpu0}
+        over = (
+            (peak_ram > tm["ram_budget"])
+            | (tm["flash"] > tm["flash_budget"])
+            | (tm["misses"] > 0)
+            | (tm["dropped"] > 0)
+        )
+        return {
+            "index": np.arange(self.start, self.stop),
+            "processed": proc.sum(axis=1),
+            "accuracy": self.correct.sum(axis=1) / np.maximum(proc.sum(axis=1), 1),
+            "block_accuracy": block_acc,
+            "deadline_misses": tm["misses"],
+            "dropped": tm["dropped"],
+            "peak_ram": peak_ram,
+            "over_budget": over,
+            "detect_delay": detect,
+            "learned_delay": learned,
+            "rate_hz": cfg.rate * self.rate_factor,
+            **{k: v.copy() for k, v in self.probe.items()},
+            "service_us": tm["service_us"],
+            "flash_bytes": tm["flash"],
+            "ram_budget": tm["ram_budget"],
+            "counters": self.fleet.counters.as_dict(),
+            "cpu_s": time.process_time() - self._cpu0,
+        }
 
 
-def novelty_delays(mi: np.ndarray, correct: np.ndarray, processed: np.ndarray, y: np.ndarray, onset: np.ndarray,
-                   cfg: FleetConfig) -> tuple[np.ndarray, np.ndarray]:
+def novelty_delays(
+    mi: np.ndarray, correct: np.ndarray, processed: np.ndarray, y: np.ndarray, onset: np.ndarray, cfg: FleetConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """Windows from the late class's onset until it is flagged (MI above threshold), and until learned.
 
     The threshold of a device is the ``mi_quantile`` of its mutual information on the known-class windows

@@ -74,16 +74,24 @@ def device_variant(seed: int, index: int, n_classes: int = 5, window: int = 32) 
     weights[missing] = 0.0
     weights /= weights.max()
     return DeviceVariant(
-        index=int(index), stream_seed=int(rng.integers(2**31)),
-        gain=_triple(1.0 + rng.uniform(-0.1, 0.1, 3)), offset_g=_triple(rng.uniform(-0.05, 0.05, 3)),
-        drift=float(rng.uniform(0.0, 0.3)), noise_g=float(rng.uniform(0.0, 0.04)),
-        class_weights=tuple(float(v) for v in weights), missing_class=missing,
-        late_onset=float(rng.uniform(0.3, 0.7)), rate_factor=float(1.0 + rng.uniform(-0.1, 0.1)),
-        n_classes=int(n_classes), window=int(window))
+        index=int(index),
+        stream_seed=int(rng.integers(2**31)),
+        gain=_triple(1.0 + rng.uniform(-0.1, 0.1, 3)),
+        offset_g=_triple(rng.uniform(-0.05, 0.05, 3)),
+        drift=float(rng.uniform(0.0, 0.3)),
+        noise_g=float(rng.uniform(0.0, 0.04)),
+        class_weights=tuple(float(v) for v in weights),
+        missing_class=missing,
+        late_onset=float(rng.uniform(0.3, 0.7)),
+        rate_factor=float(1.0 + rng.uniform(-0.1, 0.1)),
+        n_classes=int(n_classes),
+        window=int(window),
+    )
 
 
-def _select(y: np.ndarray, onset_w: int, late: int, weights: np.ndarray, n_pre: int, n_post: int,
-            rng: np.random.Generator) -> np.ndarray | None:
+def _select(
+    y: np.ndarray, onset_w: int, late: int, weights: np.ndarray, n_pre: int, n_post: int, rng: np.random.Generator
+) -> np.ndarray | None:
     """Indices of accepted windows: n_pre known-class ones before the onset, then n_post from it on."""
     accept = np.ones(y.shape[0], dtype=bool)
     known = y != late
@@ -105,8 +113,14 @@ def device_stream(variant: DeviceVariant, samples: int) -> tuple[np.ndarray, np.
     pool = 3 * samples
     while True:  # the pool is almost always large enough at once; doubling keeps it deterministic
         frac_pre = min(0.9, n_pre / samples * 1.0)
-        s = make_sensor_stream(n_windows=pool, window=variant.window, n_classes=variant.n_classes,
-                               seed=variant.stream_seed, late_class_onset=frac_pre, drift=variant.drift)
+        s = make_sensor_stream(
+            n_windows=pool,
+            window=variant.window,
+            n_classes=variant.n_classes,
+            seed=variant.stream_seed,
+            late_class_onset=frac_pre,
+            drift=variant.drift,
+        )
         X, y = s.windows()
         rng = np.random.default_rng([variant.stream_seed, pool])
         idx = _select(y, s.late_onset_window, late, weights, n_pre, samples - n_pre, rng)
@@ -123,9 +137,14 @@ def device_stream(variant: DeviceVariant, samples: int) -> tuple[np.ndarray, np.
 
 def probe_set(seed: int, n_classes: int = 5, window: int = 32, per_class: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """A neutral labelled probe set (no device distortion): ``per_class`` windows of every class."""
-    s = make_sensor_stream(n_windows=max(400, 12 * per_class * n_classes), window=window, n_classes=n_classes,
-                           seed=int(np.random.SeedSequence([int(seed), 0x9B0BE]).generate_state(1)[0]),
-                           late_class_onset=0.5, drift=0.0)
+    s = make_sensor_stream(
+        n_windows=max(400, 12 * per_class * n_classes),
+        window=window,
+        n_classes=n_classes,
+        seed=int(np.random.SeedSequence([int(seed), 0x9B0BE]).generate_state(1)[0]),
+        late_class_onset=0.5,
+        drift=0.0,
+    )
     X, y = s.windows()
     idx = np.concatenate([np.flatnonzero(y == c)[:per_class] for c in range(n_classes)])
     return X[idx], y[idx]

@@ -12,6 +12,24 @@ from .spec import DEFAULTS, PARAMS, SweepSpec, load_spec, parse_spec
 from .store import ResultsStore, read_rows
 from .trial import RESULT_KEYS, run_id, run_trial
 
-__all__ = ["BACKENDS", "DEFAULTS", "PARAMS", "RESULT_KEYS", "ResultsStore", "SweepResult", "SweepSpec",
-           "load_spec", "map_unordered", "pareto_flags", "parse_spec", "plan_sweep", "plot_pareto", "ray_session",
-           "read_rows", "run_id", "run_sweep", "run_trial", "summary_table"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULTS",
+    "PARAMS",
+    "RESULT_KEYS",
+    "ResultsStore",
+    "SweepResult",
+    "SweepSpec",
+    "load_spec",
+    "map_unordered",
+    "pareto_flags",
+    "parse_spec",
+    "plan_sweep",
+    "plot_pareto",
+    "ray_session",
+    "read_rows",
+    "run_id",
+    "run_sweep",
+    "run_trial",
+    "summary_table",
+]

@@ -45,10 +45,15 @@ def ray_session(workers: int, address: str | None = None) -> Iterator[Any]:
     an already initialised Ray session is used as it is and left running.
     """
     import ray
+
     started = False
     if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": "ERROR",
-                                  "configure_logging": False}
+        kwargs: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "logging_level": "ERROR",
+            "configure_logging": False,
+        }
         if address:
             ray.init(address=address, **kwargs)
         else:
@@ -61,8 +66,9 @@ def ray_session(workers: int, address: str | None = None) -> Iterator[Any]:
             ray.shutdown()
 
 
-def map_unordered(fn: Callable[[Any], Any], items: list[Any], backend: str = "local", workers: int = 1,
-                  address: str | None = None) -> Iterator[tuple[int, Any]]:
+def map_unordered(
+    fn: Callable[[Any], Any], items: list[Any], backend: str = "local", workers: int = 1, address: str | None = None
+) -> Iterator[tuple[int, Any]]:
     """Yield ``(index, fn(items[index]))`` as results complete (order varies; the values do not).
 
     ``local`` with one worker runs in this process; otherwise a spawn process pool or Ray tasks
@@ -86,8 +92,9 @@ def map_unordered(fn: Callable[[Any], Any], items: list[Any], backend: str = "lo
                     yield futures[f], f.result()
 
 
-def _ray_map(fn: Callable[[Any], Any], items: list[Any], workers: int, address: str | None
-             ) -> Iterator[tuple[int, Any]]:
+def _ray_map(
+    fn: Callable[[Any], Any], items: list[Any], workers: int, address: str | None
+) -> Iterator[tuple[int, Any]]:
     with ray_session(workers, address) as ray:
         remote = ray.remote(num_cpus=1, max_retries=0)(fn)
         refs = {remote.remote(item): i for i, item in enumerate(items)}

@@ -21,9 +21,14 @@ def pareto_flags(rows: list[dict[str, Any]]) -> list[bool]:
     """For each row, whether it is on its device's accuracy / state-bytes Pareto front."""
     flags = []
     for r in rows:
-        dominated = any(o is not r and o["device"] == r["device"] and o["accuracy"] >= r["accuracy"]
-                        and o["state_bytes"] <= r["state_bytes"]
-                        and (o["accuracy"] > r["accuracy"] or o["state_bytes"] < r["state_bytes"]) for o in rows)
+        dominated = any(
+            o is not r
+            and o["device"] == r["device"]
+            and o["accuracy"] >= r["accuracy"]
+            and o["state_bytes"] <= r["state_bytes"]
+            and (o["accuracy"] > r["accuracy"] or o["state_bytes"] < r["state_bytes"])
+            for o in rows
+        )
         flags.append(not dominated)
     return flags
 
@@ -39,9 +44,11 @@ def summary_table(rows: list[dict[str, Any]], swept: list[str]) -> str:
     for i in order:
         r = rows[i]
         vals = " ".join(f"{str(r.get(k))[:18]:>18s}" for k in shown)
-        lines.append(f"{'*' if flags[i] else ' '} {str(r['device'])[:9]:9s} {r['run_id']:16s} {vals} {r['seed']:>4d} "
-                     f"{100 * r['accuracy']:6.2f} {100 * r['first_task_accuracy']:6.2f} {r['state_bytes']:8d} "
-                     f"{r['ram_bytes']:7d} {r['learn_us']:9.0f} {str(bool(r['fits'])):>5s}")
+        lines.append(
+            f"{'*' if flags[i] else ' '} {str(r['device'])[:9]:9s} {r['run_id']:16s} {vals} {r['seed']:>4d} "
+            f"{100 * r['accuracy']:6.2f} {100 * r['first_task_accuracy']:6.2f} {r['state_bytes']:8d} "
+            f"{r['ram_bytes']:7d} {r['learn_us']:9.0f} {str(bool(r['fits'])):>5s}"
+        )
     lines.append("* Pareto-optimal on its device (accuracy vs state bytes)")
     return "\n".join(lines)
 
@@ -50,6 +57,7 @@ def plot_pareto(rows: list[dict[str, Any]], path: str | Path) -> Path:
     """Accuracy vs state bytes, one panel per device; Pareto-optimal runs marked and joined."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:

@@ -32,19 +32,35 @@ def _check_data(configs: list[dict[str, Any]], data: str | None) -> None:
         return
     from edge_mesu.data import find_mnist_dir
     from edge_mesu.data.mnist import MNIST_ENV_VAR
+
     for c in configs:
         if c["stream"] == "pmnist" and find_mnist_dir([c["data"] or data, os.environ.get(MNIST_ENV_VAR)]) is None:
-            raise ValueError(f"stream 'pmnist' needs MNIST: pass --data DIR or set {MNIST_ENV_VAR} "
-                             f"(or choose stream = 'sensor')")
+            raise ValueError(
+                f"stream 'pmnist' needs MNIST: pass --data DIR or set {MNIST_ENV_VAR} (or choose stream = 'sensor')"
+            )
 
 
 def _check_learners(configs: list[dict[str, Any]]) -> None:
     """Build each distinct learner once, so a bad combination (e.g. mu_frac) fails before any run."""
     from .trial import make_learner
+
     seen = set()
     for c in configs:
-        key = tuple(c[k] for k in ("hidden", "mu_frac", "mu_frac_offset", "sigma_bits", "sigma_per_octave",
-                                   "rounding", "N", "sigma_prior", "train_samples", "stream"))
+        key = tuple(
+            c[k]
+            for k in (
+                "hidden",
+                "mu_frac",
+                "mu_frac_offset",
+                "sigma_bits",
+                "sigma_per_octave",
+                "rounding",
+                "N",
+                "sigma_prior",
+                "train_samples",
+                "stream",
+            )
+        )
         if key not in seen:
             seen.add(key)
             try:
@@ -66,9 +82,15 @@ def plan_sweep(spec: SweepSpec, data: str | None = None) -> list[dict[str, Any]]
     return configs
 
 
-def run_sweep(spec: SweepSpec, out: str | os.PathLike, backend: str = "local", workers: int = 1,
-              address: str | None = None, data: str | None = None,
-              progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> SweepResult:
+def run_sweep(
+    spec: SweepSpec,
+    out: str | os.PathLike,
+    backend: str = "local",
+    workers: int = 1,
+    address: str | None = None,
+    data: str | None = None,
+    progress: Callable[[int, int, dict[str, Any]], None] | None = None,
+) -> SweepResult:
     """Run every configuration not yet in ``out``; append each row as it completes; return all rows.
 
     ``progress(done, total, row)`` is called after each recorded row.

@@ -58,6 +58,7 @@ def _int_in(low: int, high: int | None = None) -> Callable[[Any], Any]:
         if isinstance(v, bool) or not isinstance(v, int) or v < low or (high is not None and v > high):
             raise ValueError(f"must be an integer in [{low}, {high if high is not None else '∞'}], got {v!r}")
         return v
+
     return check
 
 
@@ -72,6 +73,7 @@ def _one_of(*choices: str) -> Callable[[Any], Any]:
         if v not in choices:
             raise ValueError(f"must be one of {', '.join(map(repr, choices))}, got {v!r}")
         return v
+
     return check
 
 
@@ -83,6 +85,7 @@ def _mu_frac(v: Any) -> Any:
 
 def _device(v: Any) -> Any:
     from firmware_sim import list_devices
+
     if not isinstance(v, str) or (v not in list_devices() and not Path(v).is_file()):
         raise ValueError(f"must be a shipped device profile ({', '.join(list_devices())}) or a TOML path, got {v!r}")
     return v
@@ -100,22 +103,49 @@ def _data(v: Any) -> Any:
 
 #: parameter -> validator; every row of a sweep carries every parameter.
 PARAMS: dict[str, Callable[[Any], Any]] = {
-    "stream": _one_of("sensor", "pmnist"), "windows": _int_in(50), "n_classes": _int_in(2, 6),
-    "tasks": _int_in(1), "samples_per_task": _int_in(10),
-    "test_samples": _int_in(10), "data": _data, "hidden": _int_in(1, 4096), "mu_frac": _mu_frac,
-    "mu_frac_offset": _int_in(-8, 8), "sigma_bits": _int_in(2, 8), "sigma_per_octave": _int_in(1, 128),
-    "rounding": _one_of("stochastic", "nearest"), "N": _pos_float, "sigma_prior": _pos_float,
-    "train_samples": _int_in(1, 64), "device": _device, "rate": _optional_rate, "queue": _int_in(0),
+    "stream": _one_of("sensor", "pmnist"),
+    "windows": _int_in(50),
+    "n_classes": _int_in(2, 6),
+    "tasks": _int_in(1),
+    "samples_per_task": _int_in(10),
+    "test_samples": _int_in(10),
+    "data": _data,
+    "hidden": _int_in(1, 4096),
+    "mu_frac": _mu_frac,
+    "mu_frac_offset": _int_in(-8, 8),
+    "sigma_bits": _int_in(2, 8),
+    "sigma_per_octave": _int_in(1, 128),
+    "rounding": _one_of("stochastic", "nearest"),
+    "N": _pos_float,
+    "sigma_prior": _pos_float,
+    "train_samples": _int_in(1, 64),
+    "device": _device,
+    "rate": _optional_rate,
+    "queue": _int_in(0),
 }
 PARAMS = dict(sorted(PARAMS.items(), key=lambda kv: kv[0].lower()))
 _RULE, _OPTIONS, _FORMATS = PRESETS[DEFAULT_PRESET].rule, PRESETS[DEFAULT_PRESET].options, FixedFormats()
 #: every learner default is the learner's own (edge_mesu.presets, FixedFormats); the rest is the sweep's
 DEFAULTS: dict[str, Any] = {
-    "stream": "sensor", "windows": 1500, "n_classes": 5, "tasks": 3,
-    "samples_per_task": 1000, "test_samples": 1000, "data": None, "hidden": 32, "mu_frac": "auto",
-    "mu_frac_offset": 0, "sigma_bits": _FORMATS.sigma_bits, "sigma_per_octave": _FORMATS.sigma_per_octave,
-    "rounding": _FORMATS.rounding, "N": _RULE.N, "sigma_prior": _RULE.sigma_prior,
-    "train_samples": _OPTIONS.train_samples, "device": "stm32l4", "rate": "auto", "queue": 4,
+    "stream": "sensor",
+    "windows": 1500,
+    "n_classes": 5,
+    "tasks": 3,
+    "samples_per_task": 1000,
+    "test_samples": 1000,
+    "data": None,
+    "hidden": 32,
+    "mu_frac": "auto",
+    "mu_frac_offset": 0,
+    "sigma_bits": _FORMATS.sigma_bits,
+    "sigma_per_octave": _FORMATS.sigma_per_octave,
+    "rounding": _FORMATS.rounding,
+    "N": _RULE.N,
+    "sigma_prior": _RULE.sigma_prior,
+    "train_samples": _OPTIONS.train_samples,
+    "device": "stm32l4",
+    "rate": "auto",
+    "queue": 4,
 }
 _SECTIONS = ("sweep", "fixed", "grid", "random")
 _SWEEP_KEYS = ("name", "seeds")
@@ -184,12 +214,16 @@ class SweepSpec:
     def configs(self) -> list[dict[str, Any]]:
         """Every run's full configuration (parameters + seed), in a fixed order: grid runs, then samples."""
         base = {**DEFAULTS, **self.fixed}
-        points = [dict(itertools.chain.from_iterable(a.items() for a in combo))
-                  for combo in itertools.product(*self.grid)] if self.grid else ([{}] if not self.n_random else [])
+        points = (
+            [dict(itertools.chain.from_iterable(a.items() for a in combo)) for combo in itertools.product(*self.grid)]
+            if self.grid
+            else ([{}] if not self.n_random else [])
+        )
         rng = np.random.default_rng(self.sample_seed)
         for _ in range(self.n_random):
-            points.append({k: _check_param("random", k, _draw(rng, kind, args))
-                           for k, (kind, args) in self.random.items()})
+            points.append(
+                {k: _check_param("random", k, _draw(rng, kind, args)) for k, (kind, args) in self.random.items()}
+            )
         return [{**base, **p, "seed": s} for p in points for s in self.seeds]
 
 
@@ -200,8 +234,11 @@ def _sweep_section(sweep: Any) -> tuple[str, tuple[int, ...]]:
         if key not in _SWEEP_KEYS:
             raise ValueError(f"sweep: unknown key {key!r}; known: {', '.join(_SWEEP_KEYS)}")
     seeds = sweep.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
-                                                           and s >= 0 for s in seeds):
+    if (
+        not isinstance(seeds, list)
+        or not seeds
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds)
+    ):
         raise ValueError(f"sweep.seeds: needs a non-empty list of integers >= 0, got {seeds!r}")
     return str(sweep.get("name", "sweep")), tuple(seeds)
 

@@ -29,8 +29,9 @@ def check_output(path: str | os.PathLike) -> str:
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise ValueError(f"{path}: writing Parquet needs pyarrow (pip install pyarrow); or use a .csv output") \
-                from None
+            raise ValueError(
+                f"{path}: writing Parquet needs pyarrow (pip install pyarrow); or use a .csv output"
+            ) from None
         return "parquet"
     raise ValueError(f"{path}: output must end in .csv or .parquet, got {suffix or 'no suffix'!r}")
 
@@ -60,6 +61,7 @@ def read_rows(path: str | os.PathLike) -> list[dict[str, Any]]:
         return []
     if check_output(p) == "parquet":
         import pyarrow.parquet as pq
+
         return pq.read_table(p).to_pylist()
     text = p.read_text(encoding="utf-8")
     if text and not text.endswith("\n"):
@@ -78,8 +80,10 @@ class ResultsStore:
         self.columns = list(self.rows[0].keys()) if self.rows else list(columns)
         missing = [c for c in columns if c not in self.columns]
         if self.rows and missing:
-            raise ValueError(f"{self.path}: existing results lack column(s) {', '.join(missing)}: "
-                             f"written by another sweep? use a new output file")
+            raise ValueError(
+                f"{self.path}: existing results lack column(s) {', '.join(missing)}: "
+                f"written by another sweep? use a new output file"
+            )
         self.done = {r["run_id"] for r in self.rows}
         if self.format == "csv":
             self._rewrite()  # drops a torn last line; writes the header of a new file
@@ -98,6 +102,7 @@ class ResultsStore:
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
+
         table = pa.Table.from_pylist([{c: r.get(c) for c in self.columns} for r in self.rows])
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         pq.write_table(table, tmp)

@@ -28,8 +28,22 @@ from edge_mesu.registry import make_learner as registry_make_learner
 __all__ = ["run_trial", "run_id", "TRIAL_VERSION", "RESULT_KEYS", "make_learner"]
 
 TRIAL_VERSION = 1  # part of the run key: bump when a row's meaning changes
-RESULT_KEYS = ("run_id", "accuracy", "first_task_accuracy", "state_bytes", "packed_state_bytes", "flash_bytes",
-               "ram_bytes", "learn_us", "predict_us", "fits", "n_params", "saturations", "seed", "wall_s")
+RESULT_KEYS = (
+    "run_id",
+    "accuracy",
+    "first_task_accuracy",
+    "state_bytes",
+    "packed_state_bytes",
+    "flash_bytes",
+    "ram_bytes",
+    "learn_us",
+    "predict_us",
+    "fits",
+    "n_params",
+    "saturations",
+    "seed",
+    "wall_s",
+)
 
 
 def run_id(config: dict[str, Any]) -> str:
@@ -47,30 +61,46 @@ def make_learner(config: dict[str, Any], n_in: int, n_out: int) -> Any:
     else:
         fracs = [int(config["mu_frac"])] * (len(layers) - 1)
     fracs = [min(15, max(0, f + int(config["mu_frac_offset"]))) for f in fracs]
-    return registry_make_learner("fixed", layers=layers, N=config["N"], sigma_prior=config["sigma_prior"],
-                                 train_samples=config["train_samples"], sigma_bits=config["sigma_bits"],
-                                 sigma_per_octave=config["sigma_per_octave"], rounding=config["rounding"],
-                                 mu_frac=fracs, seed=int(config["seed"]), bias=config["stream"] != "pmnist")
+    return registry_make_learner(
+        "fixed",
+        layers=layers,
+        N=config["N"],
+        sigma_prior=config["sigma_prior"],
+        train_samples=config["train_samples"],
+        sigma_bits=config["sigma_bits"],
+        sigma_per_octave=config["sigma_per_octave"],
+        rounding=config["rounding"],
+        mu_frac=fracs,
+        seed=int(config["seed"]),
+        bias=config["stream"] != "pmnist",
+    )
 
 
 def _budget(learner: Any, device: str, rate: float | None) -> dict[str, Any]:
     from firmware_sim import load_device, memory_map, step_latency
+
     dev = load_device(device)
     mem = memory_map(learner, dev, "learn")
     lat = step_latency(learner, dev, "learn")
     fits = mem.flash_bytes <= dev.flash_bytes and mem.ram_bytes <= dev.sram_bytes
     if rate is not None:
         fits = fits and lat["us"] * rate <= 1e6
-    return {"flash_bytes": mem.flash_bytes, "ram_bytes": mem.ram_bytes,
-            "learn_us": round(lat["passes"]["learn"].us, 3), "predict_us": round(lat["passes"]["predict"].us, 3),
-            "fits": bool(fits)}
+    return {
+        "flash_bytes": mem.flash_bytes,
+        "ram_bytes": mem.ram_bytes,
+        "learn_us": round(lat["passes"]["learn"].us, 3),
+        "predict_us": round(lat["passes"]["predict"].us, 3),
+        "fits": bool(fits),
+    }
 
 
 def _sensor(config: dict[str, Any]) -> dict[str, Any]:
     from edge_mesu.data import make_sensor_stream
     from firmware_sim import simulate
-    stream = make_sensor_stream(n_windows=int(config["windows"]), n_classes=int(config["n_classes"]),
-                                seed=int(config["seed"]))
+
+    stream = make_sensor_stream(
+        n_windows=int(config["windows"]), n_classes=int(config["n_classes"]), seed=int(config["seed"])
+    )
     X, y = stream.windows()
     learner = make_learner(config, X.shape[1], stream.n_classes)
     rate = stream.rate_hz / stream.window if config["rate"] == "auto" else float(config["rate"])
@@ -84,8 +114,13 @@ def _sensor(config: dict[str, Any]) -> dict[str, Any]:
 
 def _pmnist(config: dict[str, Any]) -> dict[str, Any]:
     from edge_mesu.data import PermutedMNIST
-    bench = PermutedMNIST.from_idx(config["data"] or None, n_tasks=int(config["tasks"]), seed=int(config["seed"]),
-                                   samples_per_task=int(config["samples_per_task"]))
+
+    bench = PermutedMNIST.from_idx(
+        config["data"] or None,
+        n_tasks=int(config["tasks"]),
+        seed=int(config["seed"]),
+        samples_per_task=int(config["samples_per_task"]),
+    )
     learner = make_learner(config, bench.n_features, 10)
     for _, X, y in bench.train_stream():
         learner.learn_many(X, y)
@@ -95,8 +130,12 @@ def _pmnist(config: dict[str, Any]) -> dict[str, Any]:
         Xt, yt = bench.test_set(t)
         accs.append(float(np.mean(learner.predict(Xt[:n]) == yt[:n])))
     rate = None if config["rate"] == "auto" else float(config["rate"])
-    return {"accuracy": float(np.mean(accs)), "first_task_accuracy": accs[0], "learner": learner,
-            **_budget(learner, config["device"], rate)}
+    return {
+        "accuracy": float(np.mean(accs)),
+        "first_task_accuracy": accs[0],
+        "learner": learner,
+        **_budget(learner, config["device"], rate),
+    }
 
 
 def run_trial(config: dict[str, Any]) -> dict[str, Any]:
@@ -108,11 +147,16 @@ def run_trial(config: dict[str, Any]) -> dict[str, Any]:
     out = _pmnist(config) if config["stream"] == "pmnist" else _sensor(config)
     learner = out.pop("learner")
     n_params = int(learner.n_params())
-    row = {**config, "run_id": run_id(config), **out,
-           "accuracy": round(float(out["accuracy"] or 0.0), 6),
-           "first_task_accuracy": round(float(out["first_task_accuracy"]), 6),
-           "state_bytes": int(learner.state_nbytes()), "n_params": n_params,
-           "packed_state_bytes": int(np.ceil(n_params * (16 + learner.plan.sigma_bits) / 8)),
-           "saturations": int(learner.counters.total())}
+    row = {
+        **config,
+        "run_id": run_id(config),
+        **out,
+        "accuracy": round(float(out["accuracy"] or 0.0), 6),
+        "first_task_accuracy": round(float(out["first_task_accuracy"]), 6),
+        "state_bytes": int(learner.state_nbytes()),
+        "n_params": n_params,
+        "packed_state_bytes": int(np.ceil(n_params * (16 + learner.plan.sigma_bits) / 8)),
+        "saturations": int(learner.counters.total()),
+    }
     row["wall_s"] = round(time.perf_counter() - t0, 3)
     return row
