@@ -20,7 +20,7 @@ __all__ = ["LEARNERS", "DEFAULTS", "build_learner", "check_hidden", "is_real"]
 LEARNERS = {"float": MESULearner, "fixed": FixedMESULearner}
 
 # One configuration for every small tabular stream (docs/ecosystem.md says how it was chosen).
-DEFAULTS: dict[str, Any] = {"hidden": (32,), "N": 100_000.0, "sigma_init": 0.3, "sigma_prior": 1.0}
+DEFAULTS: dict[str, Any] = {"hidden": (32,), "N": 10_000.0, "sigma_init": 0.4, "sigma_prior": 1.0}
 
 
 def check_hidden(hidden: object) -> tuple[int, ...]:
