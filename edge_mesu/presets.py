@@ -15,6 +15,9 @@ Presets (``preset=`` of every MESU learner; explicit keyword arguments override 
 ``"sensor"`` — what :meth:`edge_mesu.SensorPipeline.create` (and so ``edge-mesu learn``) starts from: the
     device preset with the papers' σ = 2/√fan_in, which scored 91.0 % vs 84.9 % on front-end windows
     (docs/frontend.md).
+``"tabular"`` — the river and scikit-learn adapters' default (:mod:`edge_mesu.compat`): the device preset with
+    a memory window of N = 10,000 samples and σ initialised at 0.4, chosen on river's synthetic streams
+    (docs/ecosystem.md).
 ``"paper"`` — the MESU papers' permuted-MNIST protocol (../shared/MESU_FACTS.md): the rule in its pure form
     (no guard, no floor), σ = 2/√fan_in, 10 weight samples to train and to predict, no biases.
 
@@ -98,6 +101,12 @@ PRESETS: dict[str, Preset] = {
         MESUConfig(N=300_000.0, sigma_prior=1.0, ratio_max=0.1, sigma_min=1e-6),
         LearnerOptions(sigma_init="paper", train_samples=1, predict_samples=0, bias=True, sigma_grad="reparam"),
         "the device preset with σ = 2/√fan_in: the sensor pipeline's default",
+    ),
+    "tabular": Preset(
+        "tabular",
+        MESUConfig(N=10_000.0, sigma_prior=1.0, ratio_max=0.1, sigma_min=1e-6),
+        LearnerOptions(sigma_init=0.4, train_samples=1, predict_samples=0, bias=True, sigma_grad="reparam"),
+        "small tabular streams (the river / scikit-learn adapters): N = 10,000, σ init 0.4",
     ),
     "paper": Preset(
         "paper",

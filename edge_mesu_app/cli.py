@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from . import export_cmd, learn_cmd, simulate_cmd, sweep_cmd
+from .bench import river as river_bench
 
 __all__ = ["main", "build_parser"]
 
 
 def _add_bench(sub: Any) -> None:
-    bench = sub.add_parser("bench", help="run a benchmark (pmnist, throughput)")
+    bench = sub.add_parser("bench", help="run a benchmark (pmnist, throughput, river)")
     which = bench.add_subparsers(dest="bench", required=True)
     p = which.add_parser("pmnist", help="permuted-MNIST continual learning (the MESU papers' protocol)")
     p.add_argument("--data", default=None, help="MNIST IDX directory (default: $EDGE_MESU_MNIST)")
@@ -47,6 +48,14 @@ def _add_bench(sub: Any) -> None:
     t.add_argument("--repeats", type=int, default=5)
     t.add_argument("--json", default=None, metavar="OUT.json")
     t.set_defaults(func=_cmd_bench_throughput)
+    r = which.add_parser(
+        "river",
+        help="progressive validation against river's classifiers (needs the river extra)",
+        description=river_bench.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    river_bench.add_arguments(r)
+    r.set_defaults(func=river_bench.handler)
 
 
 def _parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
