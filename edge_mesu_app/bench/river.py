@@ -68,9 +68,13 @@ def make_model(name: str, n_classes: int, seed: int = 0) -> Any:
 
 def _state_bytes(model: Any) -> tuple[int, int]:
     """(state_bytes, memory_bytes) of the pipeline's last step (the scaler is the same for every model)."""
-    clf = model[-1] if hasattr(model, "steps") else model
+    from river import compose
+
+    from edge_mesu.compat.river import MESUClassifier
+
+    clf = model[-1] if isinstance(model, compose.Pipeline) else model
     raw = int(clf._raw_memory_usage)
-    return (int(clf.state_nbytes()) if hasattr(clf, "state_nbytes") else raw), raw
+    return (int(clf.state_nbytes()) if isinstance(clf, MESUClassifier) else raw), raw
 
 
 def progressive(model: Any, stream: Iterable[tuple[dict, Any]]) -> dict[str, Any]:
