@@ -137,6 +137,19 @@ def test_max_windows_freeze_and_single_sample_push(tmp_path):
 
 
 @needs_cc
+def test_portable_shifts_give_the_same_integers(tmp_path):
+    """The C99-only arithmetic shift (no reliance on GCC's documented >>) is bit-exact too."""
+    from edge_mesu.frontend.chost import CFrontEnd
+
+    spec = SPECS["features_dec"]
+    x, lab = _stream(600, seed=4)
+    c = CFrontEnd(spec, N_CLASSES, workdir=tmp_path / "p", defines=("CFE_PORTABLE_SHIFTS",))
+    py = FrontEnd(spec)
+    _same(py.push(x, lab), c.push(x, lab), "portable shifts")
+    assert c.save() == frontend_blob(py, N_CLASSES)
+
+
+@needs_cc
 def test_adversarial_inputs_dead_channel_and_int16_limits(tmp_path):
     spec = FrontEndSpec(channels=4, window=10, hop=7, features=True)
     rng = np.random.default_rng(2)

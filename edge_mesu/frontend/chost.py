@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..device.host import compile_shared
+from ..device.host import STRICT_FLAGS, compile_shared
 from .cgen import generate_frontend_c
 from .frontend import FrontEndOutput
 from .spec import FrontEndSpec
@@ -38,10 +38,18 @@ size_t {name}_shim_state_size(void) {{ return sizeof({name}_state_t); }}
 
 
 class CFrontEnd:
-    """The C front end of ``spec`` compiled for the host (a fresh state; see the module docstring)."""
+    """The C front end of ``spec`` compiled for the host (a fresh state; see the module docstring).
+
+    ``defines`` are preprocessor symbols without ``-D`` (e.g. ``"CFE_PORTABLE_SHIFTS"``).
+    """
 
     def __init__(
-        self, spec: FrontEndSpec, n_classes: int | None = None, workdir: str | Path | None = None, name: str = "cfe"
+        self,
+        spec: FrontEndSpec,
+        n_classes: int | None = None,
+        workdir: str | Path | None = None,
+        name: str = "cfe",
+        defines: tuple[str, ...] = (),
     ) -> None:
         self.spec, self.n_classes = spec, n_classes
         src = generate_frontend_c(spec, name=name, n_classes=n_classes)
@@ -50,7 +58,8 @@ class CFrontEnd:
         if workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="edge_mesu_cfe_")
             workdir = self._tmp.name
-        self.lib = ctypes.CDLL(str(compile_shared(files, workdir, lib_name=src.name)))
+        flags = (*STRICT_FLAGS, *(f"-D{d}" for d in defines))
+        self.lib = ctypes.CDLL(str(compile_shared(files, workdir, lib_name=src.name, flags=flags)))
         size = self._fn("shim_state_size", ctypes.c_size_t)()
         self._state = ctypes.create_string_buffer(size)
         self.state_bytes = int(self.macros[f"{src.name.upper()}_STATE_BYTES"])

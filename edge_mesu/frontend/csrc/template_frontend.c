@@ -15,10 +15,16 @@ EMFE_ASSERT(emfe_hop_check, EMFE_FRAME_HOP * EMFE_DECIMATE == EMFE_HOP);
 EMFE_ASSERT(emfe_tau_check, EMFE_TAU_LOG2 >= 1 && EMFE_TAU_LOG2 <= 24);
 
 /* ---- edge_mesu/fixed/rounding.py ------------------------------------------------------------------------- */
-static int64_t asr64(int64_t x, int s) /* floor(x / 2**s), 0 <= s <= 63 (numpy's >>) */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(EMFE_PORTABLE_SHIFTS)
+/* GCC and Clang document >> of a negative number as an arithmetic shift (floor); define
+ * EMFE_PORTABLE_SHIFTS to use the C99-only version below with these compilers too (same results) */
+#define asr64(x, s) ((int64_t)(x) >> (s))
+#else
+static int64_t asr64(int64_t x, int s) /* floor(x / 2**s), 0 <= s <= 63 (numpy's >>), any C99 compiler */
 {
     return x >= 0 ? (x >> s) : ~(~x >> s);
 }
+#endif
 
 static int64_t shl64(int64_t x, int s) /* x * 2**s, two's complement (numpy's <<) */
 {
@@ -39,6 +45,18 @@ static int64_t div_round_even(int64_t x, int64_t d) /* div_round_even: x / d to 
     }
     return q + ((2 * r > d || (2 * r == d && (q & 1))) ? 1 : 0);
 }
+
+#if EMFE_DECIMATE > 1
+static int32_t div_round_even32(int32_t x, int32_t d) /* div_round_even for |x| < 2**31 - d, d > 0: 32-bit */
+{
+    int32_t q = x / d, r = x - q * d;
+    if (r < 0) {
+        q -= 1;
+        r += d;
+    }
+    return q + ((2 * r > d || (2 * r == d && (q & 1))) ? 1 : 0);
+}
+#endif
 
 /* ---- edge_mesu/frontend/normalise.py ----------------------------------------------------------------------- */
 static uint64_t isqrt_round(uint64_t n) /* isqrt_round: round(sqrt(n)) for n < 2**62 (exact) */
@@ -64,28 +82,41 @@ static void count(uint32_t *counters, int which, uint32_t n) /* SaturationCounte
     counters[which] = counters[which] > UINT32_MAX - n ? UINT32_MAX : counters[which] + n;
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define EMFE_INLINE static inline __attribute__((always_inline))
+#else
+#define EMFE_INLINE static inline
+#endif
+
+EMFE_INLINE void normaliser_update(emfe_state_t *st, const int16_t *x, int s) /* the k >= 1 step, rate 2**-s */
+{
+    uint32_t c;
+    for (c = 0; c < EMFE_CHANNELS; c++) {
+        /* |d| < 2**32 (x * 2**16 and the mean both lie in [-2**31, 2**31)), so |d8| <= 2**24: int32 */
+        int64_t d = shl64(x[c], EMFE_MEAN_FRAC) - st->mean[c];
+        int32_t d8 = (int32_t)round_even(d, EMFE_MEAN_FRAC - EMFE_DEV_FRAC);
+        st->mean[c] = (int32_t)(st->mean[c] + round_even(d, s));
+        st->var[c] += round_even((int64_t)d8 * d8 - st->var[c], s);
+    }
+}
+
 static void normaliser_step(emfe_state_t *st, const int16_t *x) /* normaliser_run, one decimated sample */
 {
     uint32_t c;
-    if (st->k == 0) {
+    if (st->k >= (UINT32_C(1) << (EMFE_TAU_LOG2 - 1))) {
+        normaliser_update(st, x, EMFE_TAU_LOG2); /* min(tau, bit_length(k)) = tau: a constant shift */
+    } else if (st->k == 0) {
         for (c = 0; c < EMFE_CHANNELS; c++) {
             st->mean[c] = (int32_t)shl64(x[c], EMFE_MEAN_FRAC);
             st->var[c] = 0;
         }
     } else {
-        int s = 0;
         uint32_t k = st->k;
-        while (k != 0) { /* bit_length(k) */
+        int s = 0;
+        for (; k != 0; k >>= 1) { /* bit_length(k) < tau */
             s++;
-            k >>= 1;
         }
-        s = s < EMFE_TAU_LOG2 ? s : EMFE_TAU_LOG2;
-        for (c = 0; c < EMFE_CHANNELS; c++) {
-            int64_t d = shl64(x[c], EMFE_MEAN_FRAC) - st->mean[c];
-            int64_t d8 = round_even(d, EMFE_MEAN_FRAC - EMFE_DEV_FRAC);
-            st->mean[c] = (int32_t)(st->mean[c] + round_even(d, s));
-            st->var[c] += round_even(d8 * d8 - st->var[c], s);
-        }
+        normaliser_update(st, x, s);
     }
     if (st->k < (UINT32_C(1) << EMFE_TAU_LOG2)) {
         st->k++;
@@ -115,18 +146,20 @@ static void window_output(emfe_state_t *st, int8_t *out) /* normalise_windows fo
     uint32_t c;
     for (c = 0; c < EMFE_CHANNELS; c++) {
         uint64_t sigma = isqrt_round((uint64_t)st->var[c]);
-        int64_t inv, m = st->mean[c];
+        /* d8 = round_even(x * 2**16 - m, 8) = x * 2**8 + round_even(-m, 8) exactly: x * 2**16 has no bits below
+         * 2**8 and is even there, so the rounding (and its tie parity) depends on m alone. |d8| <= 2**24. */
+        int32_t m8 = (int32_t)round_even(-(int64_t)st->mean[c], EMFE_MEAN_FRAC - EMFE_DEV_FRAC);
+        int32_t inv; /* round(2**34 / sigma8) <= 2**30 since sigma8 >= 16 */
         uint32_t t, f = st->ring_pos;
 #if EMFE_FEATURES
         int64_t sum = 0, sum2 = 0;
         int32_t lo = EMFE_CLIP_BOUND, hi = -EMFE_CLIP_BOUND;
 #endif
         sigma = sigma > EMFE_MIN_STD_Q ? sigma : EMFE_MIN_STD_Q;
-        inv = div_round_even(INT64_C(1) << EMFE_INV_SHIFT, (int64_t)sigma); /* window_sigma, reciprocal */
+        inv = (int32_t)div_round_even(INT64_C(1) << EMFE_INV_SHIFT, (int64_t)sigma); /* window_sigma, reciprocal */
         for (t = 0; t < EMFE_FRAMES; t++) {
-            int64_t d8 = round_even(shl64(st->ring[f * EMFE_CHANNELS + c], EMFE_MEAN_FRAC) - m,
-                                    EMFE_MEAN_FRAC - EMFE_DEV_FRAC);
-            int32_t z = clip_count(round_even(d8 * inv, EMFE_Z_SHIFT), st);
+            int32_t d8 = (int32_t)shl64(st->ring[f * EMFE_CHANNELS + c], EMFE_MEAN_FRAC - EMFE_DEV_FRAC) + m8;
+            int32_t z = clip_count(round_even((int64_t)d8 * inv, EMFE_Z_SHIFT), st);
 #if EMFE_FEATURES
             sum += z;
             sum2 += (int64_t)z * z;
@@ -228,7 +261,7 @@ int emfe_push(emfe_state_t *st, const int16_t *sample, int32_t label, int8_t *ou
         goto labels;
     }
     for (c = 0; c < EMFE_CHANNELS; c++) {
-        frame[c] = (int16_t)div_round_even(st->acc[c], EMFE_DECIMATE);
+        frame[c] = (int16_t)div_round_even32(st->acc[c], EMFE_DECIMATE); /* |acc| < DECIMATE * 2**15 */
         st->acc[c] = 0;
     }
     st->acc_n = 0;
