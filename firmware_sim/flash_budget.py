@@ -151,6 +151,7 @@ def min_save_every(
     """The fewest updates between saves for the flash to last ``years`` (at least 1)."""
     _check(state_bytes, update_rate_hz, slots)
     _, fw = _flash(device)
-    # years = endurance · slots / (86,400 · rate / n · 365.25)  →  n = years · 365.25 · 86,400 · rate / (endurance · slots)
+    # years = endurance · slots / (86,400 · rate / n · 365.25), so n = years · 365.25 · 86,400 · rate
+    # / (endurance · slots)
     need = years * _YEAR_DAYS * _DAY_S * update_rate_hz / (fw.endurance_cycles * slots)
     return max(1, math.ceil(need - 1e-9))
