@@ -12,6 +12,8 @@ Same approach as :mod:`firmware_sim.emulate` (its startup file, linker script an
   .data/.bss (``NVM_BASE``): a reboot (``Reset_Handler`` again) wipes RAM but not the flash.
   :func:`power_cut_campaign` starts a save, stops the CPU after N instructions (power cut), reboots, loads,
   and classifies what came back: the old state, the new one, the factory fallback, or anything else (torn).
+* **a packaged library** (:func:`edge_mesu.device.package.write_library`) — :func:`emulate_library` runs its
+  device loop (front end, learner, periodic saves) sample by sample and cuts the power inside chosen saves.
 
 Example (skipped without the toolchain or unicorn)
 -------
@@ -53,10 +55,12 @@ from .emulate import (
 __all__ = [
     "NVM_BASE",
     "FrontEndEmulation",
+    "LibraryEmulation",
     "PowerCutResult",
     "build_frontend_firmware",
     "build_slots_firmware",
     "emulate_frontend",
+    "emulate_library",
     "power_cut_campaign",
 ]
 
@@ -438,3 +442,143 @@ def power_cut_campaign(
         hal_calls=len(calls),
         cuts=log,
     )
+
+
+# ---- a packaged device library (edge_mesu.device.package) ---------------------------------------------------
+_LIB_HARNESS = """/* Emulator harness of a packaged library: the device loop over the RAM HAL on the NVM region. */
+#include "{lib}.h"
+#include "emsu_flash_ram.h"
+#define NVM ((uint8_t *)0x{nvm:08x}u)
+static emsu_flash_ram_t ram;
+static emsu_flash_hal_t hal;
+{lib}_t emu_dev;
+{lib}_result_t emu_res;
+int16_t emu_x[{channels}];
+int32_t emu_label;
+void emu_init(void) {{ emsu_flash_ram_init(&ram, &hal, NVM, {size}u, {page}u, {unit}u); }}
+int emu_boot(void) {{ return {lib}_boot(&emu_dev, &hal, 0u, {pages}u, {save_every}u); }}
+int emu_push(void) {{ return {lib}_push(&emu_dev, emu_x, emu_label, &emu_res); }}
+int emu_save(void) {{ return {lib}_save(&emu_dev); }}
+"""
+
+
+@dataclass(frozen=True)
+class LibraryEmulation:
+    """The windows of :func:`emulate_library` and what the power cuts during its saves left behind."""
+
+    rows: list[tuple[int, int, int, int, int]]  # (end, pred, label, learned, saved) per window
+    boot: int  # the first boot's return code (1: factory)
+    flash: bytes  # the slots' flash at the end
+    cuts: list[tuple[int, int, str]] = field(default_factory=list)  # (sample index, instructions, outcome)
+    push_instructions: int = 0  # counted over the stream when asked
+
+    @property
+    def torn(self) -> int:
+        return sum(1 for c in self.cuts if c[2] == "torn")
+
+
+def _result_row(dev: _Device, n_out: int) -> tuple[int, int, int, int, int]:
+    raw = dev.read("emu_res", 8 + 4 + 4 + 4 * n_out + 4 + 4)
+    end, label, pred = struct.unpack_from("<Qii", raw, 0)
+    learned, saved = struct.unpack_from("<ii", raw, 16 + 4 * n_out)
+    return int(end), int(pred), int(label), int(learned), int(saved)
+
+
+def emulate_library(
+    root: Path,
+    name: str,
+    channels: int,
+    n_out: int,
+    layout: SlotLayout,
+    config_hash: int,
+    samples: np.ndarray,
+    labels: np.ndarray,
+    save_every: int,
+    cut_at: tuple[int, ...] = (),
+    cuts_per_save: int = 40,
+    count: bool = False,
+) -> LibraryEmulation:
+    """Cross-compile a library folder written by :func:`edge_mesu.device.package.write_library` (all of
+    ``src/``) with a harness and run its device loop on an emulated Cortex-M4, one raw sample per call.
+
+    ``layout`` is the example's slot geometry (``config_hash`` the library's, to read the flash with the
+    Python twin). ``cut_at`` lists raw sample indices whose push saves the state (a window that completes
+    ``save_every`` learning steps): before letting that push run, the power is cut ``cuts_per_save`` times
+    at instants spread over it (from a snapshot of RAM and flash); each reboot must restore the state of
+    the previous save or of this one (``cuts``: outcome "old", "new", "torn"; before the first save
+    "factory").
+    """
+    _check()
+    src = Path(root) / "src"
+    files = {p.name: p.read_text(encoding="utf-8") for p in src.iterdir() if p.suffix in (".c", ".h")}
+    harness = _LIB_HARNESS.format(
+        lib=name,
+        nvm=NVM_BASE,
+        channels=channels,
+        size=layout.total_bytes,
+        page=layout.page_bytes,
+        unit=layout.prog_unit,
+        pages=layout.slot_pages,
+        save_every=save_every,
+    )
+    objects = [p[:-2] for p in files if p.endswith(".c")]
+    with tempfile.TemporaryDirectory(prefix="edge_mesu_emu_lib_") as tmp:
+        elf = _build({**files, "harness.c": harness}, objects, Path(tmp))
+        dev = _Device(elf, nvm_bytes=layout.total_bytes)
+    dev.uc.mem_write(NVM_BASE, b"\xff" * layout.total_bytes)
+    boot = int(np.int32(np.uint32(dev.call("emu_boot")[0])))
+    x = np.ascontiguousarray(samples, dtype="<i2").reshape(-1, channels)
+    lab = np.asarray(labels, dtype=np.int64)
+    rows: list[tuple[int, int, int, int, int]] = []
+    cuts: list[tuple[int, int, str]] = []
+    pushed = 0
+    for i in range(x.shape[0]):
+        dev.write("emu_x", x[i].tobytes())
+        dev.set_u32("emu_label", int(lab[i]))
+        if i in cut_at:
+            cuts += _cut_a_save(dev, layout, config_hash, i, cuts_per_save)
+        done, n, _ = dev.call("emu_push", count=count)
+        pushed += n
+        if done:
+            rows.append(_result_row(dev, n_out))
+    return LibraryEmulation(
+        rows=rows,
+        boot=boot,
+        flash=bytes(dev.uc.mem_read(NVM_BASE, layout.total_bytes)),
+        cuts=cuts,
+        push_instructions=pushed,
+    )
+
+
+def _cut_a_save(dev: _Device, layout: SlotLayout, config_hash: int, index: int, points: int) -> list:
+    """Snapshot, then for each cut instant: run this push (which saves) for n instructions, reboot, check."""
+    ram = bytes(dev.uc.mem_read(RAM_BASE, _RAM_SIZE))
+    nvm = bytes(dev.uc.mem_read(NVM_BASE, layout.total_bytes))
+    ctx = dev.uc.context_save()
+    before = read_slots(nvm, layout, config_hash)
+    _, total, done = dev.call("emu_push", count=True)
+    after = read_slots(bytes(dev.uc.mem_read(NVM_BASE, layout.total_bytes)), layout, config_hash)
+    if not done or after.seq == before.seq:
+        raise ValueError(f"the push of sample {index} does not save the state: not a cut point")
+    out = []
+    for n in sorted({int(v) for v in np.linspace(1, total, points + 2)[1:-1]}):
+        dev.uc.mem_write(RAM_BASE, ram)
+        dev.uc.mem_write(NVM_BASE, nvm)
+        dev.uc.context_restore(ctx)
+        dev.call("emu_push", limit=n)  # power cut after n instructions
+        dev.boot()
+        rc = int(np.int32(np.uint32(dev.call("emu_boot")[0])))
+        got = read_slots(bytes(dev.uc.mem_read(NVM_BASE, layout.total_bytes)), layout, config_hash)
+        if rc == 0 and got.payload == after.payload:
+            kind = "new"
+        elif rc == 0 and not before.factory and got.payload == before.payload:
+            kind = "old"
+        elif rc == 1 and before.factory and got.factory:
+            kind = "factory"
+        else:
+            kind = "torn"
+        out.append((index, n, kind))
+    dev.uc.mem_write(RAM_BASE, ram)  # back to the snapshot: the stream continues as if nothing happened
+    dev.uc.mem_write(NVM_BASE, nvm)
+    dev.uc.context_restore(ctx)
+    return out
