@@ -56,14 +56,21 @@ def arena_summary(path: str | os.PathLike, measure: bool = True) -> str:
     return f"{first}\n{second}"
 
 
-def explain_arenas(fig: ArenaFigures, c_arena: int) -> list[str]:
-    """What each arena figure is, measured or modelled, and which one to reserve on the device."""
+def explain_arenas(fig: ArenaFigures, c_arena: int, fixed: bool = True) -> list[str]:
+    """What each arena figure is, measured or modelled, and which one to reserve on the device.
+
+    ``c_arena``: the learner's scratch arena in the device budget (``fixed``: the generated C's, exact; else
+    firmware_sim's model of a float32 implementation, for which no C is generated).
+    """
     arena, est = fig.measured, fig.estimate
-    lines = [
-        "arena figures (scratch memory; each belongs to one runtime):",
-        f"  {c_arena:>7,} B  the C library's arena (learning on the device): planned from its buffer list, "
-        "exact for the generated C (its *_ARENA_BYTES)",
-    ]
+    learner_line = (
+        "the C library's arena (learning on the device): planned from its buffer list, exact for the generated "
+        "C (its *_ARENA_BYTES)"
+        if fixed
+        else "the learner's scratch arena in the budget, modelled for a float32 implementation (no C is generated "
+        "for a float learner)"
+    )
+    lines = ["arena figures (scratch memory; each belongs to one runtime):", f"  {c_arena:>7,} B  {learner_line}"]
     if arena is not None:
         lines += [
             f"  {arena.total:>7,} B  TFLM, int8 TFLite model, measured: what TFLM's recording allocator holds after "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -203,6 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # the reader went away (| head): no message, the shell's code for SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (ValueError, OSError, EdgeMesuError) as exc:  # EdgeMesuError: a missing extra, a missing runtime
         print(f"edge-mesu {args.command}: error: {user_error(exc)}", file=sys.stderr)
         return 2

@@ -222,7 +222,7 @@ def _export_step(
     write(fid.format_table())
     from .arena import arena_figures, explain_arenas  # TFLM's measured arena beside firmware_sim's estimate
 
-    for line in explain_arenas(arena_figures(tfl_rep.path), c_arena):
+    for line in explain_arenas(arena_figures(tfl_rep.path), c_arena, fixed=learner.input_format is not None):
         write(line)
 
 

@@ -270,15 +270,18 @@ def _check_tflm(args: argparse.Namespace, X: np.ndarray, path: Path, shown: Path
 
 def quant_report_handler(args: argparse.Namespace) -> int:
     """Export every artefact to a temporary directory and print the fidelity table (and JSON)."""
-    from export import fidelity_report, to_onnx, to_onnx_int8, to_tflite_int8
+    from edge_mesu import SensorPipeline
 
     try:
-        learner = load_learner(args.state)
+        if args.json:
+            check_file(args.json, "--json")
+        from export import fidelity_report, to_onnx, to_onnx_int8, to_tflite_int8
+
+        loaded = load_learner(args.state)
+        learner = loaded.learner if isinstance(loaded, SensorPipeline) else loaded  # the mean network
         n_in = learner.layers[0]
         Xc, _, cal_source = _inputs(args, n_in, "train", args.calibration_samples)
         Xe, ye, eval_source = _inputs(args, n_in, "test", args.eval_samples)
-        if args.json and not Path(args.json).resolve().parent.is_dir():
-            raise ValueError(f"--json directory {Path(args.json).parent} does not exist")
         with tempfile.TemporaryDirectory(prefix="edge_mesu_quant_") as tmp:
             paths = {k: os.path.join(tmp, f"model{k}") for k in (".onnx", ".int8.onnx", ".tflite")}
             to_onnx(learner, paths[".onnx"])
@@ -288,8 +291,8 @@ def quant_report_handler(args: argparse.Namespace) -> int:
             report = fidelity_report(
                 learner, Xe, labels, onnx=paths[".onnx"], onnx_int8=paths[".int8.onnx"], tflite=paths[".tflite"]
             )
-    except (ValueError, OSError) as exc:
-        return _fail(str(exc))
+    except (ValueError, OSError, EdgeMesuError) as exc:
+        return _fail(user_error(exc))
     print(f"calibration: {cal_source}")
     print(
         f"evaluation: {eval_source}"

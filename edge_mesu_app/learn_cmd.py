@@ -272,7 +272,7 @@ def cmd_learn(args: argparse.Namespace, write: Any = print) -> int:
     )
     track, rows, since = _Tracker(args.report_every, write), 0, 0
     total = count_rows(args) if Progress.shown(args.quiet) else None
-    with Progress(total, f"learning {source(args)[1]}", unit="rows", quiet=args.quiet) as bar:
+    with Progress(total, f"learning {Path(source(args)[1]).name}", unit="rows", quiet=args.quiet) as bar:
         if bar.active:
             track.write = bar.write
         for chunk in open_recording(args, channels, args.label):

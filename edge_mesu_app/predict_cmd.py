@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from edge_mesu.pipeline import SensorPipeline
@@ -72,7 +73,7 @@ def cmd_predict(args: argparse.Namespace, write: Any = print, info: Any = _info)
     rows, windows, records, correct, labelled = 0, 0, [], 0, 0  # records kept only for --json
     quiet = args.quiet or sys.stdout.isatty()  # a bar only when the predictions go to a file or a pipe
     total = count_rows(args) if Progress.shown(quiet) else None
-    bar = Progress(total, f"predicting {source(args)[1]}", unit="rows", quiet=quiet)
+    bar = Progress(total, f"predicting {Path(source(args)[1]).name}", unit="rows", quiet=quiet)
     for chunk in open_recording(args, channels, args.label):
         before = pipe.frontend.samples_seen
         batch = pipe.process(chunk.samples, chunk.labels, uncertainty="all", learn=False)

@@ -7,6 +7,7 @@ file or a pipe (CI logs, ``2> log``) or with ``--quiet`` it draws nothing. Witho
 
 from __future__ import annotations
 
+import shutil
 import sys
 from types import TracebackType
 from typing import IO, Any
@@ -59,8 +60,9 @@ class Progress:
         except ImportError:
             self._draw()
             return
+        width = shutil.get_terminal_size(fallback=(80, 24)).columns or 80  # tqdm's own probe can find 0
         self._tqdm = tqdm(
-            total=total, initial=initial, desc=desc, unit=unit, file=self.stream, leave=True, dynamic_ncols=True
+            total=total, initial=initial, desc=desc, unit=unit, file=self.stream, leave=True, ncols=min(width, 120)
         )
 
     @staticmethod

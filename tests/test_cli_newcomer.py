@@ -75,6 +75,12 @@ def test_export_c_of_a_pipeline_state_exports_its_learner(
     assert "window 100, hop 50" in out
 
 
+def test_quant_report_of_a_pipeline_state_reports_its_learner(made: dict[str, Path], capsys) -> None:
+    argv = ["quant-report", "--state", made["fixed"], "--eval-samples", 100, "--calibration-samples", 50]
+    assert run(*argv) == 0
+    assert "tflite-int8" in capsys.readouterr().out
+
+
 def test_export_c_of_a_float_state_names_the_fix(made: dict[str, Path], tmp_path: Path, capsys) -> None:
     assert run("export", "--state", made["float"], "--c", tmp_path / "c") == 2
     err = capsys.readouterr().err
@@ -231,6 +237,7 @@ BAD = [
     ("export --state {float} --c {tmp}/c", "needs a fixed-point learner"),
     ("export --state {state} --onnx {tmp}/a.onnx --check tflm", "--check tflm needs --tflite"),
     ("export --state {tmp}/missing.emsu --onnx {tmp}/a.onnx", "{tmp}/missing.emsu"),
+    ("quant-report --state {state} --json {tmp}/nodir/q.json", "{tmp}/nodir/q.json"),
     # simulate: the rate, the outputs
     ("simulate --state {state} --device stm32l4 --rate 50", "--rate is ambiguous for a pipeline state"),
     ("simulate --state {float} --device stm32l4", "does not record its sensor's rate: give --sensor-hz"),
