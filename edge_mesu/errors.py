@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["EdgeMesuError", "StateFileError", "BudgetExceededError"]
+__all__ = ["EdgeMesuError", "StateFileError", "BudgetExceededError", "MissingExtraError"]
 
 
 class EdgeMesuError(Exception):
@@ -15,3 +15,15 @@ class StateFileError(EdgeMesuError, ValueError):
 
 class BudgetExceededError(EdgeMesuError):
     """A device budget (flash, RAM, latency) is violated."""
+
+
+class MissingExtraError(EdgeMesuError, ImportError):
+    """An optional library is not installed; the message names the extra that installs it.
+
+    >>> str(MissingExtraError("ONNX export", "onnx", "onnxruntime"))
+    "ONNX export needs onnxruntime, which is not installed: pip install 'edge-mesu[onnx]'"
+    """
+
+    def __init__(self, feature: str, extra: str, library: str) -> None:
+        super().__init__(f"{feature} needs {library}, which is not installed: pip install 'edge-mesu[{extra}]'")
+        self.feature, self.extra, self.library = feature, extra, library

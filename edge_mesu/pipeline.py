@@ -74,6 +74,8 @@ class SensorPipeline(Persistent):
         the free slots in order of appearance.
     uncertainty_samples : weight samples for the mutual information.
     channel_names : optional names of the input channels (kept in the state to check later inputs).
+    sample_rate_hz : optional raw samples per second of the sensor (kept in the state; a device budget
+        check derives the window rate from it: ``sample_rate_hz / spec.hop_samples``).
 
     Examples
     --------
@@ -94,6 +96,7 @@ class SensorPipeline(Persistent):
         classes: list[str] | None = None,
         uncertainty_samples: int = 8,
         channel_names: list[str] | None = None,
+        sample_rate_hz: float | None = None,
     ) -> None:
         fe = FrontEnd(frontend) if isinstance(frontend, FrontEndSpec) else frontend
         if not isinstance(fe, FrontEnd):
@@ -113,11 +116,23 @@ class SensorPipeline(Persistent):
             )
         if channel_names is not None and len(channel_names) != fe.spec.channels:
             raise ValueError(f"{len(channel_names)} channel names for {fe.spec.channels} channels")
+        if sample_rate_hz is not None and (
+            isinstance(sample_rate_hz, bool)
+            or not isinstance(sample_rate_hz, (int, float))
+            or not 0 < sample_rate_hz < float("inf")
+        ):
+            raise ValueError(f"sample_rate_hz must be None or a finite number > 0, got {sample_rate_hz!r}")
         self.frontend = fe
         self.learner = learner
         self.class_map = ClassMap(list(classes or []), learner.n_classes)
         self.uncertainty_samples = check_positive_int(uncertainty_samples, "uncertainty_samples", minimum=2)
         self.channel_names = None if channel_names is None else [str(c) for c in channel_names]
+        self.sample_rate_hz = None if sample_rate_hz is None else float(sample_rate_hz)
+
+    @property
+    def window_rate_hz(self) -> float | None:
+        """Windows (learner inputs) per second: ``sample_rate_hz / spec.hop_samples``; None if the rate is unknown."""
+        return None if self.sample_rate_hz is None else self.sample_rate_hz / self.spec.hop_samples
 
     @classmethod
     def create(
@@ -129,6 +144,7 @@ class SensorPipeline(Persistent):
         hidden: tuple[int, ...] = (32,),
         seed: int = 0,
         channel_names: list[str] | None = None,
+        sample_rate_hz: float | None = None,
         **learner_args: Any,
     ) -> SensorPipeline:
         """A pipeline with a fresh learner of layers ``(spec.n_outputs, *hidden, n_classes)``.
@@ -147,7 +163,7 @@ class SensorPipeline(Persistent):
             learner = make_learner("fixed", layers=layers, seed=seed, input_frac=spec.out_frac, **learner_args)
         else:
             learner = make_learner("mesu", layers=layers, seed=seed, **learner_args)
-        return cls(spec, learner, names, channel_names=channel_names)
+        return cls(spec, learner, names, channel_names=channel_names, sample_rate_hz=sample_rate_hz)
 
     @property
     def spec(self) -> FrontEndSpec:
@@ -250,6 +266,8 @@ class SensorPipeline(Persistent):
             "channel_names": self.channel_names,
             "step": self.learner.step,
         }
+        if self.sample_rate_hz is not None:  # written only when known: older files stay byte-identical
+            meta["sample_rate_hz"] = self.sample_rate_hz
         return {"kind": type(self).__name__, "meta": meta, "arrays": arrays}
 
     @classmethod
@@ -268,6 +286,7 @@ class SensorPipeline(Persistent):
             meta["classes"],
             uncertainty_samples=meta["uncertainty_samples"],
             channel_names=meta["channel_names"],
+            sample_rate_hz=meta.get("sample_rate_hz"),
         )
 
     def __repr__(self) -> str:

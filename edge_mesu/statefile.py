@@ -111,20 +111,50 @@ def decode_state(data: bytes, source: str = "<bytes>") -> tuple[str, dict, dict[
     return kind, meta, arrays
 
 
+def _umask() -> int:
+    """The process's umask (read without changing it where /proc tells, else set and restored at once)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file, fsync and rename: never half-written."""
+    """Write ``data`` to ``path`` via a temporary file, fsync and rename: never half-written.
+
+    The file gets the mode an ordinary ``open(path, "w")`` would give it: an existing file keeps its mode,
+    a new one gets 0o666 less the umask (0644 under umask 022). An ``OSError`` names ``path``, never the
+    temporary file.
+    """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
+        mode = os.stat(target).st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_umask()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        reason = f"directory {directory} does not exist" if not directory.is_dir() else exc.strerror
+        raise OSError(exc.errno, f"cannot write ({reason})", str(target)) from None
+    try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, f"cannot write ({exc.strerror})", str(target)) from None
         raise
     try:  # make the rename itself durable where the OS allows it
         dir_fd = os.open(directory, os.O_RDONLY)

@@ -1,13 +1,14 @@
 """``edge-mesu export --c DIR``: write the C library of a fixed-point learner; report its code size and,
 when ``arm-none-eabi-gcc`` and ``unicorn`` are installed, the instructions and cycles of one predict and
-one learn_one on an emulated Cortex-M4 (measured instructions × the documented CPI of
-:mod:`firmware_sim.calibration`).
+one learn_one on an emulated Cortex-M4 (measured instructions x the documented CPI of
+``firmware_sim.calibration``).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 
 from export.report import ExportReport
 
@@ -20,7 +21,8 @@ def add_c_arguments(p: argparse.ArgumentParser) -> None:
         "--c",
         dest="c",
         metavar="DIR",
-        help="C99 library (inference + MESU update) into DIR; needs a FixedMESULearner state file",
+        help="write a C99 library (inference + MESU update) into DIR; needs a fixed-point state "
+        "('learn --fixed', the demo's); a pipeline state exports its learner (the front end is not in the C yet)",
     )
     p.add_argument("--c-name", dest="c_name", default="mesu_net", help="C identifier prefix (default mesu_net)")
     p.add_argument(
@@ -53,11 +55,12 @@ def _emulation_details(learner: object) -> dict:
     }
 
 
-def export_c(args: argparse.Namespace, learner: object) -> ExportReport:
-    """Run ``to_c`` for ``--c``; add the emulated Cortex-M4 figures unless ``--c-no-emulate``."""
+def export_c(args: argparse.Namespace, learner: object, out_dir: str | os.PathLike | None = None) -> ExportReport:
+    """Run ``to_c`` for ``--c`` (into ``out_dir``, default ``args.c``); add the emulated Cortex-M4 figures
+    unless ``--c-no-emulate``. ``learner`` is the fixed-point learner (a pipeline's ``.learner``)."""
     from export import to_c
 
-    report = to_c(learner, args.c, name=args.c_name)
+    report = to_c(learner, args.c if out_dir is None else out_dir, name=args.c_name)
     if args.c_no_emulate:
         return report
     return dataclasses.replace(report, details={**report.details, **_emulation_details(learner)})

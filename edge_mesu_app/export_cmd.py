@@ -18,12 +18,15 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from edge_mesu.errors import EdgeMesuError
 from edge_mesu.loading import load_learner
 
 from .export_c_cmd import add_c_arguments, export_c
+from .outputs import Staging, check_dir, check_distinct, check_file, user_error
 
 __all__ = ["add_commands", "export_handler", "quant_report_handler"]
 
@@ -109,56 +112,156 @@ def _inputs(args: argparse.Namespace, n_features: int, split: str, n: int) -> tu
     return X, None, f"generated N(0, 1) inputs ({n} x {n_features}, seed {args.seed}); no --data given"
 
 
-def export_handler(args: argparse.Namespace) -> int:
-    """Write the requested artefacts and print each one's size, operators and tensor formats."""
-    from export import to_onnx, to_onnx_int8, to_tflite_int8
+_FILE_TARGETS = (("onnx", "--onnx"), ("onnx_int8", "--onnx-int8"), ("tflite", "--tflite"))
 
+
+def _check_extras(args: argparse.Namespace) -> None:
+    """Import what the requested artefacts need now: a missing extra is named before any work."""
+    import importlib
+
+    from edge_mesu.errors import MissingExtraError
+
+    if args.onnx or args.onnx_int8:
+        importlib.import_module("export.onnx_export")
+    if args.onnx_int8:
+        try:
+            importlib.import_module("onnxruntime")
+        except ImportError:
+            raise MissingExtraError("--onnx-int8", "onnx", "onnxruntime") from None
+    if args.tflite:
+        importlib.import_module("export.tflite_export")
+    if args.check == "tflm":
+        from export.tflm_run import tflm_runtime
+
+        tflm_runtime()
+
+
+def _plan(args: argparse.Namespace) -> tuple[dict[str, Path], Path | None]:
+    """The output paths by option (files) and the C directory, each checked; nothing is written."""
     if args.check and not args.tflite:
-        return _fail("--check tflm needs --tflite")
+        raise ValueError("--check tflm needs --tflite")
     if not (args.onnx or args.onnx_int8 or args.tflite or args.c):
-        return _fail("nothing to export: give --onnx, --onnx-int8, --tflite and/or --c")
+        raise ValueError("nothing to export: give --onnx, --onnx-int8, --tflite and/or --c")
+    files = {opt: check_file(getattr(args, key), opt) for key, opt in _FILE_TARGETS if getattr(args, key)}
+    check_distinct(files)
+    c_dir = check_dir(args.c, "--c") if args.c else None
+    if args.calibration_samples < 1:
+        raise ValueError(f"--calibration-samples must be >= 1, got {args.calibration_samples}")
+    _check_extras(args)
+    return files, c_dir
+
+
+def _learner_of(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(the learner to export, the pipeline around it or None); a C export is checked for fixed point now."""
+    from edge_mesu import SensorPipeline
+    from edge_mesu.fixed.cgen import fixed_network
+
+    loaded = load_learner(args.state)
+    pipe = loaded if isinstance(loaded, SensorPipeline) else None
+    learner = pipe.learner if pipe is not None else loaded
+    if args.c:
+        try:
+            fixed_network(learner)
+        except ValueError as exc:
+            hint = " ('edge-mesu learn --fixed' makes a fixed-point state)" if learner.input_format is None else ""
+            raise ValueError(f"--c: {exc}{hint}") from None
+    return learner, pipe
+
+
+def _frontend_note(state: str, pipe: Any) -> str:
+    spec, learner = pipe.spec, pipe.learner
+    shape = "mean/RMS/min/max per channel" if spec.features else f"{spec.window // spec.decimate} samples per channel"
+    return (
+        f"note: {state} is a sensor pipeline: the "
+        f"artefacts hold its learner {'-'.join(map(str, learner.layers))}, whose {learner.layers[0]} inputs are "
+        f"the front end's int8 outputs ({spec.out_fmt.qstring}; window {spec.window}, hop {spec.hop_samples}, "
+        f"{shape}). The front end is not part of the exported models, nor of the C library yet: the device "
+        f"must compute those inputs (docs/frontend.md)."
+    )
+
+
+def export_handler(args: argparse.Namespace) -> int:
+    """Write the requested artefacts (all of them or none) and print each one's size, operators and formats."""
     try:
-        learner = load_learner(args.state)
-        reports = []
-        if args.onnx:
-            reports.append(to_onnx(learner, args.onnx))
+        files, c_dir = _plan(args)
+        learner, pipe = _learner_of(args)
+        X = None
         if args.onnx_int8 or args.tflite:
             X, _, source = _inputs(args, learner.layers[0], "train", args.calibration_samples)
             print(f"calibration: {source}")
-            if args.onnx_int8:
-                reports.append(to_onnx_int8(learner, args.onnx_int8, calibration=X))
-            if args.tflite:
-                reports.append(to_tflite_int8(learner, args.tflite, calibration=X))
-        if args.c:
-            reports.append(export_c(args, learner))
-    except (ValueError, OSError) as exc:
-        return _fail(str(exc))
+    except (ValueError, OSError, EdgeMesuError) as exc:
+        return _fail(user_error(exc))
+    with Staging() as stage:
+        try:
+            reports, status = _write_all(args, learner, files, c_dir, X, stage)
+            stage.commit()
+        except (ValueError, OSError, RuntimeError, EdgeMesuError) as exc:
+            return _fail(stage.user_text(user_error(exc)) + "; nothing was written")
     for rep in reports:
         print(rep.format_text())
-    return _check_tflm(args, X) if args.check == "tflm" else 0
+    if pipe is not None:
+        print(_frontend_note(args.state, pipe))
+    return status
 
 
-def _check_tflm(args: argparse.Namespace, X: np.ndarray) -> int:
-    """``--check tflm``: compare runtimes, measure and store the arena; print what was found."""
-    from export.runtime import RuntimeUnavailableError
+def _write_all(
+    args: argparse.Namespace,
+    learner: Any,
+    files: dict[str, Path],
+    c_dir: Path | None,
+    X: np.ndarray | None,
+    stage: Staging,
+) -> tuple[list[Any], int]:
+    """Every artefact into ``stage`` (renamed into place by the caller); the reports name the user's paths."""
+    import dataclasses
+
+    reports: list[Any] = []
+    staged = {opt: stage.file(path) for opt, path in files.items()}
+    if "--onnx" in files:
+        from export import to_onnx
+
+        reports.append(to_onnx(learner, staged["--onnx"]))
+    if "--onnx-int8" in files:
+        from export import to_onnx_int8
+
+        reports.append(to_onnx_int8(learner, staged["--onnx-int8"], calibration=X))
+    if "--tflite" in files:
+        from export import to_tflite_int8
+
+        reports.append(to_tflite_int8(learner, staged["--tflite"], calibration=X))
+    if c_dir is not None:
+        reports.append(export_c(args, learner, stage.directory(c_dir)))
+    reports = [dataclasses.replace(r, path=stage.user_text(str(r.path))) for r in reports]
+    status = 0
+    if args.check == "tflm":
+        assert X is not None
+        status = _check_tflm(args, X, staged["--tflite"], files["--tflite"])
+    return reports, status
+
+
+def _check_tflm(args: argparse.Namespace, X: np.ndarray, path: Path, shown: Path) -> int:
+    """``--check tflm``: compare runtimes, measure and store the arena in ``path``; print what was found.
+
+    Returns 1 when TFLM is not bit-exact (the artefacts are still written); raises when the check cannot run.
+    """
     from export.tflite_export import model_to_plan
     from export.tflm import ARENA_METADATA, check_tflm
     from export.validate import validate_tflite
 
+    plan = model_to_plan(validate_tflite(path))
+    rng = np.random.default_rng([args.seed, 2])
+    x_q = np.concatenate(
+        [plan.quantize_input(X), rng.integers(-128, 128, (CHECK_RANDOM_ROWS, plan.sizes[0])).astype(np.int8)]
+    )
     try:
-        plan = model_to_plan(validate_tflite(args.tflite))
-        rng = np.random.default_rng([args.seed, 2])
-        x_q = np.concatenate(
-            [plan.quantize_input(X), rng.integers(-128, 128, (CHECK_RANDOM_ROWS, plan.sizes[0])).astype(np.int8)]
-        )
-        result = check_tflm(args.tflite, x_q)
-    except (RuntimeUnavailableError, RuntimeError, ValueError, OSError) as exc:
-        return _fail(f"--check tflm: {exc}")
+        result = check_tflm(path, x_q)
+    except RuntimeError as exc:
+        raise RuntimeError(f"--check tflm: {exc}") from None
     print(f"TFLM check on {len(x_q)} inputs ({len(X)} calibration + {CHECK_RANDOM_ROWS} random int8):")
     for name, summary in result.comparison.details().items():
         print(f"  TFLM vs {name}: {summary}")
     print(f"  {result.arena.format_text()}")
-    print(f"  stored in {args.tflite} metadata {ARENA_METADATA!r}")
+    print(f"  stored in {shown} metadata {ARENA_METADATA!r}")
     if not result.comparison.reference.exact:
         print("error: TFLM is not bit-exact with the reference's TFLM variant", file=sys.stderr)
         return 1
@@ -167,15 +270,18 @@ def _check_tflm(args: argparse.Namespace, X: np.ndarray) -> int:
 
 def quant_report_handler(args: argparse.Namespace) -> int:
     """Export every artefact to a temporary directory and print the fidelity table (and JSON)."""
-    from export import fidelity_report, to_onnx, to_onnx_int8, to_tflite_int8
+    from edge_mesu import SensorPipeline
 
     try:
-        learner = load_learner(args.state)
+        if args.json:
+            check_file(args.json, "--json")
+        from export import fidelity_report, to_onnx, to_onnx_int8, to_tflite_int8
+
+        loaded = load_learner(args.state)
+        learner = loaded.learner if isinstance(loaded, SensorPipeline) else loaded  # the mean network
         n_in = learner.layers[0]
         Xc, _, cal_source = _inputs(args, n_in, "train", args.calibration_samples)
         Xe, ye, eval_source = _inputs(args, n_in, "test", args.eval_samples)
-        if args.json and not Path(args.json).resolve().parent.is_dir():
-            raise ValueError(f"--json directory {Path(args.json).parent} does not exist")
         with tempfile.TemporaryDirectory(prefix="edge_mesu_quant_") as tmp:
             paths = {k: os.path.join(tmp, f"model{k}") for k in (".onnx", ".int8.onnx", ".tflite")}
             to_onnx(learner, paths[".onnx"])
@@ -185,8 +291,8 @@ def quant_report_handler(args: argparse.Namespace) -> int:
             report = fidelity_report(
                 learner, Xe, labels, onnx=paths[".onnx"], onnx_int8=paths[".int8.onnx"], tflite=paths[".tflite"]
             )
-    except (ValueError, OSError) as exc:
-        return _fail(str(exc))
+    except (ValueError, OSError, EdgeMesuError) as exc:
+        return _fail(user_error(exc))
     print(f"calibration: {cal_source}")
     print(
         f"evaluation: {eval_source}"

@@ -1,18 +1,18 @@
-"""``edge-mesu learn`` and ``edge-mesu predict``: a recording of raw sensor samples in, a learner out.
+"""``edge-mesu learn``: a recording of raw sensor samples in, a learner out (``predict``: see predict_cmd).
 
 ``learn`` streams a recording (CSV file or ``-`` for lines on stdin, NPY, NPZ) through the integer front
 end into a learner, prequentially (each window is predicted, then learned if it has a label), prints the
 accuracy over time and the state size. With ``--state S`` it resumes from S when S exists (a
 ``SensorPipeline`` state, or a bare learner state to wrap with a new front end) and saves back atomically
-at the end and every ``--checkpoint-every`` windows. ``predict`` labels every window with its uncertainty.
-Exit codes: 0 done, 2 bad input (missing column, non-numeric cell, window longer than the recording, a
-state whose input size does not match the front end, ...), with a message naming the problem.
+at the end and every ``--checkpoint-every`` windows. Every output path and option is checked before the
+recording is read. Exit codes: 0 done, 2 bad input (missing column, non-numeric cell, window longer than the
+recording, a state whose input size does not match the front end, an unwritable output, ...), with a
+message naming the problem.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,39 @@ from edge_mesu.frontend.labels import sort_class_names
 from edge_mesu.frontend.readers import read_recording
 from edge_mesu.pipeline import SensorPipeline, WindowBatch
 from edge_mesu.registry import learner_class
-from edge_mesu.statefile import atomic_write_bytes, load_state
+from edge_mesu.statefile import load_state
 
-__all__ = ["add_commands", "cmd_learn", "cmd_predict"]
+from .outputs import check_distinct, check_file
+from .plotting import pyplot, require_matplotlib, save_png
+from .progress import Progress
+from .recording import (
+    add_source_arguments,
+    check_numbers,
+    count_rows,
+    file_columns,
+    open_recording,
+    source,
+    split_list,
+    write_json,
+)
+
+__all__ = ["add_commands", "cmd_learn"]
+
+LEARN_DESCRIPTION = """\
+Learn a recording of raw sensor samples, prequentially: every window is predicted, then learned if it
+has a label. Prints the accuracy over time and the state's size.
+
+With --state S: resumes from S when it exists (a pipeline state from an earlier 'learn', or a bare
+learner state to wrap with a new front end) and saves back to S at the end (and every --checkpoint-every
+windows). Feeding a recording in pieces, with the state between, gives the same state as feeding it whole.
+Every output path and option is checked before the recording is read.
+
+Exit codes: 0 done; 2 bad input (missing column, non-numeric cell, window longer than the recording, a
+state that does not fit the front end, an unwritable output), with a message naming it.
+
+Example: edge-mesu learn --csv rec.csv --channels ax,ay,az --label label --window 100 --hop 50
+         --sensor-hz 50 --fixed --state my.emsu
+"""
 
 _SPEC_ARGS = {
     "window": "window",
@@ -41,35 +71,15 @@ _SPEC_ARGS = {
 }
 
 
-def _add_source(p: argparse.ArgumentParser, channels_required: bool) -> None:
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--csv", metavar="FILE", help="CSV with a header line; '-' reads lines from stdin")
-    src.add_argument("--npy", metavar="FILE", help="2-D (n, channels) or structured .npy array")
-    src.add_argument("--npz", metavar="FILE", help=".npz of 1-D arrays named like the columns")
-    p.add_argument(
-        "--channels",
-        required=channels_required,
-        default=None,
-        help="comma list of channel columns (NPY: column indices)",
-    )
-    p.add_argument("--label", default=None, help="label column (empty cells: unlabelled windows)")
-    p.add_argument("--timestamp", default=None, help="timestamp column (reported with each window)")
-    p.add_argument("--scale", type=float, default=None, help="counts per unit for non-integer signals")
-    p.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk (default 65536; stdin 64)")
-    p.add_argument("--skip", type=int, default=0, metavar="ROWS", help="drop the first ROWS data rows")
-    p.add_argument("--json", default=None, metavar="OUT.json", help="write the results as JSON")
-    p.add_argument("--freeze", action="store_true", help="freeze the normaliser's statistics")
-
-
 def add_commands(subparsers: Any) -> None:
-    """Register ``learn`` and ``predict`` on an argparse sub-parser collection."""
+    """Register ``learn`` on an argparse sub-parser collection."""
     p = subparsers.add_parser(
         "learn",
-        help="learn a recording of raw sensor samples, prequentially",
-        description=__doc__,
+        help="learn a recording of raw sensor samples (CSV, NPY, NPZ), prequentially",
+        description=LEARN_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_source(p, channels_required=False)
+    add_source_arguments(p)
     fe = p.add_argument_group("front end (taken from --state when it holds one)")
     fe.add_argument("--window", type=int, default=None, help="raw samples per window")
     fe.add_argument("--hop", type=int, default=None, help="raw samples between windows (default: window)")
@@ -88,42 +98,36 @@ def add_commands(subparsers: Any) -> None:
         "--warmup", type=int, default=None, help=f"no window before this many samples (default {_default('warmup')})"
     )
     fe.add_argument("--min-std", type=float, default=None, help=f"σ floor in counts (default {_default('min_std')})")
-    fe.add_argument("--label-rule", choices=("last", "majority"), default=None)
+    fe.add_argument(
+        "--label-rule",
+        choices=("last", "majority"),
+        default=None,
+        help="a window's label: its last sample's (default) or the most frequent one",
+    )
+    fe.add_argument(
+        "--sensor-hz",
+        type=float,
+        default=None,
+        metavar="HZ",
+        help="the sensor's sample rate, recorded in the state ('simulate' derives the window rate from it)",
+    )
     ln = p.add_argument_group("learner (new states only)")
     ln.add_argument("--fixed", action="store_true", help="fixed-point learner (default: float reference)")
     ln.add_argument("--hidden", default="32", help="hidden layer sizes, comma list (default 32)")
     ln.add_argument("--classes", default=None, help="comma list of class names (default: from the labels)")
-    ln.add_argument("--seed", type=int, default=0)
+    ln.add_argument("--seed", type=int, default=0, help="seed of the learner's initial weights and noise (default 0)")
     p.add_argument("--state", default=None, help="resume from this state file if it exists; save back to it")
     p.add_argument("--checkpoint-every", type=int, default=None, metavar="K", help="save every K windows")
     p.add_argument("--report-every", type=int, default=500, metavar="W", help="accuracy line every W windows")
-    p.add_argument("--plot", default=None, metavar="OUT.png", help="plot accuracy over time (matplotlib)")
+    p.add_argument(
+        "--plot", default=None, metavar="OUT.png", help="plot accuracy over time (needs the plot extra: matplotlib)"
+    )
     p.set_defaults(func=cmd_learn)
-    q = subparsers.add_parser("predict", help="label the windows of a recording with their uncertainty")
-    _add_source(q, channels_required=False)
-    q.add_argument("--state", required=True, help="a SensorPipeline state file (from learn)")
-    q.set_defaults(func=cmd_predict)
 
 
 # -- shared helpers -----------------------------------------------------------------------------------------
 def _default(field: str) -> object:
     return FrontEndSpec.__dataclass_fields__[field].default
-
-
-def _split(text: str | None) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else []
-
-
-def _source(args: argparse.Namespace) -> tuple[Any, str]:
-    if args.csv is not None:
-        return (sys.stdin, "stdin") if args.csv == "-" else (args.csv, args.csv)
-    return (args.npy, args.npy) if args.npy is not None else (args.npz, args.npz)
-
-
-def _chunks(args: argparse.Namespace, channels: list[str], label: str | None) -> Any:
-    src, _name = _source(args)
-    rows = args.chunk_rows or (64 if src is sys.stdin else 65536)
-    return read_recording(src, channels, label, args.timestamp, chunk_rows=rows, scale=args.scale, skip_rows=args.skip)
 
 
 def _load_pipeline(path: str, args: argparse.Namespace) -> SensorPipeline:
@@ -136,20 +140,13 @@ def _load_pipeline(path: str, args: argparse.Namespace) -> SensorPipeline:
                 f"--{arg.replace('_', '-')} {given} disagrees with the state's front end "
                 f"({key} = {spec[key]}); omit it to resume"
             )
-    return pipe
-
-
-def _channels(args: argparse.Namespace, pipe: SensorPipeline | None) -> list[str]:
-    chans = _split(args.channels)
-    if pipe is not None and pipe.channel_names:
-        if chans and chans != pipe.channel_names:
+    if args.sensor_hz is not None:
+        if pipe.sample_rate_hz is not None and args.sensor_hz != pipe.sample_rate_hz:
             raise ValueError(
-                f"--channels {','.join(chans)} differ from the state's channels {','.join(pipe.channel_names)}"
+                f"--sensor-hz {args.sensor_hz:g} disagrees with the state's sensor rate ({pipe.sample_rate_hz:g} Hz)"
             )
-        return chans or list(pipe.channel_names)
-    if not chans:
-        raise ValueError("--channels is required (the state names none)")
-    return chans
+        pipe.sample_rate_hz = float(args.sensor_hz)
+    return pipe
 
 
 # -- learn ---------------------------------------------------------------------------------------------------
@@ -158,15 +155,23 @@ def _new_pipeline(args: argparse.Namespace, channels: list[str], learner: Any = 
         raise ValueError("--window is required for a new front end")
     kw = {key: getattr(args, arg) for arg, key in _SPEC_ARGS.items() if getattr(args, arg) is not None}
     spec = FrontEndSpec(channels=len(channels), **kw)
-    classes = _split(args.classes) or _scan_classes(args, channels)
+    classes = split_list(args.classes) or _scan_classes(args)
     if learner is not None:
-        return SensorPipeline(spec, learner, classes, channel_names=channels)
-    hidden = tuple(int(h) for h in _split(args.hidden))
-    return SensorPipeline.create(spec, classes, fixed=args.fixed, hidden=hidden, seed=args.seed, channel_names=channels)
+        return SensorPipeline(spec, learner, classes, channel_names=channels, sample_rate_hz=args.sensor_hz)
+    hidden = tuple(int(h) for h in split_list(args.hidden))
+    return SensorPipeline.create(
+        spec,
+        classes,
+        fixed=args.fixed,
+        hidden=hidden,
+        seed=args.seed,
+        channel_names=channels,
+        sample_rate_hz=args.sensor_hz,
+    )
 
 
-def _scan_classes(args: argparse.Namespace, channels: list[str]) -> list[str]:
-    src, name = _source(args)
+def _scan_classes(args: argparse.Namespace) -> list[str]:
+    src, name = source(args)
     if src is sys.stdin:
         raise ValueError("reading stdin: pass --classes (labels cannot be collected before the stream)")
     found: set[str] = set()
@@ -179,21 +184,43 @@ def _scan_classes(args: argparse.Namespace, channels: list[str]) -> list[str]:
     return names
 
 
-def _open_for_learning(args: argparse.Namespace) -> SensorPipeline:
+def _check_learn_args(args: argparse.Namespace) -> None:
+    """Everything that can be checked before reading the recording: outputs first, then options."""
+    if args.state is not None:
+        check_file(args.state, "--state")
+    if args.json:
+        check_file(args.json, "--json")
+    if args.plot:
+        check_file(args.plot, "--plot")
+        require_matplotlib("--plot")
+    check_distinct(
+        {o: Path(v) for o, v in (("--state", args.state), ("--json", args.json), ("--plot", args.plot)) if v}
+    )
     if args.label is None:
         raise ValueError("learn needs --label (the label column; empty cells are fine)")
     if args.checkpoint_every is not None and (args.state is None or args.checkpoint_every < 1):
         raise ValueError("--checkpoint-every needs --state and a number of windows >= 1")
+    if args.report_every < 1:
+        raise ValueError(f"--report-every must be >= 1, got {args.report_every}")
+    if args.sensor_hz is not None and not 0 < args.sensor_hz < float("inf"):
+        raise ValueError(f"--sensor-hz must be a finite number > 0, got {args.sensor_hz}")
+    check_numbers(args)
+
+
+def _open_for_learning(args: argparse.Namespace, info: Any) -> tuple[SensorPipeline, list[str]]:
+    """The pipeline to learn into and the file's channel columns to read."""
     if args.state is None or not Path(args.state).exists():
-        return _new_pipeline(args, _channels(args, None))
+        channels = file_columns(args, None, info)
+        return _new_pipeline(args, channels), channels
     kind = load_state(args.state)[0]
     if kind == "SensorPipeline":
         pipe = _load_pipeline(args.state, args)
-        _channels(args, pipe)
+        channels = file_columns(args, pipe, info)
         if args.fixed and pipe.learner.input_format is None:
             raise ValueError(f"--fixed given but {args.state} holds a {type(pipe.learner).__name__}")
-        return pipe
-    return _new_pipeline(args, _channels(args, None), learner_class(kind).load(args.state))
+        return pipe, channels
+    channels = file_columns(args, None, info)
+    return _new_pipeline(args, channels, learner_class(kind).load(args.state)), channels
 
 
 class _Tracker:
@@ -234,29 +261,36 @@ class _Tracker:
 
 
 def cmd_learn(args: argparse.Namespace, write: Any = print) -> int:
-    pipe = _open_for_learning(args)
+    _check_learn_args(args)
+    pipe, channels = _open_for_learning(args, write)
     pipe.frontend.freeze(args.freeze or pipe.frontend.frozen)
-    channels = _channels(args, pipe)
+    rate = f", sensor {pipe.sample_rate_hz:g} Hz" if pipe.sample_rate_hz is not None else ""
     write(
-        f"learning {_source(args)[1]}: {pipe.spec.channels} channels, window {pipe.spec.window}, hop "
-        f"{pipe.spec.hop}; {type(pipe.learner).__name__} {'-'.join(map(str, pipe.learner.layers))}, classes "
+        f"learning {source(args)[1]}: {pipe.spec.channels} channels, window {pipe.spec.window}, hop "
+        f"{pipe.spec.hop}{rate}; {type(pipe.learner).__name__} {'-'.join(map(str, pipe.learner.layers))}, classes "
         f"{', '.join(pipe.classes) or '(from the labels)'}"
     )
     track, rows, since = _Tracker(args.report_every, write), 0, 0
-    for chunk in _chunks(args, channels, args.label):
-        done = 0
-        while done < len(chunk):
-            limit = None if args.checkpoint_every is None else args.checkpoint_every - since
-            batch = pipe.process(
-                chunk.samples[done:], None if chunk.labels is None else chunk.labels[done:], max_windows=limit
-            )
-            done += batch.consumed
-            track.add(batch)
-            since += len(batch)
-            if args.checkpoint_every is not None and since == args.checkpoint_every:
-                pipe.save(args.state)
-                since = 0
-        rows += len(chunk)
+    total = count_rows(args) if Progress.shown(args.quiet) else None
+    with Progress(total, f"learning {Path(source(args)[1]).name}", unit="rows", quiet=args.quiet) as bar:
+        if bar.active:
+            track.write = bar.write
+        for chunk in open_recording(args, channels, args.label):
+            done = 0
+            while done < len(chunk):
+                limit = None if args.checkpoint_every is None else args.checkpoint_every - since
+                batch = pipe.process(
+                    chunk.samples[done:], None if chunk.labels is None else chunk.labels[done:], max_windows=limit
+                )
+                done += batch.consumed
+                track.add(batch)
+                since += len(batch)
+                if args.checkpoint_every is not None and since == args.checkpoint_every:
+                    pipe.save(args.state)
+                    since = 0
+                bar.update(batch.consumed)
+            rows += len(chunk)
+    track.write = write
     track.finish()
     if track.windows == 0 and rows < pipe.spec.window:
         raise ValueError(f"the window of {pipe.spec.window} samples is longer than the recording ({rows} rows)")
@@ -284,77 +318,21 @@ def cmd_learn(args: argparse.Namespace, write: Any = print) -> int:
         "layers": list(pipe.learner.layers),
         "frontend": pipe.spec.to_dict(),
         "frontend_counters": pipe.frontend.counters.as_dict(),
+        "sensor_hz": pipe.sample_rate_hz,
     }
-    _write_json(args.json, result)
+    write_json(args.json, result)
     if args.plot:
         _plot(track.blocks, args.plot, write)
     return 0
 
 
-def _write_json(path: str | None, result: dict) -> None:
-    if path:
-        atomic_write_bytes(Path(path), (json.dumps(result, indent=1) + "\n").encode())
-
-
 def _plot(blocks: list[dict], path: str, write: Any) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("warning: no plot written: matplotlib is not installed (pip install edge-mesu[plot])", file=sys.stderr)
-        return
+    plt = pyplot("--plot")
     fig, ax = plt.subplots(figsize=(7, 3))
     xs = [b["windows"][1] for b in blocks if b["accuracy"] is not None]
     ax.plot(xs, [100 * b["accuracy"] for b in blocks if b["accuracy"] is not None], marker="o")
     ax.set_xlabel("window")
     ax.set_ylabel("prequential accuracy (%)")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save_png(fig, path)
     write(f"plot written to {path}")
-
-
-# -- predict -----------------------------------------------------------------------------------------------------
-def cmd_predict(args: argparse.Namespace, write: Any = print) -> int:
-    pipe = SensorPipeline.load(args.state)
-    channels = _channels(args, pipe)
-    pipe.frontend.freeze(args.freeze or pipe.frontend.frozen)
-    names = pipe.classes + [f"class{i}" for i in range(len(pipe.classes), pipe.learner.n_classes)]
-    write("end_row,t_end,predicted,confidence,mi_bits" + (",label" if args.label else ""))
-    rows, windows, records, correct, labelled = 0, 0, [], 0, 0  # records kept only for --json
-    for chunk in _chunks(args, channels, args.label):
-        before = pipe.frontend.samples_seen
-        batch = pipe.process(chunk.samples, chunk.labels, uncertainty="all", learn=False)
-        for i in range(len(batch)):
-            local = int(batch.end[i] - before)
-            rec = {
-                "end_row": args.skip + rows + local,
-                "t_end": None if chunk.timestamps is None else float(chunk.timestamps[local]),
-                "predicted": names[int(batch.pred[i])],
-                "confidence": float(batch.confidence[i]),
-                "mi": float(batch.mi[i]),
-            }
-            if args.label:
-                rec["label"] = names[int(batch.label[i])] if batch.label[i] >= 0 else None
-                labelled += rec["label"] is not None
-                correct += rec["label"] == rec["predicted"]
-            windows += 1
-            if args.json:
-                records.append(rec)
-            write(",".join("" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v)) for v in rec.values()))
-        rows += len(chunk)
-    if not windows and rows < pipe.spec.window:
-        raise ValueError(f"the window of {pipe.spec.window} samples is longer than the recording ({rows} rows)")
-    _write_json(
-        args.json,
-        {
-            "windows": windows,
-            "labelled": labelled,
-            "accuracy": correct / labelled if labelled else None,
-            "classes": pipe.classes,
-            "predictions": records,
-        },
-    )
-    return 0

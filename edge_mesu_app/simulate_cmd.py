@@ -1,13 +1,17 @@
-"""The ``simulate`` sub-command, registered into the main CLI by :func:`add_commands`.
+"""Check a state against a device: will it fit (flash, RAM), will it keep up (latency at the window rate)?
 
 Exit codes: 0 every budget holds, 1 a budget is violated (the message names it and its largest consumer),
-2 bad input (unknown device, malformed profile, bad rate or queue, unreadable state file).
+2 bad input (unknown device, malformed profile, bad rate or queue, unreadable state file, unwritable output).
 
-The replay stream is generated: ``--samples`` Gaussian N(0, 1) inputs of the learner's input size (seed 0),
-labelled by a random linear teacher (argmax of x @ T, T Gaussian). It is meant for timing and queueing; the
-accuracy it reports only shows that the real learner ran, not how it does on your sensor. A learner with
-a front end still gets inputs of the learner's size (the front end's cost is added
-from its ``cycles_per_sample()``).
+The rate that matters is the learner's: windows (learner inputs) per second. For a sensor pipeline state
+(from 'edge-mesu learn' or the demo) it is derived from the state: sensor rate / hop. The sensor rate is
+the one recorded by 'learn --sensor-hz' unless --sensor-hz is given here. For a bare learner state (no
+front end) give --window-rate. The report says which rate it used and where it came from.
+
+The replay stream is generated: --samples Gaussian N(0, 1) inputs of the learner's input size (seed 0),
+labelled by a random linear teacher. It is meant for timing and queueing; the accuracy it reports only
+shows that the real learner ran, not how it does on your sensor. A pipeline's front end is costed from
+its operation count per window (it is not replayed).
 """
 
 from __future__ import annotations
@@ -23,11 +27,15 @@ from edge_mesu import SensorPipeline
 from edge_mesu.errors import EdgeMesuError
 from edge_mesu.interface import NetworkDescription
 from edge_mesu.loading import load_learner
+from edge_mesu.statefile import atomic_write_bytes
 from firmware_sim.device import load_device
 from firmware_sim.plot import plot_report
 from firmware_sim.simulate import simulate
 from firmware_sim.stream import check_queue, check_rate
 from firmware_sim.views import assume_fixed_point
+
+from .outputs import check_file, user_error
+from .plotting import require_matplotlib
 
 __all__ = ["add_commands", "handler", "generated_stream"]
 
@@ -36,16 +44,43 @@ def add_commands(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``simulate`` on an ``argparse`` sub-parser collection; return its parser."""
     p = subparsers.add_parser(
         "simulate",
-        help="will it fit, will it keep up? (device budget check)",
+        help="check a state against a device's flash, RAM and latency budgets",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--state", required=True, help="learner state file")
-    p.add_argument("--device", required=True, help="shipped device name or path of a TOML profile")
-    p.add_argument("--rate", required=True, type=float, help="sensor rate in Hz (> 0)")
-    p.add_argument("--mode", choices=("learn", "infer"), default="learn")
-    p.add_argument("--queue", type=int, default=4, help="samples that may wait (default 4)")
-    p.add_argument("--samples", type=int, default=500, help="generated samples to replay (default 500)")
+    p.add_argument("--state", required=True, help="state file (a pipeline from 'learn' or the demo, or a learner)")
+    p.add_argument(
+        "--device", required=True, help="device profile: stm32l4, nrf52840, stm32h7, rp2040, esp32s3 or a .toml path"
+    )
+    rate = p.add_argument_group("rate (learner inputs per second)")
+    rate.add_argument(
+        "--sensor-hz",
+        type=float,
+        metavar="HZ",
+        help="pipeline state: raw sensor samples per second; the window rate is HZ / hop (default: the rate "
+        "recorded in the state by 'learn --sensor-hz')",
+    )
+    rate.add_argument(
+        "--window-rate",
+        type=float,
+        metavar="HZ",
+        help="windows (learner inputs) per second: required for a bare learner state; for a pipeline state it "
+        "replaces the derived rate",
+    )
+    rate.add_argument(
+        "--rate",
+        type=float,
+        metavar="HZ",
+        help="deprecated: the same as --window-rate for a bare learner state; refused for a pipeline state",
+    )
+    p.add_argument(
+        "--mode",
+        choices=("learn", "infer"),
+        default="learn",
+        help="learn: predict and learn every window (default); infer: predict only, int8 weights in flash",
+    )
+    p.add_argument("--queue", type=int, default=4, help="windows that may wait while one is processed (default 4)")
+    p.add_argument("--samples", type=int, default=500, help="generated windows to replay (default 500)")
     p.add_argument(
         "--assume-fixed",
         action="store_true",
@@ -59,7 +94,9 @@ def add_commands(subparsers: Any) -> argparse.ArgumentParser:
         "beside the estimate and budgeted when larger",
     )
     p.add_argument("--json", metavar="OUT.json", help="write the report as JSON")
-    p.add_argument("--plot", metavar="OUT.png", help="plot lateness and queue length (needs matplotlib)")
+    p.add_argument(
+        "--plot", metavar="OUT.png", help="plot lateness and queue length (needs the plot extra: matplotlib)"
+    )
     p.set_defaults(func=handler)
     return p
 
@@ -72,19 +109,61 @@ def generated_stream(learner: Any, samples: int, seed: int = 0) -> tuple[np.ndar
     return X, (X @ teacher).argmax(axis=1)
 
 
-def _inputs(args: argparse.Namespace) -> tuple[Any, Any, NetworkDescription, float, int]:
-    """(device, the learner to run, the description to cost, rate, queue)."""
+def window_rate(args: argparse.Namespace, loaded: Any) -> tuple[float, str]:
+    """The learner's input rate (windows/s) for the state ``loaded`` and how it was derived (one phrase)."""
+    given = [f"--{n.replace('_', '-')}" for n in ("sensor_hz", "window_rate", "rate") if getattr(args, n) is not None]
+    if len(given) > 1:
+        raise ValueError(f"give one of {', '.join(given)}, not several")
+    if not isinstance(loaded, SensorPipeline):
+        if args.sensor_hz is not None:
+            raise ValueError(
+                f"--sensor-hz needs a pipeline state (a front end turns samples into windows); {args.state} holds a "
+                f"bare {type(loaded).__name__}: give --window-rate (learner inputs per second)"
+            )
+        if args.window_rate is None and args.rate is None:
+            raise ValueError(f"{args.state} holds a bare learner: give --window-rate (learner inputs per second)")
+        if args.rate is not None:
+            print("warning: --rate is deprecated: say --window-rate", file=sys.stderr)
+            return check_rate(args.rate), "given with --rate (deprecated, read as --window-rate)"
+        return check_rate(args.window_rate), "given with --window-rate"
+    hop = loaded.spec.hop_samples
+    if args.rate is not None:
+        raise ValueError(
+            f"--rate is ambiguous for a pipeline state: its front end makes one window every {hop} samples. "
+            f"Give the sensor's rate with --sensor-hz (window rate = sensor rate / {hop}), or --window-rate"
+        )
+    if args.window_rate is not None:
+        return check_rate(args.window_rate), "given with --window-rate"
+    if args.sensor_hz is not None:
+        hz, source = check_rate(args.sensor_hz), "--sensor-hz"
+    elif loaded.sample_rate_hz is not None:
+        hz, source = loaded.sample_rate_hz, "recorded in the state"
+    else:
+        raise ValueError(
+            f"{args.state} does not record its sensor's rate: give --sensor-hz HZ (raw samples per second; the "
+            f"window rate is HZ / hop {hop}), or record it with 'edge-mesu learn ... --sensor-hz HZ'"
+        )
+    return hz / hop, f"sensor {hz:g} Hz ({source}) / hop {hop} samples"
+
+
+def _inputs(args: argparse.Namespace) -> tuple[Any, Any, NetworkDescription, float, str, int]:
+    """(device, the learner to run, the description to cost, window rate, its derivation, queue)."""
     device = load_device(args.device)
-    rate = check_rate(args.rate)
     queue = check_queue(args.queue)
     if isinstance(args.samples, bool) or not isinstance(args.samples, int) or args.samples < 1:
         raise ValueError(f"--samples must be an integer >= 1, got {args.samples!r}")
+    if args.json:
+        check_file(args.json, "--json")
+    if args.plot:
+        check_file(args.plot, "--plot")
+        require_matplotlib("--plot")
     loaded = load_learner(args.state)
+    rate, how = window_rate(args, loaded)
     desc = loaded.describe()  # a pipeline's description includes its front end
     learner = loaded.learner if isinstance(loaded, SensorPipeline) else loaded
     if args.assume_fixed:
         desc = assume_fixed_point(desc)
-    return device, learner, desc, rate, queue
+    return device, learner, desc, rate, how, queue
 
 
 def tflm_arena_of(path: str, learner: Any, mode: str) -> Any:
@@ -107,10 +186,10 @@ def tflm_arena_of(path: str, learner: Any, mode: str) -> Any:
 def handler(args: argparse.Namespace) -> int:
     """Run the simulation the arguments describe, print the table; return the exit code."""
     try:
-        device, learner, desc, rate, queue = _inputs(args)
+        device, learner, desc, rate, how, queue = _inputs(args)
         tflm = tflm_arena_of(args.tflite, learner, args.mode) if args.tflite else None
     except (OSError, ValueError, EdgeMesuError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {user_error(exc)}", file=sys.stderr)
         return 2
     report = simulate(
         learner,
@@ -122,19 +201,18 @@ def handler(args: argparse.Namespace) -> int:
         tflm_arena=tflm,
         description=desc,
     )
+    print(f"rate: {rate:.4g} windows/s = {how}")
     print(report.format_table())
     if args.json:
+        payload = {**report.to_dict(), "rate_derivation": how}
         try:
-            with open(args.json, "w", encoding="utf-8") as fh:
-                json.dump(report.to_dict(), fh, indent=2)
+            atomic_write_bytes(args.json, (json.dumps(payload, indent=2) + "\n").encode("utf-8"))
         except OSError as exc:
-            print(f"error: cannot write {args.json}: {exc.strerror}", file=sys.stderr)
+            print(f"error: {user_error(exc)}", file=sys.stderr)
             return 2
     if args.plot:
-        try:
-            plot_report(report, args.plot)
-        except ImportError as exc:
-            print(f"warning: no plot written: {exc}", file=sys.stderr)
+        plot_report(report, args.plot)
+        print(f"plot written to {args.plot}")
     if not report.ok:
         for message in report.violations:
             print(f"violation: {message}", file=sys.stderr)

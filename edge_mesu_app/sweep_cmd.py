@@ -10,34 +10,11 @@ import json
 import sys
 from typing import Any
 
+from .outputs import check_file
+from .plotting import require_matplotlib
+from .progress import Progress, add_quiet_argument
+
 __all__ = ["add_commands"]
-
-
-class _Progress:
-    """A progress bar on stderr: tqdm when installed, else one rewritten line."""
-
-    def __init__(self, total: int, desc: str, initial: int = 0) -> None:
-        self.total, self.desc = total, desc
-        try:
-            from tqdm import tqdm
-
-            self.bar: Any = tqdm(total=total, initial=initial, desc=desc, file=sys.stderr, leave=True)
-        except ImportError:
-            self.bar = None
-
-    def update(self, done: int, note: str = "") -> None:
-        if self.bar is not None:
-            self.bar.n = done
-            self.bar.set_postfix_str(note, refresh=True)
-        else:
-            sys.stderr.write(f"\r{self.desc}: {done}/{self.total} {note}")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        else:
-            sys.stderr.write("\n")
 
 
 def _backend_args(p: argparse.ArgumentParser) -> None:
@@ -48,20 +25,33 @@ def _backend_args(p: argparse.ArgumentParser) -> None:
 
 def add_commands(subparsers: Any) -> None:
     """Register ``sweep`` and ``fleet`` on an argparse sub-parser collection."""
-    s = subparsers.add_parser("sweep", help="run a quantisation sweep from a TOML spec (resumable)")
+    s = subparsers.add_parser(
+        "sweep",
+        help="run a quantisation sweep from a TOML spec (resumable)",
+        description="Run every configuration of a sweep spec (TOML) and append one row per run to the results "
+        "file; runs already in the file are skipped, so an interrupted sweep resumes. Exit code 2: bad spec, "
+        "output path, backend or option (refused before anything runs).",
+    )
     s.add_argument("spec", help="sweep spec (TOML), e.g. examples/sweeps/quant-small.toml")
     s.add_argument("--out", required=True, help="results file: .csv, or .parquet (needs pyarrow)")
     s.add_argument("--data", default=None, help="MNIST directory for pmnist streams (default $EDGE_MESU_MNIST)")
     s.add_argument("--plot", default=None, metavar="OUT.png", help="accuracy vs state bytes, per device")
     _backend_args(s)
+    add_quiet_argument(s)
     s.set_defaults(func=_cmd_sweep)
-    f = subparsers.add_parser("fleet", help="simulate a fleet of devices learning their own streams")
+    f = subparsers.add_parser(
+        "fleet",
+        help="simulate a fleet of devices learning their own streams",
+        description="Simulate K devices, each learning its own variant of the generated sensor stream with the "
+        "fixed-point learner, optionally fusing their posteriors; reports accuracy, novelty detection and each "
+        "device's budget. Exit code 2: bad option or output path (refused before anything runs).",
+    )
     f.add_argument("--devices", type=int, required=True, help="number of simulated devices K")
     f.add_argument("--samples", type=int, required=True, help="windows per device S")
     f.add_argument("--device", default="stm32l4", help="device profile (default stm32l4)")
     f.add_argument("--rate", type=float, default=50.0, help="windows per second delivered to the learner")
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--hidden", type=int, default=32)
+    f.add_argument("--seed", type=int, default=0, help="seed of every device's stream and learner (default 0)")
+    f.add_argument("--hidden", type=int, default=32, help="hidden units of each device's learner (default 32)")
     f.add_argument("--fuse-every", type=int, default=None, metavar="T", help="fuse posteriors every T windows")
     f.add_argument(
         "--fusion",
@@ -79,6 +69,7 @@ def add_commands(subparsers: Any) -> None:
         help="plot accuracy over time (default fleet.png)",
     )
     _backend_args(f)
+    add_quiet_argument(f)
     f.set_defaults(func=_cmd_fleet)
 
 
@@ -90,13 +81,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     try:
         check_backend(args.backend, args.workers, args.address)
         check_output(args.out)
+        check_file(args.out, "--out")
+        if args.plot:
+            check_file(args.plot, "--plot")
+            require_matplotlib("--plot")
         spec = load_spec(args.spec)
         total = len(plan_sweep(spec, args.data))
-    except ValueError as exc:
+    except (ValueError, ImportError) as exc:
         print(f"edge-mesu sweep: error: {exc}", file=sys.stderr)
         return 2
-    bar = _Progress(total, f"sweep {spec.name}", initial=min(total, len(read_rows(args.out))))
-    try:
+    done = min(total, len(read_rows(args.out)))
+    with Progress(total, f"sweep {spec.name}", unit="runs", initial=done, quiet=args.quiet) as bar:
         res = run_sweep(
             spec,
             args.out,
@@ -104,19 +99,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             args.workers,
             args.address,
             args.data,
-            progress=lambda done, _t, row: bar.update(done, f"acc {100 * row['accuracy']:.1f}%"),
+            progress=lambda done, _t, row: bar.set(done, f"acc {100 * row['accuracy']:.1f}%"),
         )
-    finally:
-        bar.close()
     print(f"{spec.name}: {res.ran} run(s) done, {res.skipped} already in {args.out}")
     print(summary_table(res.rows, res.swept))
     if args.plot:
-        try:
-            from .sweep import plot_pareto
+        from .sweep import plot_pareto
 
-            print(f"plot written to {plot_pareto(res.rows, args.plot)}")
-        except ImportError as exc:
-            print(f"edge-mesu sweep: no plot written: {exc}", file=sys.stderr)
+        print(f"plot written to {plot_pareto(res.rows, args.plot)}")
     return 0
 
 
@@ -141,21 +131,20 @@ def _cmd_fleet(args: argparse.Namespace) -> int:
         from firmware_sim import load_device
 
         load_device(cfg.device)
-    except (ValueError, OSError) as exc:
+        if args.json:
+            check_file(args.json, "--json")
+        if args.plot:
+            check_file(args.plot, "--plot")
+            require_matplotlib("--plot")
+    except (ValueError, OSError, ImportError) as exc:
         print(f"edge-mesu fleet: error: {exc}", file=sys.stderr)
         return 2
-    bar = _Progress(cfg.samples, f"fleet {cfg.devices} devices")
-    try:
-        report = run_fleet(cfg, args.backend, args.workers, args.address, progress=lambda t, _total: bar.update(t))
-    finally:
-        bar.close()
+    with Progress(cfg.samples, f"fleet of {cfg.devices} devices", unit="windows", quiet=args.quiet) as bar:
+        report = run_fleet(cfg, args.backend, args.workers, args.address, progress=lambda t, _total: bar.set(t))
     print(format_fleet(report))
     if args.json:
         atomic_write_bytes(args.json, (json.dumps(report, indent=1) + "\n").encode())
         print(f"report written to {args.json}")
     if args.plot:
-        try:
-            print(f"plot written to {plot_fleet(report, args.plot)}")
-        except ImportError as exc:
-            print(f"edge-mesu fleet: no plot written: {exc}", file=sys.stderr)
+        print(f"plot written to {plot_fleet(report, args.plot)}")
     return 0

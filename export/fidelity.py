@@ -129,9 +129,7 @@ def _row(
 
 def _onnx_layer_outputs(path: Path, X: np.ndarray, n_layers: int) -> list[np.ndarray]:
     """Dequantised layer outputs of a QDQ model: the DequantizeLinear output after each layer's Quantize."""
-    import onnx
-
-    from .onnx_export import layer_output_names
+    from .onnx_export import layer_output_names, onnx
 
     model = onnx.load(str(path))
     q_out = {n.input[0]: n.output[0] for n in model.graph.node if n.op_type == "QuantizeLinear"}

@@ -20,8 +20,14 @@ import time
 from typing import Any
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+
+from edge_mesu.errors import MissingExtraError
+
+try:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError:
+    raise MissingExtraError("Bayesian ONNX export", "onnx", "onnx") from None
 
 from edge_mesu.interface import Describable, NetworkDescription
 from edge_mesu.statefile import atomic_write_bytes

@@ -20,8 +20,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+
+from edge_mesu.errors import MissingExtraError
+
+try:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError:
+    raise MissingExtraError("ONNX export", "onnx", "onnx") from None
 
 from edge_mesu.interface import Describable, NetworkDescription, describe
 from edge_mesu.statefile import atomic_write_bytes
@@ -211,7 +217,10 @@ def _quiet_preprocess_hint() -> Iterator[None]:
 
 def _quantize_qdq(float_model: onnx.ModelProto, X: np.ndarray, batch: int = 64) -> onnx.ModelProto:
     """onnxruntime ``quantize_static``: QDQ, per-channel int8 weights, int8 activations, MinMax over ``X``."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    try:
+        from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    except ImportError:
+        raise MissingExtraError("int8 ONNX export", "onnx", "onnxruntime") from None
 
     class _Reader(CalibrationDataReader):
         def __init__(self) -> None:

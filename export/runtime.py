@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from edge_mesu.errors import MissingExtraError
+
 from .errors import RuntimeUnavailableError
 from .tflm_run import run_tflm
 
@@ -33,8 +35,8 @@ def tflite_interpreter_class() -> tuple[Any, Any]:
             from tflite_runtime import interpreter as mod  # type: ignore[no-redef]
         except ImportError:
             raise RuntimeUnavailableError(
-                "no TFLite interpreter: install ai-edge-litert (pip install ai-edge-litert) or "
-                "tflite-runtime to run or validate .tflite files"
+                "no TFLite interpreter: pip install 'edge-mesu[tflite]' (LiteRT: ai-edge-litert) or "
+                "tflite-runtime to run .tflite files"
             ) from None
     return mod.Interpreter, mod.OpResolverType
 
@@ -80,7 +82,10 @@ def run_onnx(
     model: str | os.PathLike | bytes, X: np.ndarray, outputs: list[str] | None = None
 ) -> dict[str, np.ndarray]:
     """Run a one-input ONNX model in onnxruntime (CPU) on float inputs; return ``{output name: array}``."""
-    import onnxruntime as ort
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise MissingExtraError("running ONNX models", "onnx", "onnxruntime") from None
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3

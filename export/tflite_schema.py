@@ -11,9 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import flatbuffers
 import numpy as np
-import tflite
+
+from edge_mesu.errors import MissingExtraError
+
+try:
+    import flatbuffers
+    import tflite
+except ImportError as exc:
+    raise MissingExtraError("TFLite export and validation", "tflite", exc.name or "flatbuffers/tflite") from None
 
 __all__ = [
     "Quantization",

@@ -31,6 +31,12 @@ def _tflm_line(tflm: dict[str, Any]) -> str:
     )
 
 
+def _pct(share: float) -> str:
+    """A share as a percentage with the digits that matter (0.0044 -> '0.44 %', 2.29 -> '229 %')."""
+    pct = 100 * share
+    return f"{pct:.0f} %" if pct >= 10 else f"{pct:.2g} %"
+
+
 def _us(us: float) -> str:
     return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.1f} us"
 
@@ -134,7 +140,7 @@ class SimReport:
                 "latency/sample",
                 _us(self.us_per_step),
                 f"{_us(period_us)} @ {self.rate_hz:g} Hz",
-                f"{'ok' if lat_ok else 'OVER'} (utilisation {self.utilisation:.2f})",
+                f"{'ok' if lat_ok else 'OVER'} (utilisation {_pct(self.utilisation)})",
             ),
         ]
 

@@ -308,5 +308,8 @@ def test_states_that_do_not_fit_the_front_end_exit_2(main, recording, tmp_path, 
     assert load_state(tmp_path / "fits.emsu")[0] == "SensorPipeline"
     assert main("learn", "--csv", path, "--label", "label", "--window", 64, "--state", tmp_path / "fits.emsu") == 2
     assert "--window 64 disagrees with the state's front end" in capsys.readouterr().err
-    assert main("simulate", "--state", tmp_path / "fits.emsu", "--device", "stm32l4", "--rate", 2, "--samples", 20) == 0
+    assert (
+        main("simulate", "--state", tmp_path / "fits.emsu", "--device", "stm32l4", "--sensor-hz", 64, "--samples", 20)
+        == 0
+    )
     assert "frontend" in capsys.readouterr().out

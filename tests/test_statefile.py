@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import struct
 import zlib
 
@@ -280,3 +281,23 @@ def test_atomic_write_bytes_creates_and_replaces(tmp_path) -> None:
     atomic_write_bytes(p, b"one")
     atomic_write_bytes(str(p), b"two")
     assert p.read_bytes() == b"two" and os.listdir(tmp_path) == ["x.bin"]
+
+
+def test_atomic_write_respects_the_umask_keeps_a_mode_and_names_the_users_path(tmp_path) -> None:
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "new", b"x")  # mkstemp alone would give 0600
+        assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o644
+        os.umask(0o077)
+        atomic_write_bytes(tmp_path / "private", b"x")
+        assert stat.S_IMODE((tmp_path / "private").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
+    (tmp_path / "kept").write_bytes(b"a")
+    os.chmod(tmp_path / "kept", 0o640)
+    atomic_write_bytes(tmp_path / "kept", b"b")
+    assert stat.S_IMODE((tmp_path / "kept").stat().st_mode) == 0o640 and (tmp_path / "kept").read_bytes() == b"b"
+    with pytest.raises(OSError) as err:
+        atomic_write_bytes(tmp_path / "no" / "s.emsu", b"x")
+    assert err.value.filename == str(tmp_path / "no" / "s.emsu") and ".tmp" not in str(err.value)
+    assert "directory" in str(err.value.strerror)

@@ -108,6 +108,17 @@ class _Core:
         self._frozen = False
         self.counters = SaturationCounter()
 
+    def new_recording(self) -> None:
+        """Start a new recording: drop the partial window (samples, labels, decimation remainder) so the next
+        window is made of the new recording's samples only; the normaliser's statistics, the counters and
+        the freeze switch are kept."""
+        s = self.spec
+        self._acc = np.zeros(s.channels, dtype=np.int64)
+        self._acc_n = 0
+        self._history = np.zeros((s.frames, s.channels), dtype=np.int16)
+        self._label_history = np.full(self._label_len(), -1, dtype=np.int16)
+        self._countdown = s.frames
+
     def _label_len(self) -> int:
         return self.spec.window - 1 if self.spec.label_rule is LabelRule.MAJORITY else 0
 

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from edge_mesu.metrics import average_accuracy, backward_transfer
 from edge_mesu.registry import VARIANTS
 from edge_mesu.registry import make_learner as registry_make_learner
 from edge_mesu.statefile import atomic_write_bytes
+
+from ..progress import Progress
 
 __all__ = ["LEARNER_FACTORIES", "make_learner", "run_pmnist", "PAPER_MESU"]
 
@@ -39,11 +41,6 @@ def make_learner(name: str, seed: int = 0, **overrides: Any) -> Any:
     return registry_make_learner(name, **{**PAPER_MESU, **overrides, "seed": seed})
 
 
-def _progress(name: str, task: int, n_tasks: int, done: int, total: int) -> None:
-    sys.stderr.write(f"\r[{name}] task {task + 1}/{n_tasks}: {done}/{total} samples")
-    sys.stderr.flush()
-
-
 def _run_one(
     name: str, bench: PermutedMNIST, seed: int, test_samples: int, progress: bool, overrides: dict[str, Any]
 ) -> dict[str, Any]:
@@ -52,6 +49,7 @@ def _run_one(
     learn_s = 0.0
     updates = 0
     t_start = time.perf_counter()
+    bar = Progress(bench.n_tasks * bench.task_length, f"pmnist {name}", unit="samples", quiet=not progress)
     for task, X, y in bench.train_stream():
         chunk = 1000
         for start in range(0, len(X), chunk):
@@ -59,8 +57,7 @@ def _run_one(
             learner.learn_many(X[start : start + chunk], y[start : start + chunk])
             learn_s += time.perf_counter() - t0
             updates += len(X[start : start + chunk])
-            if progress:
-                _progress(name, task, bench.n_tasks, start + chunk, len(X))
+            bar.update(len(X[start : start + chunk]), f"task {task + 1}/{bench.n_tasks}")
         row = []
         for j in range(task + 1):
             Xt, yt = bench.test_set(j)
@@ -71,7 +68,8 @@ def _run_one(
             f"[{name}] after task {task + 1}: mean over seen tasks {100 * np.mean(row):.2f}%, "
             f"task 1 {100 * row[0]:.2f}%, this task {100 * row[-1]:.2f}%"
         )
-        print(("\n" if progress else "") + msg, flush=True)
+        bar.write(msg, file=sys.stdout)
+    bar.close()
     return {
         "acc": rows,
         "updates_per_s": updates / learn_s,
@@ -116,8 +114,16 @@ def run_pmnist(
     overrides = overrides or {}
     args = [(n, bench, seed, test_samples, progress and jobs == 1, overrides.get(n, {})) for n in learners]
     if jobs > 1 and len(learners) > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = dict(zip(learners, pool.map(_run_one, *zip(*args))))
+        with (
+            ProcessPoolExecutor(max_workers=jobs) as pool,
+            Progress(len(learners), "pmnist", unit="learners", quiet=not progress) as bar,
+        ):
+            futures = {pool.submit(_run_one, *a): a[0] for a in args}
+            done = {}
+            for fut in as_completed(futures):
+                done[futures[fut]] = fut.result()
+                bar.update(1, futures[fut])
+            results = {name: done[name] for name in learners}
     else:
         results = {a[0]: _run_one(*a) for a in args}
     for res in results.values():

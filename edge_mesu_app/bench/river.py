@@ -27,7 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from edge_mesu.errors import MissingExtraError
+
+from ..outputs import check_file
+from ..progress import Progress, add_quiet_argument
+
 __all__ = [
+    "DESCRIPTION",
     "MODELS",
     "SETS",
     "add_arguments",
@@ -37,6 +43,16 @@ __all__ = [
     "progressive",
     "run_river_bench",
 ]
+
+DESCRIPTION = """\
+Progressive validation of float and fixed MESU against river's classifiers on the data sets river ships:
+for every sample, in order and in one pass, predict, score, then learn. Every model sits behind the same
+StandardScaler. Reported per model: accuracy, log loss, updates per second, state bytes (MESU: its mean and
+sigma; river: its memory) and memory bytes (river's measure for every model). Needs the river extra:
+pip install 'edge-mesu[river]'.
+
+Example: edge-mesu bench river --json out.json     (--table out.json prints a stored run's table)
+"""
 
 SETS = ("Phishing", "Bananas", "ImageSegments", "Shuttle")
 MODELS = ("mesu", "fixed", "logreg", "hoeffding", "perceptron", "arf")
@@ -129,8 +145,12 @@ def run_river_bench(
     seed: int = 0,
     limit: int | None = None,
     log: Callable[[str], None] | None = None,
+    done: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Progressive validation of each model on each set (``limit``: first samples only, for quick checks)."""
+    """Progressive validation of each model on each set (``limit``: first samples only, for quick checks).
+
+    ``log`` receives a line per finished (set, model); ``done`` is called after each (a progress bar).
+    """
     import river
 
     from edge_mesu.compat._common import DEFAULTS
@@ -159,6 +179,8 @@ def run_river_bench(
                 log(
                     f"{set_name:14s} {model_name:10s} acc {result['accuracy']:.4f} {result['updates_per_s']:9.0f} upd/s"
                 )
+            if done is not None:
+                done()
     return out
 
 
@@ -202,6 +224,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=None, help="only the first N samples of each set (a quick check)")
     p.add_argument("--json", default=None, metavar="OUT.json", help="write the result here")
     p.add_argument("--table", default=None, metavar="STORED.json", help="only print the table of a stored result")
+    add_quiet_argument(p)
 
 
 def handler(args: argparse.Namespace, argv: list[str] | None = None) -> int:
@@ -217,12 +240,22 @@ def handler(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     if bad:
         raise ValueError(f"unknown set or model: {bad}; sets {list(SETS)}, models {list(MODELS)}")
     if args.json:  # fail on an unwritable path before the work, not after it
-        folder = os.path.dirname(os.path.abspath(args.json))
-        if not os.path.isdir(folder):
-            raise ValueError(f"--json {args.json}: directory {folder} does not exist")
-    result = run_river_bench(
-        sets, models, seed=args.seed, limit=args.limit, log=lambda s: print(s, file=sys.stderr, flush=True)
-    )
+        check_file(args.json, "--json")
+    import importlib
+
+    try:
+        importlib.import_module("river")
+    except ImportError:
+        raise MissingExtraError("bench river", "river", "river") from None
+    with Progress(len(sets) * len(models), "bench river", unit="runs", quiet=args.quiet) as bar:
+        result = run_river_bench(
+            sets,
+            models,
+            seed=args.seed,
+            limit=args.limit,
+            log=None if args.quiet else bar.write,
+            done=bar.update,
+        )
     result["command"] = " ".join(["edge-mesu bench river", *(argv if argv is not None else sys.argv[3:])])
     print(format_river_table(result))
     if args.json:

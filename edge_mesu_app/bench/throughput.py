@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..progress import Progress
 from .pmnist import make_learner
 
 __all__ = ["run_throughput"]
@@ -31,9 +32,16 @@ def _rate(fn: Any, xs: np.ndarray, ys: np.ndarray | None) -> float:
 
 
 def run_throughput(
-    learners: tuple[str, ...] = ("mesu", "fixed", "sgd"), n: int = 500, repeats: int = 5, seed: int = 0
+    learners: tuple[str, ...] = ("mesu", "fixed", "sgd"),
+    n: int = 500,
+    repeats: int = 5,
+    seed: int = 0,
+    progress: bool = False,
 ) -> dict[str, Any]:
-    """Median learn_one/s and predict_one/s of 784-50-10 learners on standardised-MNIST-like inputs."""
+    """Median learn_one/s and predict_one/s of 784-50-10 learners on standardised-MNIST-like inputs.
+
+    ``progress``: a bar on stderr (when it is a terminal) over the learners' repeats.
+    """
     rng = np.random.default_rng(seed)
     X = np.clip(rng.standard_normal((n, 784)) * 0.8, -0.42, 2.8)  # the range of standardised MNIST pixels
     y = rng.integers(0, 10, n)
@@ -46,16 +54,25 @@ def run_throughput(
         "learners": {},
     }
     for name in learners:
+        make_learner(name, seed)  # unknown names are refused before any timing
+    bar = Progress(2 * repeats * len(learners), "throughput", unit="runs", quiet=not progress)
+    for name in learners:
         learner = make_learner(name, seed)
         learner.learn_many(X[:50], y[:50])  # warm caches and allocators
-        learn = [_rate(learner.learn_one, X, y) for _ in range(repeats)]
-        predict = [_rate(learner.predict_one, X, None) for _ in range(repeats)]
+        learn, predict = [], []
+        for _ in range(repeats):
+            learn.append(_rate(learner.learn_one, X, y))
+            bar.update(1, name)
+        for _ in range(repeats):
+            predict.append(_rate(learner.predict_one, X, None))
+            bar.update(1, name)
         out["learners"][name] = {
             "learn_one_per_s": statistics.median(learn),
             "learn_one_runs": learn,
             "predict_one_per_s": statistics.median(predict),
             "predict_one_runs": predict,
         }
+    bar.close()
     names = list(out["learners"])
     if "mesu" in names:
         base = out["learners"]["mesu"]["learn_one_per_s"]

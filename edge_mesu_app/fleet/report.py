@@ -133,13 +133,9 @@ def format_fleet(report: dict[str, Any]) -> str:
 
 def plot_fleet(report: dict[str, Any], path: str | Path) -> Path:
     """Prequential accuracy over time (p5-p95 band and median over devices) as a PNG."""
-    try:
-        import matplotlib
+    from ..plotting import pyplot, save_png
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install 'edge-mesu[plot]'") from None
+    plt = pyplot("--plot")
     rows = report["accuracy_over_time"]
     x = np.arange(len(rows)) + 0.5
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -154,6 +150,5 @@ def plot_fleet(report: dict[str, Any], path: str | Path) -> Path:
     ax.legend(loc="lower right")
     fig.tight_layout()
     out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    save_png(fig, out)
     return out

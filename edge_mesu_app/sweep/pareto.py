@@ -55,13 +55,9 @@ def summary_table(rows: list[dict[str, Any]], swept: list[str]) -> str:
 
 def plot_pareto(rows: list[dict[str, Any]], path: str | Path) -> Path:
     """Accuracy vs state bytes, one panel per device; Pareto-optimal runs marked and joined."""
-    try:
-        import matplotlib
+    from ..plotting import pyplot, save_png
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError("--plot needs matplotlib: pip install 'edge-mesu[plot]' (or matplotlib)") from None
+    plt = pyplot("--plot")
     devices = sorted({str(r["device"]) for r in rows})
     flags = pareto_flags(rows)
     fig, axes = plt.subplots(1, len(devices), figsize=(4.5 * len(devices), 3.6), squeeze=False)
@@ -77,6 +73,5 @@ def plot_pareto(rows: list[dict[str, Any]], path: str | Path) -> Path:
         ax.legend(loc="lower right")
     fig.tight_layout()
     out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    save_png(fig, out)
     return out
