@@ -39,11 +39,42 @@ GROUPS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
     },
     "sigma_init": {f"fixed:sigma_init={v}": ("fixed", "pipeline", {"sigma_init": v}) for v in (0.1, 0.2, 0.3)},
     "N": {f"fixed:N={v:g}": ("fixed", "pipeline", {"N": v}) for v in (3e3, 1e4, 3e4, 1e5)},
-    "prior": {f"fixed:N={n:g},sigma_prior={sp}": ("fixed", "pipeline", {"N": n, "sigma_prior": sp})
-              for n in (1e4, 1e5) for sp in (0.25, 0.5)},
-    "guard": {f"fixed:ratio_max={v}": ("fixed", "pipeline", {"ratio_max": v}) for v in (None, 0.03, 0.3)},
-    "samples": {f"fixed:train_samples={v}": ("fixed", "pipeline", {"train_samples": v}) for v in (2, 4)},
-    "centered": {"fixed:sigma_grad=centered": ("fixed", "pipeline", {"sigma_grad": "centered"})},
+    "guard": {f"fixed:s0.2,ratio_max={v}": ("fixed", "pipeline", {"sigma_init": 0.2, "ratio_max": v})
+              for v in (None, 0.03, 0.3)},
+    "samples": {f"fixed:s0.2,train_samples={v}": ("fixed", "pipeline", {"sigma_init": 0.2, "train_samples": v})
+                for v in (2, 4)},
+    "centered": {"fixed:s0.2,centered": ("fixed", "pipeline", {"sigma_init": 0.2, "sigma_grad": "centered"})},
+    "prior": {f"fixed:s0.2,N={n:g},sigma_prior={sp}": ("fixed", "pipeline", {"sigma_init": 0.2, "N": n,
+                                                                             "sigma_prior": sp})
+              for n, sp in ((3e4, 0.5), (3e5, 0.5), (3e5, 0.25))},
+    "lr_mu": {f"fixed:s{s0},lr_mu={lm}": ("fixed", "pipeline", {"sigma_init": s0, "lr_mu": lm})
+              for s0, lm in ((0.1, 2.0), (0.1, 4.0), (0.2, 2.0))},
+    "ratio": {f"fixed:s0.2,ratio_max={v}": ("fixed", "pipeline", {"sigma_init": 0.2, "ratio_max": v})
+              for v in (0.1, 0.2, 0.3, 0.5, 1.0)},
+    "round3": {
+        "fixed:s0.15,r0.3": ("fixed", "pipeline", {"sigma_init": 0.15, "ratio_max": 0.3}),
+        "fixed:s0.3,r0.3": ("fixed", "pipeline", {"sigma_init": 0.3, "ratio_max": 0.3}),
+        "fixed:s0.2,r0.3,sstep0.1": ("fixed", "pipeline", {"sigma_init": 0.2, "ratio_max": 0.3, "sigma_step_max": 0.1}),
+        "fixed:s0.2,r0.3,top0.2": ("fixed", "pipeline", {"sigma_init": 0.2, "ratio_max": 0.3, "sigma_max": 0.2}),
+        "fixed:s0.2,r0.3,lr_mu2": ("fixed", "pipeline", {"sigma_init": 0.2, "ratio_max": 0.3, "lr_mu": 2.0}),
+        "fixed:s0.2,r0.3,sp0.25": ("fixed", "pipeline", {"sigma_init": 0.2, "ratio_max": 0.3, "sigma_prior": 0.25}),
+    },
+    "round4": {
+        "fixed:s0.2,r0.3,lr_mu2,sp0.25": ("fixed", "pipeline", {"sigma_init": 0.2, "ratio_max": 0.3, "lr_mu": 2.0,
+                                                                 "sigma_prior": 0.25}),
+        "fixed:s0.2,r0.3,lr_mu1.5,sp0.25": ("fixed", "pipeline", {"sigma_init": 0.2, "ratio_max": 0.3, "lr_mu": 1.5,
+                                                                   "sigma_prior": 0.25}),
+        "fixed:s0.2,r0.5,lr_mu2,sp0.25": ("fixed", "pipeline", {"sigma_init": 0.2, "ratio_max": 0.5, "lr_mu": 2.0,
+                                                                 "sigma_prior": 0.25}),
+        "fixed:s0.15,r0.3,lr_mu3,sp0.25": ("fixed", "pipeline", {"sigma_init": 0.15, "ratio_max": 0.3, "lr_mu": 3.0,
+                                                                  "sigma_prior": 0.25}),
+        "fixed:s0.2,r0.3,lr_mu2,top0.25": ("fixed", "pipeline", {"sigma_init": 0.2, "ratio_max": 0.3, "lr_mu": 2.0,
+                                                                  "sigma_max": 0.25}),
+        "mesu:s0.2,r0.3,lr_mu2,sp0.25": ("mesu", "pipeline", {"sigma_init": 0.2, "ratio_max": 0.3, "lr_mu": 2.0,
+                                                               "sigma_prior": 0.25}),
+    },
+    "window": {f"fixed:s0.2,sigma_max={v}": ("fixed", "pipeline", {"sigma_init": 0.2, "sigma_max": v})
+               for v in (0.2, 0.8)},
 }
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["BudgetedSelector", "RandomSelector", "UncertaintyGate"]
+__all__ = ["BudgetedSelector", "RandomSelector", "UncertaintyGate", "learn_if_selected", "uncertainty_score"]
 
 
 @dataclass
@@ -124,3 +124,26 @@ class RandomSelector:
     @property
     def used_fraction(self) -> float:
         return self.asked / self.offered if self.offered else 0.0
+
+
+def uncertainty_score(learner: object, x: np.ndarray, samples: int = 8) -> float:
+    """The policy's score of one window: the mutual information (bits) over ``samples`` weight samples for a
+    Bayesian learner, the softmax entropy of the mean network for a deterministic one (no σ)."""
+    from .uncertainty import entropy_bits
+    X = np.asarray(x, dtype=np.float64)[None]
+    if hasattr(learner, "config"):  # a MESU learner (float or fixed): σ gives the epistemic part
+        return float(learner.uncertainty(X, samples=samples).epistemic[0])  # type: ignore[attr-defined]
+    return float(entropy_bits(learner.predict_proba(X, samples=0))[0])  # type: ignore[attr-defined]
+
+
+def learn_if_selected(learner: object, x: np.ndarray, label: int | None, policy: object,
+                      samples: int = 8) -> bool:
+    """Score a window, offer it to ``policy`` and, when selected and a label is given, learn it.
+
+    Returns whether the policy asked for the label. On a device the label request goes to the user; here a
+    labelled stream stands in for the answer (``label=None``: nobody answers, nothing is learned).
+    """
+    asked = bool(policy.offer(uncertainty_score(learner, x, samples)))  # type: ignore[attr-defined]
+    if asked and label is not None:
+        learner.learn_one(x, int(label))  # type: ignore[attr-defined]
+    return asked
