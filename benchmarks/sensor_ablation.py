@@ -73,6 +73,13 @@ GROUPS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
         "mesu:s0.2,r0.3,lr_mu2,sp0.25": ("mesu", "pipeline", {"sigma_init": 0.2, "ratio_max": 0.3, "lr_mu": 2.0,
                                                                "sigma_prior": 0.25}),
     },
+    "round5": {
+        **{f"fixed:sensor,N={n:g}": ("fixed", "sensor", {"N": n}) for n in (1e4, 3e4, 1e5)},
+        "fixed:sensor": ("fixed", "sensor", {}),
+        "mesu:sensor": ("mesu", "sensor", {}),
+        "fixed:sensor,centered": ("fixed", "sensor", {"sigma_grad": "centered"}),
+        "fixed:sensor,train_samples=2": ("fixed", "sensor", {"train_samples": 2}),
+    },
     "window": {f"fixed:s0.2,sigma_max={v}": ("fixed", "pipeline", {"sigma_init": 0.2, "sigma_max": v})
                for v in (0.2, 0.8)},
 }
