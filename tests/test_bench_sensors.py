@@ -136,7 +136,7 @@ def _hapt_fixture(root, users=4, n=3000, seed=0):
     rng = np.random.default_rng(seed)
     lines = ["file,user,rec,n_samples,n_labelled"]
     for u in range(1, users + 1):
-        lab = np.repeat(rng.integers(1, 13, size=n // 250), 250)
+        lab = np.repeat(rng.permutation(np.arange(1, 13))[np.arange(n // 250) % 12], 250)
         lab[rng.random(n) < 0.01] = -1
         X = (rng.normal(size=(n, 6)) * 200 + lab[:, None] * 50 * np.arange(1, 7)).astype(int)
         fn = f"user{u:02d}_rec0.csv.gz"

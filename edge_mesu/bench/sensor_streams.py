@@ -265,6 +265,8 @@ def hapt_stream(rs: RecordingSet, protocol: str, seed: int, spec: FrontEndSpec |
     raw_end = raw if protocol != "drift" else _drift_raw(c["X"], np.full(len(raw), 5), gain, off)
 
     def vectors(r: np.ndarray, ends: np.ndarray, m: np.ndarray, v: np.ndarray) -> np.ndarray:
+        if len(ends) == 0:
+            return np.zeros((0, spec.n_outputs), dtype=np.float32)
         frames = _window_frames(r, ends, spec)
         mm, vv = np.repeat(m[None], len(ends), 0), np.repeat(v[None], len(ends), 0)
         return _to_float(normalise_windows(frames, mm, vv, spec), spec)
