@@ -80,6 +80,16 @@ GROUPS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
         "fixed:sensor,centered": ("fixed", "sensor", {"sigma_grad": "centered"}),
         "fixed:sensor,train_samples=2": ("fixed", "sensor", {"train_samples": 2}),
     },
+    "final": {  # one setting at a time away from the sensor preset (plus the presets it replaces)
+        "fixed:paper": ("fixed", "paper", {}),
+        "mesu:paper": ("mesu", "paper", {}),
+        "mesu:pipeline": ("mesu", "pipeline", {}),
+        **{f"fixed:sensor,sigma_init={v}": ("fixed", "sensor", {"sigma_init": v}) for v in (0.1, 0.15, 0.3, "paper")},
+        **{f"fixed:sensor,ratio_max={v}": ("fixed", "sensor", {"ratio_max": v}) for v in (0.1, 0.5, None)},
+        **{f"fixed:sensor,lr_mu={v}": ("fixed", "sensor", {"lr_mu": v}) for v in (1.0, 3.0)},
+        "fixed:sensor,sigma_max=default": ("fixed", "sensor", {"sigma_max": None}),
+        "fixed:sensor,sigma_prior=0.25": ("fixed", "sensor", {"sigma_prior": 0.25}),
+    },
     "window": {f"fixed:s0.2,sigma_max={v}": ("fixed", "pipeline", {"sigma_init": 0.2, "sigma_max": v})
                for v in (0.2, 0.8)},
 }
