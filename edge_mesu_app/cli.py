@@ -20,6 +20,7 @@ from edge_mesu.errors import EdgeMesuError
 
 from . import export_cmd, info_cmd, learn_cmd, predict_cmd, simulate_cmd, sweep_cmd
 from .bench import river as river_bench
+from .bench import sensors as sensors_bench
 from .outputs import check_dir, check_file, user_error
 from .progress import add_quiet_argument
 
@@ -29,7 +30,7 @@ __all__ = ["main", "build_parser"]
 def _add_bench(sub: Any) -> None:
     bench = sub.add_parser(
         "bench",
-        help="run a benchmark (pmnist, throughput, river)",
+        help="run a benchmark (pmnist, throughput, river, sensors)",
         description="Run one of the shipped benchmarks; each prints a table and can write JSON.",
     )
     which = bench.add_subparsers(dest="bench", required=True, metavar="{pmnist,throughput,river}")
@@ -80,6 +81,14 @@ def _add_bench(sub: Any) -> None:
     )
     river_bench.add_arguments(r)
     r.set_defaults(func=river_bench.handler)
+    s = which.add_parser(
+        "sensors",
+        help="real sensor streams: MESU against SGD's learning-rate curve and replay",
+        description=sensors_bench.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sensors_bench.add_arguments(s)
+    s.set_defaults(func=sensors_bench.handler)
 
 
 def _parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:

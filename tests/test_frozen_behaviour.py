@@ -34,19 +34,21 @@ pytestmark = pytest.mark.slow
 N_UPDATES = 2000
 LAYERS = (12, 16, 4)
 
+# pipeline: re-recorded (both hashes) when SensorPipeline.create moved to the sensor preset chosen on the real
+# recordings (issue 17): a deliberate change of behaviour.
 # fixed, fleet16, pipeline: re-recorded when the fixed learner's sigma_min default became the float learner's
 # 1e-6 (one preset for both; below every σ window, so no number moved: BEHAVIOUR is unchanged). Before that
 # change, on 56329df: 48a3a11b…, 487684623…, 81063a43…
 EXPECTED = {
     "fixed": "b2c4585b139d365800eab18b04f0cd25fced2d4298f26e9cf116e87a2d3a1945",
     "fleet16": "1598ead93f0dd443af9d93a93e87c8f42c1820ba9fe7841db242ef11d201fdd9",
-    "pipeline": "9623050a377802518c104f50049605f082d05d1e2af6a609d2ad5c8c340bdad1",
+    "pipeline": "6309b71576a70baa4ddb7f535330aa623e3162c13d513a291f1af52461ef96f8",
     "float64": "4b65400903aac2b6be930c7e23384685fd282f9417b0a73cebdf53fb59abe0dc",
 }
 BEHAVIOUR = {
     "fixed": "8a229b6a014ab0e1d8509549468a47d333864307e70618a83abe11577bcebd31",
     "fleet16": "86b335bd46c506eeeae7ce71d4cfd43e36f5c737b318e679d59b0e8e8162565b",
-    "pipeline": "5c10b32b33e52da31a41acc5cfc95bbb2eff020cce497c001a270791e574a42f",
+    "pipeline": "7f6cec2b7907b4c390018a9659cba432a689adf18a8f92c28d453f545597e161",
     "float64": "26a22fd3cce4d62310996f3e6cc940a15974cf32063457a4e071b6383f78b0f6",
 }
 # Float results depend on the CPU's SIMD kernels (OpenBLAS core type, numpy's dispatched exp): the float

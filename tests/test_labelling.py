@@ -1,0 +1,57 @@
+"""Labelling policies: budgets are kept, the most uncertain windows are the ones asked for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge_mesu import FixedMESULearner, SGDLearner
+from edge_mesu.labelling import BudgetedSelector, RandomSelector, UncertaintyGate, learn_if_selected, uncertainty_score
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.25, 0.5, 1.0])
+def test_budget_is_never_exceeded(fraction):
+    rng = np.random.default_rng(0)
+    sel = BudgetedSelector(fraction=fraction, window=50, burst=4)
+    asked = np.array([sel.offer(s) for s in rng.exponential(size=4000)])
+    for n in (10, 100, 1000, 4000):  # any prefix: at most fraction·n + burst
+        assert asked[:n].sum() <= fraction * n + 4
+    assert asked.sum() >= 0.8 * fraction * 4000  # and most of the budget is spent
+    assert sel.used_fraction == pytest.approx(asked.mean())
+
+
+def test_asks_for_the_uncertain_windows():
+    rng = np.random.default_rng(1)
+    scores = rng.random(5000)
+    sel = BudgetedSelector(fraction=0.1, window=200)
+    asked = np.array([sel.offer(s) for s in scores])
+    late = asked[200:]  # once the window of recent scores is full
+    assert scores[200:][late].mean() > 0.85 and scores[200:][late].min() > 0.75
+
+
+def test_gate_and_random():
+    g = UncertaintyGate(0.2)
+    assert [g(0.1), g(0.2), g(0.3)] == [False, False, True]
+    r = RandomSelector(0.25, seed=3)
+    frac = np.mean([r.offer() for _ in range(4000)])
+    assert abs(frac - 0.25) < 0.03 and r.used_fraction == frac
+    for bad in (dict(fraction=0.0), dict(fraction=1.5), dict(fraction=0.1, window=0)):
+        with pytest.raises(ValueError):
+            BudgetedSelector(**bad)
+    with pytest.raises(ValueError):
+        UncertaintyGate(-1.0)
+    with pytest.raises(ValueError):
+        BudgetedSelector(0.5).offer(float("nan"))
+
+
+def test_learn_if_selected_learns_only_what_it_asks_for():
+    rng = np.random.default_rng(0)
+    m = FixedMESULearner(layers=(4, 8, 3), sigma_init=0.2, seed=0)
+    x = rng.normal(size=4)
+    assert uncertainty_score(m, x) >= 0.0
+    assert not learn_if_selected(m, x, 1, UncertaintyGate(1e9)) and m.step == 0
+    assert learn_if_selected(m, x, 1, UncertaintyGate(0.0) if uncertainty_score(m, x) > 0 else BudgetedSelector(1.0))
+    assert m.step == 1
+    assert learn_if_selected(m, x, None, BudgetedSelector(1.0)) and m.step == 1  # asked, nobody answered
+    s = SGDLearner(layers=(4, 8, 3), seed=0)
+    assert 0.0 <= uncertainty_score(s, x) <= np.log2(3) + 1e-9  # entropy for a deterministic learner
