@@ -22,10 +22,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
-__all__ = ["BudgetedSelector", "RandomSelector", "UncertaintyGate", "learn_if_selected", "uncertainty_score"]
+from .interface import StreamingLearner
+from .uncertainty import entropy_bits
+
+__all__ = [
+    "BudgetedSelector",
+    "LabelPolicy",
+    "RandomSelector",
+    "SCORES",
+    "UncertaintyGate",
+    "learn_if_selected",
+    "uncertainty_score",
+]
 
 
 @dataclass
@@ -126,24 +138,43 @@ class RandomSelector:
         return self.asked / self.offered if self.offered else 0.0
 
 
-def uncertainty_score(learner: object, x: np.ndarray, samples: int = 8) -> float:
-    """The policy's score of one window: the mutual information (bits) over ``samples`` weight samples for a
-    Bayesian learner, the softmax entropy of the mean network for a deterministic one (no σ)."""
-    from .uncertainty import entropy_bits
+SCORES = ("mutual_information", "entropy")
 
+
+class LabelPolicy(Protocol):
+    """What decides whether a window is worth a label: ``offer(score)`` returns True to ask for it."""
+
+    def offer(self, score: float) -> bool: ...
+
+
+def uncertainty_score(
+    learner: StreamingLearner, x: np.ndarray, samples: int = 8, score: str = "mutual_information"
+) -> float:
+    """The policy's score of one window (bits): ``"mutual_information"`` over ``samples`` weight samples (the
+    epistemic part: what MESU's σ knows it does not know; 0 for a deterministic learner) or ``"entropy"``,
+    the softmax entropy of the mean network (what a deterministic learner can offer)."""
     X = np.asarray(x, dtype=np.float64)[None]
-    if hasattr(learner, "config"):  # a MESU learner (float or fixed): σ gives the epistemic part
-        return float(learner.uncertainty(X, samples=samples).epistemic[0])  # type: ignore[attr-defined]
-    return float(entropy_bits(learner.predict_proba(X, samples=0))[0])  # type: ignore[attr-defined]
+    if score == "mutual_information":
+        return float(learner.uncertainty(X, samples=samples).epistemic[0])
+    if score == "entropy":
+        return float(entropy_bits(learner.predict_proba(X, samples=0))[0])
+    raise ValueError(f"score must be one of {SCORES}, got {score!r}")
 
 
-def learn_if_selected(learner: object, x: np.ndarray, label: int | None, policy: object, samples: int = 8) -> bool:
+def learn_if_selected(
+    learner: StreamingLearner,
+    x: np.ndarray,
+    label: int | None,
+    policy: LabelPolicy,
+    samples: int = 8,
+    score: str = "mutual_information",
+) -> bool:
     """Score a window, offer it to ``policy`` and, when selected and a label is given, learn it.
 
     Returns whether the policy asked for the label. On a device the label request goes to the user; here a
     labelled stream stands in for the answer (``label=None``: nobody answers, nothing is learned).
     """
-    asked = bool(policy.offer(uncertainty_score(learner, x, samples)))  # type: ignore[attr-defined]
+    asked = bool(policy.offer(uncertainty_score(learner, x, samples, score)))
     if asked and label is not None:
-        learner.learn_one(x, int(label))  # type: ignore[attr-defined]
+        learner.learn_one(x, int(label))
     return asked

@@ -29,7 +29,7 @@ from .interface import FrontEndDescription, IntegerInputLearner, NetworkDescript
 from .learner_base import BaseLearner, Persistent
 from .registry import learner_class, make_learner
 
-__all__ = ["SensorPipeline", "WindowBatch", "UNCERTAINTY_MODES", "sigma_pinned_fraction"]
+__all__ = ["SensorPipeline", "WindowBatch", "UNCERTAINTY_MODES", "sigma_pinned_fraction", "sigma_capped_fraction"]
 
 UNCERTAINTY_MODES = ("unlabelled", "all", "none")
 SENSOR_PRESET = "sensor"  # the learner preset of a new pipeline (edge_mesu.presets)
@@ -294,20 +294,38 @@ class SensorPipeline(Persistent):
 
 
 def sigma_pinned_fraction(learner: Any) -> float:
-    """Fraction of a learner's σ stuck at an end of its range (the robustness check of docs/frontend.md).
+    """Fraction of a learner's σ frozen at the floor or run away (the robustness check of docs/frontend.md).
 
-    Fixed point: σ codes at ``code_min`` (the top, σ_max) or ``code_max`` (the floor). Float: σ at most
-    2·``sigma_min`` (the floor) or at least 4·σ_prior (runaway); 0.0 for a learner without σ (SGD).
+    Fixed point: σ codes at ``code_max`` (the floor σ_min: the weight no longer moves). Float: σ at most
+    2·``sigma_min`` (the floor), at least 4·σ_prior (runaway) or not finite; 0.0 for a learner without σ
+    (SGD). σ held at a configured cap ``sigma_max`` is not pinned — the cap is the rule's own bound on
+    exploration, and both learners sit there alike; :func:`sigma_capped_fraction` reports it.
     """
     desc = describe(learner)
     if desc.fixed is not None:
         code, plan = desc.fixed.code, desc.fixed.plan
-        return float(np.mean((code <= plan.code_min) | (code >= plan.code_max)))
+        return float(np.mean(code >= plan.code_max))
     if desc.config is None:
         return 0.0
     sigma = np.concatenate([s.ravel() for _, _, s in desc.posterior])
     low = 2.0 * (desc.config.sigma_min or 0.0)
     return float(np.mean((sigma <= low) | (sigma >= 4.0 * desc.config.sigma_prior) | ~np.isfinite(sigma)))
+
+
+def sigma_capped_fraction(learner: Any) -> float:
+    """Fraction of a learner's σ held at the top of its range (``sigma_max``, or the fixed code ``code_min``).
+
+    Weights with no evidence either way (a dead channel's, early in a stream) sit there; 0.0 for a learner
+    without σ or without a cap.
+    """
+    desc = describe(learner)
+    if desc.fixed is not None:
+        code, plan = desc.fixed.code, desc.fixed.plan
+        return float(np.mean(code <= plan.code_min))
+    if desc.config is None or desc.config.sigma_max is None:
+        return 0.0
+    sigma = np.concatenate([s.ravel() for _, _, s in desc.posterior])
+    return float(np.mean(sigma >= desc.config.sigma_max * (1.0 - 1e-6)))
 
 
 def _describe(spec: FrontEndSpec) -> str:

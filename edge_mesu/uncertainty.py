@@ -38,4 +38,8 @@ def decompose(probs: np.ndarray) -> Uncertainty:
     predictive = entropy_bits(probs.mean(axis=0))
     aleatoric = entropy_bits(probs).mean(axis=0)
     epistemic = np.maximum(predictive - aleatoric, 0.0)
+    # samples that agree exactly carry no epistemic uncertainty: 0, not the rounding of a mean of copies
+    agree = np.all(probs == probs[:1], axis=(0, 2))
+    epistemic[agree] = 0.0
+    predictive[agree] = aleatoric[agree]
     return Uncertainty(predictive=predictive, aleatoric=aleatoric, epistemic=epistemic)

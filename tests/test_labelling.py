@@ -54,4 +54,13 @@ def test_learn_if_selected_learns_only_what_it_asks_for():
     assert m.step == 1
     assert learn_if_selected(m, x, None, BudgetedSelector(1.0)) and m.step == 1  # asked, nobody answered
     s = SGDLearner(layers=(4, 8, 3), seed=0)
-    assert 0.0 <= uncertainty_score(s, x) <= np.log2(3) + 1e-9  # entropy for a deterministic learner
+    assert 0.0 <= uncertainty_score(s, x, score="entropy") <= np.log2(3) + 1e-9  # what a deterministic net has
+    assert uncertainty_score(s, x) == 0.0  # no weight uncertainty: exactly zero mutual information
+
+
+def test_deterministic_learner_has_exactly_zero_mutual_information():
+    from edge_mesu import SGDLearner
+
+    s = SGDLearner(layers=(4, 8, 3), seed=0)
+    u = s.uncertainty(np.random.default_rng(0).normal(size=(500, 4)), samples=10)
+    assert np.all(u.epistemic == 0.0) and np.array_equal(u.predictive, u.aleatoric)  # was up to 6.7e-16
