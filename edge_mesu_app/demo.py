@@ -235,6 +235,6 @@ def _next_steps(spec: FrontEndSpec, device: str) -> list[str]:
         f"  edge-mesu learn --csv my.csv --channels ax,ay,az --label label --window {spec.window}{feats} "
         "--sensor-hz 50 --fixed --state my.emsu",
         f"  edge-mesu simulate --state my.emsu --device {device}",
-        "  edge-mesu export --state my.emsu --tflite my.tflite --c my_c",
+        "  edge-mesu export --state my.emsu --tflite my.tflite --firmware my_firmware",
         "  edge-mesu predict --csv new.csv --state my.emsu --label label > predictions.csv",
     ]

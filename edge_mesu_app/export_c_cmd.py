@@ -22,7 +22,7 @@ def add_c_arguments(p: argparse.ArgumentParser) -> None:
         dest="c",
         metavar="DIR",
         help="write a C99 library (inference + MESU update) into DIR; needs a fixed-point state "
-        "('learn --fixed', the demo's); a pipeline state exports its learner (the front end is not in the C yet)",
+        "('learn --fixed', the demo's); a pipeline state exports its learner alone (--firmware: front end and learner)",
     )
     p.add_argument("--c-name", dest="c_name", default="mesu_net", help="C identifier prefix (default mesu_net)")
     p.add_argument(

@@ -26,6 +26,7 @@ from edge_mesu.errors import EdgeMesuError
 from edge_mesu.loading import load_learner
 
 from .export_c_cmd import add_c_arguments, export_c
+from .export_firmware_cmd import add_firmware_arguments, check_firmware_options, export_firmware
 from .outputs import Staging, check_dir, check_distinct, check_file, user_error
 
 __all__ = ["add_commands", "export_handler", "quant_report_handler"]
@@ -46,6 +47,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--onnx-int8", dest="onnx_int8", help="int8 QDQ ONNX output path")
     p.add_argument("--tflite", help="int8 TFLite output path")
     add_c_arguments(p)
+    add_firmware_arguments(p)
     p.add_argument(
         "--check",
         choices=("tflm",),
@@ -136,19 +138,25 @@ def _check_extras(args: argparse.Namespace) -> None:
         tflm_runtime()
 
 
-def _plan(args: argparse.Namespace) -> tuple[dict[str, Path], Path | None]:
-    """The output paths by option (files) and the C directory, each checked; nothing is written."""
+def _plan(args: argparse.Namespace) -> tuple[dict[str, Path], Path | None, Path | None]:
+    """The output paths by option (files), the C directory and the firmware directory, each checked;
+    nothing is written."""
     if args.check and not args.tflite:
         raise ValueError("--check tflm needs --tflite")
-    if not (args.onnx or args.onnx_int8 or args.tflite or args.c):
-        raise ValueError("nothing to export: give --onnx, --onnx-int8, --tflite and/or --c")
+    if not (args.onnx or args.onnx_int8 or args.tflite or args.c or args.firmware):
+        raise ValueError("nothing to export: give --onnx, --onnx-int8, --tflite, --c and/or --firmware")
     files = {opt: check_file(getattr(args, key), opt) for key, opt in _FILE_TARGETS if getattr(args, key)}
     check_distinct(files)
     c_dir = check_dir(args.c, "--c") if args.c else None
+    fw_dir = check_dir(args.firmware, "--firmware") if args.firmware else None
+    if fw_dir is not None:
+        check_firmware_options(args)
+        if c_dir is not None and c_dir.resolve() == fw_dir.resolve():
+            raise ValueError(f"--c and --firmware name the same directory {fw_dir}")
     if args.calibration_samples < 1:
         raise ValueError(f"--calibration-samples must be >= 1, got {args.calibration_samples}")
     _check_extras(args)
-    return files, c_dir
+    return files, c_dir, fw_dir
 
 
 def _learner_of(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -159,12 +167,17 @@ def _learner_of(args: argparse.Namespace) -> tuple[Any, Any]:
     loaded = load_learner(args.state)
     pipe = loaded if isinstance(loaded, SensorPipeline) else None
     learner = pipe.learner if pipe is not None else loaded
-    if args.c:
+    if args.firmware and pipe is None:
+        raise ValueError(
+            f"--firmware needs a sensor-pipeline state (the front end is part of the library); {args.state} holds "
+            f"a bare {type(loaded).__name__}: export its learner with --c"
+        )
+    if args.c or args.firmware:
         try:
             fixed_network(learner)
         except ValueError as exc:
             hint = " ('edge-mesu learn --fixed' makes a fixed-point state)" if learner.input_format is None else ""
-            raise ValueError(f"--c: {exc}{hint}") from None
+            raise ValueError(f"{'--c' if args.c else '--firmware'}: {exc}{hint}") from None
     return learner, pipe
 
 
@@ -175,15 +188,15 @@ def _frontend_note(state: str, pipe: Any) -> str:
         f"note: {state} is a sensor pipeline: the "
         f"artefacts hold its learner {'-'.join(map(str, learner.layers))}, whose {learner.layers[0]} inputs are "
         f"the front end's int8 outputs ({spec.out_fmt.qstring}; window {spec.window}, hop {spec.hop_samples}, "
-        f"{shape}). The front end is not part of the exported models, nor of the C library yet: the device "
-        f"must compute those inputs (docs/frontend.md)."
+        f"{shape}). The front end is not part of these artefacts: the device must compute those inputs "
+        f"(docs/frontend.md), or export the whole device loop with --firmware DIR."
     )
 
 
 def export_handler(args: argparse.Namespace) -> int:
     """Write the requested artefacts (all of them or none) and print each one's size, operators and formats."""
     try:
-        files, c_dir = _plan(args)
+        files, c_dir, fw_dir = _plan(args)
         learner, pipe = _learner_of(args)
         X = None
         if args.onnx_int8 or args.tflite:
@@ -193,13 +206,13 @@ def export_handler(args: argparse.Namespace) -> int:
         return _fail(user_error(exc))
     with Staging() as stage:
         try:
-            reports, status = _write_all(args, learner, files, c_dir, X, stage)
+            reports, status = _write_all(args, learner, pipe, files, (c_dir, fw_dir), X, stage)
             stage.commit()
         except (ValueError, OSError, RuntimeError, EdgeMesuError) as exc:
             return _fail(stage.user_text(user_error(exc)) + "; nothing was written")
     for rep in reports:
         print(rep.format_text())
-    if pipe is not None:
+    if pipe is not None and (args.onnx or args.onnx_int8 or args.tflite or args.c):
         print(_frontend_note(args.state, pipe))
     return status
 
@@ -207,8 +220,9 @@ def export_handler(args: argparse.Namespace) -> int:
 def _write_all(
     args: argparse.Namespace,
     learner: Any,
+    pipe: Any,
     files: dict[str, Path],
-    c_dir: Path | None,
+    dirs: tuple[Path | None, Path | None],
     X: np.ndarray | None,
     stage: Staging,
 ) -> tuple[list[Any], int]:
@@ -229,8 +243,11 @@ def _write_all(
         from export import to_tflite_int8
 
         reports.append(to_tflite_int8(learner, staged["--tflite"], calibration=X))
+    c_dir, fw_dir = dirs
     if c_dir is not None:
         reports.append(export_c(args, learner, stage.directory(c_dir)))
+    if fw_dir is not None:
+        reports.append(export_firmware(args, pipe, stage.directory(fw_dir), fw_dir))
     reports = [dataclasses.replace(r, path=stage.user_text(str(r.path))) for r in reports]
     status = 0
     if args.check == "tflm":

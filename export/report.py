@@ -70,6 +70,8 @@ class ExportReport:
                 lines.extend(f"    {k}: {v}" for k, v in value.items())
             else:
                 lines.append(f"  {key}: {value}")
+        if not self.tensors:
+            return "\n".join(lines)
         lines.append("  tensors:")
         width = max((len(t.name) for t in self.tensors), default=4)
         for t in self.tensors:

@@ -71,7 +71,7 @@ def test_export_c_of_a_pipeline_state_exports_its_learner(
     out = capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["dev.c", "dev.h", "dev_model.h"]
     assert "arena_bytes" in out and "x        int8     300" in out
-    assert "front end is not part of the exported models, nor of the C library yet" in out
+    assert "The front end is not part of these artefacts" in out and "--firmware DIR" in out
     assert "window 100, hop 50" in out
 
 
