@@ -18,7 +18,7 @@ from typing import Any
 
 from edge_mesu.errors import EdgeMesuError
 
-from . import export_cmd, info_cmd, learn_cmd, predict_cmd, simulate_cmd, sweep_cmd
+from . import emulate_cmd, export_cmd, info_cmd, learn_cmd, predict_cmd, simulate_cmd, sweep_cmd
 from .bench import river as river_bench
 from .bench import sensors as sensors_bench
 from .outputs import check_dir, check_file, user_error
@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         sweep_cmd.add_commands,
         learn_cmd.add_commands,
         predict_cmd.add_commands,
+        emulate_cmd.add_commands,
     ):
         add_commands(sub)
     return parser

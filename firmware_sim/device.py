@@ -64,8 +64,13 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "program_us_per_byte": ("num", False),
         "endurance_cycles": ("int", True),
     },
+    "power": {
+        "supply_v": ("num", True),
+        "run_ua_per_mhz": ("num", True),
+        "sleep_ua": ("num", False),
+    },
 }
-_OPTIONAL_SECTIONS = ("flash_write",)
+_OPTIONAL_SECTIONS = ("flash_write", "power")
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,20 @@ class FlashWrite:
         """Microseconds to erase the pages holding ``nbytes`` and program them."""
         pages = math.ceil(nbytes / self.page_bytes)
         return pages * self.erase_us_per_page + nbytes * self.program_us_per_byte
+
+
+@dataclass(frozen=True)
+class Power:
+    """The core's supply: volts, run current per MHz (code from flash) and the sleep current between windows
+    (RAM retained, a wake-up timer running) — datasheet figures, cited in the profile."""
+
+    supply_v: float
+    run_ua_per_mhz: float
+    sleep_ua: float
+
+    def run_ua(self, clock_hz: float) -> float:
+        """Run current in µA at ``clock_hz``."""
+        return self.run_ua_per_mhz * clock_hz / 1e6
 
 
 @dataclass(frozen=True)
@@ -100,6 +119,7 @@ class Device:
     costs: Mapping[str, float] = field(repr=False)
     flash_write: FlashWrite | None = None
     source: str = "<memory>"
+    power: Power | None = None
 
     def cycles_to_us(self, cycles: float) -> float:
         """Convert a cycle count at this device's clock to microseconds."""
@@ -154,6 +174,7 @@ def parse_device(data: dict, source: str = "<dict>") -> Device:
     flash_write = None
     if "flash_write" in data:
         flash_write = FlashWrite(**_section(data, "flash_write", source))
+    power = Power(**{k: float(v) for k, v in _section(data, "power", source).items()}) if "power" in data else None
     return Device(
         name=top["name"],
         description=top["description"],
@@ -168,6 +189,7 @@ def parse_device(data: dict, source: str = "<dict>") -> Device:
         costs=MappingProxyType({k: float(v) for k, v in costs.items()}),
         flash_write=flash_write,
         source=source,
+        power=power,
     )
 
 

@@ -47,6 +47,7 @@ from .emulate import (
     EmulatorUnavailableError,
     _load_segments,
     _run,
+    _size,
     _symbols,
     _thumb_count,
     emulator_available,
@@ -471,6 +472,10 @@ class LibraryEmulation:
     flash: bytes  # the slots' flash at the end
     cuts: list[tuple[int, int, str]] = field(default_factory=list)  # (sample index, instructions, outcome)
     push_instructions: int = 0  # counted over the stream when asked
+    push_counts: np.ndarray | None = None  # instructions of each sample's push (count=True), int64 (n,)
+    window_pushes: np.ndarray | None = None  # indices of the samples whose push completed a window
+    object_sizes: dict[str, dict[str, int]] = field(default_factory=dict)  # text/data/bss of each src/*.o
+    device_struct_bytes: int = 0  # sizeof the library's device struct (<lib>_t: its RAM besides .data/.bss)
 
     @property
     def torn(self) -> int:
@@ -497,6 +502,7 @@ def emulate_library(
     cut_at: tuple[int, ...] = (),
     cuts_per_save: int = 40,
     count: bool = False,
+    save_at_end: bool = False,
 ) -> LibraryEmulation:
     """Cross-compile a library folder written by :func:`edge_mesu.device.package.write_library` (all of
     ``src/``) with a harness and run its device loop on an emulated Cortex-M4, one raw sample per call.
@@ -506,7 +512,8 @@ def emulate_library(
     ``save_every`` learning steps): before letting that push run, the power is cut ``cuts_per_save`` times
     at instants spread over it (from a snapshot of RAM and flash); each reboot must restore the state of
     the previous save or of this one (``cuts``: outcome "old", "new", "torn"; before the first save
-    "factory").
+    "factory"). ``count`` counts each push's instructions (``push_counts``, slower); ``save_at_end`` calls
+    the library's save after the last sample (the flash then holds the final state).
     """
     _check()
     src = Path(root) / "src"
@@ -525,6 +532,7 @@ def emulate_library(
     with tempfile.TemporaryDirectory(prefix="edge_mesu_emu_lib_") as tmp:
         elf = _build({**files, "harness.c": harness}, objects, Path(tmp))
         dev = _Device(elf, nvm_bytes=layout.total_bytes)
+        sizes = {o: _size(Path(tmp) / f"{o}.o", Path(tmp)) for o in sorted(objects)}
     dev.uc.mem_write(NVM_BASE, b"\xff" * layout.total_bytes)
     boot = int(np.int32(np.uint32(dev.call("emu_boot")[0])))
     x = np.ascontiguousarray(samples, dtype="<i2").reshape(-1, channels)
@@ -532,6 +540,8 @@ def emulate_library(
     rows: list[tuple[int, int, int, int, int]] = []
     cuts: list[tuple[int, int, str]] = []
     pushed = 0
+    counts = np.zeros(x.shape[0], dtype=np.int64) if count else None
+    windows: list[int] = []
     for i in range(x.shape[0]):
         dev.write("emu_x", x[i].tobytes())
         dev.set_u32("emu_label", int(lab[i]))
@@ -539,14 +549,23 @@ def emulate_library(
             cuts += _cut_a_save(dev, layout, config_hash, i, cuts_per_save)
         done, n, _ = dev.call("emu_push", count=count)
         pushed += n
+        if counts is not None:
+            counts[i] = n
         if done:
             rows.append(_result_row(dev, n_out))
+            windows.append(i)
+    if save_at_end and dev.call("emu_save")[0] != 0:
+        raise RuntimeError("the emulated library's final save failed")
     return LibraryEmulation(
         rows=rows,
         boot=boot,
         flash=bytes(dev.uc.mem_read(NVM_BASE, layout.total_bytes)),
         cuts=cuts,
         push_instructions=pushed,
+        push_counts=counts,
+        window_pushes=np.asarray(windows, dtype=np.int64),
+        object_sizes=sizes,
+        device_struct_bytes=dev.sizes.get("emu_dev", (0, 0))[1],
     )
 
 
