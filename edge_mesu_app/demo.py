@@ -127,6 +127,7 @@ def run_demo(
     status, c_arena = _simulate_step(pipe, device, X, y, write)
     if export:
         _export_step(learner, X, y, out_dir, c_arena, write)
+        _firmware_step(pipe, device, seed, write)
     for line in _next_steps(spec, device):
         write(line)
     return status
@@ -226,6 +227,56 @@ def _export_step(
         write(line)
 
 
+FIRMWARE_WINDOWS = 200
+
+
+def _firmware_step(pipe: SensorPipeline, device: str, seed: int, write: Callable[[str], Any]) -> None:
+    """The device library of the saved state, built for a Cortex-M4 and run on an emulated core over the
+    next windows of the stream (half of them labelled), against the pipeline in Python."""
+    from firmware_sim.calibration import cpi_of
+    from firmware_sim.device import load_device
+    from firmware_sim.emulate import emulator_available
+
+    reason = emulator_available()
+    prof = load_device(device)
+    skip = None
+    if pipe.learner.input_format is None:
+        skip = "the float learner has no device C (run the demo with --learner fixed)"
+    elif reason is not None:
+        skip = reason
+    else:
+        try:
+            cpi_of(prof)
+        except ValueError:
+            skip = f"{device} has a {prof.cpu} core; only Cortex-M4 code is emulated here"
+    if skip is not None:
+        write(f"firmware: skipped ({skip})")
+        return
+    from firmware_sim.firmware_run import run_firmware
+
+    more = make_sensor_stream(n_windows=FIRMWARE_WINDOWS, seed=seed + 1)
+    codes = np.where((np.arange(len(more.labels)) // (20 * more.window)) % 2 == 0, more.labels, -1)
+    run = run_firmware(pipe, np.asarray(more.samples), codes, prof, save_every=25)
+    ipw = run.split
+    write(
+        f"firmware [measured]: the device library of the saved state (what 'export --firmware' writes) built for "
+        f"a Cortex-M4 and run on an emulated core over {run.windows} more windows: "
+        f"{'bit-exact with the pipeline in Python' if run.bit_exact else 'NOT bit-exact with Python'} at every "
+        f"window and in the final flash state"
+    )
+    write(
+        f"  instructions per window {run.per_window:,.0f}: front end {ipw['front_end']:,.0f}, predict "
+        f"{ipw['predict']:,.0f}, learn {ipw['learn']:,.0f} (on {ipw['learned_fraction']:.0%} of windows); "
+        "uncertainty is not in the C yet"
+    )
+    if "energy_uj" in run.energy:
+        e = run.energy
+        write(
+            f"  {device} [modelled]: {e['energy_uj']:.1f} uJ per window, {e['average_ua']:.1f} uA average, "
+            f"{e['battery_years']:.2f} years on a CR2032 (the MCU alone)"
+        )
+
+
 def _next_steps(spec: FrontEndSpec, device: str) -> list[str]:
     """The same job on the user's own recording, command by command."""
     feats = " --features" if spec.features else ""
@@ -236,5 +287,7 @@ def _next_steps(spec: FrontEndSpec, device: str) -> list[str]:
         "--sensor-hz 50 --fixed --state my.emsu",
         f"  edge-mesu simulate --state my.emsu --device {device}",
         "  edge-mesu export --state my.emsu --tflite my.tflite --firmware my_firmware",
+        "  edge-mesu emulate --state my.emsu --csv my.csv --label label --device "
+        f"{device if device in ('stm32l4', 'nrf52840') else 'stm32l4'}",
         "  edge-mesu predict --csv new.csv --state my.emsu --label label > predictions.csv",
     ]

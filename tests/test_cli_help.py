@@ -30,7 +30,7 @@ COMMANDS = [path for path, _ in _walk(build_parser())]
 
 def test_every_subcommand_is_walked() -> None:
     names = {" ".join(p) for p in COMMANDS}
-    expected = {"demo", "info", "learn", "predict", "simulate", "export", "quant-report", "sweep", "fleet"}
+    expected = {"demo", "info", "learn", "predict", "simulate", "export", "quant-report", "sweep", "fleet", "emulate"}
     assert expected | {"bench pmnist", "bench throughput", "bench river"} <= names
 
 

@@ -118,3 +118,14 @@ def test_window_energy_needs_power_figures_and_a_window_that_fits() -> None:
         window_energy(1_000_000, l4, 0.001, 1.3)
     e = window_energy(0, l4, 2.0, 1.3)
     assert e.energy_uj == 0 and e.average_ua == pytest.approx(1.4)  # asleep the whole window
+
+
+@pytest.mark.skipif(_emulator_reason() is not None, reason=f"Cortex-M4 emulation: {_emulator_reason()}")
+def test_demo_ends_with_the_firmware_step(tmp_path) -> None:
+    from edge_mesu_app.demo import run_demo
+
+    lines: list[str] = []
+    assert run_demo(windows=300, out_dir=tmp_path, write=lines.append, plot=False) == 0
+    text = "\n".join(lines)
+    assert "firmware [measured]:" in text and "bit-exact with the pipeline in Python at every window" in text
+    assert "uJ per window" in text and "edge-mesu emulate --state my.emsu" in text
