@@ -46,7 +46,14 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict:
     cut = 120 * 32 + 11  # inside a window and a decimation block
     pipe.process(x[:cut], lab[:cut], uncertainty="none")
     pipe.save(d / "pipe.emsu")
-    return {"dir": d, "state": d / "pipe.emsu", "x": x[cut:], "lab": lab[cut:], "n_classes": len(s.class_names)}
+    return {
+        "dir": d,
+        "state": d / "pipe.emsu",
+        "x": x[cut:],
+        "lab": lab[cut:],
+        "n_classes": len(s.class_names),
+        "cut": cut,
+    }
 
 
 def _reference(state: Path, x: np.ndarray, lab: np.ndarray, n_classes: int) -> tuple[list[tuple[int, ...]], bytes]:
@@ -82,29 +89,68 @@ def test_export_firmware_writes_the_library_and_says_what_it_holds(exported, cap
     assert f"#define DEV_FACTORY_FE_BYTES {fe_bytes}" in (out_dir / "src/dev_factory.h").read_text()
 
 
-@pytest.mark.skipif(CMAKE is None or find_compiler() is None, reason="cmake or a C compiler not found")
-def test_exported_library_continues_the_pipeline_exactly(exported, tmp_path) -> None:
-    out_dir = tmp_path / "lib"
+needs_build = pytest.mark.skipif(CMAKE is None or find_compiler() is None, reason="cmake or a C compiler not found")
+
+
+@pytest.fixture(scope="module")
+def built(exported, tmp_path_factory) -> Path:
+    """The exported library built with CMake on the host: its example's path."""
+    d = tmp_path_factory.mktemp("built")
+    out_dir = d / "lib"
     argv = ["export", "--state", exported["state"], "--firmware", out_dir, "--firmware-name", "dev"]
     assert run(*argv, "--save-every", SAVE_EVERY) == 0
-    build = tmp_path / "build"
+    build = d / "build"
     for args in (["-S", str(out_dir), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release"], ["--build", str(build)]):
         res = subprocess.run([CMAKE, *args], capture_output=True, text=True, timeout=600)
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    x, lab = exported["x"], exported["lab"]
+    return build / "dev_example"
+
+
+def _feed(exe: Path, flash: Path, x: np.ndarray, lab: np.ndarray) -> tuple[str, list[tuple[int, ...]]]:
     feed = "".join(f"{a} {b} {c} {d}\n" for (a, b, c), d in zip(x.tolist(), lab.tolist()))
-    flash = tmp_path / "flash.bin"
-    res = subprocess.run([str(build / "dev_example"), str(flash)], input=feed, capture_output=True, text=True)
+    res = subprocess.run([str(exe), str(flash)], input=feed, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
-    assert lines[0] == "boot 1"  # no saved state: the factory state, i.e. the exported pipeline
-    rows = [tuple(int(v) for v in line.split()) for line in lines[1:-1]]
+    return lines[0], [tuple(int(v) for v in line.split()) for line in lines[1:-1]]
+
+
+def _layout(state_bytes: int) -> SlotLayout:
+    return SlotLayout(2048, -(-(max(32, 8) + state_bytes) // 2048), 8)
+
+
+@needs_build
+def test_exported_library_continues_the_pipeline_exactly(exported, built, tmp_path) -> None:
+    x, lab = exported["x"], exported["lab"]
+    flash = tmp_path / "flash.bin"
+    boot, rows = _feed(built, flash, x, lab)
+    assert boot == "boot 1"  # no saved state: the factory state, i.e. the exported pipeline
     ref_rows, ref_state = _reference(exported["state"], x, lab, exported["n_classes"])
     assert len(rows) == len(ref_rows) > 200 and sum(r[3] for r in rows) > 50
     assert rows == ref_rows  # first window ends where the saved partial window left off
-    image = flash.read_bytes()
-    lay = SlotLayout(2048, -(-(max(32, 8) + len(ref_state)) // 2048), 8)
-    assert read_slots(image, lay, _config_hash(out_dir)).payload == ref_state
+    got = read_slots(flash.read_bytes(), _layout(len(ref_state)), _config_hash(built.parent.parent / "lib"))
+    assert got.payload == ref_state
+
+
+@needs_build
+def test_both_slots_corrupt_boot_the_factory_state_and_bad_labels_are_not_learned(exported, built, tmp_path) -> None:
+    x, lab = exported["x"][:3000], exported["lab"][:3000].copy()
+    flash = tmp_path / "flash.bin"
+    _, first = _feed(built, flash, x, lab)
+    lay = _layout(len(_reference(exported["state"], x[:0], lab[:0], exported["n_classes"])[1]))
+    image = bytearray(flash.read_bytes())
+    for slot in range(2):  # one flipped byte in each slot's payload
+        image[slot * lay.slot_pages * lay.page_bytes + 40] ^= 0x5A
+    flash.write_bytes(bytes(image))
+    boot, again = _feed(built, flash, x, lab)
+    assert boot == "boot 1" and again == first  # neither slot loads: the factory state runs, and says so
+    bad = lab.copy()
+    bad[:1000] = np.where(bad[:1000] >= 0, exported["n_classes"] + 3, -1)  # labels beyond the classes
+    _, rows = _feed(built, tmp_path / "fresh.bin", x, bad)
+    ref_rows, _ = _reference(
+        exported["state"], x, np.where(bad >= exported["n_classes"], -1, bad), exported["n_classes"]
+    )
+    inside = [r for r in rows if SPEC.window <= r[0] - exported["cut"] < 1000]  # windows wholly in the bad stretch
+    assert rows == ref_rows and len(inside) > 50 and not any(r[3] for r in inside)  # never learned
 
 
 def _config_hash(out_dir: Path) -> int:
