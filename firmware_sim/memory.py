@@ -39,6 +39,7 @@ Example
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,8 +183,48 @@ def code_size(learner: Describable | NetworkDescription, mode: str, device: Devi
     return int(math.ceil(total * device.code_density))
 
 
+_C_BYTES = {
+    "int8_t": 1,
+    "uint8_t": 1,
+    "int16_t": 2,
+    "uint16_t": 2,
+    "int32_t": 4,
+    "uint32_t": 4,
+    "int64_t": 8,
+    "uint64_t": 8,
+}
+_C_TABLE = re.compile(r"static const (u?int(?:8|16|32|64)_t) \w+?_(\w+)\[(\d+)\]")
+
+
+def generated_tables(learner: Describable | NetworkDescription) -> dict[str, int] | None:
+    """Bytes of each constant table in the generated C of a fixed-point network (``name → bytes``, the
+    prefix dropped), read from the source :func:`edge_mesu.fixed.cgen.generate_c` writes; ``None`` for a
+    network without C (float, or a configuration the C does not support)."""
+    from edge_mesu.fixed.cgen import generate_c
+
+    desc = describe(learner)
+    if desc.fixed is None:
+        return None
+    try:
+        src = generate_c(desc, name="t", with_state=False)
+    except ValueError:
+        return None
+    out: dict[str, int] = {}
+    for text in src.files.values():
+        for ctype, name, n in _C_TABLE.findall(text):
+            out[name] = out.get(name, 0) + _C_BYTES[ctype] * int(n)
+    return out
+
+
 def table_bytes(learner: Describable | NetworkDescription, mode: str) -> dict[str, int]:
-    """Constant lookup tables: exp (256 × int16), and for learning the Gaussian inverse CDF and σ tables."""
+    """Constant lookup tables. A fixed-point network with C: the tables of its generated source (exact;
+    inference keeps the exp table only, the compiler drops the rest). Otherwise an estimate: exp (256 ×
+    int16), and for learning the Gaussian inverse CDF and σ tables."""
+    tables = generated_tables(learner)
+    if tables is not None:
+        if mode == "infer":
+            return {k: v for k, v in tables.items() if k.startswith("exp")}
+        return tables
     if mode == "infer":
         return {"exp_table": 512}
     a = describe(learner).arithmetic

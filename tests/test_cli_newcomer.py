@@ -311,7 +311,7 @@ def test_demo_report_plot_and_next_steps(tmp_path: Path, capsys) -> None:
     assert "utilisation 0.00" not in out and "%" in out.split("latency/sample")[1].splitlines()[0]
     assert f"plot: {tmp_path / 'd' / 'demo.png'}" in out
     assert (tmp_path / "d" / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "edge-mesu learn --csv my.csv" in out.splitlines()[-4]
+    assert "edge-mesu learn --csv my.csv" in out.splitlines()[-5] and "edge-mesu emulate" in out.splitlines()[-2]
     assert SensorPipeline.load(tmp_path / "d" / "state.emsu").sample_rate_hz == 50
 
 
