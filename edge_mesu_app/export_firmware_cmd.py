@@ -73,32 +73,15 @@ def check_firmware_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--firmware {target}: exists and is not empty")
 
 
-def firmware_sources(pipe: Any) -> tuple[dict[str, str], bytes]:
-    """The generated C of ``pipe``'s learner and front end (``name → text``) and its front-end state blob.
-
-    ``ValueError`` when the pipeline's learner is not fixed point or its front end has no C form.
-    """
-    from edge_mesu.fixed.cgen import generate_c
-    from edge_mesu.frontend.cblob import frontend_blob
-    from edge_mesu.frontend.cgen import generate_frontend_c
-
-    n_classes = len(pipe.classes)
-    sources = {
-        **generate_c(pipe.learner, name="emsu_net").files,
-        **generate_frontend_c(pipe.spec, name="emsu_fe", n_classes=n_classes).files,
-    }
-    return sources, frontend_blob(pipe.frontend, n_classes)
-
-
 def export_firmware(args: argparse.Namespace, pipe: Any, out_dir: Path, shown: Path | None = None) -> ExportReport:
     """Write the library of ``pipe`` into ``out_dir`` (a new staged directory) and describe it under the
     user's path ``shown`` (default ``out_dir``)."""
     import time
 
-    from edge_mesu.device.package import write_library
+    from edge_mesu.device.package import pipeline_sources, write_library
 
     t0 = time.perf_counter()
-    sources, fe_state = firmware_sources(pipe)
+    sources, fe_state = pipeline_sources(pipe)
     lib = write_library(
         out_dir,
         sources,

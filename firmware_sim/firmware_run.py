@@ -26,11 +26,9 @@ from typing import Any
 import numpy as np
 
 from edge_mesu.device.flash import SlotLayout, read_slots
-from edge_mesu.device.package import write_library
+from edge_mesu.device.package import pipeline_sources, write_library
 from edge_mesu.fixed.cblob import state_blob
-from edge_mesu.fixed.cgen import generate_c
 from edge_mesu.frontend.cblob import frontend_blob
-from edge_mesu.frontend.cgen import generate_frontend_c
 from edge_mesu.pipeline import SensorPipeline
 
 from .calibration import cpi_of
@@ -170,11 +168,7 @@ def run_firmware(
     cpi = cpi_of(device)
     n_classes = pipe.learner.n_classes
     ref = SensorPipeline.from_bytes(pipe.to_bytes())  # a copy: Python runs on it, the library is made of pipe
-    fe_blob = frontend_blob(pipe.frontend, n_classes)
-    sources = {
-        **generate_c(pipe.learner, name="emsu_net").files,
-        **generate_frontend_c(pipe.spec, name="emsu_fe", n_classes=n_classes).files,
-    }
+    sources, fe_blob = pipeline_sources(pipe)
     page = device.flash_write.page_bytes if device.flash_write is not None else 2048
     x = np.ascontiguousarray(samples, dtype=np.int16).reshape(-1, pipe.spec.channels)
     lab = np.asarray(codes, dtype=np.int64)

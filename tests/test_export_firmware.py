@@ -18,10 +18,10 @@ from edge_mesu import SensorPipeline, load_learner
 from edge_mesu.data import make_sensor_stream
 from edge_mesu.device.flash import SlotLayout, read_slots
 from edge_mesu.device.host import find_compiler
-from edge_mesu.fixed.cblob import state_blob
 from edge_mesu.frontend import FrontEndSpec
 from edge_mesu.frontend.cblob import frontend_blob
 from edge_mesu_app.cli import main
+from firmware_sim.firmware_run import python_rows
 
 CMAKE = shutil.which("cmake")
 SPEC = FrontEndSpec(channels=3, window=32, hop=16, decimate=2, features=True, label_rule="majority")
@@ -57,22 +57,10 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def _reference(state: Path, x: np.ndarray, lab: np.ndarray, n_classes: int) -> tuple[list[tuple[int, ...]], bytes]:
-    """Python continuing the saved pipeline: ``(end, pred, label, learned, saved)`` per window, final state."""
+    """The saved pipeline continuing in Python: ``(end, pred, label, learned, saved)`` per window, final state."""
     pipe = load_learner(str(state))
-    assert isinstance(pipe, SensorPipeline)
-    fe, learner = pipe.frontend, pipe.learner
-    rows, since = [], 0
-    out = fe.push(x, lab)
-    for v, label, end in zip(out.values, out.labels, out.end):
-        pred = int(np.argmax(learner.predict_q15(fe.to_float(v[None]))[0]))
-        learned = int(0 <= label < n_classes)
-        if learned:
-            learner.learn_one_q(v, int(label))
-            since += 1
-        saved = int(since >= SAVE_EVERY)
-        since = 0 if saved else since
-        rows.append((int(end), pred, int(label), learned, saved))
-    return rows, state_blob(learner) + frontend_blob(fe, n_classes)
+    assert isinstance(pipe, SensorPipeline) and pipe.learner.n_classes == n_classes
+    return python_rows(pipe, x, lab, SAVE_EVERY)
 
 
 def test_export_firmware_writes_the_library_and_says_what_it_holds(exported, capsys) -> None:

@@ -34,13 +34,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..frontend.cgen import c_identifier
 from .csources import slots_sources
 
-__all__ = ["LibraryReport", "combined_config_hash", "detect_prefixes", "write_library"]
+__all__ = ["LibraryReport", "combined_config_hash", "detect_prefixes", "pipeline_sources", "write_library"]
 
 _TEMPLATES = {
     "template_runtime.h": "src/{lib}.h",
@@ -65,6 +66,24 @@ class LibraryReport:
     slot_pages: int | None
     page_bytes: int
     prog_unit: int
+
+
+def pipeline_sources(pipe: Any, learner: str = "emsu_net", frontend: str = "emsu_fe") -> tuple[dict[str, str], bytes]:
+    """The generated C of a sensor pipeline's learner and front end (``name → text``, for
+    :func:`write_library`) and its front end's saved state (``frontend_state=``: the factory state).
+
+    ``ValueError`` when the learner is not fixed point or the front end has no C form.
+    """
+    from ..fixed.cgen import generate_c
+    from ..frontend.cblob import frontend_blob
+    from ..frontend.cgen import generate_frontend_c
+
+    n_classes = int(pipe.learner.n_classes)
+    sources = {
+        **generate_c(pipe.learner, name=learner).files,
+        **generate_frontend_c(pipe.spec, name=frontend, n_classes=n_classes).files,
+    }
+    return sources, frontend_blob(pipe.frontend, n_classes)
 
 
 def combined_config_hash(learner_hash: int, frontend_hash: int) -> int:
