@@ -93,6 +93,12 @@ def add_commands(subparsers: Any) -> argparse.ArgumentParser:
         "'edge-mesu export --check tflm', else measured now; needs tflite-micro) is shown "
         "beside the estimate and budgeted when larger",
     )
+    p.add_argument(
+        "--measured",
+        metavar="EMULATE.json",
+        help="learn mode, a Cortex-M4 profile: use the figures 'edge-mesu emulate --json' measured (instructions "
+        "per window, library flash and RAM) instead of the model's; the report marks each figure",
+    )
     p.add_argument("--json", metavar="OUT.json", help="write the report as JSON")
     p.add_argument(
         "--plot", metavar="OUT.png", help="plot lateness and queue length (needs the plot extra: matplotlib)"
@@ -146,9 +152,14 @@ def window_rate(args: argparse.Namespace, loaded: Any) -> tuple[float, str]:
     return hz / hop, f"sensor {hz:g} Hz ({source}) / hop {hop} samples"
 
 
-def _inputs(args: argparse.Namespace) -> tuple[Any, Any, NetworkDescription, float, str, int]:
-    """(device, the learner to run, the description to cost, window rate, its derivation, queue)."""
+def _inputs(args: argparse.Namespace) -> tuple[Any, Any, NetworkDescription, float, str, int, Any]:
+    """(device, the learner to run, the description to cost, window rate, its derivation, queue, measured)."""
+    from firmware_sim.measured import load_measured
+
     device = load_device(args.device)
+    measured = load_measured(args.measured) if args.measured else None
+    if measured is not None and args.mode != "learn":
+        raise ValueError("--measured holds the learning device loop's figures: use it with --mode learn")
     queue = check_queue(args.queue)
     if isinstance(args.samples, bool) or not isinstance(args.samples, int) or args.samples < 1:
         raise ValueError(f"--samples must be an integer >= 1, got {args.samples!r}")
@@ -163,7 +174,7 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, NetworkDescription, flo
     learner = loaded.learner if isinstance(loaded, SensorPipeline) else loaded
     if args.assume_fixed:
         desc = assume_fixed_point(desc)
-    return device, learner, desc, rate, how, queue
+    return device, learner, desc, rate, how, queue, measured
 
 
 def tflm_arena_of(path: str, learner: Any, mode: str) -> Any:
@@ -186,21 +197,22 @@ def tflm_arena_of(path: str, learner: Any, mode: str) -> Any:
 def handler(args: argparse.Namespace) -> int:
     """Run the simulation the arguments describe, print the table; return the exit code."""
     try:
-        device, learner, desc, rate, how, queue = _inputs(args)
+        device, learner, desc, rate, how, queue, measured = _inputs(args)
         tflm = tflm_arena_of(args.tflite, learner, args.mode) if args.tflite else None
+        report = simulate(
+            learner,
+            device,
+            generated_stream(learner, args.samples),
+            rate_hz=rate,
+            queue=queue,
+            mode=args.mode,
+            tflm_arena=tflm,
+            description=desc,
+            measured=measured,
+        )
     except (OSError, ValueError, EdgeMesuError) as exc:
         print(f"error: {user_error(exc)}", file=sys.stderr)
         return 2
-    report = simulate(
-        learner,
-        device,
-        generated_stream(learner, args.samples),
-        rate_hz=rate,
-        queue=queue,
-        mode=args.mode,
-        tflm_arena=tflm,
-        description=desc,
-    )
     print(f"rate: {rate:.4g} windows/s = {how}")
     print(report.format_table())
     if args.json:

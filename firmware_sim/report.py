@@ -78,6 +78,9 @@ class SimReport:
     checkpoint_ms: float | None
     violations: list[str]
     learner_error: str | None = None
+    sources: dict[str, str] = field(
+        default_factory=lambda: {"flash": "modelled", "RAM": "modelled", "latency": "modelled"}
+    )
     lateness_s: list[float] = field(default_factory=list, repr=False)
     waiting: list[int] = field(default_factory=list, repr=False)
 
@@ -115,6 +118,7 @@ class SimReport:
             "checkpoint_ms",
             "violations",
             "learner_error",
+            "sources",
         )
         out = {k: getattr(self, k) for k in keys}
         out["ok"] = self.ok
@@ -173,6 +177,7 @@ class SimReport:
         )
         if self.checkpoint_ms is not None:
             lines.append(f"checkpoint:     {self.checkpoint_ms:,.1f} ms to persist the state to flash")
+        lines.append("sources:        " + "; ".join(f"{k} {v}" for k, v in self.sources.items()) + "; stream measured")
         lines.append("result:         " + ("OK, every budget holds" if self.ok else "VIOLATED"))
         lines.extend(f"  - {v}" for v in self.violations)
         return "\n".join(lines)

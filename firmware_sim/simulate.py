@@ -10,6 +10,7 @@ from edge_mesu.interface import NetworkDescription
 
 from .device import Device, load_device
 from .latency import step_latency
+from .measured import Measured
 from .memory import MemoryMap, memory_map
 from .report import SimReport
 from .stream import QueueResult, check_queue, check_rate, iter_stream, replay_queue
@@ -92,6 +93,7 @@ def simulate(
     max_samples: int | None = None,
     tflm_arena: Any = None,
     description: NetworkDescription | None = None,
+    measured: Measured | None = None,
 ) -> SimReport:
     """Check ``learner`` against ``device``: will it fit, will it keep up with ``rate_hz``?
 
@@ -111,6 +113,10 @@ def simulate(
         budgets the larger (see :func:`firmware_sim.memory_map`).
     description : what to cost (default ``learner.describe()``): e.g. a sensor pipeline's description, which
         adds its front end, or :func:`firmware_sim.assume_fixed_point` of a float learner's.
+    measured : learn mode, a Cortex-M4 profile: figures of the firmware run on an emulated core
+        (:class:`firmware_sim.measured.Measured`, from ``edge-mesu emulate --json``) replace the model's —
+        instructions per window × the core's CPI (modelled), the library's flash and RAM; the state slots and
+        the stack stay modelled. The report marks each figure (``sources``).
 
     Returns
     -------
@@ -128,12 +134,51 @@ def simulate(
     desc = learner.describe() if description is None else description
     mem = memory_map(desc, dev, mode, tflm_arena=tflm_arena)
     lat = step_latency(desc, dev, mode)
+    sources = {"flash": "modelled", "RAM": "modelled", "latency": "modelled"}
+    if measured is not None:
+        mem, lat, sources = _use_measured(measured, mem, lat, dev, mode)
     runner = _Prequential(learner, learn=(mode == "learn"))
     items = iter_stream(stream)
     if max_samples is not None:
         items = itertools.islice(items, max_samples)
     q = replay_queue(items, lat["us"] / 1e6, rate, bound, runner)
-    return _report(desc, dev, mode, mem, lat, q, runner, rate, bound)
+    report = _report(desc, dev, mode, mem, lat, q, runner, rate, bound)
+    report.sources = sources
+    return report
+
+
+def _use_measured(m: Measured, mem: MemoryMap, lat: dict, dev: Device, mode: str) -> tuple[MemoryMap, dict, dict]:
+    """The memory map and latency with ``m``'s figures in place of the model's (see :func:`simulate`)."""
+    from .calibration import cpi_of
+
+    if mode != "learn":
+        raise ValueError("measured figures are of the learning device loop: use mode 'learn'")
+    if not dev.cpu.startswith(m.core):
+        raise ValueError(
+            f"the measured instructions ran on an emulated {m.core}; {dev.name} has a {dev.cpu} core "
+            "(simulate it without measured figures)"
+        )
+    cpi = cpi_of(dev)
+    flash = {"library (measured)": m.flash_bytes}
+    if "state_image" in mem.flash:
+        flash["state_image"] = mem.flash["state_image"]
+    ram = {"library (measured)": m.ram_bytes, "stack": mem.ram["stack"]}
+    mem = MemoryMap(mem.mode, flash, ram, mem.plans, mem.tflm)
+    cycles = {"predict": m.predict * cpi, "learn": m.learn * cpi}
+    total = sum(cycles.values()) + m.frontend * cpi
+    lat = {
+        **lat,
+        "measured_cycles": cycles,
+        "frontend_cycles": m.frontend * cpi,
+        "cycles": total,
+        "us": total * 1e6 / dev.clock_hz,
+    }
+    sources = {
+        "flash": f"library measured ({m.source}), state slots modelled",
+        "RAM": f"library measured ({m.source}), stack modelled",
+        "latency": f"instructions measured on an emulated {m.core} ({m.source}) x CPI {cpi} (modelled)",
+    }
+    return mem, lat, sources
 
 
 def _report(
@@ -147,7 +192,7 @@ def _report(
     rate: float,
     bound: int,
 ) -> SimReport:
-    cycles = {name: est.cycles for name, est in lat["passes"].items()}
+    cycles = dict(lat.get("measured_cycles") or {name: est.cycles for name, est in lat["passes"].items()})
     if lat["frontend_cycles"]:
         cycles["frontend"] = lat["frontend_cycles"]
     checkpoint = None
@@ -167,7 +212,7 @@ def _report(
         cycles_per_step=lat["cycles"],
         us_per_step=lat["us"],
         cycles=cycles,
-        top_ops=_top_ops(lat["passes"], lat["cycles"]),
+        top_ops=[] if "measured_cycles" in lat else _top_ops(lat["passes"], lat["cycles"]),
         rate_hz=rate,
         queue=bound,
         utilisation=lat["us"] * rate / 1e6,

@@ -70,6 +70,14 @@ def test_emulate_is_bit_exact_and_reports_parts_memory_and_energy(files, capsys)
     assert abs(ipw["loop_and_rest"]) < 0.05 * ipw["total"]
     m = got["memory"]["measured"]
     assert m["flash"] == m["text"] + m["data"] > 0 and m["ram"] == m["data"] + m["bss"] + m["device_struct"]
+    # firmware_sim budgets those measurements when given them, and says which figures are measured
+    assert run("simulate", "--state", files["state"], "--device", "stm32l4", "--measured", out, "--samples", 20) == 0
+    sim = capsys.readouterr().out
+    assert f"library (measured) {m['flash']:,}" in sim and f"library (measured) {m['ram']:,}" in sim
+    assert f"predict {ipw['predict'] * 1.3:,.0f}, learn {ipw['learn'] * 1.3:,.0f}" in sim
+    assert "latency instructions measured on an emulated cortex-m4" in sim and "state slots modelled" in sim
+    assert run("simulate", "--state", files["state"], "--device", "stm32h7", "--measured", out) == 2
+    assert "stm32h7 has a cortex-m7 core" in capsys.readouterr().err
     e, dev = got["energy"], load_device("stm32l4")
     assert e["window_s"] == pytest.approx(16 / 50.0)
     ref = window_energy(ipw["total"], dev, 16 / 50.0, 1.3)
@@ -129,3 +137,27 @@ def test_demo_ends_with_the_firmware_step(tmp_path) -> None:
     text = "\n".join(lines)
     assert "firmware [measured]:" in text and "bit-exact with the pipeline in Python at every window" in text
     assert "uJ per window" in text and "edge-mesu emulate --state my.emsu" in text
+
+
+def test_measured_figures_are_checked_before_use(tmp_path) -> None:
+    from firmware_sim.measured import Measured, load_measured
+
+    run_json = {
+        "bit_exact": True,
+        "instructions_per_window": {"front_end": 10.0, "predict": 20.0, "learn": 30.0},
+        "memory": {"measured": {"flash": 1000, "ram": 200}},
+    }
+    m = Measured.from_run(run_json, "r.json")
+    assert (m.frontend, m.predict, m.learn, m.flash_bytes, m.ram_bytes) == (10.0, 20.0, 30.0, 1000, 200)
+    with pytest.raises(ValueError, match="r.json: that firmware run was not bit-exact"):
+        Measured.from_run({**run_json, "bit_exact": False}, "r.json")
+    with pytest.raises(ValueError, match="r.json: not the JSON of 'edge-mesu emulate' \\(missing 'memory'\\)"):
+        Measured.from_run({k: v for k, v in run_json.items() if k != "memory"}, "r.json")
+    bad = {**run_json, "instructions_per_window": {"front_end": -1, "predict": 2, "learn": 3}}
+    with pytest.raises(ValueError, match="frontend must be a number >= 0, got -1"):
+        Measured.from_run(bad, "r.json")
+    (tmp_path / "x.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="x.json: not the JSON of 'edge-mesu emulate'"):
+        load_measured(tmp_path / "x.json")
+    with pytest.raises(ValueError, match="cannot read"):
+        load_measured(tmp_path / "missing.json")
