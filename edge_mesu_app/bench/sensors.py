@@ -41,7 +41,24 @@ from edge_mesu.uncertainty import entropy_bits
 
 from .sensor_streams import SET_PROTOCOLS, SKIPPED, Stream, build_stream
 
+DESCRIPTION = """\
+Real sensor streams (the data pack's layout): every learner on every set and protocol that fits it
+(domain-incremental by subject, class-incremental, gain/offset drift), raw samples through the integer
+front end where the set has raw streams (hapt), window vectors elsewhere.
+
+Metrics: prequential accuracy (predict, then learn), retention (accuracy at the end on held-back windows
+of the first third), forgetting, final accuracy, novelty AUROC (mutual information on a class never
+learned; SGD: softmax entropy) and windows per second.
+
+Learners: mesu (float), fixed (fixed point), sgd@LR for each rate of the grid, and sgd-replay (SGD that
+replays from a buffer of as many bytes as MESU's sigma costs: one byte per weight).
+
+Example: edge-mesu bench sensors --data ../shared/data/sensors --json out.json
+"""
+
+
 __all__ = [
+    "DESCRIPTION",
     "DEFAULT_LEARNERS",
     "ReplaySGD",
     "SGD_GRID",
