@@ -368,13 +368,17 @@ def format_sensor_table(result: dict[str, Any]) -> str:
                 lines.append(
                     f"| {lname}{flag} | {_fmt(d, 'prequential')} | {_fmt(d, 'retention')} | "
                     f"{_fmt(d, 'forgetting')} | {_fmt(d, 'final')} | {_fmt(d, 'novelty_auroc', False)} | "
-                    f"{wps:,.0f} |"
+                    f"{wps:,.0f}{_spread(d.get('windows_per_s_std'))} |"
                     if wps
                     else "| — |"
                 )
     for name, why in result.get("skipped", {}).items():
         lines.append(f"\n{name}: skipped ({why})")
     return "\n".join(lines)
+
+
+def _spread(std: float | None) -> str:
+    return f" ± {std:,.0f}" if std is not None and math.isfinite(std) else ""
 
 
 def check_targets(cell: dict[str, Any], mesu: str = "fixed", floatname: str = "mesu") -> dict[str, Any]:
