@@ -68,7 +68,7 @@ class BudgetedSelector:
     With ``pace=True`` (the default) the bar drops as unspent budget piles up: with ``c`` labels of credit
     the window must be in the top ``min(1, c · fraction)`` of the recent scores. A learner's uncertainty
     falls as it learns, so against a fixed top-``fraction`` bar most windows sit below the recent quantile
-    and the budget would be left unspent (on the sensor streams, 8-19 % of the labels spent for a 25 %
+    and the budget would be left unspent (on the sensor streams, 11-19 % of the labels spent for a 25 %
     budget); pacing spends it on the most uncertain windows available. ``pace=False``: the fixed bar.
     """
 
