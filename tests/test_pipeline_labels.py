@@ -54,7 +54,7 @@ def test_budget_is_respected(stream, fraction):
     assert sel.offered == n and sel.asked == out.asked.sum()
     for k in (20, 100, n):  # every prefix within the budget plus the burst
         assert out.asked[:k].sum() <= fraction * k + 4
-    assert out.asked.sum() >= 0.6 * fraction * n  # and most of the budget is spent
+    assert out.asked.sum() >= fraction * n - 2  # and, paced, the whole budget is spent
 
 
 def test_budget_asks_for_the_uncertain_windows(stream):
