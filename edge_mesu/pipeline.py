@@ -26,8 +26,10 @@ from ._validation import check_positive_int
 from .frontend import FrontEnd, FrontEndSpec
 from .frontend.labels import ClassMap
 from .interface import FrontEndDescription, IntegerInputLearner, NetworkDescription, describe
+from .labelling import SCORES, LabelPolicy
 from .learner_base import BaseLearner, Persistent
 from .registry import learner_class, make_learner
+from .uncertainty import entropy_bits
 
 __all__ = ["SensorPipeline", "WindowBatch", "UNCERTAINTY_MODES", "sigma_pinned_fraction", "sigma_capped_fraction"]
 
@@ -41,7 +43,9 @@ class WindowBatch:
 
     end : index of the window's last raw sample since the pipeline started; label : class or −1;
     pred : predicted class (mean weights); confidence : its probability; mi : mutual information in bits
-    (NaN where not computed); learned : whether the window updated the learner; inputs : the int8 vector.
+    (NaN where not computed); learned : whether the window updated the learner; inputs : the int8 vector;
+    asked : whether a label policy asked for the window's label (all False without a policy); score : the
+    policy's score of the window in bits (NaN without a policy).
     """
 
     end: np.ndarray
@@ -52,6 +56,8 @@ class WindowBatch:
     learned: np.ndarray
     inputs: np.ndarray
     consumed: int
+    asked: np.ndarray
+    score: np.ndarray
 
     def __len__(self) -> int:
         return int(self.end.shape[0])
@@ -190,6 +196,8 @@ class SensorPipeline(Persistent):
         max_windows: int | None = None,
         uncertainty: str = "unlabelled",
         learn: bool = True,
+        label_policy: LabelPolicy | None = None,
+        label_score: str = "mutual_information",
     ) -> WindowBatch:
         """Push raw samples through the front end; predict every window, learn the labelled ones.
 
@@ -200,20 +208,37 @@ class SensorPipeline(Persistent):
         max_windows : stop right after this many windows (``consumed`` says how many samples were used).
         uncertainty : compute the mutual information for ``"unlabelled"`` windows, ``"all"`` or ``"none"``.
         learn : False to predict only (the front end still adapts unless frozen).
+        label_policy : None (learn every labelled window) or a policy of :mod:`edge_mesu.labelling`: every
+            window's score is offered to ``label_policy.offer`` after the prediction, and the window is
+            learned only when the policy asks for its label and the window has one (on a device the request
+            goes to the user; a labelled recording stands in for the answer). ``asked`` says which windows
+            were asked for. The policy's own state (budget, recent scores) is the caller's, not the pipeline's.
+        label_score : ``"mutual_information"`` (over ``uncertainty_samples`` weight samples; computed for
+            every window and also reported in ``mi``, once) or ``"entropy"`` (the entropy of the predict
+            step's own probabilities: no extra forward pass).
 
-        Bad input (shape, range, an unknown class name with no free slot) raises ``ValueError`` before
-        anything changes.
+        Bad input (shape, range, an unknown class name with no free slot, a policy without ``offer``, an
+        unknown score, a policy with ``learn=False``) raises ``ValueError`` before anything changes.
         """
         if uncertainty not in UNCERTAINTY_MODES:
             raise ValueError(f"uncertainty must be one of {UNCERTAINTY_MODES}, got {uncertainty!r}")
+        if label_policy is not None:
+            if not callable(getattr(label_policy, "offer", None)):
+                raise ValueError(f"label_policy must have an offer(score) method, got {type(label_policy).__name__}")
+            if label_score not in SCORES:
+                raise ValueError(f"label_score must be one of {SCORES}, got {label_score!r}")
+            if not learn:
+                raise ValueError("label_policy decides what is learned: it needs learn=True")
         arr = np.asarray(samples)
         n = int(arr.shape[0]) if arr.ndim else 0
         codes, new_map = self.class_map.encode(labels, n)
         out = self.frontend.push(samples, codes, max_windows)
         self.class_map = new_map
-        return self._run_windows(out, uncertainty, learn)
+        return self._run_windows(out, uncertainty, learn, label_policy, label_score)
 
-    def _run_windows(self, out: Any, uncertainty: str, learn: bool) -> WindowBatch:
+    def _run_windows(
+        self, out: Any, uncertainty: str, learn: bool, policy: LabelPolicy | None = None, score_kind: str = ""
+    ) -> WindowBatch:
         w = len(out)
         learner = self.learner
         native = learner.input_format == self.spec.out_fmt  # integers as they are, else their exact floats
@@ -223,18 +248,25 @@ class SensorPipeline(Persistent):
         conf = np.zeros(w)
         mi = np.full(w, np.nan)
         learned = np.zeros(w, dtype=bool)
+        asked = np.zeros(w, dtype=bool)
+        score = np.full(w, np.nan)
+        mi_for_policy = policy is not None and score_kind == "mutual_information"
         for i in range(w):
             row = X[i : i + 1]
             p = (q.predict_proba_q(row) if native else learner.predict_proba(row, learner.predict_samples))[0]
             pred[i], conf[i] = int(p.argmax()), float(p.max())
             labelled = out.labels[i] >= 0
-            if uncertainty == "all" or (uncertainty == "unlabelled" and not labelled):
+            if mi_for_policy or uncertainty == "all" or (uncertainty == "unlabelled" and not labelled):
                 u = (
                     q.uncertainty_q(row, self.uncertainty_samples)
                     if native
                     else learner.uncertainty(row, self.uncertainty_samples)
                 )
                 mi[i] = float(u.epistemic[0])
+            if policy is not None:
+                score[i] = mi[i] if mi_for_policy else float(entropy_bits(p))
+                asked[i] = bool(policy.offer(float(score[i])))
+                labelled = labelled and asked[i]
             if labelled and learn:
                 if native:
                     q.learn_one_q(X[i], int(out.labels[i]))
@@ -250,6 +282,8 @@ class SensorPipeline(Persistent):
             learned=learned,
             inputs=out.values,
             consumed=out.consumed,
+            asked=asked,
+            score=score,
         )
 
     # -- persistence ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import numpy as np
 from edge_mesu.frontend import FrontEndSpec
 from edge_mesu.frontend.labels import sort_class_names
 from edge_mesu.frontend.readers import read_recording
+from edge_mesu.labelling import BudgetedSelector, LabelPolicy, UncertaintyGate
 from edge_mesu.pipeline import SensorPipeline, WindowBatch
 from edge_mesu.registry import learner_class
 from edge_mesu.statefile import load_state
@@ -50,6 +51,10 @@ With --state S: resumes from S when it exists (a pipeline state from an earlier 
 learner state to wrap with a new front end) and saves back to S at the end (and every --checkpoint-every
 windows). Feeding a recording in pieces, with the state between, gives the same state as feeding it whole.
 Every output path and option is checked before the recording is read.
+
+With --label-budget Q or --label-threshold BITS, a labelling policy decides from each window's mutual
+information whether to ask for its label; only asked windows with a label in the recording are learned
+(the recording's label stands in for the user's answer). The policy's budget is not part of the state.
 
 Exit codes: 0 done; 2 bad input (missing column, non-numeric cell, window longer than the recording, a
 state that does not fit the front end, an unwritable output), with a message naming it.
@@ -116,6 +121,22 @@ def add_commands(subparsers: Any) -> None:
     ln.add_argument("--hidden", default="32", help="hidden layer sizes, comma list (default 32)")
     ln.add_argument("--classes", default=None, help="comma list of class names (default: from the labels)")
     ln.add_argument("--seed", type=int, default=0, help="seed of the learner's initial weights and noise (default 0)")
+    lab = p.add_argument_group("labels (default: learn every labelled window)").add_mutually_exclusive_group()
+    lab.add_argument(
+        "--label-budget",
+        type=float,
+        default=None,
+        metavar="Q",
+        help="ask for labels on about the top Q fraction (0 < Q <= 1) most uncertain windows (mutual "
+        "information, judged against the last 200 windows); learn only those",
+    )
+    lab.add_argument(
+        "--label-threshold",
+        type=float,
+        default=None,
+        metavar="BITS",
+        help="ask for labels on the windows whose mutual information is above BITS (>= 0); learn only those",
+    )
     p.add_argument("--state", default=None, help="resume from this state file if it exists; save back to it")
     p.add_argument("--checkpoint-every", type=int, default=None, metavar="K", help="save every K windows")
     p.add_argument("--report-every", type=int, default=500, metavar="W", help="accuracy line every W windows")
@@ -204,7 +225,24 @@ def _check_learn_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--report-every must be >= 1, got {args.report_every}")
     if args.sensor_hz is not None and not 0 < args.sensor_hz < float("inf"):
         raise ValueError(f"--sensor-hz must be a finite number > 0, got {args.sensor_hz}")
+    _label_policy(args)  # bad values are refused here, before the recording is read
     check_numbers(args)
+
+
+def _label_policy(args: argparse.Namespace) -> LabelPolicy | None:
+    """The labelling policy of ``--label-budget`` / ``--label-threshold`` (None: every label is used)."""
+    budget, threshold = getattr(args, "label_budget", None), getattr(args, "label_threshold", None)
+    if budget is not None and threshold is not None:
+        raise ValueError("--label-budget and --label-threshold exclude each other: give one")
+    if budget is not None:
+        if not 0 < budget <= 1:
+            raise ValueError(f"--label-budget must be a fraction in (0, 1], got {budget:g}")
+        return BudgetedSelector(fraction=budget)
+    if threshold is not None:
+        if not 0 <= threshold < float("inf"):
+            raise ValueError(f"--label-threshold must be a finite number of bits >= 0, got {threshold:g}")
+        return UncertaintyGate(threshold=threshold)
+    return None
 
 
 def _open_for_learning(args: argparse.Namespace, info: Any) -> tuple[SensorPipeline, list[str]]:
@@ -231,6 +269,7 @@ class _Tracker:
         self.blocks: list[dict[str, Any]] = []
         self.windows = self.labelled = self.correct = 0
         self.mi_sum, self.mi_n = 0.0, 0
+        self.asked = self.learned = 0
         self._cur = [0, 0, 0]
 
     def add(self, batch: WindowBatch) -> None:
@@ -241,7 +280,9 @@ class _Tracker:
             self._cur = [self._cur[0] + 1, self._cur[1] + lab, self._cur[2] + ok]
             if self._cur[0] == self.every:
                 self._close()
-        mi = batch.mi[np.isfinite(batch.mi)]
+        self.asked += int(batch.asked.sum())
+        self.learned += int(batch.learned.sum())
+        mi = batch.mi[np.isfinite(batch.mi) & (batch.label < 0)]
         self.mi_sum, self.mi_n = self.mi_sum + float(mi.sum()), self.mi_n + int(mi.size)
 
     def _close(self) -> None:
@@ -262,6 +303,7 @@ class _Tracker:
 
 def cmd_learn(args: argparse.Namespace, write: Any = print) -> int:
     _check_learn_args(args)
+    policy = _label_policy(args)
     pipe, channels = _open_for_learning(args, write)
     pipe.frontend.freeze(args.freeze or pipe.frontend.frozen)
     rate = f", sensor {pipe.sample_rate_hz:g} Hz" if pipe.sample_rate_hz is not None else ""
@@ -280,7 +322,10 @@ def cmd_learn(args: argparse.Namespace, write: Any = print) -> int:
             while done < len(chunk):
                 limit = None if args.checkpoint_every is None else args.checkpoint_every - since
                 batch = pipe.process(
-                    chunk.samples[done:], None if chunk.labels is None else chunk.labels[done:], max_windows=limit
+                    chunk.samples[done:],
+                    None if chunk.labels is None else chunk.labels[done:],
+                    max_windows=limit,
+                    label_policy=policy,
                 )
                 done += batch.consumed
                 track.add(batch)
@@ -301,6 +346,17 @@ def cmd_learn(args: argparse.Namespace, write: Any = print) -> int:
         f"of {track.windows} windows"
         + (f"; unlabelled windows: mean MI {track.mi_sum / track.mi_n:.3f} bits" if track.mi_n else "")
     )
+    if policy is not None:
+        rule = (
+            f"top {args.label_budget:g} of the windows by mutual information"
+            if args.label_budget is not None
+            else f"mutual information above {args.label_threshold:g} bits"
+        )
+        write(
+            f"labels: asked for {track.asked} of {track.windows} windows ({rule}); learned {track.learned} "
+            f"({_pct(track.learned, track.windows)} of the windows, {_pct(track.learned, track.labelled)} of the "
+            f"{track.labelled} labels in the recording)"
+        )
     write(
         f"state: {size:,} bytes (learning state {pipe.learner.state_nbytes():,} B, front end "
         f"{pipe.frontend.state_nbytes():,} B)" + (f", saved to {args.state}" if args.state else "")
@@ -319,11 +375,26 @@ def cmd_learn(args: argparse.Namespace, write: Any = print) -> int:
         "frontend": pipe.spec.to_dict(),
         "frontend_counters": pipe.frontend.counters.as_dict(),
         "sensor_hz": pipe.sample_rate_hz,
+        "labels_used": track.learned,
+        "labels_asked": track.asked if policy is not None else None,
+        "label_policy": _policy_json(args),
     }
     write_json(args.json, result)
     if args.plot:
         _plot(track.blocks, args.plot, write)
     return 0
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{100 * a / b:.1f}%" if b else "n/a"
+
+
+def _policy_json(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.label_budget is not None:
+        return {"kind": "budget", "fraction": args.label_budget, "score": "mutual_information"}
+    if args.label_threshold is not None:
+        return {"kind": "threshold", "bits": args.label_threshold, "score": "mutual_information"}
+    return None
 
 
 def _plot(blocks: list[dict], path: str, write: Any) -> None:

@@ -23,10 +23,28 @@ def test_budget_is_never_exceeded(fraction):
 def test_asks_for_the_uncertain_windows():
     rng = np.random.default_rng(1)
     scores = rng.random(5000)
-    sel = BudgetedSelector(fraction=0.1, window=200)
+    sel = BudgetedSelector(fraction=0.1, window=200, pace=False)
     asked = np.array([sel.offer(s) for s in scores])
     late = asked[200:]  # once the window of recent scores is full
     assert scores[200:][late].mean() > 0.85 and scores[200:][late].min() > 0.75
+    paced = BudgetedSelector(fraction=0.1, window=200)  # the bar drops only while budget piles up
+    asked = np.array([paced.offer(s) for s in scores])
+    assert scores[200:][asked[200:]].mean() > 0.85 and abs(asked.mean() - 0.1) < 0.005
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.25, 0.5])
+def test_pacing_spends_the_budget_when_uncertainty_falls(fraction):
+    """A learner's uncertainty falls as it learns: a fixed top-q bar leaves budget unspent, pacing spends it."""
+    rng = np.random.default_rng(2)
+    scores = np.exp(-np.arange(5000) / 1000) * rng.random(5000)
+    fixed_bar, paced = BudgetedSelector(fraction, pace=False), BudgetedSelector(fraction)
+    fixed_asked = np.array([fixed_bar.offer(s) for s in scores])
+    paced_asked = np.array([paced.offer(s) for s in scores])
+    assert fixed_asked.mean() < 0.9 * fraction <= 0.98 * fraction <= paced_asked.mean() <= fraction + 4 / 5000
+    for n in (10, 100, 1000, 5000):
+        assert paced_asked[:n].sum() <= fraction * n + 4
+    # still the uncertain ones: what it asks for scores well above what it passes over, window by window
+    assert np.mean(scores[paced_asked]) > 1.5 * np.mean(scores[~paced_asked])
 
 
 def test_gate_and_random():

@@ -25,18 +25,32 @@ from .sensor_streams import Stream
 __all__ = ["make_policy", "run_label_policy"]
 
 
-def make_policy(kind: str, fraction: float, seed: int, window: int = 200) -> Any:
-    """``top`` (budgeted top-``fraction``), ``random`` (same budget at random), ``gate`` (threshold =
-    ``fraction`` bits), ``all`` (every label)."""
+class MixedPolicy:
+    """Half the budget on the most uncertain windows (paced :class:`BudgetedSelector`), half at random."""
+
+    def __init__(self, fraction: float, seed: int, window: int = 200, pace: bool = True) -> None:
+        self.top = BudgetedSelector(fraction=fraction / 2, window=window, pace=pace)
+        self.rnd = RandomSelector(fraction=fraction / 2, seed=seed)
+
+    def offer(self, score: float) -> bool:
+        a = self.top.offer(score)  # always offered: it keeps the recent scores
+        return self.rnd.offer(score) or a
+
+
+def make_policy(kind: str, fraction: float, seed: int, window: int = 200, pace: bool = True) -> Any:
+    """``top`` (budgeted top-``fraction``, paced unless ``pace=False``), ``random`` (same budget at random),
+    ``mixed`` (half of each), ``gate`` (threshold = ``fraction`` bits), ``all`` (every label)."""
     if kind == "all":
         return None
+    if kind == "mixed":
+        return MixedPolicy(fraction, seed, window, pace)
     if kind == "top":
-        return BudgetedSelector(fraction=fraction, window=window)
+        return BudgetedSelector(fraction=fraction, window=window, pace=pace)
     if kind == "random":
         return RandomSelector(fraction=fraction, seed=seed)
     if kind == "gate":
         return UncertaintyGate(threshold=fraction)
-    raise ValueError(f"unknown policy {kind!r} (all, top, random, gate)")
+    raise ValueError(f"unknown policy {kind!r} (all, top, random, mixed, gate)")
 
 
 def _acc(m: Any, X: np.ndarray, y: np.ndarray) -> float:
@@ -51,10 +65,11 @@ def run_label_policy(
     fraction: float = 1.0,
     score: str = "mi",
     samples: int = 8,
+    pace: bool = True,
 ) -> dict[str, Any]:
     """One learner on one stream, learning only the windows ``policy`` selects by ``score``."""
     m = factory(stream.n_features, stream.n_classes, seed)
-    pol = make_policy(policy, fraction, seed)
+    pol = make_policy(policy, fraction, seed, pace=pace)
     X, y = stream.X, stream.y
     n = len(y)
     correct = np.zeros(n, dtype=bool)

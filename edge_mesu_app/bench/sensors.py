@@ -41,7 +41,24 @@ from edge_mesu.uncertainty import entropy_bits
 
 from .sensor_streams import SET_PROTOCOLS, SKIPPED, Stream, build_stream
 
+DESCRIPTION = """\
+Real sensor streams (the data pack's layout): every learner on every set and protocol that fits it
+(domain-incremental by subject, class-incremental, gain/offset drift), raw samples through the integer
+front end where the set has raw streams (hapt), window vectors elsewhere.
+
+Metrics: prequential accuracy (predict, then learn), retention (accuracy at the end on held-back windows
+of the first third), forgetting, final accuracy, novelty AUROC (mutual information on a class never
+learned; SGD: softmax entropy) and windows per second.
+
+Learners: mesu (float), fixed (fixed point), sgd@LR for each rate of the grid, and sgd-replay (SGD that
+replays from a buffer of as many bytes as MESU's sigma costs: one byte per weight).
+
+Example: edge-mesu bench sensors --data ../shared/data/sensors --json out.json
+"""
+
+
 __all__ = [
+    "DESCRIPTION",
     "DEFAULT_LEARNERS",
     "ReplaySGD",
     "SGD_GRID",
@@ -361,13 +378,17 @@ def format_sensor_table(result: dict[str, Any]) -> str:
                 lines.append(
                     f"| {lname}{flag} | {_fmt(d, 'prequential')} | {_fmt(d, 'retention')} | "
                     f"{_fmt(d, 'forgetting')} | {_fmt(d, 'final')} | {_fmt(d, 'novelty_auroc', False)} | "
-                    f"{wps:,.0f} |"
+                    f"{wps:,.0f}{_spread(d.get('windows_per_s_std'))} |"
                     if wps
                     else "| — |"
                 )
     for name, why in result.get("skipped", {}).items():
         lines.append(f"\n{name}: skipped ({why})")
     return "\n".join(lines)
+
+
+def _spread(std: float | None) -> str:
+    return f" ± {std:,.0f}" if std is not None and math.isfinite(std) else ""
 
 
 def check_targets(cell: dict[str, Any], mesu: str = "fixed", floatname: str = "mesu") -> dict[str, Any]:
