@@ -80,16 +80,6 @@ MI_SAMPLES = 8
 METRICS = ("prequential", "retention", "forgetting", "final", "novelty_auroc", "novelty_auroc_entropy", "windows_per_s")
 Factory = Callable[[int, int, int], Any]
 
-DESCRIPTION = """Every learner on real sensor recordings (the data pack of ../shared/data/sensors), each set under
-the protocols that fit it (domain-incremental, class-incremental, drift), 3 seeds by default.
-
-Metrics: prequential accuracy (predict, then learn), retention (accuracy at the end on held-back windows
-of the first third), forgetting, final accuracy, novelty AUROC (mutual information over 8 weight samples;
-SGD: softmax entropy) and windows per second. Learners: mesu (float), fixed (fixed point, C backend),
-sgd@LR for each rate of the grid, sgd-replay (SGD with a replay buffer of the RAM MESU's sigma costs).
-
-Example: edge-mesu bench sensors --data ../shared/data/sensors --json out.json"""
-
 
 class ReplaySGD:
     """SGD plus a reservoir replay buffer of ``capacity_bytes`` (int8 window + 1-byte label per entry).
