@@ -39,7 +39,7 @@ counter, which is why the generator is counter-based), per layer from the last: 
 (w again, δ_prev += w·δ) and 3 ``alu`` per input (ReLU mask, shift, saturate), 2·P_i ``mul`` (g = a·δ,
 g_σ = g·ε), then the MESU update: 6·P_i ``mul`` (prior terms of μ and σ, the σ² products, the step scale,
 Δσ → Δcode through 1/σ), P_i ``lut`` (1/σ) and :data:`FIXED_UPDATE_ALU`·P_i ``alu`` (the update runs
-in int64 on a 32-bit core; calibrated against the generated C on an emulated Cortex-M4); stochastic rounding
+in int32, calibrated against the generated C on an emulated Cortex-M4); stochastic rounding
 of μ and σ takes its bits from the regenerated draw (so two draws per parameter per step in all, as the
 generated C does) and 4·P_i ``alu``; 2·P_i ``load_store`` (store μ, σ). The float learner: 6·P_i ``alu``.
 
@@ -149,10 +149,11 @@ class CostedNetwork(Protocol):
 
 
 #: 32-bit ALU operations per parameter of the fixed-point MESU update as the generated C runs it
-#: (edge_mesu/fixed/csrc/template_core.c: int64 bracket and prior pull, four clips with counting, half-up and
-#: stochastic roundings with variable 64-bit shifts, the σ-code step). Calibrated against the emulator:
-#: the 784-50-10 learn_one of the generated C on an emulated Cortex-M4 (firmware_sim/calibration.py).
-FIXED_UPDATE_ALU = 232
+#: (edge_mesu/fixed/csrc/template_core.c, state format 2: int32 bracket and prior pull, clips flagged per
+#: parameter and counted per row, stochastic roundings with variable 32-bit shifts, the σ-code step from
+#: per-code tables). Calibrated against the emulator: the 784-50-10 learn_one of the generated C on an
+#: emulated Cortex-M4 (firmware_sim/calibration.py). Format 1 (int64 update, SplitMix64): 232.
+FIXED_UPDATE_ALU = 46
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ def _add_bench(sub: Any) -> None:
     s = which.add_parser(
         "sensors",
         help="real sensor streams: MESU against SGD's learning-rate curve and replay",
-        description=sensors_bench.__doc__,
+        description=(sensors_bench.__doc__ or "").split("\n\n")[0],  # the rest is for developers
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sensors_bench.add_arguments(s)

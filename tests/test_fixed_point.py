@@ -424,7 +424,7 @@ def test_sampled_weights_have_the_coded_spread() -> None:
     mu, code = mu16.astype(np.int64), code8.astype(np.intp)
     lsb = np.concatenate([np.full(sl.stop - sl.start, m.plan.mu_fmts[sl.layer].lsb) for sl in slices])
     sigma = np.concatenate([m.plan.sigma_of_code(code[sl.start : sl.stop], sl.layer) for sl in slices])
-    sig = CodeTables(m.plan, list(slices), code).sig
+    sig = CodeTables(m.plan, list(slices), code).sig16
     z = np.concatenate(
         [
             (
@@ -580,14 +580,26 @@ def test_fixed_centered_sigma_gradient_learns_and_is_deterministic() -> None:
         FixedMESULearner(layers=(6, 8, 2), sigma_grad="centered", backend="c")
 
 
-def test_log1p_q32_is_second_order_accurate() -> None:
-    """The σ-code step uses ln(1 + r) ≈ r − r²/2 in Q32: error at most |r|³/(3(1 − |r|)) + 2 LSB."""
-    from edge_mesu.fixed.rule import log1p_q32
+def test_log1p_code_is_second_order_accurate() -> None:
+    """The σ-code step is (k/ln2)·ln(1 + r) ≈ u − u²·ln2/(2k) at frac 22 (u = (k/ln2)·r): error at most
+    the third-order term |r|³/(3(1 − |r|)) plus 2**−6 of the r²/2 correction (its 8-bit mantissa ln2/(2k)
+    and u/2**a rounded to 12 bits) and 2**−18."""
+    from edge_mesu.fixed.rule import log1p_code
 
+    plan = FixedMESULearner(layers=(4, 8, 3), ratio_max=0.5, seed=0).plan
+    k = plan.sigma_per_octave
+    kl = k / math.log(2.0)
     r = np.linspace(-0.5, 0.5, 20001)
-    got = log1p_q32(np.rint(r * 2.0**32).astype(np.int64)) / 2.0**32
-    assert np.all(np.abs(got - np.log1p(r)) <= np.abs(r) ** 3 / (3 * (1 - np.abs(r))) + 2 * 2.0**-32)
-    assert np.all(np.diff(got) > 0)  # monotone: a larger relative step never moves the code less
+    u = np.rint(kl * r * 2.0**22).astype(np.int64)
+    got = log1p_code(plan, u) / 2.0**22 / kl
+    corr = r**2 / 2
+    assert np.all(np.abs(got - np.log1p(r)) <= np.abs(r) ** 3 / (3 * (1 - np.abs(r))) + corr * 2.0**-6 + 2**-18)
+    # monotone up to one step of t = u/2**a in the correction (a larger relative step never moves the code
+    # less by more than (2·t_max + 1)·Lq / 2**lp_sh in u: 0.016 code at |r| = 0.5, 0.004 at the default 0.1)
+    t = plan.tables
+    jump = (2 * ((t["umax"] >> t["lp_a"]) + 1) + 1) * t["lp_q"] / 2.0 ** (t["lp_sh"] + 22) / kl
+    assert np.all(np.diff(got) >= -jump) and jump * kl < 0.02
+    assert int(np.abs(u).max()) <= plan.tables["umax"]  # the clip bound covers ratio_max
 
 
 def test_code_tables_refreshed_in_place_equal_a_fresh_gather() -> None:
