@@ -334,20 +334,17 @@ EMSU_INLINE int32_t round_shift(int32_t q, int s, uint32_t rnd, int32_t sat) /* 
 #define EMSU_F_CODE 16u
 
 EMSU_INLINE void update_param(const emsu_layer_t *L, int16_t *mu, uint8_t *code, int32_t g, int tau, int32_t eps,
-                              uint32_t da, uint32_t db, uint32_t *flags)
+                              uint32_t da, uint32_t db, int32_t pmant, int ps, uint32_t *flags)
 { /* rule.mesu_step_int for one parameter: g16 = g with the row exponent tau; draw A gave eps and rounds the
-   * code (low SR_BITS), draw B rounds mu */
+   * code (low SR_BITS), draw B rounds mu; the row's prior pull is ((mu_prior - mu) * pmant + 2**(ps-1)) >> ps
+   * (pmant = 0 in a row whose pull rounds to 0) */
     const uint32_t mask = (UINT32_C(1) << EMSU_SR_BITS) - 1u;
-    int32_t m = *mu, c = *code, b, d, ge, x, u, tt;
+    int32_t m = *mu, c = *code, d, ge, x, u, tt;
     const emsu_code_t *tc = &L->tab[c];
     int s;
-    /* mu: equation (1) */
-    b = -g;
-    s = L->prior_shift + tau; /* >= 14 since tau >= tau_min */
-    if (s < 31) {
-        b += ((L->mu_prior_q - m) * L->prior_mant + (1 << (s - 1))) >> s;
-    }
-    d = round_shift(b * tc->var14, tc->mu_sh - tau, db & mask, EMSU_DMU_SAT);
+    /* mu: equation (1); |prior - g| <= 2**16 (tau >= tau_min), times var14 <= 2**14 */
+    d = ((L->mu_prior_q - m) * pmant + (1 << (ps - 1))) >> ps;
+    d = round_shift((d - g) * tc->var14, tc->mu_sh - tau, db & mask, EMSU_DMU_SAT);
     if (d > tc->bound || d < -tc->bound) {
         d = d > 0 ? tc->bound : -tc->bound;
         *flags |= EMSU_F_STEP;
@@ -398,42 +395,53 @@ static void count_flags(uint32_t flags, uint32_t *cnt) /* rule.count_rows: one c
     }
 }
 
+EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, uint32_t *ctr_a, uint32_t *ctr_b,
+                            int32_t ai, const int32_t *d16, int e, uint32_t dmax, int32_t *back, uint32_t *cnt)
+{ /* one row: regenerate eps, *back = sum_j w_j d16_j with the old w (if back), update mu and code */
+    uint32_t j, flags = 0, peak = (uint32_t)(ai < 0 ? -ai : ai) * dmax; /* < 2**31 */
+    int t = bitlen64(peak) - 15, tau, ps;
+    int32_t half, bk = 0, pmant = L->prior_mant;
+    t = t < 0 ? 0 : t;
+    t = t < L->tau_min - e ? L->tau_min - e : t;
+    tau = e + t;
+    half = (INT32_C(1) << t) >> 1;
+    ps = L->prior_shift + tau; /* >= 15 since tau >= tau_min */
+    if (ps >= 31) {            /* |pull| < 1/2 unit: it rounds to 0 for every mu */
+        pmant = 0;
+        ps = 1;
+    }
+    for (j = 0; j < L->fan_out; j++) {
+        uint32_t da, db;
+        int32_t eps;
+        *ctr_a += EMSU_GAMMA;
+        *ctr_b += EMSU_GAMMA;
+        da = hash32(*ctr_a);
+        db = hash32(*ctr_b);
+        eps = EMSU_EPS(da);
+        if (back != NULL) {
+            bk += EMSU_SAMPLE(L, mu[j], &L->tab[code[j]], eps) * d16[j];
+        }
+        update_param(L, mu + j, code + j, (ai * d16[j] + half) >> t, tau, eps, da, db, pmant, ps, &flags);
+    }
+    if (back != NULL) {
+        *back = bk;
+    }
+    if (flags != 0) {
+        count_flags(flags, cnt);
+    }
+}
+
 EMSU_INLINE void update_layer(const emsu_layer_t *L, emsu_state_t *st, uint32_t key_a, uint32_t key_b,
                               const int16_t *a, const int32_t *d16, int e, uint32_t dmax, int32_t *back)
-{ /* fused: regenerate eps, back[i] = sum_j w_ij d16_j with the old w (if back), update mu and code; rows of
-   * fan_out parameters (the biases are the last row, a = 2**in_frac) */
-    uint32_t i, j, rows = L->fan_in + (EMSU_BIAS ? 1u : 0u);
-    uint32_t ctr_a = key_a + L->w_off * EMSU_GAMMA, ctr_b = key_b + L->w_off * EMSU_GAMMA;
+{ /* fused backward + update, rows of fan_out parameters; the biases are the last row, a = 2**in_frac */
+    uint32_t i, ctr_a = key_a + L->w_off * EMSU_GAMMA, ctr_b = key_b + L->w_off * EMSU_GAMMA;
     int16_t *mu = st->mu + L->w_off;
     uint8_t *code = st->code + L->w_off;
-    for (i = 0; i < rows; i++, mu += L->fan_out, code += L->fan_out) {
-        int32_t ai = i < L->fan_in ? a[i] : (INT32_C(1) << L->in_frac), bk = 0;
-        uint32_t flags = 0, peak = (uint32_t)(ai < 0 ? -ai : ai) * dmax; /* < 2**31 */
-        int t = bitlen64(peak) - 15, tau;
-        int32_t half;
-        t = t < 0 ? 0 : t;
-        t = t < L->tau_min - e ? L->tau_min - e : t;
-        tau = e + t;
-        half = (INT32_C(1) << t) >> 1;
-        for (j = 0; j < L->fan_out; j++) {
-            uint32_t da, db;
-            int32_t eps;
-            ctr_a += EMSU_GAMMA;
-            ctr_b += EMSU_GAMMA;
-            da = hash32(ctr_a);
-            db = hash32(ctr_b);
-            eps = EMSU_EPS(da);
-            if (back != NULL && i < L->fan_in) {
-                bk += EMSU_SAMPLE(L, mu[j], &L->tab[code[j]], eps) * d16[j];
-            }
-            update_param(L, mu + j, code + j, (ai * d16[j] + half) >> t, tau, eps, da, db, &flags);
-        }
-        if (back != NULL && i < L->fan_in) {
-            back[i] = bk;
-        }
-        if (flags != 0) {
-            count_flags(flags, st->counters);
-        }
+    for (i = 0; i < L->fan_in; i++, mu += L->fan_out, code += L->fan_out) {
+        update_row(L, mu, code, &ctr_a, &ctr_b, a[i], d16, e, dmax, back != NULL ? back + i : NULL, st->counters);
+    }
+    if (EMSU_BIAS) {
+        update_row(L, mu, code, &ctr_a, &ctr_b, INT32_C(1) << L->in_frac, d16, e, dmax, NULL, st->counters);
     }
 }
 
