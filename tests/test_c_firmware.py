@@ -269,10 +269,11 @@ def test_emulated_cortex_m0plus_is_bit_exact(bias):
 
 
 @needs_emu
-def test_latency_model_agrees_with_the_emulator_on_the_check_network():
+@pytest.mark.parametrize("device", ["stm32l4", "rp2040"])  # Cortex-M4 and Cortex-M0+ builds
+def test_latency_model_agrees_with_the_emulator_on_the_check_network(device):
     from firmware_sim.calibration import calibrate
 
-    rows, results = calibrate([((96, 32, 5), True)], device="stm32l4", steps=1)
+    rows, results = calibrate([((96, 32, 5), True)], device=device, steps=1)
     assert results[0].bit_exact
     assert {r.mode for r in rows} == {"predict", "learn"}
     assert all(r.within for r in rows), [r.ratio for r in rows]
