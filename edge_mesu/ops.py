@@ -155,7 +155,7 @@ class CostedNetwork(Protocol):
 #: per-code tables). Calibrated against the emulator: the 784-50-10 learn_one of the generated C on an
 #: emulated Cortex-M4 (firmware_sim/calibration.py), with prng_draw 12 cycles. Format 1 (int64 update,
 #: SplitMix64 at 39 cycles a draw): 232.
-FIXED_UPDATE_ALU = 88
+FIXED_UPDATE_ALU = 90
 
 
 @dataclass(frozen=True)

@@ -177,9 +177,13 @@ def _core(cpu: str) -> tuple[tuple[str, ...], str]:
     return CORES[cpu]
 
 
-def build_firmware(learner: Any, workdir: Path, cpu: str = "cortex-m4") -> tuple[Path, dict[str, int], dict[str, int]]:
-    """Cross-compile ``learner``'s library with the harness; (ELF path, library size, image size)."""
-    flags = _core(cpu)[0]
+def build_firmware(
+    learner: Any, workdir: Path, cpu: str = "cortex-m4", acle: bool = False
+) -> tuple[Path, dict[str, int], dict[str, int]]:
+    """Cross-compile ``learner``'s library with the harness; (ELF path, library size, image size).
+
+    ``acle`` defines ``NET_USE_ACLE`` (the dual 16-bit MAC through the ACLE intrinsic, DSP cores only)."""
+    flags = _core(cpu)[0] + ((f"-D{_NAME.upper()}_USE_ACLE",) if acle else ())
     src = generate_c(learner, name=_NAME)
     for name, text in {**src.files, "startup.c": _STARTUP, "harness.c": _HARNESS, "link.ld": _LINKER}.items():
         (workdir / name).write_text(text, encoding="utf-8")
@@ -306,13 +310,15 @@ def emulate(
     counting: str = "block",
     seed: int = 0,
     cpu: str = "cortex-m4",
+    acle: bool = False,
 ) -> EmulationResult:
     """Cross-compile ``learner``'s C library, run ``steps`` predict + learn_one calls on an emulated M4.
 
     ``learner`` is not modified (a copy learns alongside the emulator, and every predicted probability and
     the state after every update are compared: ``bit_exact``). Inputs default to seeded N(0, 0.8²) rows
     clipped to the int8 input range; ``counting`` is ``"block"`` (fast) or ``"code"`` (a hook per
-    instruction; the same counts, slower); ``cpu`` is ``"cortex-m4"`` or ``"cortex-m0plus"`` (:data:`CORES`).
+    instruction; the same counts, slower); ``cpu`` is ``"cortex-m4"`` or ``"cortex-m0plus"`` (:data:`CORES`);
+    ``acle`` builds the dual-MAC path with the ACLE intrinsic (``__smlad``) instead of portable C.
 
     Raises
     ------
@@ -330,7 +336,7 @@ def emulate(
     X = np.clip(rng.standard_normal((steps, n_in)) * 0.8, -3.9, 3.9) if X is None else np.asarray(X)
     y = rng.integers(0, n_out, steps) if y is None else np.asarray(y)
     with tempfile.TemporaryDirectory(prefix="edge_mesu_emu_") as tmp:
-        elf, lib_size, image_size = build_firmware(twin, Path(tmp), cpu)
+        elf, lib_size, image_size = build_firmware(twin, Path(tmp), cpu, acle)
         machine = _Machine(elf, counting, cpu)
         compiler = _run(["arm-none-eabi-gcc", "--version"], Path(tmp)).splitlines()[0]
     predict, learn, exact = [], [], _same_state(machine, twin)
@@ -355,7 +361,7 @@ def emulate(
         exact,
         counting,
         compiler,
-        _core(cpu)[0],
+        _core(cpu)[0] + (("-DNET_USE_ACLE",) if acle else ()),
         notes={"n_params": twin.n_params(), "bias": twin.bias},
         cpu=cpu,
     )

@@ -256,6 +256,18 @@ def test_emulated_cortex_m4_is_bit_exact_and_counts_instructions():
 
 
 @needs_emu
+def test_acle_dual_mac_is_bit_identical_to_the_portable_path():
+    """NET_USE_ACLE (the __smlad intrinsic on a DSP core) predicts and learns the same integers; odd fan_in
+    exercises the unpaired last row."""
+    from firmware_sim.emulate import emulate
+
+    learner = FixedMESULearner((9, 6, 3), bias=True, seed=3)
+    acle = emulate(learner, steps=3, acle=True)
+    plain = emulate(learner, steps=3)
+    assert acle.bit_exact and plain.bit_exact and "-DNET_USE_ACLE" in acle.flags
+
+
+@needs_emu
 @pytest.mark.parametrize("bias", [False, True])
 def test_emulated_cortex_m0plus_is_bit_exact(bias):
     """The M0+ build (ARMv6-M: no DSP, no divide, no 64-bit multiply instruction) runs the same integers."""

@@ -111,9 +111,10 @@ static void activate(const emsu_layer_t *L, const int32_t *z, int16_t *h, uint32
 
 /* Forward accumulation: int32 per parameter (|a w| < 2**30), flushed to int64 per row before the rows' sum of
  * |a| could reach 2**16 (then |acc32| <= 2**16 * 32767 < 2**31); rows with a = 0 add nothing and are skipped. */
-#define EMSU_ROW_BEGIN(ai)                                                                                   \
+#define EMSU_ROW_BEGIN(ai) EMSU_BUDGET((uint32_t)((ai) < 0 ? -(ai) : (ai)))
+#define EMSU_BUDGET(mag)                                                                                     \
     {                                                                                                         \
-        uint32_t mag_ = (uint32_t)((ai) < 0 ? -(ai) : (ai));                                                  \
+        uint32_t mag_ = (mag);                                                                                \
         if (budget + mag_ > EMSU_ACC_BUDGET) {                                                                \
             for (j = 0; j < L->fan_out; j++) {                                                                \
                 acc[j] += acc32[j];                                                                           \
@@ -124,24 +125,46 @@ static void activate(const emsu_layer_t *L, const int32_t *z, int16_t *h, uint32
         budget += mag_;                                                                                       \
     }
 
+/* Two rows at once: acc += a0 w0 + a1 w1, a dual 16-bit multiply-accumulate. Define EMSU_USE_ACLE on a core
+ * with the DSP extension (Cortex-M4/M7/M33) to use the ACLE intrinsic __smlad; the portable expression gives
+ * the same int32 (no partial sum can overflow within the accumulation budget). */
+#if defined(EMSU_USE_ACLE) && defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#define EMSU_PAIR(lo, hi) ((uint32_t)(uint16_t)(lo) | ((uint32_t)(uint16_t)(hi) << 16))
+#define EMSU_MAC2(acc, a01, a0, a1, w0, w1) ((acc) = __smlad((a01), EMSU_PAIR(w0, w1), (acc)))
+#else
+#define EMSU_PAIR(lo, hi) 0u
+#define EMSU_MAC2(acc, a01, a0, a1, w0, w1) ((acc) += (a0) * (w0) + (a1) * (w1))
+#endif
+
 static void dense_mean(const emsu_layer_t *L, const int16_t *mu, const int16_t *a, int64_t *acc, int32_t *acc32,
                        int32_t *z, uint32_t *counters)
-{ /* z = a @ W + (b << in_frac) with mean weights */
-    uint32_t i, j, budget = 0;
+{ /* z = a @ W + (b << in_frac) with mean weights; rows in pairs (rows with a = 0 skipped) */
+    uint32_t i, j, budget = 0, fo = L->fan_out;
     const int16_t *w = mu + L->w_off;
-    for (j = 0; j < L->fan_out; j++) {
+    for (j = 0; j < fo; j++) {
         acc[j] = 0;
         acc32[j] = 0;
     }
-    for (i = 0; i < L->fan_in; i++, w += L->fan_out) {
-        int32_t ai = a[i];
-        if (ai == 0) {
+    for (i = 0; i + 1 < L->fan_in; i += 2, w += 2 * fo) {
+        int32_t a0 = a[i], a1 = a[i + 1];
+        uint32_t a01 = EMSU_PAIR(a0, a1);
+        (void)a01;
+        if (a0 == 0 && a1 == 0) {
             continue;
         }
+        EMSU_BUDGET((uint32_t)(a0 < 0 ? -a0 : a0) + (uint32_t)(a1 < 0 ? -a1 : a1))
+        for (j = 0; j < fo; j++) {
+            EMSU_MAC2(acc32[j], a01, a0, a1, w[j], w[j + fo]);
+        }
+    }
+    if (i < L->fan_in) { /* odd fan_in: the last row alone */
+        int32_t ai = a[i];
         EMSU_ROW_BEGIN(ai)
-        for (j = 0; j < L->fan_out; j++) {
+        for (j = 0; j < fo; j++) {
             acc32[j] += ai * w[j];
         }
+        w += fo;
     }
     for (j = 0; j < L->fan_out; j++) {
         int64_t v = acc[j] + acc32[j];
