@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .plan import DMU_SAT, GE_SHIFT, U_FRAC, FixedPlan
+from .plan import DMU_SAT, U_FRAC, FixedPlan
 from .prng import SR_BITS
 from .qformat import Rounding, SaturationCounter
 from .rounding import shift_round_even
@@ -265,6 +265,3 @@ def mesu_step_int(
         count_rows(counter, "sigma_code", out, plan, slices)
         new_code = np.minimum(np.maximum(new_code, plan.code_min), plan.code_max)
     return new_mu.astype(np.int16), new_code.astype(np.uint8)
-
-
-GE_HALF = 1 << (GE_SHIFT - 1)
