@@ -1,8 +1,9 @@
-"""The generated C on an emulated Cortex-M4: code size, instructions per predict / learn_one, model check.
+"""The generated C on an emulated Cortex-M4 and Cortex-M0+: code size, instructions per predict / learn_one.
 
-Measured: code size (``arm-none-eabi-size``), instructions executed per call (unicorn, Cortex-M4, Thumb),
-and the bit-exactness of the emulated state against the Python learner after every update. Modelled:
-cycles = instructions × CPI (``firmware_sim.calibration.CPI``) and firmware_sim's op-by-op estimate.
+Measured: code size (``arm-none-eabi-size``), instructions executed per call (unicorn, Cortex-M4 and
+Cortex-M0+ builds, Thumb), and the bit-exactness of the emulated state against the Python learner after
+every update. Modelled (Cortex-M4 only): cycles = instructions × CPI (``firmware_sim.calibration.CPI``)
+and firmware_sim's op-by-op estimate.
 
 Example::
 
@@ -21,21 +22,22 @@ import sys
 from edge_mesu.statefile import atomic_write_bytes
 from firmware_sim.calibration import DEFAULT_NETWORKS, calibrate, cpi_of, format_calibration
 from firmware_sim.device import load_device
-from firmware_sim.emulate import emulator_available
+from firmware_sim.emulate import emulate, emulator_available
 
 
 def _size_table(results: list, device: str) -> str:
     cpi = cpi_of(load_device(device))
     lines = [
-        f"{'network':>14s} {'lib text':>9s} {'lib data':>9s} {'lib bss':>8s} {'predict instr':>14s} "
-        f"{'learn instr':>12s} {'instr/param':>11s} {'bit-exact':>9s}"
+        f"{'core':>13s} {'network':>10s} {'lib text':>9s} {'lib data':>9s} {'predict instr':>14s} "
+        f"{'learn instr':>12s} {'learn/param':>11s} {'predict/param':>13s} {'bit-exact':>9s}"
     ]
     for r in results:
         n_params = r.notes["n_params"]
         lines.append(
-            f"{'-'.join(map(str, r.layers)):>14s} {r.library_size['text']:9,d} "
-            f"{r.library_size['data']:9,d} {r.library_size['bss']:8,d} {r.predict_mean:14,.0f} "
-            f"{r.learn_mean:12,.0f} {r.learn_mean / n_params:11.0f} {str(r.bit_exact):>9s}"
+            f"{r.cpu:>13s} {'-'.join(map(str, r.layers)):>10s} {r.library_size['text']:9,d} "
+            f"{r.library_size['data']:9,d} {r.predict_mean:14,.0f} "
+            f"{r.learn_mean:12,.0f} {r.learn_mean / n_params:11.1f} {r.predict_mean / n_params:13.2f} "
+            f"{str(r.bit_exact):>9s}"
         )
     lines.append(
         f"(library = the generated net.o; data = the exported mu and sigma codes; CPI {cpi} for "
@@ -49,12 +51,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=2, help="predict + learn_one calls per network (default 2)")
     p.add_argument("--device", default="stm32l4", help="Cortex-M4 device profile of the model (default stm32l4)")
     p.add_argument("--json", default=None, metavar="OUT.json")
+    p.add_argument("--no-m0plus", action="store_true", help="skip the Cortex-M0+ build")
     args = p.parse_args(argv)
     reason = emulator_available()
     if reason is not None:
         print(f"skipped: {reason}")
         return 0
+    from edge_mesu.fixed import FixedMESULearner
+
     rows, results = calibrate(DEFAULT_NETWORKS, device=args.device, steps=args.steps)
+    if not args.no_m0plus:
+        for layers, bias in DEFAULT_NETWORKS:
+            learner = FixedMESULearner(tuple(layers), bias=bool(bias), seed=0)
+            results.append(emulate(learner, steps=args.steps, seed=0, cpu="cortex-m0plus"))
     print(_size_table(results, args.device))
     print()
     print(format_calibration(rows, args.device))

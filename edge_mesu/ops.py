@@ -39,9 +39,10 @@ counter, which is why the generator is counter-based), per layer from the last: 
 (w again, δ_prev += w·δ) and 3 ``alu`` per input (ReLU mask, shift, saturate), 2·P_i ``mul`` (g = a·δ,
 g_σ = g·ε), then the MESU update: 6·P_i ``mul`` (prior terms of μ and σ, the σ² products, the step scale,
 Δσ → Δcode through 1/σ), P_i ``lut`` (1/σ) and :data:`FIXED_UPDATE_ALU`·P_i ``alu`` (the update runs
-in int64 on a 32-bit core; calibrated against the generated C on an emulated Cortex-M4); stochastic rounding
+in int32, calibrated against the generated C on an emulated Cortex-M4); stochastic rounding
 of μ and σ takes its bits from the regenerated draw (so two draws per parameter per step in all, as the
-generated C does) and 4·P_i ``alu``; 2·P_i ``load_store`` (store μ, σ). The float learner: 6·P_i ``alu``.
+generated C does; format 2 adds one draw per parameter for the μ rounding) and 4·P_i ``alu``; 2·P_i
+``load_store`` (store μ, σ). The float learner: 6·P_i ``alu``.
 
 With S > 1 the gradients are summed over samples first (2 ``alu`` + 4 ``load_store`` per parameter and
 sample on int32 accumulators), then one update pass reads them back (2 ``load_store`` per parameter).
@@ -149,10 +150,12 @@ class CostedNetwork(Protocol):
 
 
 #: 32-bit ALU operations per parameter of the fixed-point MESU update as the generated C runs it
-#: (edge_mesu/fixed/csrc/template_core.c: int64 bracket and prior pull, four clips with counting, half-up and
-#: stochastic roundings with variable 64-bit shifts, the σ-code step). Calibrated against the emulator:
-#: the 784-50-10 learn_one of the generated C on an emulated Cortex-M4 (firmware_sim/calibration.py).
-FIXED_UPDATE_ALU = 232
+#: (edge_mesu/fixed/csrc/template_core.c, state format 2: int32 bracket and prior pull, clips flagged per
+#: parameter and counted per row, stochastic roundings with variable 32-bit shifts, the σ-code step from
+#: per-code tables). Calibrated against the emulator: the 784-50-10 learn_one of the generated C on an
+#: emulated Cortex-M4 (firmware_sim/calibration.py), with prng_draw 12 cycles. Format 1 (int64 update,
+#: SplitMix64 at 39 cycles a draw): 232.
+FIXED_UPDATE_ALU = 90
 
 
 @dataclass(frozen=True)
@@ -267,12 +270,13 @@ def _mesu_update(o: _Ops, i: int, p: int) -> None:
         o.add(f"fc{i}.inv_sigma_lut", "lut", p, "1/sigma for the log-domain sigma code step")
     if o.is_float:
         o.add(f"fc{i}.mesu_update_alu", "alu", 6 * p, "adds, shifts, clip, saturate")
-    else:  # SR bits come from the draw regenerated for eps: no extra draw (as the generated C does)
+    else:  # format 2: the σ rounding bits come from the draw regenerated for ε, μ's from a second draw
+        o.add(f"fc{i}.sr_draw", "prng", p, "draw B: the rounding bits of mu")
         o.add(
             f"fc{i}.mesu_update_alu",
             "alu",
             FIXED_UPDATE_ALU * p,
-            "int64 update on a 32-bit core (calibrated against the emulator)",
+            "int32 update (calibrated against the emulator)",
         )
         o.add(f"fc{i}.stochastic_round_alu", "alu", 4 * p, "compare and add, twice")
     o.add(f"fc{i}.state_store", "load_store", 2 * p, "store mu and sigma")

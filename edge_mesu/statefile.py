@@ -18,9 +18,11 @@ or paths: equal states give equal files.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import struct
 import tempfile
+import warnings
 import zlib
 from pathlib import Path
 
@@ -28,10 +30,29 @@ import numpy as np
 
 from .errors import StateFileError
 
-__all__ = ["FORMAT_VERSION", "MAGIC", "encode_state", "decode_state", "atomic_write_bytes", "save_state", "load_state"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MAGIC",
+    "StateFormatWarning",
+    "encode_state",
+    "decode_state",
+    "atomic_write_bytes",
+    "save_state",
+    "load_state",
+]
 
 MAGIC = b"EMSU"
-FORMAT_VERSION = 1
+#: 2: the fixed-point arithmetic for 32-bit cores (32-bit counter-based generator, int32 update). The
+#: layout is that of version 1; a version-1 file loads, and a fixed-point state in it continues under the
+#: format-2 arithmetic (a :class:`StateFormatWarning` and a log record say so).
+FORMAT_VERSION = 2
+_log = logging.getLogger(__name__)
+
+
+class StateFormatWarning(UserWarning):
+    """A state file of an older format was converted on load (its state continues under today's arithmetic)."""
+
+
 _PREFIX = struct.Struct("<4sHHI")
 _ALLOWED_DTYPES = {"int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64"}
 
@@ -108,6 +129,14 @@ def decode_state(data: bytes, source: str = "<bytes>") -> tuple[str, dict, dict[
         offset += nbytes
     if offset != len(data) - 4:
         raise StateFileError(f"{source}: {len(data) - 4 - offset} unexpected trailing byte(s) in payload")
+    if version == 1 and any(n.split(".")[-1].startswith("mu_") and a.dtype == np.int16 for n, a in arrays.items()):
+        msg = (
+            f"{source}: state file format 1 holds a fixed-point state of the 64-bit arithmetic (SplitMix64, "
+            "int64 update); it is converted: μ, σ codes, seed and step are kept and learning continues under "
+            "the format-2 arithmetic (32-bit generator and update), so its random numbers differ from here on"
+        )
+        _log.warning(msg)
+        warnings.warn(msg, StateFormatWarning, stacklevel=2)
     return kind, meta, arrays
 
 

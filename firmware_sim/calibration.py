@@ -29,8 +29,10 @@ __all__ = ["CPI", "DEFAULT_NETWORKS", "CalibrationRow", "calibrate", "cpi_of", "
 #: Cortex-M4 TRM instruction timings and the instruction mix of the MESU kernels (mostly 1-cycle ALU and
 #: multiplies incl. UMULL/SMLAL, LDR/LDRSH 2 cycles or 1 when pipelined, taken branches 1+P with P≈1-3,
 #: IT-skipped instructions 1 each; code in flash behind ST's ART accelerator / nRF's cache, data in
-#: zero-wait SRAM): 1.3. Not measured on hardware; only Cortex-M4 code is emulated here.
-CPI: dict[str, float] = {"cortex-m4": 1.3, "cortex-m4f": 1.3}
+#: zero-wait SRAM): 1.3. Cortex-M0+ (ARMv6-M, emulated since state format 2): 1.4 — ALU and single-cycle
+#: MULS 1, LDR/STR 2, taken branches 2, code and data in SRAM (the RP2040 runs hot code from SRAM). Not
+#: measured on hardware.
+CPI: dict[str, float] = {"cortex-m4": 1.3, "cortex-m4f": 1.3, "cortex-m0plus": 1.4}
 
 #: The two networks of the calibration: (layers, bias). The first sets the calibrated costs, the second
 #: checks them.
@@ -96,10 +98,11 @@ def calibrate(
 
     dev = load_device(device)
     cpi_of(dev)
+    cpu = "cortex-m0plus" if dev.cpu == "cortex-m0plus" else "cortex-m4"
     rows, results = [], []
     for layers, bias in networks:
         learner = FixedMESULearner(tuple(layers), bias=bool(bias), seed=seed)
-        res = emulate(learner, steps=steps, seed=seed)
+        res = emulate(learner, steps=steps, seed=seed, cpu=cpu)
         results.append(res)
         for mode, instr in (("predict", res.predict_mean), ("learn", res.learn_mean)):
             model = estimate_latency(learner, dev, mode).cycles

@@ -34,6 +34,7 @@ from edge_mesu.fixed.cgen import COUNTER_NAMES, generate_c
 
 __all__ = [
     "ARM_FLAGS",
+    "CORES",
     "EmulationResult",
     "EmulatorUnavailableError",
     "emulate",
@@ -43,6 +44,12 @@ __all__ = [
 ]
 
 ARM_FLAGS = ("-mcpu=cortex-m4", "-mthumb", "-O2", "-std=c99", "-ffreestanding", "-Wall", "-Wextra", "-Werror")
+#: The emulated cores: compiler flags and unicorn's CPU model (unicorn's Cortex-M0 runs ARMv6-M, the
+#: instruction set of the M0+: no DSP, no hardware divide, 32x32->32 multiplies only).
+CORES: dict[str, tuple[tuple[str, ...], str]] = {
+    "cortex-m4": (ARM_FLAGS, "UC_CPU_ARM_CORTEX_M4"),
+    "cortex-m0plus": (("-mcpu=cortex-m0plus",) + ARM_FLAGS[1:], "UC_CPU_ARM_CORTEX_M0"),
+}
 FLASH_BASE, FLASH_SIZE = 0x08000000, 4 << 20
 RAM_BASE, RAM_SIZE = 0x20000000, 2 << 20  # generous: the emulator is not the budget (see memory.py)
 _NAME = "net"
@@ -124,6 +131,7 @@ class EmulationResult:
     compiler: str
     flags: tuple[str, ...] = ARM_FLAGS
     notes: dict[str, Any] = field(default_factory=dict)
+    cpu: str = "cortex-m4"
 
     @property
     def predict_mean(self) -> float:
@@ -146,6 +154,7 @@ class EmulationResult:
             "counting": self.counting,
             "compiler": self.compiler,
             "flags": list(self.flags),
+            "cpu": self.cpu,
             **self.notes,
         }
 
@@ -162,17 +171,28 @@ def _size(path: Path, cwd: Path) -> dict[str, int]:
     return {"text": int(text), "data": int(data), "bss": int(bss)}
 
 
-def build_firmware(learner: Any, workdir: Path) -> tuple[Path, dict[str, int], dict[str, int]]:
-    """Cross-compile ``learner``'s library with the harness; (ELF path, library size, image size)."""
+def _core(cpu: str) -> tuple[tuple[str, ...], str]:
+    if cpu not in CORES:
+        raise ValueError(f"cpu must be one of {', '.join(CORES)}, got {cpu!r}")
+    return CORES[cpu]
+
+
+def build_firmware(
+    learner: Any, workdir: Path, cpu: str = "cortex-m4", acle: bool = False
+) -> tuple[Path, dict[str, int], dict[str, int]]:
+    """Cross-compile ``learner``'s library with the harness; (ELF path, library size, image size).
+
+    ``acle`` defines ``NET_USE_ACLE`` (the dual 16-bit MAC through the ACLE intrinsic, DSP cores only)."""
+    flags = _core(cpu)[0] + ((f"-D{_NAME.upper()}_USE_ACLE",) if acle else ())
     src = generate_c(learner, name=_NAME)
     for name, text in {**src.files, "startup.c": _STARTUP, "harness.c": _HARNESS, "link.ld": _LINKER}.items():
         (workdir / name).write_text(text, encoding="utf-8")
     for c in ("net", "startup", "harness"):
-        _run(["arm-none-eabi-gcc", *ARM_FLAGS, "-c", f"{c}.c", "-o", f"{c}.o"], workdir)
+        _run(["arm-none-eabi-gcc", *flags, "-c", f"{c}.c", "-o", f"{c}.o"], workdir)
     _run(
         [
             "arm-none-eabi-gcc",
-            *ARM_FLAGS,
+            *flags,
             "-nostdlib",
             "-T",
             "link.ld",
@@ -218,13 +238,13 @@ def _thumb_count(code: bytes) -> int:
 class _Machine:
     """One emulated Cortex-M4 with the firmware loaded and started (Reset_Handler, then emu_init)."""
 
-    def __init__(self, elf: Path, counting: str) -> None:
+    def __init__(self, elf: Path, counting: str, cpu: str = "cortex-m4") -> None:
         import unicorn
         from unicorn import arm_const
 
         self._reg = arm_const
         self.uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_THUMB | unicorn.UC_MODE_MCLASS)
-        self.uc.ctl_set_cpu_model(arm_const.UC_CPU_ARM_CORTEX_M4)
+        self.uc.ctl_set_cpu_model(getattr(arm_const, _core(cpu)[1]))
         self.uc.mem_map(FLASH_BASE, FLASH_SIZE)
         self.uc.mem_map(RAM_BASE, RAM_SIZE)
         _load_segments(self.uc, elf)
@@ -289,13 +309,16 @@ def emulate(
     y: np.ndarray | None = None,
     counting: str = "block",
     seed: int = 0,
+    cpu: str = "cortex-m4",
+    acle: bool = False,
 ) -> EmulationResult:
     """Cross-compile ``learner``'s C library, run ``steps`` predict + learn_one calls on an emulated M4.
 
     ``learner`` is not modified (a copy learns alongside the emulator, and every predicted probability and
     the state after every update are compared: ``bit_exact``). Inputs default to seeded N(0, 0.8²) rows
     clipped to the int8 input range; ``counting`` is ``"block"`` (fast) or ``"code"`` (a hook per
-    instruction; the same counts, slower).
+    instruction; the same counts, slower); ``cpu`` is ``"cortex-m4"`` or ``"cortex-m0plus"`` (:data:`CORES`);
+    ``acle`` builds the dual-MAC path with the ACLE intrinsic (``__smlad``) instead of portable C.
 
     Raises
     ------
@@ -313,8 +336,8 @@ def emulate(
     X = np.clip(rng.standard_normal((steps, n_in)) * 0.8, -3.9, 3.9) if X is None else np.asarray(X)
     y = rng.integers(0, n_out, steps) if y is None else np.asarray(y)
     with tempfile.TemporaryDirectory(prefix="edge_mesu_emu_") as tmp:
-        elf, lib_size, image_size = build_firmware(twin, Path(tmp))
-        machine = _Machine(elf, counting)
+        elf, lib_size, image_size = build_firmware(twin, Path(tmp), cpu, acle)
+        machine = _Machine(elf, counting, cpu)
         compiler = _run(["arm-none-eabi-gcc", "--version"], Path(tmp)).splitlines()[0]
     predict, learn, exact = [], [], _same_state(machine, twin)
     for k in range(steps):
@@ -338,5 +361,7 @@ def emulate(
         exact,
         counting,
         compiler,
+        _core(cpu)[0] + (("-DNET_USE_ACLE",) if acle else ()),
         notes={"n_params": twin.n_params(), "bias": twin.bias},
+        cpu=cpu,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import subprocess
+import zlib
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from edge_mesu.fixed import FixedMESULearner, cbackend
 from edge_mesu.fixed.cbackend import STRICT_FLAGS, find_compiler
 from edge_mesu.fixed.cblob import learner_from_blob, state_blob
 from edge_mesu.fixed.cgen import COUNTER_NAMES, generate_c, sanitize_name
+from edge_mesu.statefile import StateFormatWarning
 from export import to_c
 
 CC = find_compiler()
@@ -158,6 +160,13 @@ def test_state_blob_round_trips_and_refuses_bad_blobs(tmp_path):
     assert fw.load(state_blob(FixedMESULearner(LAYERS, seed=8, N=10.0))) == -3  # other configuration
     with pytest.raises(StateFileError, match="CRC32"):
         learner_from_blob(learner, bytes(corrupt))
+    # a version-1 blob (64-bit arithmetic): the C refuses it, Python converts it and says so
+    v1 = bytearray(blob[:-4])
+    v1[4:6] = (1).to_bytes(2, "little")
+    v1 = bytes(v1) + zlib.crc32(bytes(v1)).to_bytes(4, "little")
+    assert fw.load(v1) == -2 and fw.blob() == state_blob(other)
+    with pytest.warns(StateFormatWarning, match="version 1"):
+        assert learner_from_blob(learner, v1).to_bytes() == learner.to_bytes()
     assert fw.learn(np.zeros(LAYERS[0]), LAYERS[-1]) == -1 and fw.blob() == state_blob(other)
 
 
@@ -247,10 +256,36 @@ def test_emulated_cortex_m4_is_bit_exact_and_counts_instructions():
 
 
 @needs_emu
-def test_latency_model_agrees_with_the_emulator_on_the_check_network():
+def test_acle_dual_mac_is_bit_identical_to_the_portable_path():
+    """NET_USE_ACLE (the __smlad intrinsic on a DSP core) predicts and learns the same integers; odd fan_in
+    exercises the unpaired last row."""
+    from firmware_sim.emulate import emulate
+
+    learner = FixedMESULearner((9, 6, 3), bias=True, seed=3)
+    acle = emulate(learner, steps=3, acle=True)
+    plain = emulate(learner, steps=3)
+    assert acle.bit_exact and plain.bit_exact and "-DNET_USE_ACLE" in acle.flags
+
+
+@needs_emu
+@pytest.mark.parametrize("bias", [False, True])
+def test_emulated_cortex_m0plus_is_bit_exact(bias):
+    """The M0+ build (ARMv6-M: no DSP, no divide, no 64-bit multiply instruction) runs the same integers."""
+    from firmware_sim.emulate import emulate
+
+    res = emulate(FixedMESULearner((12, 6, 3), bias=bias, seed=2), steps=3, cpu="cortex-m0plus")
+    assert res.bit_exact and res.cpu == "cortex-m0plus" and "-mcpu=cortex-m0plus" in res.flags
+    assert min(res.learn_instructions) > 0
+    with pytest.raises(ValueError, match="cpu must be"):
+        emulate(FixedMESULearner((4, 3, 2), seed=0), steps=1, cpu="cortex-m7x")
+
+
+@needs_emu
+@pytest.mark.parametrize("device", ["stm32l4", "rp2040"])  # Cortex-M4 and Cortex-M0+ builds
+def test_latency_model_agrees_with_the_emulator_on_the_check_network(device):
     from firmware_sim.calibration import calibrate
 
-    rows, results = calibrate([((96, 32, 5), True)], device="stm32l4", steps=1)
+    rows, results = calibrate([((96, 32, 5), True)], device=device, steps=1)
     assert results[0].bit_exact
     assert {r.mode for r in rows} == {"predict", "learn"}
     assert all(r.within for r in rows), [r.ratio for r in rows]

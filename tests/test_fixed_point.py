@@ -424,7 +424,7 @@ def test_sampled_weights_have_the_coded_spread() -> None:
     mu, code = mu16.astype(np.int64), code8.astype(np.intp)
     lsb = np.concatenate([np.full(sl.stop - sl.start, m.plan.mu_fmts[sl.layer].lsb) for sl in slices])
     sigma = np.concatenate([m.plan.sigma_of_code(code[sl.start : sl.stop], sl.layer) for sl in slices])
-    sig = CodeTables(m.plan, list(slices), code).sig
+    sig = CodeTables(m.plan, list(slices), code).sig16
     z = np.concatenate(
         [
             (
@@ -580,14 +580,26 @@ def test_fixed_centered_sigma_gradient_learns_and_is_deterministic() -> None:
         FixedMESULearner(layers=(6, 8, 2), sigma_grad="centered", backend="c")
 
 
-def test_log1p_q32_is_second_order_accurate() -> None:
-    """The σ-code step uses ln(1 + r) ≈ r − r²/2 in Q32: error at most |r|³/(3(1 − |r|)) + 2 LSB."""
-    from edge_mesu.fixed.rule import log1p_q32
+def test_log1p_code_is_second_order_accurate() -> None:
+    """The σ-code step is (k/ln2)·ln(1 + r) ≈ u − u²·ln2/(2k) at frac 22 (u = (k/ln2)·r): error at most
+    the third-order term |r|³/(3(1 − |r|)) plus 2**−6 of the r²/2 correction (its 8-bit mantissa ln2/(2k)
+    and u/2**a rounded to 12 bits) and 2**−18."""
+    from edge_mesu.fixed.rule import log1p_code
 
+    plan = FixedMESULearner(layers=(4, 8, 3), ratio_max=0.5, seed=0).plan
+    k = plan.sigma_per_octave
+    kl = k / math.log(2.0)
     r = np.linspace(-0.5, 0.5, 20001)
-    got = log1p_q32(np.rint(r * 2.0**32).astype(np.int64)) / 2.0**32
-    assert np.all(np.abs(got - np.log1p(r)) <= np.abs(r) ** 3 / (3 * (1 - np.abs(r))) + 2 * 2.0**-32)
-    assert np.all(np.diff(got) > 0)  # monotone: a larger relative step never moves the code less
+    u = np.rint(kl * r * 2.0**22).astype(np.int64)
+    got = log1p_code(plan, u) / 2.0**22 / kl
+    corr = r**2 / 2
+    assert np.all(np.abs(got - np.log1p(r)) <= np.abs(r) ** 3 / (3 * (1 - np.abs(r))) + corr * 2.0**-6 + 2**-18)
+    # monotone up to one step of t = u/2**a in the correction (a larger relative step never moves the code
+    # less by more than (2·t_max + 1)·Lq / 2**lp_sh in u: 0.016 code at |r| = 0.5, 0.004 at the default 0.1)
+    t = plan.tables
+    jump = (2 * ((t["umax"] >> t["lp_a"]) + 1) + 1) * t["lp_q"] / 2.0 ** (t["lp_sh"] + 22) / kl
+    assert np.all(np.diff(got) >= -jump) and jump * kl < 0.02
+    assert int(np.abs(u).max()) <= plan.tables["umax"]  # the clip bound covers ratio_max
 
 
 def test_code_tables_refreshed_in_place_equal_a_fresh_gather() -> None:
@@ -605,3 +617,78 @@ def test_code_tables_refreshed_in_place_equal_a_fresh_gather() -> None:
     assert moved > 0.3 * m.n_params()
     for name in _FIELDS:
         np.testing.assert_array_equal(getattr(cached, name), getattr(fresh, name), err_msg=name)
+
+
+def test_round_shift32_is_unbiased_to_the_uniform_resolution() -> None:
+    """Over all 2**20 rounding uniforms, the mean of the 32-bit stochastic rounding is x / 2**s: exactly for
+    s < 20, and within the inner floor's bias (−2**−20 at most) above."""
+    from edge_mesu.fixed.prng import SR_BITS
+    from edge_mesu.fixed.rule import round_shift32
+
+    rnd = np.arange(1 << SR_BITS, dtype=np.int32)
+    rng = np.random.default_rng(0)
+    cases = list(zip(rng.integers(-(2**30), 2**30, 12).tolist(), rng.integers(0, 45, 12).tolist()))
+    cases += [(12345, 5), (-7, 25), (3, 60), (-(2**30), 19), (2**30, 31)]
+    for x, s in cases:
+        out = round_shift32(np.full(rnd.size, x, np.int32), np.full(rnd.size, s, np.int32), rnd, Rounding.STOCHASTIC, 1)
+        mean = float(out.astype(np.float64).mean())
+        exact = x / 2.0**s
+        assert exact - 2.0**-SR_BITS - 1e-12 <= mean <= exact + 1e-12, (x, s, mean, exact)
+        if s < SR_BITS:
+            assert mean == exact, (x, s)
+
+
+def test_integer_step_expectations_match_the_float_rule() -> None:
+    """E[Δμ] and E[Δc] of one integer step (fixed gradients, all rounding uniforms random) against the float
+    rule on the same σ, μ and gradients: Δμ = lr_μσ²(−g + (μp − μ)/(Nσp²)) in LSBs and Δc = −k·log2(1 + r),
+    r = lr_σ·c_σ·((1 − σ²/σp²)/N − σ·g·ε). Tolerance: 5 standard errors of the mean over K draws (each step is
+    one of two neighbouring integers) plus the tables' mantissa rounding (2**−13 relative), the prior pull's
+    rounding to half a g16 unit and the second-order log (|r|³)."""
+    from edge_mesu.fixed.rule import mesu_step_int
+
+    m = FixedMESULearner(layers=(6, 5, 3), N=3000.0, ratio_max=None, sigma_init=0.05, seed=0)
+    plan, spec = m.plan, m.step_spec()
+    slices = list(spec.layout.slices)
+    P, K = spec.layout.n_params, 4096
+    rng = np.random.default_rng(1)
+    mu = rng.integers(-3000, 3000, P)
+    code = rng.integers(plan.code_min + 20, plan.code_max - 20, P)
+    g16 = rng.integers(-(2**14), 2**14, P)
+    ge = rng.integers(-(2**14), 2**14, P)
+    tau = np.concatenate([np.full(sl.stop - sl.start, plan.tables["tau_min"][sl.layer] + 9) for sl in slices])
+    counter = SaturationCounter()
+    new_mu, new_code = mesu_step_int(
+        plan,
+        slices,
+        np.tile(mu, (K, 1)),
+        np.tile(code, (K, 1)),
+        np.tile(g16, (K, 1)),
+        np.tile(tau, (K, 1)),
+        np.tile(ge, (K, 1)),
+        rng.integers(0, 2**20, (K, P)),
+        rng.integers(0, 2**20, (K, P)),
+        Rounding.STOCHASTIC,
+        counter,
+    )
+    assert counter.total() == 0  # nothing clipped: the expectations are the rule's
+    d_mu = (new_mu.astype(np.float64) - mu).mean(axis=0)
+    d_c = (new_code.astype(np.float64) - code).mean(axis=0)
+    se_mu = np.maximum((new_mu.astype(np.float64) - mu).std(axis=0), 0.5) / math.sqrt(K)
+    se_c = np.maximum((new_code.astype(np.float64) - code).std(axis=0), 0.5) / math.sqrt(K)
+    k, rule = plan.sigma_per_octave, plan.rule
+    for sl in slices:
+        s = slice(sl.start, sl.stop)
+        F, G = plan.mu_fmts[sl.layer].frac, plan.grad_frac(sl.layer)
+        sigma = plan.sigma_of_code(code[s], sl.layer)
+        unit = 2.0 ** (tau[s] - G)  # one g16 unit of gradient
+        g, gext = g16[s] * unit, ge[s] * unit * 2.0  # ge = round(g16·ε_q / 2**13), ε_q at frac 12
+        mu_r = mu[s] / 2.0**F
+        f_mu = rule.lr_mu * sigma**2 * (-g + (rule.mu_prior - mu_r) / (rule.N * rule.sigma_prior**2)) * 2.0**F
+        tol = 5 * se_mu[s] + 2.0**-12 * np.abs(f_mu) + rule.lr_mu * sigma**2 * 0.5 * unit * 2.0**F + 1e-4
+        np.testing.assert_array_less(np.abs(d_mu[s] - f_mu), tol)
+        lrc = rule.lr_sigma * rule.c_sigma
+        r = lrc * ((1 - sigma**2 / rule.sigma_prior**2) / rule.N - sigma * gext)
+        f_c = -k * np.log2(1 + r)
+        tol_c = 5 * se_c[s] + 2.0**-12 * np.abs(f_c) + k / math.log(2) * np.abs(r) ** 3 + 1e-4
+        np.testing.assert_array_less(np.abs(d_c[s] - f_c), tol_c)
+    assert np.abs(d_mu).max() > 0.5 and np.abs(d_c).max() > 0.5  # the test moves both by more than noise

@@ -301,3 +301,51 @@ def test_atomic_write_respects_the_umask_keeps_a_mode_and_names_the_users_path(t
         atomic_write_bytes(tmp_path / "no" / "s.emsu", b"x")
     assert err.value.filename == str(tmp_path / "no" / "s.emsu") and ".tmp" not in str(err.value)
     assert "directory" in str(err.value.strerror)
+
+
+def _as_version(data: bytes, version: int) -> bytes:
+    """``data`` with another format version in its header and a matching CRC."""
+    body = bytearray(data[:-4])
+    struct.pack_into("<H", body, 4, version)
+    return bytes(body) + struct.pack("<I", zlib.crc32(bytes(body)) & 0xFFFFFFFF)
+
+
+def test_format_1_fixed_state_is_converted_with_a_warning_and_continues() -> None:
+    """A format-1 file of a fixed learner (same layout, 64-bit arithmetic) loads: its μ, codes, seed, step and
+    counters are kept, a StateFormatWarning says it is converted, and learning goes on under format 2 exactly
+    as a learner built from the same arrays in format 2 does."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 6)), rng.integers(0, 3, 40)
+    m = FixedMESULearner(layers=(6, 5, 3), seed=4)
+    m.learn_many(X[:20], y[:20])
+    v1 = _as_version(m.to_bytes(), 1)
+    with pytest.warns(statefile.StateFormatWarning, match="format 1.*converted"):
+        old = FixedMESULearner.from_bytes(v1)
+    assert old.step == m.step and old.to_bytes() == m.to_bytes()  # nothing misread; saved as format 2
+    assert struct.unpack_from("<H", old.to_bytes(), 4)[0] == FORMAT_VERSION == 2
+    old.learn_many(X[20:], y[20:])
+    m.learn_many(X[20:], y[20:])
+    assert old.to_bytes() == m.to_bytes()
+
+
+def test_format_1_mu_beyond_the_format_2_limit_is_clamped_and_said() -> None:
+    m = FixedMESULearner(layers=(6, 5, 3), seed=4)
+    state = m.state_dict()
+    w0 = state["arrays"]["mu_w0"].copy()
+    w0[0, :3] = [32767, -32768, 5]
+    state["arrays"]["mu_w0"] = w0
+    v1 = _as_version(encode_state(state["kind"], state["meta"], state["arrays"]), 1)
+    with pytest.warns(statefile.StateFormatWarning, match="2 μ value"):
+        old = FixedMESULearner.from_bytes(v1)
+    lim = old.plan.tables["mu_lim"][0]
+    assert old.params()["w0"][0].shape == (6, 5) and lim < 32767
+    assert old.int_params()["w0"][0][0, :3].tolist() == [lim, -lim, 5]
+
+
+def test_format_1_float_state_loads_silently() -> None:
+    m = MESULearner(layers=(6, 5, 3), seed=4)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert MESULearner.from_bytes(_as_version(m.to_bytes(), 1)).to_bytes() == m.to_bytes()

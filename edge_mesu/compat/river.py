@@ -53,7 +53,7 @@ class MESUClassifier(base.Classifier):
     >>> from river import datasets, evaluate, metrics, preprocessing
     >>> model = preprocessing.StandardScaler() | MESUClassifier(learner="fixed")
     >>> evaluate.progressive_val_score(datasets.Phishing().take(500), model, metrics.Accuracy())
-    Accuracy: 83.97%
+    Accuracy: 83.37%
     """
 
     def __init__(

@@ -11,9 +11,9 @@ Example
 -------
 >>> from edge_mesu.memplan import plan_memory
 >>> [b.name for b in arena_buffers((784, 50, 10), "learn")]
-['act', 'z', 'acc', 'delta0', 'delta1', 'back']
+['act', 'z', 'acc', 'acc32', 'delta0', 'delta1', 'back']
 >>> plan_memory(arena_buffers((784, 50, 10), "learn"), ARENA_ALIGNMENT).arena_bytes
-2712
+2912
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ def arena_buffers(layers: tuple[int, ...] | list[int], pass_name: str) -> list[B
     """The C arena's buffers of ``pass_name`` (``"predict"``: mean-weight inference, ``"learn"``: one update).
 
     ``act`` int16: every layer's input (x widened, h1, ...), read again by the update; ``z`` int32: every
-    pre-activation (the ReLU masks of the backward pass); ``acc`` int64: the accumulators of one layer's
-    sampled forward pass; ``delta0``/``delta1`` int32: δ of the layer being updated and of the one below;
-    ``back`` int64: W^T δ of the layer being updated. Prediction keeps its accumulators in registers.
+    pre-activation (the ReLU masks of the backward pass); ``acc32`` int32 / ``acc`` int64: the accumulators
+    of one layer's forward pass (int32 per parameter, flushed to int64 before Σ|a| could overflow them);
+    ``delta0``/``delta1`` int32: δ16 of the layer being updated and δ of the one below; ``back`` int32:
+    W^T δ16 of the layer being updated.
     """
     if pass_name not in ("predict", "learn"):
         raise ValueError(f"pass must be 'predict' or 'learn', got {pass_name!r}")
@@ -45,13 +46,19 @@ def arena_buffers(layers: tuple[int, ...] | list[int], pass_name: str) -> list[B
         return Buffer(name, nbytes + (-nbytes) % ARENA_ALIGNMENT, first, last, kind)
 
     if pass_name == "predict":
-        return [buf("act", "int16", act_len, 0, L), buf("z", "int32", z_len, 1, L + 1)]
+        return [
+            buf("act", "int16", act_len, 0, L),
+            buf("z", "int32", z_len, 1, L + 1),
+            buf("acc", "int64", width, 1, L),
+            buf("acc32", "int32", width, 1, L),
+        ]
     end = 2 * L + 1
     return [
         buf("act", "int16", act_len, 0, end),
         buf("z", "int32", z_len, 1, end),
         buf("acc", "int64", width, 1, L),
+        buf("acc32", "int32", width, 1, L),
         buf("delta0", "int32", width, L + 1, end),
         buf("delta1", "int32", width, L + 1, end),
-        buf("back", "int64", width, L + 2, end),
+        buf("back", "int32", width, L + 2, end),
     ]

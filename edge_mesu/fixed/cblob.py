@@ -18,7 +18,9 @@ True
 
 from __future__ import annotations
 
+import logging
 import struct
+import warnings
 import zlib
 from typing import Any
 
@@ -26,6 +28,7 @@ import numpy as np
 
 from ..errors import StateFileError
 from ..interface import Describable, NetworkDescription
+from ..statefile import StateFormatWarning
 from .cgen import BLOB_VERSION, COUNTER_NAMES, blob_header_bytes, config_hash, fixed_network, state_blob_bytes
 
 __all__ = ["state_blob", "learner_from_blob"]
@@ -64,8 +67,15 @@ def learner_from_blob(template: Any, blob: bytes) -> Any:
         raise StateFileError(f"C state blob has {len(blob)} bytes, this network needs {state_blob_bytes(n)}")
     fields = _HEAD.unpack_from(blob, 0)
     magic, version, n_layers, chash, n_params, seed, step = fields[:7]
-    if magic != b"EMSC" or version != BLOB_VERSION:
+    if magic != b"EMSC" or version not in (1, BLOB_VERSION):
         raise StateFileError(f"not a C state blob of version {BLOB_VERSION} (magic {magic!r}, version {version})")
+    if version == 1:  # same layout; the state continues under the format-2 arithmetic
+        msg = (
+            "C state blob of version 1 (64-bit arithmetic) converted: μ, σ codes, seed and step are kept and "
+            "learning continues under the format-2 (32-bit) arithmetic"
+        )
+        logging.getLogger(__name__).warning(msg)
+        warnings.warn(msg, StateFormatWarning, stacklevel=2)
     if (n_layers, chash, n_params) != (len(net.plan.layers) - 1, config_hash(net), n):
         raise StateFileError("C state blob belongs to another network configuration (hash mismatch)")
     if struct.unpack_from("<I", blob, len(blob) - 4)[0] != zlib.crc32(blob[:-4]) & 0xFFFFFFFF:

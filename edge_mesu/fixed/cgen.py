@@ -39,23 +39,33 @@ import numpy as np
 from ..interface import Describable, FixedNetwork, NetworkDescription, describe
 from ..memplan import plan_memory
 from .buffers import ARENA_ALIGNMENT, arena_buffers
-from .kernels import ACC_FMT, sigma_sample_table
+from .kernels import ACC_FMT, DELTA_L1_MAX, sigma_sample_table
 from .plan import (
-    CODE_STEP_SHIFT,
     DH_FRAC,
+    DMU_SAT,
     EXP2_INDEX_BITS,
-    GRAD_CLIP,
-    H_FRAC,
+    GE_SHIFT,
     LOG2E_FRAC,
     P_FRAC,
-    SAMPLE_SHIFT,
     SOFTMAX_D_MIN,
+    U_FRAC,
     Z_FRAC,
     FixedPlan,
 )
-from .prng import EPS_FRAC, GAMMA, GAUSS_INDEX_BITS, MIX_M1, MIX_M2, MIX_SHIFTS, SEED_SALT, SR_BITS, gauss_table
+from .prng import (
+    EPS_FRAC,
+    EPS_SHIFT,
+    GAMMA,
+    GAUSS_INDEX_BITS,
+    HASH_M1,
+    HASH_M2,
+    HASH_SHIFTS,
+    SEED_SALT,
+    SR_BITS,
+    SR_STREAM,
+    gauss_table,
+)
 from .qformat import Rounding
-from .rule import LOG1P_POST, LOG1P_PRE
 
 __all__ = [
     "COUNTER_NAMES",
@@ -82,8 +92,8 @@ COUNTER_NAMES = (
     "sigma_step_clip",
     "sigma_code",
 )
-BLOB_VERSION = 1
-_I64_LIMIT = 2**62  # products formed by the update must stay below 2**63 (numpy would wrap, C may not)
+BLOB_VERSION = 2  # state format 2: the 32-bit arithmetic (a version-1 blob is converted by cblob, with a warning)
+ACC_BUDGET = 1 << 16  # rows of one int32 accumulation: Σ|a| <= 2**16, |w| <= 32767
 
 
 @dataclass(frozen=True)
@@ -170,41 +180,32 @@ def _layer_consts(net: FixedNetwork, l: int) -> dict[str, int]:
     """The per-layer shifts and multipliers of the C layer descriptor, range-checked."""
     plan, t = net.plan, net.plan.tables
     F = plan.mu_fmts[l].frac
-    G = plan.grad_frac(l)
     pm = t["prior"][l]
     c = {
         "in_frac": plan.in_frac(l),
         "act_shift": plan.in_frac(l) + F - plan.act_fmt.frac,
         "back_shift": F + plan.delta_frac(l) - DH_FRAC if l > 0 else 0,
-        "g_to_h": H_FRAC - G,
-        "ge_to_h": H_FRAC - G - EPS_FRAC,
-        "mu_shift0": H_FRAC - F + 15 - int(t["var_e"]),
-        "prior_on": int(pm.shift <= 62),
+        "sample_shift": int(t["sample_shift"][l]),
+        "mu_lim": int(t["mu_lim"][l]),
         "prior_mant": pm.mant,
         "prior_shift": pm.shift,
         "mu_prior_q": int(t["mu_prior_q"][l]),
-        "code_off": int(plan.offsets[l]),
+        "tau_min": int(t["tau_min"][l]),
     }
-    for key in ("act_shift", "back_shift", "g_to_h", "ge_to_h"):
+    for key in ("act_shift", "back_shift"):
         if not -62 <= c[key] <= 62:
             raise ValueError(f"layer {l}: shift {key}={c[key]} is outside [-62, 62]")
-    if c["prior_on"] and c["prior_shift"] < 1:
-        raise ValueError(
-            f"layer {l}: the prior pull multiplier 2**(32-F)/(N σp²) is too large "
-            f"(shift {c['prior_shift']} < 1); increase N or mu_frac"
-        )
-    codes = np.arange(plan.code_min, plan.code_max + 1) + plan.offsets[l]
-    if int((c["mu_shift0"] + t["var_shift"][codes]).min()) < 0:
-        raise ValueError(f"layer {l}: lr_mu·σ_max² is too large for the μ step shift (negative shift)")
+    for key in ("mu_sh", "ssh"):
+        vals = np.asarray(t[key][l])
+        if vals.min() < -128 or vals.max() > 127:
+            raise ValueError(f"layer {l}: the {key} table leaves int8 ({vals.min()}..{vals.max()})")
     return c
 
 
 def _check_tables(plan: FixedPlan) -> None:
     t = plan.tables
-    if float(t["rmax32"]) * 1.5 * t["klog_q16"] >= _I64_LIMIT or float(np.abs(t["prior32"]).max()) >= 2.0**40:
-        raise ValueError("σ step out of 64-bit range (too many codes per octave or too small N)")
-    if int(t["sig_shift"].max()) > 62:
-        raise ValueError(f"lr_sigma·c_sigma·σ_max gives a σ-step shift above 62 (sigl_e={t['sigl_e']})")
+    if t["umax"] * 3 // 2 + (1 << U_FRAC) >= 2**31:
+        raise ValueError("σ step out of 32-bit range (too many codes per octave)")
 
 
 def _array(ctype: str, name: str, values: Any, qualifier: str = "static const", per_line: int = 16) -> str:
@@ -256,9 +257,11 @@ def _macros(net: FixedNetwork) -> dict[str, int]:
         "CODE_MIN": plan.code_min,
         "CODE_MAX": plan.code_max,
         "STOCHASTIC": int(net.rounding is Rounding.STOCHASTIC),
-        "KLOG_Q16": int(t["klog_q16"]),
-        "RMAX32": int(t["rmax32"]),
-        "SIG_SHIFT0": 15 - int(t["sigl_e"]),
+        "UMAX": int(t["umax"]),
+        "XSAT": int(t["xsat"]),
+        "LP_A": int(t["lp_a"]),
+        "LP_Q": int(t["lp_q"]),
+        "LP_SH": int(t["lp_sh"]),
         "LOG2E_Q15": int(t["log2e_q15"]),
         "N_COUNTERS": len(COUNTER_NAMES),
         "BLOB_VERSION": BLOB_VERSION,
@@ -275,28 +278,29 @@ def _macros(net: FixedNetwork) -> dict[str, int]:
             "P_FRAC": P_FRAC,
             "LOG2E_FRAC": LOG2E_FRAC,
             "EXP2_SHIFT": Z_FRAC - EXP2_INDEX_BITS,
-            "SAMPLE_SHIFT": SAMPLE_SHIFT,
             "SR_BITS": SR_BITS,
-            "CODE_STEP_SHIFT": CODE_STEP_SHIFT,
-            "LOG1P_PRE": LOG1P_PRE,
-            "LOG1P_POST": LOG1P_POST,
-            "EPS_SHIFT": 64 - GAUSS_INDEX_BITS,
-            "MIX_S1": MIX_SHIFTS[0],
-            "MIX_S2": MIX_SHIFTS[1],
-            "MIX_S3": MIX_SHIFTS[2],
+            "SR_STREAM": SR_STREAM,
+            "GE_SHIFT": GE_SHIFT,
+            "U_FRAC": U_FRAC,
+            "DMU_SAT": DMU_SAT,
+            "ACC_BUDGET": ACC_BUDGET,
+            "DELTA_L1_MAX": DELTA_L1_MAX,
+            "EPS_SHIFT": EPS_SHIFT,
+            "HASH_S1": HASH_SHIFTS[0],
+            "HASH_S2": HASH_SHIFTS[1],
+            "HASH_S3": HASH_SHIFTS[2],
         }
     )
     return m
 
 
 def _wide_macros() -> dict[str, str]:
-    """The 64-bit constants of the arithmetic, as C literals."""
+    """The unsigned and 64-bit constants of the arithmetic, as C literals."""
     return {
-        "GAMMA": f"UINT64_C({GAMMA:#x})",
-        "MIX_M1": f"UINT64_C({MIX_M1:#x})",
-        "MIX_M2": f"UINT64_C({MIX_M2:#x})",
-        "SEED_SALT": f"UINT64_C({SEED_SALT:#x})",
-        "GRAD_CLIP": f"INT64_C({GRAD_CLIP})",
+        "GAMMA": f"UINT32_C({GAMMA:#x})",
+        "HASH_M1": f"UINT32_C({HASH_M1:#x})",
+        "HASH_M2": f"UINT32_C({HASH_M2:#x})",
+        "SEED_SALT": f"UINT32_C({SEED_SALT:#x})",
         "SOFTMAX_D_MIN": f"INT64_C({SOFTMAX_D_MIN})",
         "ACC_MIN": f"INT64_C({ACC_FMT.min_int})",
         "ACC_MAX": f"INT64_C({ACC_FMT.max_int})",
@@ -324,44 +328,50 @@ def _config_block(net: FixedNetwork, P: str, macros: dict[str, int], sig_type: s
     high = f"(c) <= {plan.code_max}" if plan.code_max < 255 else ""
     both = " && ".join(x for x in (low, high) if x) or "1"
     lines.append(f"#define {P}_CODE_IN_RANGE(c) ({both})")
+    lims = [int(v) for v in plan.tables["mu_lim"]]
+    ends = [sl.stop for sl in net.layout.slices]
+    expr = str(lims[-1])
+    for lim, end in reversed(list(zip(lims[:-1], ends[:-1]))):
+        expr = f"((k) < {end}u ? {lim} : {expr})"
+    lines.append(f"#define {P}_MU_LIM_OF(k) ({expr})")
     lines.append(f"typedef {sig_type} emsu_sig_t;")
     return "\n".join(lines)
 
 
 def _update_tables(plan: FixedPlan) -> str:
-    t = plan.tables
     half = gauss_table(GAUSS_INDEX_BITS, EPS_FRAC).astype(np.int64)  # prng._signed_table: |ε|, then −|ε|
-    parts = [
-        _array("int16_t", "emsu_gauss", np.concatenate([half, -half])),
-        _array("int32_t", "emsu_var15", t["var15"]),
-        _array("int16_t", "emsu_var_shift", t["var_shift"]),
-        _array("int32_t", "emsu_sigl15", t["sigl15"]),
-        _array("int16_t", "emsu_octave", t["octave"]),
-        _array("int64_t", "emsu_prior32", t["prior32"]),
+    return _array("int16_t", "emsu_gauss", np.concatenate([half, -half]))
+
+
+def _code_table(plan: FixedPlan, l: int) -> str:
+    """The per-stored-code table of layer ``l`` (rule.CodeTables' values): one emsu_code_t per code."""
+    t = plan.tables
+    v = np.arange(1 << plan.sigma_bits) + plan.offsets[l]
+    bound = t["ratio_bound"][l] if plan.ratio_max is not None else np.full(v.size, 2**31 - 1)
+    if not _fits(np.asarray(bound), 32):
+        raise ValueError(f"layer {l}: ratio_max·σ bound does not fit int32; lower ratio_max")
+    rows = [
+        f"{{{int(t['pk'][vv])}, {int(bound[c])}, {int(t['sig16'][l][c])}, {int(t['var14'][vv])}, "
+        f"{int(t['sigl13'][vv])}, {int(t['mu_sh'][l][c])}, {int(t['ssh'][l][c])}}}"
+        for c, vv in enumerate(v)
     ]
-    return "".join(parts)
+    body = ",\n    ".join(", ".join(rows[i : i + 4]) for i in range(0, len(rows), 4))
+    return f"static const emsu_code_t emsu_tab_l{l}[{len(rows)}] = {{\n    {body}\n}};\n"
 
 
 def _layer_tables(net: FixedNetwork, sig_type: str) -> tuple[str, list[str]]:
-    """σ sampling and ratio-bound tables per layer, and the C initialiser of each layer descriptor."""
-    plan, t = net.plan, net.plan.tables
+    """The per-code table of each layer, and the C initialiser of each layer descriptor."""
+    plan = net.plan
     text, inits = [], []
     for l, sl in enumerate(net.layout.slices):
         c = _layer_consts(net, l)
-        text.append(_array(sig_type, f"emsu_sig_l{l}", sigma_sample_table(plan, l)))
-        ratio = "NULL"
-        if t["ratio_q15"] is not None:
-            bound = np.maximum(t["ratio_bound"][l], 1)
-            if not _fits(bound, 32):
-                raise ValueError(f"layer {l}: ratio_max·σ bound does not fit int32; lower ratio_max")
-            text.append(_array("int32_t", f"emsu_ratio_l{l}", bound))
-            ratio = f"emsu_ratio_l{l}"
+        text.append(_code_table(plan, l))
         fan_in, fan_out = plan.layers[l], plan.layers[l + 1]
         inits.append(
             f"    {{{fan_in}u, {fan_out}u, {sl.start}u, {sl.stop - sl.start}u, {c['in_frac']}, "
-            f"{c['act_shift']}, {c['back_shift']}, {c['g_to_h']}, {c['ge_to_h']}, {c['mu_shift0']}, "
-            f"{c['prior_on']}, {c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']}, {c['code_off']}u,\n"
-            f"     EMSU_LT(emsu_sig_l{l}), EMSU_LT({ratio})}}"
+            f"{c['act_shift']}, {c['back_shift']}, {c['sample_shift']}, {c['mu_lim']}, "
+            f"{c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']}, {c['tau_min']},\n"
+            f"     EMSU_LT(emsu_tab_l{l})}}"
         )
     return "".join(text), inits
 

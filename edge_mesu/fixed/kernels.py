@@ -9,31 +9,59 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plan import DH_FRAC, EXP2_INDEX_BITS, LOG2E_FRAC, P_FRAC, SAMPLE_SHIFT, SOFTMAX_D_MIN, Z_FRAC, FixedPlan
+from .plan import DH_FRAC, EXP2_INDEX_BITS, LOG2E_FRAC, P_FRAC, SOFTMAX_D_MIN, Z_FRAC, FixedPlan
 from .qformat import QFormat, SaturationCounter
-from .rounding import div_round_even, shift_round_even, shift_round_half_up
+from .rounding import div_round_even, shift_round_even
 
-__all__ = ["sample_weights", "forward", "softmax_q15", "backward", "sigma_sample_table", "ACC_FMT"]
+__all__ = [
+    "sample_weights",
+    "forward",
+    "softmax_q15",
+    "backward",
+    "normalize_delta",
+    "sigma_sample_table",
+    "ACC_FMT",
+    "DELTA_L1_MAX",
+]
 
 ACC_FMT = QFormat(32, 0)  # layer accumulators are int32 on the device: saturate, never wrap
+DELTA_L1_MAX = (1 << 16) - 1  # Σ_j |δ16_j| of a layer: W·δ16 then fits int32 (|w| <= 2**15)
 
 
 def sigma_sample_table(plan: FixedPlan, layer: int) -> np.ndarray:
-    """Per stored σ code of ``layer``, round(σ · 2**(F + 16)) with F that layer's μ frac (int64, read-only)."""
-    return plan.tables["sig_sample"][layer]
+    """Per stored σ code of ``layer``, round(σ · 2**(F + SS_l)) < 2**15 (int64, read-only)."""
+    return plan.tables["sig16"][layer]
 
 
 def sample_weights(
-    mu_q: np.ndarray, sig: np.ndarray, eps_q: np.ndarray, mu_fmt: QFormat, counter: SaturationCounter
+    mu_q: np.ndarray, sig: np.ndarray, eps_q: np.ndarray, shift: int, mu_fmt: QFormat, counter: SaturationCounter
 ) -> np.ndarray:
-    """w = μ + σ·ε in μ's format: μ + round_half_up(sig·ε, 16 + 12), saturated to μ's range.
+    """w = μ + round_half_up(sig·ε, shift) with sig = σ·2**(F + SS) (< 2**15) and shift = SS + 12.
 
-    ``sig`` holds each parameter's σ·2**(F + 16): ``np.take(sigma_sample_table(plan, l), code)``, or the
-    learner's cached ``CodeTables.sig``."""
+    ``sig·ε`` < 2**29 fits int32; μ is kept within ``mu_lim`` of its layer, so w always fits int16 (the
+    saturation below never fires; it is counted if a state from outside ever breaks that bound)."""
     w = sig * eps_q
-    shift_round_half_up(w, SAMPLE_SHIFT, out=w)
+    w += 1 << (shift - 1)
+    w >>= shift
     w += mu_q
     return mu_fmt.saturate(w, counter, "w_sample")
+
+
+def _bitlen(x: np.ndarray) -> np.ndarray:
+    """Bit length of non-negative integers below 2**53 (0 for 0)."""
+    return np.frexp(np.asarray(x, dtype=np.float64))[1].astype(np.int64)
+
+
+def normalize_delta(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(δ16, e): δ16 = round_half_up(δ / 2**e) with the smallest e >= 0 such that Σ_j |δ16_j| <= 2**16 − 1,
+    per row of ``d`` (..., J); e has shape (..., 1). A block exponent: W·δ16 and a·δ16 stay in int32."""
+    e = np.maximum(_bitlen(np.abs(d).sum(axis=-1, keepdims=True)) - 16, 0)
+    while True:
+        d16 = (d + (np.left_shift(1, e) >> 1)) >> e
+        over = np.abs(d16).sum(axis=-1, keepdims=True) > DELTA_L1_MAX
+        if not over.any():
+            return d16, e
+        e = e + over
 
 
 def _matmul_exact(a: np.ndarray, w: np.ndarray, w_max: float | None = None) -> np.ndarray:
@@ -106,19 +134,22 @@ def backward(
     p_q15: np.ndarray,
     y: np.ndarray,
     counter: SaturationCounter,
-) -> list[np.ndarray]:
-    """δ per layer: output δ = p − onehot (Q15); hidden δ_l = round_even(W_{l+1} δ_{l+1}) ⊙ [z_l > 0] (Q7.24).
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(δ16, e) per layer (:func:`normalize_delta`): output δ = p − onehot (Q15); hidden
+    δ_l = saturate32(round_even(W_{l+1} δ16_{l+1} · 2**e_{l+1})) ⊙ [z_l > 0] (Q7.24).
 
-    Returns the δ list (one (..., B, fan_out) int64 array per layer); gradients are the outer products
-    a_l ⊗ δ_l, formed by the update. Leading axes (devices) broadcast: ``y`` has the shape of ``p_q15[..., 0]``.
+    W·δ16 is exact in int32 (Σ|δ16| <= 2**16 − 1, |w| <= 2**15); the shift back to Q.24 is one per row.
+    Gradients a_l ⊗ δ16_l are formed by the update. Leading axes (devices) broadcast: ``y`` has the shape of
+    ``p_q15[..., 0]``.
     """
     onehot = (np.arange(p_q15.shape[-1]) == np.asarray(y)[..., None]).astype(np.int64) << P_FRAC
-    delta = p_q15 - onehot
-    deltas = [delta]
+    d16, e = normalize_delta(p_q15 - onehot)
+    deltas = [(d16, e)]
     for l in range(len(weights) - 1, 0, -1):
-        back = _matmul_exact(delta, np.swapaxes(weights[l], -1, -2), 2.0**15)  # frac F_l + δ_frac(l)
-        shift = plan.mu_fmts[l].frac + plan.delta_frac(l) - DH_FRAC
-        back = shift_round_even(back, shift) if shift >= 0 else back << -shift
+        back = _matmul_exact(d16, np.swapaxes(weights[l], -1, -2), 2.0**15)  # frac F_l + δ_frac(l) − e
+        shift = plan.mu_fmts[l].frac + plan.delta_frac(l) - DH_FRAC - e
+        back = np.where(shift >= 0, shift_round_even(back, np.maximum(shift, 0)), back << np.maximum(-shift, 0))
         delta = ACC_FMT.saturate(back, counter, "delta") * (zs[l - 1] > 0)
-        deltas.insert(0, delta)
+        d16, e = normalize_delta(delta)
+        deltas.insert(0, (d16, e))
     return deltas

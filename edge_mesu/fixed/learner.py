@@ -7,7 +7,9 @@ Floats appear only at the boundary: quantising the input and reporting probabili
 
 from __future__ import annotations
 
+import logging
 import math
+import warnings
 from dataclasses import replace
 from typing import Any
 
@@ -19,6 +21,7 @@ from ..learner_base import BaseLearner
 from ..mesu import check_layers, check_options, paper_init
 from ..mesu_rule import MESUConfig
 from ..presets import DEFAULT, DEFAULT_PRESET, given, resolve
+from ..statefile import StateFormatWarning
 from ..uncertainty import Uncertainty, decompose
 from . import step as fixed_step
 from .buffers import ARENA_ALIGNMENT, arena_buffers
@@ -221,8 +224,14 @@ class FixedMESULearner(BaseLearner):
         return self._layout.layer_of(index)
 
     def _set_from_float(self, mus: list[np.ndarray], sigmas: list[np.ndarray]) -> None:
+        lims = self.plan.tables["mu_lim"]  # |μ| <= mu_lim: a weight sample μ + σε always fits int16
         self._mu = np.concatenate(
-            [self.plan.mu_fmts[self._layer_of(i)].quantize(m).ravel() for i, m in enumerate(mus)]
+            [
+                np.clip(
+                    self.plan.mu_fmts[self._layer_of(i)].quantize(m), -lims[self._layer_of(i)], lims[self._layer_of(i)]
+                ).ravel()
+                for i, m in enumerate(mus)
+            ]
         ).astype(np.int16)
         self._code = np.concatenate(
             [self.plan.code_of_sigma(s, self._layer_of(i)).ravel() for i, s in enumerate(sigmas)]
@@ -491,7 +500,17 @@ class FixedMESULearner(BaseLearner):
                 raise ValueError(f"array code_{name} holds σ codes outside [{obj.plan.code_min}, {obj.plan.code_max}]")
             mus.append(m.ravel())
             codes.append(c.ravel())
-        obj._mu, obj._code = np.concatenate(mus).astype(np.int16), np.concatenate(codes).astype(np.uint8)
+        mu = np.concatenate(mus).astype(np.int64)
+        lim = np.concatenate(
+            [np.full(sl.stop - sl.start, obj.plan.tables["mu_lim"][sl.layer]) for sl in obj._layout.slices]
+        )
+        beyond = int(np.count_nonzero(np.abs(mu) > lim))
+        if beyond:  # only a format-1 state can hold them: μ + σε must fit int16 in format 2
+            msg = f"{beyond} μ value(s) beyond the format-2 limit ±mu_lim of their layer were clamped on load"
+            logging.getLogger(__name__).warning(msg)
+            warnings.warn(msg, StateFormatWarning, stacklevel=2)
+            mu = np.clip(mu, -lim, lim)
+        obj._mu, obj._code = mu.astype(np.int16), np.concatenate(codes).astype(np.uint8)
         obj._step = int(meta["step"])
         obj.counters = SaturationCounter({k: int(v) for k, v in meta["counters"].items()})
         return obj

@@ -22,40 +22,44 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..mesu_rule import MESUConfig
-from .prng import EPS_FRAC, SR_BITS
+from .prng import EPS_FRAC, SR_BITS, gauss_table
 from .qformat import QFormat
 
 __all__ = [
     "FixedPlan",
     "Multiplier",
     "auto_mu_frac",
-    "CODE_STEP_SHIFT",
+    "B_CLIP",
     "DH_FRAC",
+    "DMU_SAT",
+    "EPS_MAX",
     "EXP2_INDEX_BITS",
-    "GRAD_CLIP",
-    "H_FRAC",
-    "KLOG_FRAC",
+    "GE_SHIFT",
     "LOG2E_FRAC",
     "P_FRAC",
-    "SAMPLE_SHIFT",
-    "SIG_EXTRA",
+    "PRIOR_BITS",
+    "SIGL_BITS",
     "SOFTMAX_D_MIN",
     "SR_BITS",
+    "U_FRAC",
+    "VAR_BITS",
     "Z_FRAC",
 ]
 
-H_FRAC = 32  # frac of the μ-update bracket (−g + prior term)
 Z_FRAC = 10  # frac of logits inside the softmax
 P_FRAC = 15  # probabilities and output δ are Q15
 DH_FRAC = 24  # hidden δ frac
-KLOG_FRAC = 16  # k/ln 2 in Q16: the σ-code step multiplier
-SIG_EXTRA = 16  # σ sampling tables hold σ · 2**(F + 16)
-GRAD_CLIP = 1 << 47  # safety clip of |bracket| and |g·ε| (2**15 in value at frac 32): counted, never hit in practice
+U_FRAC = 22  # frac of the σ-code step u = (k/ln2)·Δσ/σ in code units (int32)
+GE_SHIFT = 13  # g16·ε (Q.12) >> 13: the σ step's 16-bit gradient-noise product
+VAR_BITS = 14  # μ-step mantissa lr_μ·σ²: |bracket| <= 2**16 times 2**14 fits int32
+SIGL_BITS = 13  # σ-step mantissa: |g·ε >> 13| < 2**16 times 2**13 fits int32
+PRIOR_BITS = 14  # prior-pull mantissa: |μp − μ| <= 2**16 times 2**14 fits int32
+EPS_MAX = int(gauss_table().max())  # the largest |ε| of the Q12 table (3.67): bounds the sampling noise
+B_CLIP = 1 << 16  # |bracket| bound of the μ step: proven by the row exponent's floor tau_min
+DMU_SAT = 1 << 17  # a μ step at least this large saturates μ whatever its exact value
 EXP2_INDEX_BITS = 8  # 2**(f) for f in [0, 1) from a 256-entry Q15 table
 LOG2E_FRAC = 15  # log2(e) in Q15 inside the softmax
 SOFTMAX_D_MIN = -(1 << 40)  # logit differences below this (Q.10) underflow to 0: clamped to keep d·log2e in int64
-SAMPLE_SHIFT = SIG_EXTRA + EPS_FRAC  # σ-table value × ε → μ's LSBs
-CODE_STEP_SHIFT = H_FRAC + KLOG_FRAC  # (r − r²/2)·k/ln2 at frac 32 + 16 → σ-code steps
 
 
 @dataclass(frozen=True)
@@ -66,14 +70,15 @@ class Multiplier:
     shift: int
 
     @classmethod
-    def of(cls, value: float) -> Multiplier:
+    def of(cls, value: float, bits: int = 15) -> Multiplier:
+        """``value`` as ``mant · 2**(−shift)`` with ``mant`` in [2**(bits−1), 2**bits)."""
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"multiplier must be a finite positive number, got {value}")
         m, e = math.frexp(value)  # value = m · 2**e, m in [0.5, 1)
-        mant = round(m * (1 << 15))
-        shift = 15 - e
-        if mant == 1 << 15:
-            mant, shift = 1 << 14, shift - 1
+        mant = round(m * (1 << bits))
+        shift = bits - e
+        if mant == 1 << bits:
+            mant, shift = 1 << (bits - 1), shift - 1
         return cls(mant, shift)
 
     @property
@@ -87,11 +92,23 @@ def auto_mu_frac(fan_in: int, headroom: float = 8.0, mu_scale: float = 4.0) -> i
     return int(min(15, max(0, 15 - math.ceil(math.log2(bound)))))
 
 
-def _mantissa_table(scale: float, k: int, length: int) -> tuple[np.ndarray, int]:
-    """round(m · 2**(−j/k) · 2**15) for j < length, where scale = m · 2**e, m in [0.5, 1); returns (table, e)."""
+def _mantissa_table(scale: float, k: int, length: int, bits: int) -> tuple[np.ndarray, int]:
+    """round(m · 2**(−j/k) · 2**bits) for j < length, where scale = m · 2**e, m in [0.5, 1); returns (table, e)."""
     m, e = math.frexp(scale)
     j = np.arange(length)
-    return np.rint(m * 2.0 ** (-j / k) * 2.0**15).astype(np.int64), e
+    return np.rint(m * 2.0 ** (-j / k) * 2.0**bits).astype(np.int64), e
+
+
+def _tau_min(pm: Multiplier) -> int:
+    """The smallest row exponent τ >= 0 at which the prior pull fits 2**15 g16 units for any μ:
+    (2**16·mant >> (shift + τ)) + 1 <= 2**15, so |pull − g16| <= 2**16 is proven and never clipped."""
+    tau = 0
+    while True:
+        s = pm.shift + tau
+        bound = (2**16 * pm.mant) >> s if s >= 0 else (2**16 * pm.mant) << -s
+        if bound + 1 <= 2**15:
+            return tau
+        tau += 1
 
 
 @dataclass(frozen=True)
@@ -201,38 +218,72 @@ class FixedPlan:
         return np.clip(code, self.code_min, self.code_max).astype(np.uint8)
 
     def _build_tables(self) -> dict:
-        """Virtual-code tables (``n_virtual`` entries), per-layer tables of stored codes, and scalars; once."""
+        """Per-code and per-layer tables of format 2 (every per-parameter product fits int32); once.
+
+        Virtual-code tables have ``n_virtual`` entries; per-layer tables are indexed by the stored code.
+        """
         k = self.sigma_per_octave
         code = np.arange(self.n_virtual)  # virtual code v: σ = σ_max · 2**(−v/k)
         octave = code // k
+        stored = np.arange(1 << self.sigma_bits)
         t: dict = {"octave": octave.astype(np.int64)}
-        # μ step: lr_μ·σ² = var15[v] · 2**(var_e − 15 − (2v)//k), var15 in [2**14, 2**15]
-        var15, t["var_e"] = _mantissa_table(self.lr_mu * self.sigma_max**2, k, k)
-        t["var15"] = var15[(2 * code) % k]
-        t["var_shift"] = ((2 * code) // k).astype(np.int64)
-        t["prior"] = [Multiplier.of(2.0 ** (H_FRAC - f.frac) / (self.N * self.sigma_prior**2)) for f in self.mu_fmts]
-        t["mu_prior_q"] = [int(f.quantize(self.mu_prior)) for f in self.mu_fmts]
-        t["ratio_q15"] = None if self.ratio_max is None else round(self.ratio_max * 2**15)
-        # σ step as r = Δσ/σ at frac 32: lr_σ·c_σ·σ = sigl15[v] · 2**(sigl_e − 15 − octave(v))
-        sigl15, t["sigl_e"] = _mantissa_table(self.lr_sigma * self.c_sigma * self.sigma_max, k, k)
-        t["sigl15"] = sigl15[code % k]
-        t["sig_shift"] = (15 - t["sigl_e"] + octave).astype(np.int64)
-        if t["sig_shift"].min() < 1:
-            raise ValueError("lr_sigma·c_sigma·sigma_max too large for the σ-step table (must be < 2**14)")
+        # μ step: lr_μ·σ(v)² = var14[v] · 2**(var_e − 14 − (2v)//k), var14 <= 2**14
+        var, t["var_e"] = _mantissa_table(self.lr_mu * self.sigma_max**2, k, k, VAR_BITS)
+        t["var14"] = var[(2 * code) % k]
+        var_shift = (2 * code) // k
+        # σ step: (k/ln2)·lr_σ·c_σ·σ(v) = sigl13[v] · 2**(sigl_e − 13 − octave(v)), sigl13 <= 2**13
+        kl = k / math.log(2.0)
+        sigl, t["sigl_e"] = _mantissa_table(kl * self.lr_sigma * self.c_sigma * self.sigma_max, k, k, SIGL_BITS)
+        t["sigl13"] = sigl[code % k]
         sigma = self.sigma_max * 2.0 ** (-code / k)
-        t["prior32"] = np.rint(
-            self.lr_sigma * self.c_sigma * (1.0 - sigma**2 / self.sigma_prior**2) / self.N * 2.0**H_FRAC
+        t["pk"] = np.rint(
+            kl * self.lr_sigma * self.c_sigma * (1.0 - sigma**2 / self.sigma_prior**2) / self.N * 2.0**U_FRAC
         ).astype(np.int64)
         r_max = min([1.0] + [v for v in (self.ratio_max, self.sigma_step_max) if v is not None])
-        t["rmax32"] = round(r_max * 2**H_FRAC)
-        # code step = −k·log2(1 + r) (exact in expectation in log σ, as the float rule's σ·(1 + r)): k/ln 2 in Q16
-        t["klog_q16"] = round(k / math.log(2.0) * 2**KLOG_FRAC)
-        # per-layer tables of stored codes c (v = c + offset): σ samples and the |Δμ| bound in μ's LSBs
-        stored = np.arange(1 << self.sigma_bits)
-        t["sig_sample"] = [
-            np.rint(self.sigma_of_code(stored, l) * 2.0 ** (f.frac + SIG_EXTRA)).astype(np.int64)
-            for l, f in enumerate(self.mu_fmts)
-        ]
+        t["umax"] = round(kl * r_max * 2**U_FRAC)
+        t["xsat"] = t["umax"] + int(np.abs(t["pk"]).max()) + 1
+        if t["xsat"] + int(np.abs(t["pk"]).max()) >= 2**31 or t["umax"] * 3 // 2 >= 2**31:
+            raise ValueError("σ step out of 32-bit range: lower sigma_per_octave or raise N")
+        # ln(1 + r)·k/ln2 = u − u²·ln2/(2k): t = u/2**a < 2**12, t²·Lq < 2**31 with Lq in [128, 256)
+        t["lp_a"] = max(1, int(t["umax"]).bit_length() - 11)
+        lval = math.log(2.0) / (2 * k)
+        lf = 7 - math.floor(math.log2(lval))
+        t["lp_q"] = round(lval * 2**lf)
+        t["lp_sh"] = lf + U_FRAC - 2 * t["lp_a"]
+        if t["lp_sh"] < 0 or t["lp_q"] >= 256:
+            raise ValueError(f"σ-step log correction out of range (sigma_per_octave={k})")
+        # per layer (indexed by the stored code): sampling, μ-step and σ-step shifts, limits, prior pull
+        for name in ("sig16", "sample_shift", "mu_lim", "mu_sh", "ssh", "prior", "tau_min", "mu_prior_q"):
+            t[name] = []
+        for l, f in enumerate(self.mu_fmts):
+            v = stored + self.offsets[l]
+            G = self.grad_frac(l)
+            top = float(self.sigma_of_code(np.array([0]), l)[0]) * 2.0**f.frac
+            ss = 14 - math.floor(math.log2(top))
+            sig16 = np.rint(self.sigma_of_code(stored, l) * 2.0 ** (f.frac + ss)).astype(np.int64)
+            while sig16.max() >= 2**15:
+                ss -= 1
+                sig16 = np.rint(self.sigma_of_code(stored, l) * 2.0 ** (f.frac + ss)).astype(np.int64)
+            shift = ss + EPS_FRAC
+            if shift < 1:
+                raise ValueError(f"layer {l}: σ_max·2**F too large for the 32-bit sampling product")
+            noise = (int(sig16.max()) * EPS_MAX + (1 << (shift - 1))) >> shift
+            mu_lim = 32767 - noise
+            if mu_lim < 2**10:
+                raise ValueError(
+                    f"layer {l}: σ_max={self.sigma_max} is too large for μ's format Q.{f.frac} "
+                    f"(3.7σ spans {noise} of 32767 LSBs); lower sigma_max or mu_frac"
+                )
+            t["sig16"].append(sig16)
+            t["sample_shift"].append(shift)
+            t["mu_lim"].append(mu_lim)
+            t["mu_sh"].append(G - f.frac - t["var_e"] + VAR_BITS + var_shift[v])
+            t["ssh"].append(12 + octave[v] + G - t["sigl_e"] - U_FRAC)
+            pm = Multiplier.of(2.0 ** (G - f.frac) / (self.N * self.sigma_prior**2), PRIOR_BITS)
+            t["prior"].append(pm)
+            t["tau_min"].append(_tau_min(pm))
+            t["mu_prior_q"].append(int(f.quantize(self.mu_prior)))
+        t["ratio_q15"] = None if self.ratio_max is None else round(self.ratio_max * 2**15)
         if self.ratio_max is not None:
             t["ratio_bound"] = [
                 np.maximum(np.rint(self.ratio_max * self.sigma_of_code(stored, l) * 2.0**f.frac), 1).astype(np.int64)

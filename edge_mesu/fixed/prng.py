@@ -1,36 +1,42 @@
-"""Counter-based pseudo-random numbers: (seed, step, stream, index) → 64 random bits, no hidden state.
+"""Counter-based pseudo-random numbers in 32-bit words: (seed, step, stream, index) → 32 random bits.
 
-The generator is SplitMix64 (Steele, Lea & Flood, OOPSLA 2014) evaluated at a counter:
-``out(i) = mix64(key + (i + 1)·γ)`` with γ = 0x9E3779B97F4A7C15 and ``key = mix64(mix64(seed ⊕ C) + step·γ
-+ stream)``. It is stateless (resume = remember ``step``), vectorises in numpy with wrapping uint64
-arithmetic and is a handful of lines of portable C (uint64_t only).
+Format 2 (docs/fixed_point.md, "Arithmetic for 32-bit cores"). The generator is a 32-bit integer hash of a
+Weyl counter: ``draw(i) = hash32(key + (i + 1)·γ) mod 2**32`` with γ = 0x9E3779B9 (2**32 / golden ratio) and
+``hash32`` the two-multiply xor-shift-multiply hash with Wellons' constants ("lowbias32": x ^= x >> 16;
+x *= 0x7FEB352D; x ^= x >> 15; x *= 0x846CA68B; x ^= x >> 16), a bijection on 32-bit words. The key of
+(seed, step, stream) chains the hash over their 32-bit halves, once per step. Why: every operation is a
+32-bit add, xor, shift or low-half multiply (one instruction each on Cortex-M0+/M4, wrapping uint32 in
+numpy), it is stateless (resume = remember ``step``), and a parameter costs 6 instructions per draw.
 
-Gaussian ε comes from an inverse-CDF table: 12 bits of the draw pick one of 4,096 equiprobable bins (the top
-bit is the sign, 11 bits index a 2,048-entry table of |ε| at bin mid-points, 4 KiB of int16 in flash). The
-table is rescaled so the discrete distribution has unit variance exactly; it is symmetric, so the mean is 0.
+Gaussian ε comes from an inverse-CDF table: the top 12 bits of a draw pick one of 4,096 equiprobable bins
+(the top bit is the sign, 11 bits index a 2,048-entry table of |ε| at bin mid-points, int16 Q3.12). The table
+is rescaled so the discrete distribution has unit variance exactly; it is symmetric, so the mean is 0.
 
-Layout of one 64-bit draw of a parameter in a learn step (this module owns it; the C port mirrors it)::
+Bits of a parameter in a learn step (this module owns the layout; the C port mirrors it)::
 
-    bits 52..63  ε (sign + table index)        :func:`gaussian_from_bits`
-    bits 26..51  stochastic rounding of μ      :func:`sr_bits` (SR_BITS = 26 each)
-    bits  0..25  stochastic rounding of the σ code
+    draw A = stream s          bits 20..31 ε (sign + table index)     :func:`gaussian_from_bits`
+                               bits  0..19 stochastic rounding of the σ code (SR_BITS = 20)
+    draw B = stream s + SR_STREAM   bits 0..19 stochastic rounding of μ     :func:`sr_bits`
+
+A (seed, step, stream) sequence is a window of length n on the single orbit of γ (mod 2**32); two windows
+share at most ~n²/2**32 (index, index') pairs at unrelated indices (0.4 for n = 40,000): immaterial.
 """
 
 from __future__ import annotations
 
 import functools
 from statistics import NormalDist
-from typing import overload
 
 import numpy as np
 
 __all__ = [
     "GAMMA",
-    "MIX_M1",
-    "MIX_M2",
-    "MIX_SHIFTS",
+    "HASH_M1",
+    "HASH_M2",
+    "HASH_SHIFTS",
     "SEED_SALT",
-    "mix64",
+    "SR_STREAM",
+    "hash32",
     "step_key",
     "step_keys",
     "draws_at",
@@ -39,99 +45,97 @@ __all__ = [
     "gaussian_from_bits",
     "sr_bits",
     "EPS_FRAC",
+    "EPS_SHIFT",
     "GAUSS_INDEX_BITS",
     "SR_BITS",
 ]
 
-GAMMA = 0x9E3779B97F4A7C15
-MIX_M1 = 0xBF58476D1CE4E5B9
-MIX_M2 = 0x94D049BB133111EB
-SEED_SALT = 0x243F6A8885A308D3  # π's fraction: keeps seed 0 away from a zero key
-MIX_SHIFTS = (30, 27, 31)  # SplitMix64's xor-shifts
-_M1, _M2 = MIX_M1, MIX_M2
-_MASK64 = (1 << 64) - 1
-EPS_FRAC = 12  # ε is int16 Q3.12: |ε| <= 3.55 fits with room, 2.4e-4 resolution
+GAMMA = 0x9E3779B9
+HASH_M1 = 0x7FEB352D
+HASH_M2 = 0x846CA68B
+HASH_SHIFTS = (16, 15, 16)
+SEED_SALT = 0x243F6A88  # π's fraction: keeps seed 0 away from a zero key
+SR_STREAM = 0x40000  # draw B of stream s (the μ rounding) is stream s + SR_STREAM: never a sampling stream
+_MASK32 = 0xFFFFFFFF
+EPS_FRAC = 12  # ε is int16 Q3.12: |ε| <= 3.66 fits with room, 2.4e-4 resolution
 GAUSS_INDEX_BITS = 12  # 4,096 equiprobable bins (sign + 11-bit table index)
-SR_BITS = 26  # random bits of each stochastic rounding: μ takes bits 26..51 of a draw, the σ code bits 0..25
+EPS_SHIFT = 32 - GAUSS_INDEX_BITS
+SR_BITS = 20  # random bits of each stochastic rounding: the low 20 bits of a draw
 
 
-@overload
-def mix64(z: int) -> int: ...
+def hash32(z: int | np.ndarray) -> int | np.ndarray:
+    """The 32-bit hash (a bijection on uint32 words); int in, int out, or uint32 array in, array out.
 
-
-@overload
-def mix64(z: np.ndarray) -> np.ndarray: ...
-
-
-def mix64(z: int | np.ndarray) -> int | np.ndarray:
-    """SplitMix64's output function (a bijection on 64-bit words)."""
+    >>> hex(hash32(1)), int(hash32(np.array([1], np.uint32))[0]) == hash32(1)
+    ('0x688990c0', True)
+    """
+    s1, s2, s3 = HASH_SHIFTS
     if isinstance(z, np.ndarray):
-        z = z.astype(np.uint64, copy=True)
-        _mix64_inplace(z)
-        return z
-    s1, s2, s3 = MIX_SHIFTS
-    z = int(z) & _MASK64
-    z = ((z ^ (z >> s1)) * _M1) & _MASK64
-    z = ((z ^ (z >> s2)) * _M2) & _MASK64
-    return z ^ (z >> s3)
+        arr = z.astype(np.uint32, copy=True)
+        _hash_inplace(arr)
+        return arr
+    x = int(z) & _MASK32
+    x = ((x ^ (x >> s1)) * HASH_M1) & _MASK32
+    x = ((x ^ (x >> s2)) * HASH_M2) & _MASK32
+    return x ^ (x >> s3)
 
 
-def _mix64_inplace(z: np.ndarray) -> None:
-    s1, s2, s3 = (np.uint64(v) for v in MIX_SHIFTS)
+def _hash_inplace(x: np.ndarray) -> None:
+    s1, s2, s3 = (np.uint32(v) for v in HASH_SHIFTS)
     with np.errstate(over="ignore"):
-        z ^= z >> s1
-        z *= np.uint64(_M1)
-        z ^= z >> s2
-        z *= np.uint64(_M2)
-        z ^= z >> s3
+        x ^= x >> s1
+        x *= np.uint32(HASH_M1)
+        x ^= x >> s2
+        x *= np.uint32(HASH_M2)
+        x ^= x >> s3
 
 
 def step_key(seed: int, step: int, stream: int) -> int:
-    """The 64-bit key of one (seed, step, stream); streams separate independent uses within a step."""
-    return mix64((mix64(int(seed) ^ SEED_SALT) + int(step) * GAMMA + int(stream)) & _MASK64)
+    """The 32-bit key of one (seed, step, stream): the hash chained over the 32-bit halves of seed and step,
+    then the stream (each link is a bijection of its word, so keys differ whenever one word differs)."""
+    k = SEED_SALT
+    for word in (seed, seed >> 32, step, step >> 32, stream):
+        k = int(hash32(k ^ (int(word) & _MASK32)))
+    return k
 
 
 def step_keys(seeds: np.ndarray, steps: np.ndarray, stream: int) -> np.ndarray:
-    """:func:`step_key` of many (seed, step) pairs at once, as uint64 (wrapping arithmetic).
+    """:func:`step_key` of many (seed, step) pairs at once, as uint32.
 
     >>> int(step_keys(np.array([3]), np.array([7]), 2)[0]) == step_key(3, 7, 2)
     True
     """
     seeds, steps = np.asarray(seeds), np.asarray(steps)
-    if seeds.size == 1:  # one device: Python integers are cheaper than four tiny array operations
-        return np.array([step_key(int(seeds.flat[0]), int(steps.flat[0]), stream)], dtype=np.uint64)
-    base = mix64(seeds.astype(np.uint64) ^ np.uint64(SEED_SALT))
-    with np.errstate(over="ignore"):
-        z = base + steps.astype(np.uint64) * np.uint64(GAMMA) + np.uint64(int(stream) & _MASK64)
-    return mix64(z)
+    return np.array([step_key(int(a), int(b), stream) for a, b in zip(seeds.ravel(), steps.ravel())], dtype=np.uint32)
 
 
-def draws_at(keys: np.ndarray, n: int) -> np.ndarray:
-    """``(len(keys), n)`` draws: row d is ``random_bits`` of the (seed, step, stream) whose key is keys[d]."""
-    with np.errstate(over="ignore"):
-        z = np.asarray(keys, dtype=np.uint64)[:, None] + _counters(n)[None, :]
-    _mix64_inplace(z)
-    return z
-
-
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=8)
 def _counters(n: int) -> np.ndarray:
-    c = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(GAMMA)
+    with np.errstate(over="ignore"):
+        c = (np.arange(1, n + 1, dtype=np.uint64) * np.uint64(GAMMA)).astype(np.uint32)
     c.setflags(write=False)
     return c
 
 
+def draws_at(keys: np.ndarray, n: int) -> np.ndarray:
+    """``(len(keys), n)`` uint32 draws: row d holds indices 0..n−1 of the (seed, step, stream) of keys[d]."""
+    with np.errstate(over="ignore"):
+        z = np.asarray(keys, dtype=np.uint32)[:, None] + _counters(n)[None, :]
+    _hash_inplace(z)
+    return z
+
+
 def random_bits(seed: int, step: int, stream: int, n: int, start: int = 0) -> np.ndarray:
-    """``n`` uint64 draws for indices start..start+n−1 of (seed, step, stream).
+    """``n`` uint32 draws for indices start..start+n−1 of (seed, step, stream).
 
     >>> a = random_bits(1, 0, 0, 4); b = random_bits(1, 0, 0, 4)
     >>> bool((a == b).all()), a.dtype.name
-    (True, 'uint64')
+    (True, 'uint32')
     """
+    key = (step_key(seed, step, stream) + start * GAMMA) & _MASK32
     with np.errstate(over="ignore"):
-        key = np.uint64((step_key(seed, step, stream) + start * GAMMA) & _MASK64)
-        z = _counters(n) + key
-    _mix64_inplace(z)
+        z = _counters(n) + np.uint32(key)
+    _hash_inplace(z)
     return z
 
 
@@ -150,26 +154,25 @@ def gauss_table(index_bits: int = GAUSS_INDEX_BITS, frac: int = EPS_FRAC) -> np.
 
 @functools.lru_cache(maxsize=4)
 def _signed_table(index_bits: int, frac: int) -> np.ndarray:
-    table = gauss_table(index_bits, frac).astype(np.int64)
+    table = gauss_table(index_bits, frac).astype(np.int32)
     full = np.concatenate([table, -table])  # top bit set: negative half
     full.setflags(write=False)
     return full
 
 
 def gaussian_from_bits(bits: np.ndarray, index_bits: int = GAUSS_INDEX_BITS, frac: int = EPS_FRAC) -> np.ndarray:
-    """ε as int64 Q(frac) from the top ``index_bits`` bits of uint64 draws.
+    """ε as int32 Q(frac) from the top ``index_bits`` bits of uint32 draws.
 
     The topmost bit is the sign, the next ``index_bits − 1`` bits index :func:`gauss_table`.
     """
-    top = (bits >> np.uint64(64 - index_bits)).view(np.int64)
-    return np.take(_signed_table(index_bits, frac), top)
+    top = np.asarray(bits, dtype=np.uint32) >> np.uint32(32 - index_bits)
+    return np.take(_signed_table(index_bits, frac), top.astype(np.intp))
 
 
-def sr_bits(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The two stochastic-rounding uniforms of uint64 draws, as int64 in [0, 2**SR_BITS): (μ, σ code).
+def sr_bits(draws: np.ndarray) -> np.ndarray:
+    """The stochastic-rounding uniform of uint32 draws: their low SR_BITS bits, as int64 in [0, 2**SR_BITS).
 
-    >>> mu, sig = sr_bits(np.array([(5 << 26) | 9], dtype=np.uint64)); int(mu[0]), int(sig[0])
-    (5, 9)
+    >>> sr_bits(np.array([(5 << 20) | 9], dtype=np.uint32)).tolist()
+    [9]
     """
-    mask = np.uint64((1 << SR_BITS) - 1)
-    return (draws >> np.uint64(SR_BITS) & mask).view(np.int64), (draws & mask).view(np.int64)
+    return (np.asarray(draws, dtype=np.uint32) & np.uint32((1 << SR_BITS) - 1)).astype(np.int64)

@@ -33,11 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from .kernels import backward, forward, sample_weights, softmax_q15
-from .plan import FixedPlan
-from .prng import draws_at, gaussian_from_bits, sr_bits, step_keys
+from .kernels import _bitlen, backward, forward, sample_weights, softmax_q15
+from .plan import GE_SHIFT, FixedPlan
+from .prng import SR_STREAM, draws_at, gaussian_from_bits, sr_bits, step_keys
 from .qformat import Rounding, SaturationCounter
-from .rule import CodeTables, LayerSlice, mesu_step_int
+from .rounding import div_round_even
+from .rule import CodeTables, LayerSlice, mesu_step_int, rhu
 
 __all__ = [
     "FixedState",
@@ -181,8 +182,12 @@ def weight_sample(
     """(draws, ε, w) ``(D, P)`` of one weight sample of every device; ``mu`` int64, ``sig`` the σ samples."""
     draws = draws_at(step_keys(seed, step, stream), spec.layout.n_params)
     eps = gaussian_from_bits(draws)
-    # all μ formats are int16: one saturation over the flat vector
-    return draws, eps, sample_weights(mu, sig, eps, spec.plan.mu_fmts[0], counter)
+    w = np.empty(mu.shape, dtype=np.int64)
+    for sl in spec.layout.slices:
+        s = np.s_[..., sl.start : sl.stop]
+        shift = spec.plan.tables["sample_shift"][sl.layer]
+        w[s] = sample_weights(mu[s], sig[s], eps[s], shift, spec.plan.mu_fmts[sl.layer], counter)
+    return draws, eps, w
 
 
 def _logits(
@@ -192,27 +197,53 @@ def _logits(
     return forward(spec.plan, x_q, weights, biases, counter)
 
 
+def _rows(spec: StepSpec, flat: np.ndarray, l: int) -> np.ndarray:
+    """Layer ``l`` of a flat ``(..., P)`` array as ``(..., rows, fan_out)`` (the biases are the last row)."""
+    sl = spec.layout.slices[l]
+    return flat[..., sl.start : sl.stop].reshape(flat.shape[:-1] + (-1, spec.layout.layers[l + 1]))
+
+
 def gradients(
     spec: StepSpec, x_q: np.ndarray, y: np.ndarray, params: np.ndarray, counter: SaturationCounter
-) -> np.ndarray:
-    """Flat ``(D, P)`` integer gradient Σ_batch a ⊗ δ at weights ``params`` (δ for biases, at the weights'
-    fractional bits); ``x_q`` ``(D, B, n_in)``, ``y`` ``(D, B)``."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(g16, τ) flat ``(D, P)``: the gradient Σ_batch a ⊗ δ16 at weights ``params`` is ``g16 · 2**(τ − G)``
+    with |g16| <= 2**15 and τ constant along a row (bias gradients use a = 2**in_frac); ``x_q``
+    ``(D, B, n_in)``, ``y`` ``(D, B)``.
+
+    Per layer δ16 carries a block exponent e (:func:`~.kernels.normalize_delta`; a batch aligns its rows to
+    the largest); per row t = max(0, bitlen(max_j |G_ij|) − 15, tau_min − e) and g16 = round_half_up(G / 2**t),
+    τ = e + t (tau_min: the layer's floor that keeps the prior pull within 2**15 units).
+    For one sample (B = 1) max_j |a_i δ16_j| = |a_i| · max_j |δ16_j|: the device's one multiply per row.
+    """
     weights, biases = spec.layout.split(params)
     logits, acts, zs = forward(spec.plan, x_q, weights, biases, counter)
     p = softmax_q15(spec.plan, logits, spec.logits_frac)
     deltas = backward(spec.plan, weights, acts, zs, p, y, counter)
-    g = np.empty(params.shape, dtype=np.int64)
-    views = spec.layout.views(g)
-    per = 2 if spec.layout.bias else 1
-    for l, (a, d) in enumerate(zip(acts, deltas)):
-        w_view = views[per * l]
-        if a.shape[-2] == 1:  # |a| < 2**15, |δ| < 2**31: exact in int64
-            np.multiply(a[..., 0, :, None], d[..., 0, None, :], out=w_view)
-        else:
-            w_view[...] = np.matmul(np.swapaxes(a, -1, -2), d)  # int64: exact
+    g16 = np.empty(params.shape, dtype=np.int32)
+    tau = np.empty(params.shape, dtype=np.int32)
+    for l, (a, (d16, e)) in enumerate(zip(acts, deltas)):
         if spec.layout.bias:
-            views[per * l + 1][...] = d.sum(axis=-2) << spec.plan.in_frac(l)
-    return g
+            one = np.full(a.shape[:-1] + (1,), 1 << spec.plan.in_frac(l), dtype=np.int64)
+            a = np.concatenate([a, one], axis=-1)
+        e_max = e.max(axis=-2, keepdims=True)
+        if a.shape[-2] == 1:  # |a| <= 2**15, Σ|δ16| < 2**16: every product fits int32
+            a0, d0 = a[..., 0, :].astype(np.int32), d16[..., 0, :].astype(np.int32)
+            peak = np.abs(a0).astype(np.int64) * np.abs(d0).max(axis=-1, keepdims=True)
+            G = a0[..., :, None] * d0[..., None, :]
+        else:
+            d16 = rhu(d16, e_max - e)
+            G = np.matmul(np.swapaxes(a, -1, -2), d16)  # int64: exact
+            peak = np.abs(G).max(axis=-1)
+        t = np.maximum(
+            np.maximum(_bitlen(peak) - 15, 0)[..., None], spec.plan.tables["tau_min"][l] - e_max[..., 0, :, None]
+        )
+        _rows(spec, g16, l)[...] = rhu(G, t)
+        _rows(spec, tau, l)[...] = t + e_max[..., 0, :, None]
+    return g16, tau
+
+
+def _align(x: np.ndarray, tau: np.ndarray, target: np.ndarray) -> np.ndarray:
+    return rhu(x, target - tau)
 
 
 def learn(
@@ -227,7 +258,8 @@ def learn(
     devices; the state is not modified (the caller commits it and advances ``step``).
 
     ``x_q`` ``(D', B, n_in)`` integers of the input format, ``y`` ``(D', B)`` labels in range (checked by the
-    caller). Saturation events of every device are added to ``counter``.
+    caller). Saturation events of every device are added to ``counter``. With S > 1 weight samples (or the
+    centered σ gradient) each sample's g16 is aligned to the largest τ of its row, summed and divided by S.
     """
     if devices is None:
         mu16, code8, seed, step = state.mu, state.code, state.seed, state.step
@@ -235,31 +267,34 @@ def learn(
     else:
         mu16, code8, seed, step = state.mu[devices], state.code[devices], state.seed[devices], state.step[devices]
         tables = _tables(spec, code8)
-    sig = tables.sig
+    sig = tables.sig16
     mu = mu16.astype(np.int64)
-    draws0, eps, w = weight_sample(spec, mu, sig, seed, step, 0, counter)
-    g_sum = gradients(spec, x_q, y, w, counter)
+    samples = []
+    draws0 = None
+    for s in range(spec.train_samples):
+        draws, eps, w = weight_sample(spec, mu, sig, seed, step, s, counter)
+        draws0 = draws if draws0 is None else draws0
+        samples.append((*gradients(spec, x_q, y, w, counter), eps))
     g0 = gradients(spec, x_q, y, mu, counter) if spec.sigma_grad == "centered" else None
-    ge_sum = (g_sum if g0 is None else g_sum - g0) * eps
-    for s in range(1, spec.train_samples):  # the rounding bits come from sample 0's draws
-        _, eps, w = weight_sample(spec, mu, sig, seed, step, s, counter)
-        g = gradients(spec, x_q, y, w, counter)
-        g_sum += g
-        ge_sum += (g if g0 is None else g - g0) * eps
-    rnd_mu, rnd_sig = sr_bits(draws0)
+    if len(samples) == 1 and g0 is None:
+        g16, tau, eps = samples[0]
+        ge = rhu(g16 * eps, GE_SHIFT)
+    else:
+        tau = np.max([sm[1] for sm in samples] + ([g0[1]] if g0 is not None else []), axis=0)
+        g_sum = np.zeros(mu.shape, dtype=np.int64)
+        ge_sum = np.zeros(mu.shape, dtype=np.int64)
+        base = np.zeros(mu.shape, dtype=np.int64) if g0 is None else _align(g0[0], g0[1], tau)
+        for g_s, tau_s, eps in samples:
+            g_s = _align(g_s, tau_s, tau)
+            g_sum += g_s
+            ge_sum += rhu((g_s - base) * eps, GE_SHIFT)
+        g16 = div_round_even(g_sum, spec.train_samples)
+        ge = div_round_even(ge_sum, spec.train_samples)
+    assert draws0 is not None
+    rnd_sig = sr_bits(draws0)
+    rnd_mu = sr_bits(draws_at(step_keys(seed, step, SR_STREAM), spec.layout.n_params))
     return mesu_step_int(
-        spec.plan,
-        list(spec.layout.slices),
-        mu,
-        code8,
-        g_sum,
-        ge_sum,
-        spec.train_samples,
-        rnd_mu,
-        rnd_sig,
-        spec.rounding,
-        counter,
-        tables,
+        spec.plan, list(spec.layout.slices), mu, code8, g16, tau, ge, rnd_mu, rnd_sig, spec.rounding, counter, tables
     )
 
 
@@ -275,16 +310,20 @@ def prior_step(
     """One step with zero gradient (the prior pull alone) of one flat state, rounding from
     :data:`PRIOR_STREAM` of (seed, step); returns the new (μ, σ code)."""
     zero = np.zeros(mu.shape, dtype=np.int64)
-    draws = draws_at(step_keys(np.array([seed]), np.array([step]), PRIOR_STREAM), mu.size)[0]
-    rnd_mu, rnd_sig = sr_bits(draws)
+    tau = np.empty(mu.shape, dtype=np.int64)
+    for sl in spec.layout.slices:
+        tau[..., sl.start : sl.stop] = spec.plan.tables["tau_min"][sl.layer]
+    n = mu.size
+    rnd_sig = sr_bits(draws_at(step_keys(np.array([seed]), np.array([step]), PRIOR_STREAM), n)[0])
+    rnd_mu = sr_bits(draws_at(step_keys(np.array([seed]), np.array([step]), PRIOR_STREAM + SR_STREAM), n)[0])
     return mesu_step_int(
         spec.plan,
         list(spec.layout.slices),
         mu.astype(np.int64),
         code,
         zero,
+        tau,
         zero,
-        1,
         rnd_mu,
         rnd_sig,
         spec.rounding,
@@ -310,10 +349,10 @@ def sampled_proba_q15(
     """Q15 probabilities ``(S, D', B, C)`` of ``samples`` weight samples (streams ``PREDICT_STREAM + s``)."""
     if devices is None:
         mu16, seed, step = state.mu, state.seed, state.step
-        sig = (state.tables if state.tables is not None else _tables(spec, state.code)).sig
+        sig = (state.tables if state.tables is not None else _tables(spec, state.code)).sig16
     else:
         mu16, seed, step = state.mu[devices], state.seed[devices], state.step[devices]
-        sig = _tables(spec, state.code[devices]).sig
+        sig = _tables(spec, state.code[devices]).sig16
     mu = mu16.astype(np.int64)
     out = [
         proba_q15(spec, weight_sample(spec, mu, sig, seed, step, PREDICT_STREAM + s, counter)[2], x_q, counter)

@@ -1,10 +1,12 @@
 /* template_api.h -- HAND-WRITTEN SOURCE of the generated library's <name>.h (cgen.py fills the configuration
  * block and renames the emsu_/EMSU_ prefix). Public API of a generated fixed-point MESU network.
  *
- * The integer arithmetic is the one of edge_mesu.fixed (docs/fixed_point.md), bit for bit: the same
- * SplitMix64 counter-based generator, the same roundings (stochastic rounding with 26 random bits), the same
- * saturations, counted in emsu_state_t.counters. No dynamic allocation, no floating point, no libc beyond
- * <stdint.h>/<stddef.h>. The caller owns the state and one emsu_arena_t (EMSU_ARENA_BYTES of scratch RAM).
+ * The integer arithmetic is the one of edge_mesu.fixed (docs/fixed_point.md, state format 2), bit for bit:
+ * the same 32-bit counter-based generator, the same int32 per-parameter update and roundings (stochastic
+ * rounding with 20 random bits), the same saturations, counted per row in emsu_state_t.counters. Define
+ * EMSU_USE_ACLE on a DSP core to run the dual multiply-accumulates through ACLE's __smlad (same integers).
+ * No dynamic allocation, no floating point, no libc beyond <stdint.h>/<stddef.h> (<arm_acle.h> with
+ * EMSU_USE_ACLE). The caller owns the state and one emsu_arena_t (EMSU_ARENA_BYTES of scratch RAM).
  *
  * Define EMSU_INFERENCE_ONLY when compiling emsu.c for a predict-only build: the state arrays become const
  * (flash) and the learning code, the σ code array and the tables of the update are left out.
@@ -25,9 +27,9 @@
 
 /* Scratch RAM of one predict or learn_one call: EMSU_ARENA_BYTES, 8-byte aligned. Its buffers sit at the
  * offsets EMSU_OFF_* planned from their lifetimes (edge_mesu/fixed/buffers.py; firmware_sim budgets the same
- * plan): act int16[ACT_LEN] (every layer's input), z int32[Z_LEN] (pre-activations), acc int64[MAX_WIDTH]
- * (forward accumulators), back int64[MAX_WIDTH] (W^T delta; shares bytes with acc), delta0/delta1
- * int32[MAX_WIDTH] (delta ping-pong). Each byte is only ever accessed through one element type. */
+ * plan): act int16[ACT_LEN] (every layer's input), z int32[Z_LEN] (pre-activations), acc int64[MAX_WIDTH] and
+ * acc32 int32[MAX_WIDTH] (forward accumulators), back int32[MAX_WIDTH] (W^T delta16; shares bytes with acc32),
+ * delta0/delta1 int32[MAX_WIDTH] (delta ping-pong). Each byte is only ever accessed through one element type. */
 typedef struct {
     uint64_t words[EMSU_ARENA_BYTES / 8];
 } emsu_arena_t;

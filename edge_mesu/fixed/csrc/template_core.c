@@ -4,30 +4,41 @@
  * the network's name; every number of the arithmetic (formats, shifts, the PRNG's constants, tables) comes
  * from the Python plan as a macro of <name>.h or a table of <name>_model.h, never typed here. Integer
  * inference and MESU update of one network, bit for bit the arithmetic of edge_mesu.fixed (step.py, rule.py,
- * kernels.py, prng.py, rounding.py; each helper names its twin). Portable C99: right shifts of negative
- * numbers go through asr64 (floor), left shifts through uint64 (two's complement), so nothing relies on
- * implementation-defined shifts.
+ * kernels.py, prng.py, rounding.py; each helper names its twin).
+ *
+ * State format 2, the 32-bit contract: every per-parameter operation is a 32-bit add, shift, compare or
+ * 32x32->32 multiply whose range is proven in docs/fixed_point.md (64-bit arithmetic only per row or per
+ * layer); saturations are flagged per parameter and counted once per row. C99; the compiler must shift
+ * negative int32 arithmetically (checked at compile time; true of gcc, clang, armcc, IAR, MSVC).
  */
 #include "emsu.h"
 
+typedef struct {                  /* per stored sigma code c of one layer (rule.CodeTables) */
+    int32_t pk;                   /* sigma prior term of the code step, frac U */
+    int32_t bound;                /* |delta mu| bound (ratio_max * sigma), or INT32_MAX */
+    int16_t sig16;                /* sigma * 2**(F + SS): the sampling multiplier */
+    int16_t var14;                /* lr_mu sigma^2 mantissa */
+    int16_t sigl13;               /* (k/ln2) lr_sigma c_sigma sigma mantissa */
+    int8_t mu_sh;                 /* mu step shift before the row exponent */
+    int8_t ssh;                   /* sigma step shift before the row exponent */
+} emsu_code_t;
+
 typedef struct {
     uint32_t fan_in, fan_out, w_off, n_params; /* n_params: fan_in*fan_out (+ fan_out biases) */
-    int32_t in_frac;    /* fractional bits of the layer input */
-    int32_t act_shift;  /* hidden layers: in_frac + F - act_frac (requantisation of the accumulator) */
-    int32_t back_shift; /* layers >= 1: F + delta_frac - DH_FRAC (W^T delta to Q.24) */
-    int32_t g_to_h;     /* H_FRAC - grad_frac: gradient to the bracket's frac 32 */
-    int32_t ge_to_h;    /* H_FRAC - grad_frac - EPS_FRAC: g*eps to frac 32 */
-    int32_t mu_shift0;  /* H_FRAC - F + 15 - var_e: mu step shift before var_shift[c] */
-    int32_t prior_on, prior_mant, prior_shift, mu_prior_q; /* (mu_prior - mu) * P at frac 32 */
-    uint32_t code_off;           /* stored sigma code c is the virtual code c + code_off of the tables */
-    const emsu_sig_t *sig;       /* round(sigma(c) * 2**(F + 16)) */
-    const int32_t *ratio_bound;  /* max(round(ratio_max * sigma(c) * 2**F), 1), or NULL */
+    int32_t in_frac;      /* fractional bits of the layer input */
+    int32_t act_shift;    /* hidden layers: in_frac + F - act_frac (requantisation of the accumulator) */
+    int32_t back_shift;   /* layers >= 1: F + delta_frac - DH_FRAC (W^T delta to Q.24) */
+    int32_t sample_shift; /* SS + EPS_FRAC */
+    int32_t mu_lim;       /* |mu| <= mu_lim: mu + sigma*eps always fits int16 */
+    int32_t prior_mant, prior_shift, mu_prior_q; /* prior pull (mu_prior - mu) * mant / 2**(shift + tau) */
+    int32_t tau_min;      /* floor of the row exponent: |pull| <= 2**15, so |pull - g| <= 2**16 is proven */
+    const emsu_code_t *tab; /* per stored code */
 } emsu_layer_t;
 
 #include "emsu_model.h"
 
 /* The per-layer kernels are inlined once per layer with a constant descriptor, so every per-layer shift
- * and multiplier becomes an immediate (a variable 64-bit shift costs ~8 Thumb-2 instructions). */
+ * and multiplier becomes an immediate. */
 #if defined(__GNUC__) || defined(__clang__)
 #define EMSU_INLINE static inline __attribute__((always_inline))
 #else
@@ -36,9 +47,10 @@ typedef struct {
 
 #define EMSU_ASSERT_SIZE(name, cond) typedef char name[(cond) ? 1 : -1]
 EMSU_ASSERT_SIZE(emsu_arena_size_check, sizeof(emsu_arena_t) == EMSU_ARENA_BYTES);
+EMSU_ASSERT_SIZE(emsu_asr_check, (-7 >> 1) == -4); /* arithmetic right shift of negative int (floor) */
 
 /* ---- rounding.py ------------------------------------------------------------------------------------ */
-static int64_t asr64(int64_t x, int s) /* floor(x / 2**s), 0 <= s <= 63 (numpy's >>) */
+static int64_t asr64(int64_t x, int s) /* floor(x / 2**s), 0 <= s <= 63 (numpy's >>); per row only */
 {
     return x >= 0 ? (x >> s) : ~(~x >> s);
 }
@@ -59,6 +71,11 @@ static int64_t round_even(int64_t x, int s) /* shift_round_even: nearest, ties t
 static int64_t shift_or_even(int64_t x, int s) /* kernels: round_even right shift, or exact left shift */
 {
     return s >= 0 ? round_even(x, s) : shl64(x, -s);
+}
+
+EMSU_INLINE int32_t shl32(int32_t x, int s) /* x * 2**s, no overflow by the caller's bound */
+{
+    return (int32_t)((uint32_t)x << s);
 }
 
 static void count(uint32_t *counters, int which) /* SaturationCounter.add(name, 1), saturating */
@@ -92,21 +109,69 @@ static void activate(const emsu_layer_t *L, const int32_t *z, int16_t *h, uint32
     }
 }
 
-static void dense_mean(const emsu_layer_t *L, const int16_t *mu, const int16_t *a, int32_t *z,
-                       uint32_t *counters)
-{ /* z = a @ W + (b << in_frac) with mean weights; one int64 accumulator per output */
-    uint32_t i, j;
-    const int16_t *b = mu + L->w_off + L->fan_in * L->fan_out;
+/* Forward accumulation: int32 per parameter (|a w| < 2**30), flushed to int64 per row before the rows' sum of
+ * |a| could reach 2**16 (then |acc32| <= 2**16 * 32767 < 2**31); rows with a = 0 add nothing and are skipped. */
+#define EMSU_ROW_BEGIN(ai) EMSU_BUDGET((uint32_t)((ai) < 0 ? -(ai) : (ai)))
+#define EMSU_BUDGET(mag)                                                                                     \
+    {                                                                                                         \
+        uint32_t mag_ = (mag);                                                                                \
+        if (budget + mag_ > EMSU_ACC_BUDGET) {                                                                \
+            for (j = 0; j < L->fan_out; j++) {                                                                \
+                acc[j] += acc32[j];                                                                           \
+                acc32[j] = 0;                                                                                 \
+            }                                                                                                 \
+            budget = 0;                                                                                       \
+        }                                                                                                     \
+        budget += mag_;                                                                                       \
+    }
+
+/* Two rows at once: acc += a0 w0 + a1 w1, a dual 16-bit multiply-accumulate. Define EMSU_USE_ACLE on a core
+ * with the DSP extension (Cortex-M4/M7/M33) to use the ACLE intrinsic __smlad; the portable expression gives
+ * the same int32 (no partial sum can overflow within the accumulation budget). */
+#if defined(EMSU_USE_ACLE) && defined(__ARM_FEATURE_DSP)
+#include <arm_acle.h>
+#define EMSU_PAIR(lo, hi) ((uint32_t)(uint16_t)(lo) | ((uint32_t)(uint16_t)(hi) << 16))
+#define EMSU_MAC2(acc, a01, a0, a1, w0, w1) ((acc) = __smlad((a01), EMSU_PAIR(w0, w1), (acc)))
+#else
+#define EMSU_PAIR(lo, hi) 0u
+#define EMSU_MAC2(acc, a01, a0, a1, w0, w1) ((acc) += (a0) * (w0) + (a1) * (w1))
+#endif
+
+static void dense_mean(const emsu_layer_t *L, const int16_t *mu, const int16_t *a, int64_t *acc, int32_t *acc32,
+                       int32_t *z, uint32_t *counters)
+{ /* z = a @ W + (b << in_frac) with mean weights; rows in pairs (rows with a = 0 skipped) */
+    uint32_t i, j, budget = 0, fo = L->fan_out;
+    const int16_t *w = mu + L->w_off;
+    for (j = 0; j < fo; j++) {
+        acc[j] = 0;
+        acc32[j] = 0;
+    }
+    for (i = 0; i + 1 < L->fan_in; i += 2, w += 2 * fo) {
+        int32_t a0 = a[i], a1 = a[i + 1];
+        uint32_t a01 = EMSU_PAIR(a0, a1);
+        (void)a01;
+        if (a0 == 0 && a1 == 0) {
+            continue;
+        }
+        EMSU_BUDGET((uint32_t)(a0 < 0 ? -a0 : a0) + (uint32_t)(a1 < 0 ? -a1 : a1))
+        for (j = 0; j < fo; j++) {
+            EMSU_MAC2(acc32[j], a01, a0, a1, w[j], w[j + fo]);
+        }
+    }
+    if (i < L->fan_in) { /* odd fan_in: the last row alone */
+        int32_t ai = a[i];
+        EMSU_ROW_BEGIN(ai)
+        for (j = 0; j < fo; j++) {
+            acc32[j] += ai * w[j];
+        }
+        w += fo;
+    }
     for (j = 0; j < L->fan_out; j++) {
-        const int16_t *w = mu + L->w_off + j;
-        int64_t acc = 0;
-        for (i = 0; i < L->fan_in; i++) {
-            acc += (int32_t)a[i] * (int32_t)w[i * L->fan_out];
-        }
+        int64_t v = acc[j] + acc32[j];
         if (EMSU_BIAS) {
-            acc += shl64(b[j], L->in_frac);
+            v += shl64(w[j], L->in_frac);
         }
-        z[j] = finish_acc(acc, counters);
+        z[j] = finish_acc(v, counters);
     }
 }
 
@@ -162,7 +227,8 @@ int emsu_predict(const int16_t *mu, emsu_arena_t *ar, const int8_t *x, int32_t *
     for (l = 0; l < EMSU_N_LAYERS; l++) {
         const emsu_layer_t *L = &emsu_layers[l];
         int32_t *z = EMSU_BUF(ar, int32_t, Z) + emsu_z_off[l];
-        dense_mean(L, mu, EMSU_BUF(ar, int16_t, ACT) + emsu_act_off[l], z, scratch);
+        dense_mean(L, mu, EMSU_BUF(ar, int16_t, ACT) + emsu_act_off[l], EMSU_BUF(ar, int64_t, ACC),
+                   EMSU_BUF(ar, int32_t, ACC32), z, scratch);
         if (l < EMSU_N_LAYERS - 1) {
             activate(L, z, EMSU_BUF(ar, int16_t, ACT) + emsu_act_off[l + 1], scratch);
         }
@@ -178,186 +244,284 @@ int emsu_predict(const int16_t *mu, emsu_arena_t *ar, const int8_t *x, int32_t *
 }
 
 #ifndef EMSU_INFERENCE_ONLY
-/* ---- rounding.py (update) ---------------------------------------------------------------------------- */
-static int64_t round_half_up(int64_t x, int s) /* shift_round_half_up: (x + 2**(s-1)) >> s, s >= 1 */
+static int bitlen64(uint64_t v) /* kernels._bitlen: per row only */
 {
-    return asr64(x + (((int64_t)1) << (s - 1)), s);
+    int n = 0;
+    while (v != 0) {
+        n++;
+        v >>= 1;
+    }
+    return n;
 }
 
-static int64_t to_frac(int64_t x, int d) /* rule.to_frac: d = to - frm; exact left or half-up right */
+/* ---- prng.py: a 32-bit hash at a Weyl counter ---------------------------------------------------------- */
+EMSU_INLINE uint32_t hash32(uint32_t x)
 {
-    return d >= 0 ? shl64(x, d) : round_half_up(x, -d);
+    x ^= x >> EMSU_HASH_S1;
+    x *= EMSU_HASH_M1;
+    x ^= x >> EMSU_HASH_S2;
+    x *= EMSU_HASH_M2;
+    return x ^ (x >> EMSU_HASH_S3);
 }
 
-/* ---- prng.py: SplitMix64 at a counter ----------------------------------------------------------------- */
-static uint64_t mix64(uint64_t z)
+static uint32_t step_key(uint64_t seed, uint64_t step, uint32_t stream)
 {
-    z = (z ^ (z >> EMSU_MIX_S1)) * EMSU_MIX_M1;
-    z = (z ^ (z >> EMSU_MIX_S2)) * EMSU_MIX_M2;
-    return z ^ (z >> EMSU_MIX_S3);
+    uint32_t k = EMSU_SEED_SALT;
+    k = hash32(k ^ (uint32_t)seed);
+    k = hash32(k ^ (uint32_t)(seed >> 32));
+    k = hash32(k ^ (uint32_t)step);
+    k = hash32(k ^ (uint32_t)(step >> 32));
+    return hash32(k ^ stream);
 }
 
-static uint64_t step_key(uint64_t seed, uint64_t step, uint64_t stream)
-{
-    return mix64(mix64(seed ^ EMSU_SEED_SALT) + step * EMSU_GAMMA + stream);
-}
+/* kernels.sample_weights: w = mu + round_half_up(sig16[c] * eps, sample_shift); |sig16 eps| < 2**29 and
+ * |mu| <= mu_lim, so w fits int16 without saturation */
+#define EMSU_SAMPLE(L, m, tabc, eps) ((m) + (((tabc)->sig16 * (eps) + (1 << ((L)->sample_shift - 1))) >> (L)->sample_shift))
+#define EMSU_EPS(draw) ((int32_t)emsu_gauss[(draw) >> EMSU_EPS_SHIFT])
 
-static int32_t gauss_eps(uint64_t draw) /* gaussian_from_bits: the top bits index the signed table */
-{
-    return emsu_gauss[draw >> EMSU_EPS_SHIFT];
-}
-
-/* ---- kernels.sample_weights: w = mu + round_half_up(sig[c] * eps, SAMPLE_SHIFT), saturated to int16 ---- */
-EMSU_INLINE int32_t sample_w(int32_t mu, uint32_t c, int32_t eps, const emsu_sig_t *sig, uint32_t *counters)
-{
-    int64_t noise = round_half_up((int64_t)sig[c] * eps, EMSU_SAMPLE_SHIFT);
-    return (int32_t)saturate(mu + noise, EMSU_MU_MIN, EMSU_MU_MAX, counters, EMSU_CNT_W_SAMPLE);
-}
-
-EMSU_INLINE void dense_sampled(const emsu_layer_t *L, emsu_state_t *st, uint64_t key, const int16_t *a,
-                          int64_t *acc, int32_t *z)
-{ /* forward with one weight sample; draw k of the flat vector is mix64(key + (k + 1) * GAMMA) */
-    uint32_t i, j;
-    uint64_t ctr = key + (uint64_t)L->w_off * EMSU_GAMMA;
+EMSU_INLINE void dense_sampled(const emsu_layer_t *L, emsu_state_t *st, uint32_t key, const int16_t *a,
+                               int64_t *acc, int32_t *acc32, int32_t *z)
+{ /* forward with one weight sample; draw k of the flat vector is hash32(key + (k + 1) * GAMMA) */
+    uint32_t i, j, budget = 0;
+    uint32_t ctr = key + L->w_off * EMSU_GAMMA;
     const int16_t *mu = st->mu + L->w_off;
     const uint8_t *code = st->code + L->w_off;
     for (j = 0; j < L->fan_out; j++) {
         acc[j] = 0;
+        acc32[j] = 0;
     }
-    for (i = 0; i < L->fan_in; i++) {
+    for (i = 0; i < L->fan_in; i++, mu += L->fan_out, code += L->fan_out) {
         int32_t ai = a[i];
+        if (ai == 0) {
+            ctr += L->fan_out * EMSU_GAMMA;
+            continue;
+        }
+        EMSU_ROW_BEGIN(ai)
         for (j = 0; j < L->fan_out; j++) {
             ctr += EMSU_GAMMA;
-            acc[j] += ai * sample_w(mu[j], code[j], gauss_eps(mix64(ctr)), L->sig, st->counters);
+            acc32[j] += ai * EMSU_SAMPLE(L, mu[j], &L->tab[code[j]], EMSU_EPS(hash32(ctr)));
         }
-        mu += L->fan_out;
-        code += L->fan_out;
-    }
-    for (j = 0; EMSU_BIAS && j < L->fan_out; j++) {
-        ctr += EMSU_GAMMA;
-        acc[j] += shl64(sample_w(mu[j], code[j], gauss_eps(mix64(ctr)), L->sig, st->counters), L->in_frac);
     }
     for (j = 0; j < L->fan_out; j++) {
-        z[j] = finish_acc(acc[j], st->counters);
+        int64_t v = acc[j] + acc32[j];
+        if (EMSU_BIAS) {
+            ctr += EMSU_GAMMA;
+            v += shl64(EMSU_SAMPLE(L, mu[j], &L->tab[code[j]], EMSU_EPS(hash32(ctr))), L->in_frac);
+        }
+        z[j] = finish_acc(v, st->counters);
     }
 }
 
 /* ---- rule.py ------------------------------------------------------------------------------------------ */
-EMSU_INLINE int64_t round_update(int64_t x, int s, uint32_t rnd) /* rule.round_update */
+EMSU_INLINE int32_t shl_sat(int32_t x, int n, int32_t sat) /* rule.shl_sat: x * 2**n saturated at +-sat */
+{
+    int32_t lim;
+    n = n > 31 ? 31 : n;
+    lim = sat >> n;
+    return x > lim ? sat : x < -lim ? -sat : shl32(x, n);
+}
+
+EMSU_INLINE int32_t round_even32(int32_t x, int s) /* shift_round_even, 0 <= s <= 30, |x| <= 2**30 */
+{
+    if (s == 0) {
+        return x;
+    }
+    return (x + ((1 << (s - 1)) - 1) + ((x >> s) & 1)) >> s;
+}
+
+EMSU_INLINE int32_t round_shift(int32_t q, int s, uint32_t rnd, int32_t sat) /* rule.round_shift32 */
 {
 #if EMSU_STOCHASTIC
-    /* SR with B = SR_BITS bits: floor((x + (rnd << (s - B))) / 2**s) == floor((floor(x / 2**(s - B)) + rnd) / 2**B)
-     * for s >= B (nested floors), which also equals numpy's floor pre-shift when s > 62. */
     if (s >= EMSU_SR_BITS) {
-        return asr64(asr64(x, s - EMSU_SR_BITS > 63 ? 63 : s - EMSU_SR_BITS) + (int64_t)rnd, EMSU_SR_BITS);
+        int p = s - EMSU_SR_BITS;
+        return ((q >> (p > 31 ? 31 : p)) + (int32_t)rnd) >> EMSU_SR_BITS;
     }
-    return asr64(x + (int64_t)(rnd >> (EMSU_SR_BITS - s)), s);
+    if (s >= 0) {
+        return (q + (int32_t)(rnd >> (EMSU_SR_BITS - s))) >> s;
+    }
 #else
     (void)rnd;
-    if (s > 62) { /* steps below 2**-62 LSB: floored first */
-        x = asr64(x, s - 62);
-        s = 62;
+    if (s >= 31) {
+        return 0;
     }
-    return round_even(x, s);
+    if (s >= 0) {
+        return round_even32(q, s);
+    }
 #endif
+    return shl_sat(q, -s, sat);
 }
 
-static int64_t clip_sym(int64_t x, int64_t bound, uint32_t *counters, int which)
+#define EMSU_F_STEP 2u
+#define EMSU_F_MU 4u
+#define EMSU_F_SSTEP 8u
+#define EMSU_F_CODE 16u
+
+EMSU_INLINE void update_param(const emsu_layer_t *L, int16_t *mu, uint8_t *code, int32_t g, int tau, int32_t eps,
+                              uint32_t da, uint32_t db, int32_t pmant, int ps, uint32_t *flags)
+{ /* rule.mesu_step_int for one parameter: g16 = g with the row exponent tau; draw A gave eps and rounds the
+   * code (low SR_BITS), draw B rounds mu; the row's prior pull is ((mu_prior - mu) * pmant + 2**(ps-1)) >> ps
+   * (pmant = 0 in a row whose pull rounds to 0) */
+    const uint32_t mask = (UINT32_C(1) << EMSU_SR_BITS) - 1u;
+    int32_t m = *mu, c = *code, d, ge, x, u, tt;
+    const emsu_code_t *tc = &L->tab[c];
+    int s;
+    /* mu: equation (1); |prior - g| <= 2**16 (tau >= tau_min), times var14 <= 2**14 */
+    d = ((L->mu_prior_q - m) * pmant + (1 << (ps - 1))) >> ps;
+    d = round_shift((d - g) * tc->var14, tc->mu_sh - tau, db & mask, EMSU_DMU_SAT);
+    if (d > tc->bound || d < -tc->bound) {
+        d = d > 0 ? tc->bound : -tc->bound;
+        *flags |= EMSU_F_STEP;
+    }
+    m += d;
+    if (m > L->mu_lim || m < -L->mu_lim) {
+        m = m > 0 ? L->mu_lim : -L->mu_lim;
+        *flags |= EMSU_F_MU;
+    }
+    *mu = (int16_t)m;
+    /* sigma code: equation (2), u = (k/ln2) dsigma/sigma at frac U */
+    ge = (g * eps + (1 << (EMSU_GE_SHIFT - 1))) >> EMSU_GE_SHIFT;
+    x = ge * tc->sigl13;
+    s = tc->ssh - tau;
+    u = tc->pk - (s >= 0 ? x >> (s > 31 ? 31 : s) : shl_sat(x, -s, EMSU_XSAT));
+    if (u > EMSU_UMAX || u < -EMSU_UMAX) {
+        u = u > 0 ? EMSU_UMAX : -EMSU_UMAX;
+        *flags |= EMSU_F_SSTEP;
+    }
+    tt = (u + (1 << (EMSU_LP_A - 1))) >> EMSU_LP_A;
+    u = ((tt * tt * EMSU_LP_Q) >> EMSU_LP_SH) - u; /* -(u - u^2 ln2/(2k)) */
+#if EMSU_STOCHASTIC
+    c += ((u >> (EMSU_U_FRAC - EMSU_SR_BITS)) + (int32_t)(da & mask)) >> EMSU_SR_BITS;
+#else
+    (void)da;
+    c += round_even32(u, EMSU_U_FRAC);
+#endif
+    if (c < EMSU_CODE_MIN || c > EMSU_CODE_MAX) {
+        c = c < EMSU_CODE_MIN ? EMSU_CODE_MIN : EMSU_CODE_MAX;
+        *flags |= EMSU_F_CODE;
+    }
+    *code = (uint8_t)c;
+}
+
+static void count_flags(uint32_t flags, uint32_t *cnt) /* rule.count_rows: one count per row and kind */
 {
-    return saturate(x, -bound, bound, counters, which);
-}
-
-EMSU_INLINE int16_t mu_step(const emsu_layer_t *L, int32_t m, uint32_t c, int64_t g, uint32_t rnd, uint32_t *cnt)
-{ /* equation (1): bracket at frac 32, times lr_mu sigma^2 = var15[c] 2**(var_e - 15 - var_shift[c]) */
-    int64_t b = -to_frac(g, L->g_to_h), d;
-    if (L->prior_on) {
-        b += round_half_up((int64_t)(L->mu_prior_q - m) * L->prior_mant, L->prior_shift);
+    if (flags & EMSU_F_STEP) {
+        count(cnt, EMSU_CNT_MU_STEP_CLIP);
     }
-    b = clip_sym(b, EMSU_GRAD_CLIP, cnt, EMSU_CNT_GRAD_CLIP);
-    d = round_update(b * emsu_var15[c + L->code_off], L->mu_shift0 + emsu_var_shift[c + L->code_off], rnd);
-    if (L->ratio_bound != NULL) {
-        d = clip_sym(d, L->ratio_bound[c], cnt, EMSU_CNT_MU_STEP_CLIP);
+    if (flags & EMSU_F_MU) {
+        count(cnt, EMSU_CNT_MU);
     }
-    return (int16_t)saturate(m + d, EMSU_MU_MIN, EMSU_MU_MAX, cnt, EMSU_CNT_MU);
+    if (flags & EMSU_F_SSTEP) {
+        count(cnt, EMSU_CNT_SIGMA_STEP_CLIP);
+    }
+    if (flags & EMSU_F_CODE) {
+        count(cnt, EMSU_CNT_SIGMA_CODE);
+    }
 }
 
-EMSU_INLINE uint8_t code_step(const emsu_layer_t *L, uint32_t c, int64_t ge, uint32_t rnd, uint32_t *cnt)
-{ /* equation (2) as the relative step r at frac 32; the code moves by -k log2(1 + r), to second order */
-    uint32_t v = c + L->code_off;
-    int64_t r, q;
-    ge = clip_sym(to_frac(ge, L->ge_to_h), EMSU_GRAD_CLIP >> 1, cnt, EMSU_CNT_GRAD_CLIP);
-    r = emsu_prior32[v] - asr64(ge * emsu_sigl15[v], EMSU_SIG_SHIFT0 + emsu_octave[v]); /* floor */
-    r = clip_sym(r, EMSU_RMAX32, cnt, EMSU_CNT_SIGMA_STEP_CLIP);
-    q = asr64(r, EMSU_LOG1P_PRE);
-    r -= (q * q) >> EMSU_LOG1P_POST; /* ln(1 + r) = r - r^2/2 at frac 32 */
-    q = (int64_t)c + round_update(r * -EMSU_KLOG_Q16, EMSU_CODE_STEP_SHIFT, rnd);
-    return (uint8_t)saturate(q, EMSU_CODE_MIN, EMSU_CODE_MAX, cnt, EMSU_CNT_SIGMA_CODE);
+EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, uint32_t *ctr_a, uint32_t *ctr_b,
+                            int32_t ai, const int32_t *d16, int e, uint32_t dmax, int32_t *back, uint32_t *cnt)
+{ /* one row: regenerate eps, *back = sum_j w_j d16_j with the old w (if back), update mu and code */
+    uint32_t j, flags = 0, peak = (uint32_t)(ai < 0 ? -ai : ai) * dmax; /* < 2**31 */
+    int t = bitlen64(peak) - 15, tau, ps;
+    int32_t half, bk = 0, pmant = L->prior_mant;
+    t = t < 0 ? 0 : t;
+    t = t < L->tau_min - e ? L->tau_min - e : t;
+    tau = e + t;
+    half = (INT32_C(1) << t) >> 1;
+    ps = L->prior_shift + tau; /* >= 15 since tau >= tau_min */
+    if (ps >= 31) {            /* |pull| < 1/2 unit: it rounds to 0 for every mu */
+        pmant = 0;
+        ps = 1;
+    }
+    for (j = 0; j < L->fan_out; j++) {
+        uint32_t da, db;
+        int32_t eps;
+        *ctr_a += EMSU_GAMMA;
+        *ctr_b += EMSU_GAMMA;
+        da = hash32(*ctr_a);
+        db = hash32(*ctr_b);
+        eps = EMSU_EPS(da);
+        if (back != NULL) {
+            bk += EMSU_SAMPLE(L, mu[j], &L->tab[code[j]], eps) * d16[j];
+        }
+        update_param(L, mu + j, code + j, (ai * d16[j] + half) >> t, tau, eps, da, db, pmant, ps, &flags);
+    }
+    if (back != NULL) {
+        *back = bk;
+    }
+    if (flags != 0) {
+        count_flags(flags, cnt);
+    }
 }
 
-EMSU_INLINE void update_param(const emsu_layer_t *L, int16_t *mu, uint8_t *code, int64_t g, int32_t eps,
-                         uint64_t draw, uint32_t *cnt)
-{ /* one draw per parameter (prng.sr_bits): the top bits made eps, the next SR_BITS round mu, the lowest
-   * SR_BITS round the sigma code */
-    uint32_t c = *code, mask = (UINT32_C(1) << EMSU_SR_BITS) - 1u;
-    *mu = mu_step(L, *mu, c, g, (uint32_t)(draw >> EMSU_SR_BITS) & mask, cnt);
-    *code = code_step(L, c, g * eps, (uint32_t)draw & mask, cnt);
-}
-
-EMSU_INLINE void update_layer(const emsu_layer_t *L, emsu_state_t *st, uint64_t key, const int16_t *a,
-                         const int32_t *delta, int64_t *back)
-{ /* fused: regenerate eps, back[i] = sum_j w_ij delta_j with the old w (if back), update mu and code */
-    uint32_t i, j, scratch[EMSU_N_COUNTERS] = {0}; /* w_sample was counted by the forward pass */
-    uint64_t ctr = key + (uint64_t)L->w_off * EMSU_GAMMA;
+EMSU_INLINE void update_layer(const emsu_layer_t *L, emsu_state_t *st, uint32_t key_a, uint32_t key_b,
+                              const int16_t *a, const int32_t *d16, int e, uint32_t dmax, int32_t *back)
+{ /* fused backward + update, rows of fan_out parameters; the biases are the last row, a = 2**in_frac */
+    uint32_t i, ctr_a = key_a + L->w_off * EMSU_GAMMA, ctr_b = key_b + L->w_off * EMSU_GAMMA;
     int16_t *mu = st->mu + L->w_off;
     uint8_t *code = st->code + L->w_off;
-    for (i = 0; i < L->fan_in; i++) {
-        int32_t ai = a[i];
-        int64_t bk = 0;
-        for (j = 0; j < L->fan_out; j++) {
-            uint64_t draw;
-            int32_t eps;
-            ctr += EMSU_GAMMA;
-            draw = mix64(ctr);
-            eps = gauss_eps(draw);
-            if (back != NULL) {
-                bk += (int64_t)sample_w(mu[j], code[j], eps, L->sig, scratch) * delta[j];
-            }
-            update_param(L, mu + j, code + j, (int64_t)ai * delta[j], eps, draw, st->counters);
-        }
-        if (back != NULL) {
-            back[i] = bk;
-        }
-        mu += L->fan_out;
-        code += L->fan_out;
+    for (i = 0; i < L->fan_in; i++, mu += L->fan_out, code += L->fan_out) {
+        update_row(L, mu, code, &ctr_a, &ctr_b, a[i], d16, e, dmax, back != NULL ? back + i : NULL, st->counters);
     }
-    for (j = 0; EMSU_BIAS && j < L->fan_out; j++) {
-        uint64_t draw;
-        ctr += EMSU_GAMMA;
-        draw = mix64(ctr);
-        update_param(L, mu + j, code + j, shl64(delta[j], L->in_frac), gauss_eps(draw), draw, st->counters);
+    if (EMSU_BIAS) {
+        update_row(L, mu, code, &ctr_a, &ctr_b, INT32_C(1) << L->in_frac, d16, e, dmax, NULL, st->counters);
     }
 }
 
-static void hidden_delta(const emsu_layer_t *L, const int64_t *back, const int32_t *z_below, int32_t *out,
+static int normalize_delta(int32_t *d, uint32_t n, uint32_t *dmax)
+{ /* kernels.normalize_delta: d16 = round_half_up(d / 2**e), the smallest e with sum |d16| <= 2**16 - 1 */
+    uint64_t tot = 0;
+    uint32_t j, mx = 0;
+    int e;
+    for (j = 0; j < n; j++) {
+        tot += (uint64_t)(d[j] < 0 ? -(int64_t)d[j] : d[j]);
+    }
+    e = bitlen64(tot) - 16;
+    e = e < 0 ? 0 : e;
+    for (;;) {
+        int64_t half = (((int64_t)1) << e) >> 1;
+        tot = 0;
+        for (j = 0; j < n; j++) {
+            int64_t v = asr64((int64_t)d[j] + half, e);
+            tot += (uint64_t)(v < 0 ? -v : v);
+        }
+        if (tot <= EMSU_DELTA_L1_MAX) {
+            break;
+        }
+        e++;
+    }
+    for (j = 0; j < n; j++) {
+        int32_t v = (int32_t)asr64((int64_t)d[j] + ((((int64_t)1) << e) >> 1), e);
+        uint32_t mag = (uint32_t)(v < 0 ? -v : v);
+        d[j] = v;
+        mx = mag > mx ? mag : mx;
+    }
+    *dmax = mx;
+    return e;
+}
+
+static void hidden_delta(const emsu_layer_t *L, const int32_t *back, int e, const int32_t *z_below, int32_t *out,
                          uint32_t *cnt)
-{ /* kernels.backward: delta = saturate(round_even(W delta, back_shift)) * [z > 0] */
+{ /* kernels.backward: delta = saturate(round_even(W d16, back_shift - e)) * [z > 0] */
     uint32_t i;
     for (i = 0; i < L->fan_in; i++) {
-        int64_t v = saturate(shift_or_even(back[i], L->back_shift), EMSU_ACC_MIN, EMSU_ACC_MAX, cnt,
+        int64_t v = saturate(shift_or_even(back[i], L->back_shift - e), EMSU_ACC_MIN, EMSU_ACC_MAX, cnt,
                              EMSU_CNT_DELTA);
         out[i] = z_below[i] > 0 ? (int32_t)v : 0;
     }
 }
 
 #define EMSU_FORWARD(l)                                                                                      \
-    dense_sampled(&emsu_layers[l], st, key, act + emsu_act_off[l], acc, z + emsu_z_off[l]);                   \
+    dense_sampled(&emsu_layers[l], st, key_a, act + emsu_act_off[l], acc, acc32, z + emsu_z_off[l]);          \
     if ((l) < EMSU_N_LAYERS - 1) {                                                                            \
         activate(&emsu_layers[l], z + emsu_z_off[l], act + emsu_act_off[(l) + 1], st->counters);              \
     }
 #define EMSU_BACKWARD(l)                                                                                     \
-    update_layer(&emsu_layers[l], st, key, act + emsu_act_off[l], delta, (l) > 0 ? back : NULL);             \
+    update_layer(&emsu_layers[l], st, key_a, key_b, act + emsu_act_off[l], delta, e, dmax,                   \
+                 (l) > 0 ? back : NULL);                                                                      \
     if ((l) > 0) {                                                                                            \
-        hidden_delta(&emsu_layers[l], back, z + emsu_z_off[(l) > 0 ? (l) - 1 : 0], below, st->counters);     \
+        hidden_delta(&emsu_layers[l], back, e, z + emsu_z_off[(l) > 0 ? (l) - 1 : 0], below, st->counters);  \
+        e = normalize_delta(below, emsu_layers[l].fan_in, &dmax);                                             \
         tmp = delta;                                                                                          \
         delta = below;                                                                                        \
         below = tmp;                                                                                          \
@@ -365,20 +529,25 @@ static void hidden_delta(const emsu_layer_t *L, const int64_t *back, const int32
 
 int emsu_learn_one(emsu_state_t *st, emsu_arena_t *ar, const int8_t *x, int32_t y)
 {
-    uint64_t key;
+    uint32_t key_a, key_b, dmax;
+    int e;
     int16_t *act = EMSU_BUF(ar, int16_t, ACT);
     int32_t *z = EMSU_BUF(ar, int32_t, Z), *delta = EMSU_BUF(ar, int32_t, DELTA0);
     int32_t *below = EMSU_BUF(ar, int32_t, DELTA1), *tmp;
-    int64_t *acc = EMSU_BUF(ar, int64_t, ACC), *back = EMSU_BUF(ar, int64_t, BACK);
+    int64_t *acc = EMSU_BUF(ar, int64_t, ACC);
+    int32_t *acc32 = EMSU_BUF(ar, int32_t, ACC32), *back = EMSU_BUF(ar, int32_t, BACK);
     if (y < 0 || y >= EMSU_N_OUT) {
         return -1;
     }
-    key = step_key(st->seed, st->step, 0);
+    key_a = step_key(st->seed, st->step, 0);
+    key_b = step_key(st->seed, st->step, EMSU_SR_STREAM);
     widen_input(x, act);
     EMSU_LAYERS_UP(EMSU_FORWARD) /* forward, layer 0 first, with the constant index l */
     softmax_q15(z + emsu_z_off[EMSU_N_LAYERS - 1], delta);
     delta[y] -= INT32_C(1) << EMSU_P_FRAC; /* output delta = p - onehot (Q15) */
+    e = normalize_delta(delta, EMSU_N_OUT, &dmax);
     EMSU_LAYERS_DOWN(EMSU_BACKWARD) /* fused backward + update, last layer first */
+    (void)below;
     st->step++;
     return 0;
 }
@@ -495,7 +664,9 @@ int emsu_state_load(emsu_state_t *st, const uint8_t *buf, size_t len)
         return -4;
     }
     for (k = 0; k < EMSU_N_PARAMS; k++) {
-        if (!EMSU_CODE_IN_RANGE(code[k])) {
+        int32_t v = (int32_t)get_le(mu + 2 * (size_t)k, 2);
+        v = v >= 32768 ? v - 65536 : v;
+        if (!EMSU_CODE_IN_RANGE(code[k]) || v > EMSU_MU_LIM_OF(k) || v < -EMSU_MU_LIM_OF(k)) {
             return -5;
         }
     }

@@ -1,0 +1,50 @@
+"""σ and |μ| statistics of a learner after each permuted-MNIST task: does the fixed learner's σ follow the float one?
+
+Prints, per task and weight matrix, the mean, 10th and 90th percentile of log2 σ and the mean |μ|. Used to
+compare state format 2 with format 1 and the float learner (docs/results.md, "State format 2").
+
+Example::
+
+    python benchmarks/format2_sigma_check.py fixed --tasks 2 --data ../shared/data/mnist
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("kind", choices=("fixed", "float"), help="fixed (C backend) or float MESU")
+    p.add_argument("--tasks", type=int, default=2, help="permuted tasks (default 2)")
+    p.add_argument("--data", default=None, help="MNIST IDX directory")
+    args = p.parse_args(argv)
+    from edge_mesu import MESULearner
+    from edge_mesu.data import load_mnist, standardize_mnist
+    from edge_mesu.fixed import FixedMESULearner
+
+    X, y = load_mnist(args.data)
+    X = standardize_mnist(X.reshape(len(X), -1))
+    rng = np.random.default_rng(0)
+    perms = [np.arange(784)] + [rng.permutation(784) for _ in range(args.tasks - 1)]
+    if args.kind == "float":
+        m = MESULearner((784, 50, 10), bias=False, seed=0)
+    else:
+        m = FixedMESULearner((784, 50, 10), bias=False, seed=0, backend="c")
+    for t in range(args.tasks):
+        m.learn_many(X[:, perms[t]], y)
+        for name, (mu, sigma) in m.params().items():
+            ls = np.log2(sigma)
+            print(
+                f"{args.kind} task {t + 1} {name}: log2 sigma mean {ls.mean():.3f} p10 {np.percentile(ls, 10):.3f} "
+                f"p90 {np.percentile(ls, 90):.3f}; mean |mu| {np.abs(mu).mean():.4f}",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
