@@ -30,8 +30,24 @@ from edge_mesu_app.bench.sensors import DEFAULT_LEARNERS, _clean, _summary, chec
 
 # name -> (kind, preset, overrides); groups of variants are run together with --variants GROUP
 GROUPS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
+    # the chosen preset, then one knob at a time away from it (the table of docs/sensor_streams.md)
+    "sensor": {
+        "fixed:sensor": ("fixed", "sensor", {}),
+        "mesu:sensor": ("mesu", "sensor", {}),
+        "fixed:device": ("fixed", "device", {}),
+        "fixed:sensor,sigma_init=0.05": ("fixed", "sensor", {"sigma_init": 0.05}),
+        "fixed:sensor,sigma_init=0.1": ("fixed", "sensor", {"sigma_init": 0.1}),
+        "fixed:sensor,sigma_init=fan_in": ("fixed", "sensor", {"sigma_init": "paper"}),
+        "fixed:sensor,sigma_max=none": ("fixed", "sensor", {"sigma_max": None}),
+        "fixed:sensor,ratio_max=0.1": ("fixed", "sensor", {"ratio_max": 0.1}),
+        "fixed:sensor,ratio_max=none": ("fixed", "sensor", {"ratio_max": None}),
+        "fixed:sensor,lr_mu=1": ("fixed", "sensor", {"lr_mu": 1.0}),
+        "fixed:sensor,N=3e4": ("fixed", "sensor", {"N": 3e4}),
+        "fixed:sensor,N=3e6": ("fixed", "sensor", {"N": 3e6}),
+        "fixed:sensor,train_samples=2": ("fixed", "sensor", {"train_samples": 2}),
+        "fixed:sensor,centered": ("fixed", "sensor", {"sigma_grad": "centered"}),
+    },
     "presets": {
-        "fixed:paper": ("fixed", "paper", {}),
         "fixed:pipeline": ("fixed", "pipeline", {}),
         "mesu:paper": ("mesu", "paper", {}),
         "mesu:pipeline": ("mesu", "pipeline", {}),
@@ -106,7 +122,6 @@ GROUPS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
         "fixed:sensor,train_samples=2": ("fixed", "sensor", {"train_samples": 2}),
     },
     "final": {  # one setting at a time away from the sensor preset (plus the presets it replaces)
-        "fixed:paper": ("fixed", "paper", {}),
         "mesu:paper": ("mesu", "paper", {}),
         "mesu:pipeline": ("mesu", "pipeline", {}),
         **{f"fixed:sensor,sigma_init={v}": ("fixed", "sensor", {"sigma_init": v}) for v in (0.1, 0.15, 0.3, "paper")},
