@@ -14,10 +14,8 @@ import argparse
 import json
 import time
 
-import numpy as np
-
 from edge_mesu.data import make_sensor_stream
-from edge_mesu_app.demo import _make_pipeline, _prequential
+from edge_mesu_app.demo import _make_pipeline, _prequential, firmware_stream
 from firmware_sim.device import load_device
 from firmware_sim.firmware_run import run_firmware
 
@@ -32,12 +30,11 @@ def main() -> None:
     stream = make_sensor_stream(n_windows=3000, seed=0)
     pipe = _make_pipeline("fixed", stream, 0)
     _prequential(pipe, stream)  # the demo's learning
-    more = make_sensor_stream(n_windows=args.windows, seed=1)
-    codes = np.where((np.arange(len(more.labels)) // (20 * more.window)) % 2 == 0, more.labels, -1)
+    samples, codes = firmware_stream(args.windows, seed=1)
     out = {}
     for name in args.devices.split(","):
         t0 = time.perf_counter()
-        run = run_firmware(pipe, np.asarray(more.samples), codes, load_device(name), save_every=args.save_every)
+        run = run_firmware(pipe, samples, codes, load_device(name), save_every=args.save_every)
         d = run.to_dict()
         d["seconds"] = time.perf_counter() - t0
         out[name] = d

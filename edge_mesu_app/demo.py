@@ -230,6 +230,14 @@ def _export_step(
 FIRMWARE_WINDOWS = 200
 
 
+def firmware_stream(windows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """More of the demo's generated stream for a firmware run: int16 samples and class codes, labelled in
+    alternate stretches of 20 windows (−1 elsewhere), so some windows are learned and some only predicted."""
+    more = make_sensor_stream(n_windows=windows, seed=seed)
+    codes = np.where((np.arange(len(more.labels)) // (20 * more.window)) % 2 == 0, more.labels, -1)
+    return np.asarray(more.samples), codes
+
+
 def _firmware_step(pipe: SensorPipeline, device: str, seed: int, write: Callable[[str], Any]) -> None:
     """The device library of the saved state, built for a Cortex-M4 and run on an emulated core over the
     next windows of the stream (half of them labelled), against the pipeline in Python."""
@@ -254,9 +262,8 @@ def _firmware_step(pipe: SensorPipeline, device: str, seed: int, write: Callable
         return
     from firmware_sim.firmware_run import run_firmware
 
-    more = make_sensor_stream(n_windows=FIRMWARE_WINDOWS, seed=seed + 1)
-    codes = np.where((np.arange(len(more.labels)) // (20 * more.window)) % 2 == 0, more.labels, -1)
-    run = run_firmware(pipe, np.asarray(more.samples), codes, prof, save_every=25)
+    samples, codes = firmware_stream(FIRMWARE_WINDOWS, seed + 1)
+    run = run_firmware(pipe, samples, codes, prof, save_every=25)
     ipw = run.split
     write(
         f"firmware [measured]: the device library of the saved state (what 'export --firmware' writes) built for "
