@@ -22,10 +22,16 @@ one), each rounded up to the erase unit.
 Everything is read from a :class:`~edge_mesu.interface.NetworkDescription` (``learner.describe()``); the
 functions accept a learner or pipeline too and describe it.
 
-Code-size estimate
-------------------
-A sum of per-kernel sizes in bytes of Thumb-2 compiled with ``-Os`` (estimates, see ``CODE_BYTES``), times
-the device's ``code_density``. Not measured on compiled code yet: the C port will replace it.
+Code size
+---------
+A fixed-point network with device C: the code bytes of each part of the device library as compiled for a
+Cortex-M4 (``arm-none-eabi-gcc 12.2 -O2``), fitted by ``benchmarks/code_size.py`` on five networks and front
+ends (``DEVICE_CODE_BYTES``: the learner's per-layer kernels are inlined once per layer); its tables are the
+generated source's own (exact), its exported state is initialised data (in flash and in RAM). With a front
+end attached the description is the whole device library (:mod:`edge_mesu.device.package`): front end, A/B
+slots, flash HAL and device loop are added, and RAM holds the library's save buffer (one serialised state),
+the slots' descriptor and the learner input. Other learners: a sum of per-kernel estimates (``CODE_BYTES``,
+Thumb-2 ``-Os``). Both are scaled by the device's ``code_density`` (1.0 = Thumb-2).
 
 Example
 -------
@@ -50,12 +56,16 @@ from .device import Device
 
 __all__ = [
     "CODE_BYTES",
+    "DEVICE_CODE_BYTES",
+    "DEVICE_LOOP_RAM_BYTES",
     "PRNG_STATE_BYTES",
     "TFLM_ALIGNMENT",
     "TFLM_ARENA_BYTES",
     "MemoryMap",
     "TflmArenaEstimate",
     "code_size",
+    "device_code_bytes",
+    "library_state_bytes",
     "measured_arena",
     "memory_map",
     "pass_buffers",
@@ -74,6 +84,23 @@ CODE_BYTES = {  # estimate: Thumb-2, -Os, per kernel
     "float_support": 2048,  # expf and float helpers (float learner only)
     "per_layer": 64,  # call site and layer descriptor
 }
+#: Code bytes of the device library's parts, measured (``python benchmarks/code_size.py``; arm-none-eabi-gcc
+#: 12.2, ``-mcpu=cortex-m4 -mthumb -O2``): learner = base + per layer (its kernels are inlined per layer;
+#: 2-layer nets 7,452-7,520 B, a 3-layer one 9,884 B), front end = base (raw windows, 2,580 B) + statistics
+#: features + decimation, the rest one size each. Code only: tables and state are counted from the source.
+DEVICE_CODE_BYTES = {
+    "learner_base": 2650,
+    "learner_per_layer": 2420,
+    "frontend_base": 2580,
+    "frontend_features": 830,
+    "frontend_decimate": 100,
+    "runtime": 510,  # boot, push, save (the device loop)
+    "slots": 1426,  # A/B slots, CRC32 and its nibble table
+    "flash_hal": 378,  # the RAM flash HAL the library ships for hosts and the emulator
+}
+#: RAM of the device library besides state, arena and front end: the slots' descriptor (HAL pointer, two
+#: bases, geometry, sequence) and the loop's counters, bytes on a 32-bit core.
+DEVICE_LOOP_RAM_BYTES = {"slots": 40, "loop_counters": 20}
 PRNG_STATE_BYTES = 16
 ARENA_ALIGNMENT = 4
 TFLM_ALIGNMENT = 16  # TFLM's MicroArenaBufferAlignment
@@ -169,9 +196,13 @@ def pass_buffers(learner: Describable | NetworkDescription, pass_name: str) -> l
 
 
 def code_size(learner: Describable | NetworkDescription, mode: str, device: Device) -> int:
-    """Estimated code bytes (see ``CODE_BYTES``) scaled by ``device.code_density``."""
+    """Code bytes scaled by ``device.code_density``: measured per part (``DEVICE_CODE_BYTES``) for a
+    fixed-point learner with device C in ``"learn"`` mode (and its library when a front end is attached),
+    otherwise the per-kernel estimate (``CODE_BYTES``)."""
     desc = describe(learner)
     n_layers = len(desc.layers) - 1
+    if mode == "learn" and generated_tables(desc) is not None:
+        return int(math.ceil(sum(device_code_bytes(desc).values()) * device.code_density))
     c = CODE_BYTES
     if mode == "infer":
         total = c["runtime_infer"] + c["fc_forward"] + c["softmax"]
@@ -181,6 +212,20 @@ def code_size(learner: Describable | NetworkDescription, mode: str, device: Devi
             total += c["float_support"]
     total += c["per_layer"] * n_layers
     return int(math.ceil(total * device.code_density))
+
+
+def device_code_bytes(learner: Describable | NetworkDescription) -> dict[str, int]:
+    """Code bytes of each part of a fixed-point network's device C on a Cortex-M4 (``DEVICE_CODE_BYTES``):
+    the learner, and with a front end attached the rest of the device library."""
+    desc = describe(learner)
+    c = DEVICE_CODE_BYTES
+    out = {"learner": c["learner_base"] + c["learner_per_layer"] * (len(desc.layers) - 1)}
+    if desc.frontend is not None:
+        spec = desc.frontend.spec
+        fe = c["frontend_base"] + (c["frontend_features"] if spec.features else 0)
+        out["frontend"] = fe + (c["frontend_decimate"] if spec.decimate > 1 else 0)
+        out.update(runtime=c["runtime"], slots=c["slots"], flash_hal=c["flash_hal"])
+    return out
 
 
 _C_BYTES = {
@@ -193,7 +238,10 @@ _C_BYTES = {
     "int64_t": 8,
     "uint64_t": 8,
 }
-_C_TABLE = re.compile(r"static const (u?int(?:8|16|32|64)_t) \w+?_(\w+)\[(\d+)\]")
+#: Constant structs of the generated C on a 32-bit core: the per-code row (edge_mesu/fixed/csrc: 2 int32,
+#: 3 int16, 2 int8) and the layer descriptor (13 int32 and a pointer).
+_C_STRUCT_BYTES = {"code_t": 16, "layer_t": 56}
+_C_TABLE = re.compile(r"static const (\w+_t) \w+?_(\w+)\[(\w+)\]")
 
 
 def generated_tables(learner: Describable | NetworkDescription) -> dict[str, int] | None:
@@ -212,7 +260,9 @@ def generated_tables(learner: Describable | NetworkDescription) -> dict[str, int
     out: dict[str, int] = {}
     for text in src.files.values():
         for ctype, name, n in _C_TABLE.findall(text):
-            out[name] = out.get(name, 0) + _C_BYTES[ctype] * int(n)
+            count = int(n) if n.isdigit() else int(src.macros[n])
+            size = _C_BYTES.get(ctype) or _C_STRUCT_BYTES[ctype.split("_", 1)[1]]
+            out[name] = out.get(name, 0) + size * count
     return out
 
 
@@ -363,9 +413,31 @@ def _flash_sections(desc: NetworkDescription, device: Device, mode: str) -> dict
         flash["quant_params"] = 8 * n_out
     else:
         state = desc.state_nbytes
+        if generated_tables(desc) is not None:
+            flash["state_init"] = state  # the exported μ and codes: initialised data, copied to RAM at boot
+            if desc.frontend is not None:
+                flash["factory_frontend"] = frontend_blob_bytes(desc)
+                state = library_state_bytes(desc)
         page = device.flash_write.page_bytes if device.flash_write else 1
         flash["state_image"] = 2 * math.ceil(state / page) * page
     return flash
+
+
+def library_state_bytes(learner: Describable | NetworkDescription) -> int:
+    """Bytes of one saved state of a device library (``NAME_STATE_BYTES``): the learner's blob (its header,
+    μ, codes and CRC) and, when a front end is attached, the front end's."""
+    from edge_mesu.fixed.cblob import state_blob
+
+    desc = describe(learner)
+    return len(state_blob(desc)) + frontend_blob_bytes(desc)
+
+
+def frontend_blob_bytes(learner: Describable | NetworkDescription) -> int:
+    """Bytes of the attached front end's saved state in C (``FE_STATE_BYTES``: header, arrays, CRC); 0 without."""
+    from edge_mesu.frontend.cgen import frontend_state_bytes
+
+    desc = describe(learner)
+    return 0 if desc.frontend is None else frontend_state_bytes(desc.frontend.spec)
 
 
 def _tflm_arena(desc: NetworkDescription, tflm_arena: Any) -> tuple[int, MemoryPlan, dict[str, Any]]:
@@ -400,13 +472,23 @@ def memory_map(
         plans = {p: plan_memory(pass_buffers(desc, p), desc.arena_alignment) for p in ("predict", "learn")}
         arena = max(p.arena_bytes for p in plans.values())
     ram: dict[str, int] = {}
+    library = mode == "learn" and generated_tables(desc) is not None
     if mode == "learn":
         ram["state"] = desc.state_nbytes
         if desc.train_samples > 1:
             ram["grad_accumulators"] = 2 * 4 * desc.n_params
-        ram["prng"] = PRNG_STATE_BYTES
+        if library:  # the C's state struct: μ and code pointers, 64-bit seed and step, the counters
+            from edge_mesu.fixed.cgen import COUNTER_NAMES
+
+            ram["learner_state"] = 2 * 4 + 16 + 4 * len(COUNTER_NAMES)
+        else:
+            ram["prng"] = PRNG_STATE_BYTES
     ram["arena"] = arena
     ram["stack"] = device.stack_bytes
     if desc.frontend is not None:
         ram["frontend"] = desc.frontend.ram_bytes
+        if library:  # the device loop (edge_mesu/device/csrc/template_runtime.h)
+            ram["save_buffer"] = library_state_bytes(desc)
+            ram["learner_input"] = desc.layers[0] * _nbytes(desc.arithmetic.input_bits)
+            ram.update(DEVICE_LOOP_RAM_BYTES)
     return MemoryMap(mode, _flash_sections(desc, device, mode), ram, plans, tflm)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,6 +13,7 @@ import firmware_sim as fs
 from edge_mesu import Arithmetic, FrontEndDescription, MESULearner, NetworkDescription
 from edge_mesu.frontend import FrontEndSpec
 from edge_mesu.ops import operation_list, total_by_kind
+from edge_mesu.pipeline import SensorPipeline
 
 PROFILE = """
 name = "toy"
@@ -184,3 +188,46 @@ def test_c_arena_and_firmware_sim_arena_are_one_figure(layers):
     assert m.ram["arena"] == macros["NET_ARENA_BYTES"]
     offsets = m.plans["learn"].offsets()
     assert {k: macros[f"NET_OFF_{k.upper()}"] for k in offsets} == offsets
+
+
+ARM_GCC = shutil.which("arm-none-eabi-gcc")
+
+
+@pytest.mark.skipif(ARM_GCC is None, reason="arm-none-eabi-gcc not found: cannot compile the device library")
+@pytest.mark.parametrize(
+    "hidden, fe",
+    [
+        ((32,), {"channels": 3, "window": 32, "decimate": 2, "features": True}),
+        ((16, 16), {"channels": 2, "window": 40}),
+    ],
+)
+def test_device_library_memory_model_within_10_percent_of_the_compiled_library(tmp_path, hidden, fe):
+    """Flash (code + read-only + initialised data of every object) and RAM (initialised data + the device
+    struct) of the library compiled for a Cortex-M4, against memory_map's figures without stack and slots."""
+    from edge_mesu.device.package import pipeline_sources, write_library
+    from firmware_sim.emulate import ARM_FLAGS
+
+    pipe = SensorPipeline.create(FrontEndSpec(**fe), ["a", "b", "c", "d"], hidden=hidden, seed=0)
+    sources, fe_state = pipeline_sources(pipe)
+    src = write_library(tmp_path / "lib", sources, name="emsu_dev", frontend_state=fe_state).root / "src"
+    (src / "probe.c").write_text('#include "emsu_dev.h"\nemsu_dev_t probe_dev;\n', encoding="utf-8")
+    flash = data = 0
+    for c in sorted(src.glob("*.c")):
+        subprocess.run([ARM_GCC, *ARM_FLAGS, "-c", c.name, "-o", f"{c.stem}.o"], cwd=src, check=True)
+        text, dat, _ = (
+            int(v)
+            for v in subprocess.run(
+                [ARM_GCC.replace("gcc", "size"), f"{c.stem}.o"], cwd=src, capture_output=True, text=True, check=True
+            )
+            .stdout.splitlines()[1]
+            .split()[:3]
+        )
+        if c.stem != "probe":
+            flash, data = flash + text + dat, data + dat
+    nm = subprocess.run([ARM_GCC.replace("gcc", "nm"), "-S", "probe.o"], cwd=src, capture_output=True, text=True)
+    struct_bytes = int(next(line.split()[1] for line in nm.stdout.splitlines() if line.endswith(" probe_dev")), 16)
+    m = fs.memory_map(pipe, fs.load_device("stm32l4"), "learn")
+    model_flash = m.flash_bytes - m.flash["state_image"]
+    model_ram = m.ram_bytes - m.ram["stack"]
+    assert abs(model_flash / flash - 1) < 0.10, (model_flash, flash, m.flash)
+    assert abs(model_ram / (data + struct_bytes) - 1) < 0.10, (model_ram, data, struct_bytes, m.ram)
