@@ -130,6 +130,11 @@ def step_latency(learner: Describable | NetworkDescription, device: Device, mode
     desc = describe(learner)
     names = ("infer",) if mode == "infer" else ("predict", "learn")
     passes = {n: estimate_latency(desc, device, n) for n in names}
-    fe_cycles = float(desc.frontend.cycles_per_window) if desc.frontend is not None else 0.0
+    fe_cycles = 0.0
+    if desc.frontend is not None:  # its ops priced with this device's costs; a bare figure as given
+        ops = desc.frontend.ops
+        fe_cycles = (
+            float(sum(op.count * cost_of(op.kind, device) for op in ops)) if ops else desc.frontend.cycles_per_window
+        )
     cycles = sum(p.cycles for p in passes.values()) + fe_cycles
     return {"passes": passes, "frontend_cycles": fe_cycles, "cycles": cycles, "us": cycles * 1e6 / device.clock_hz}

@@ -209,8 +209,8 @@ def test_budgets():
     ops = fe.operation_list()
     assert fe.cycles_per_sample() == cycles(ops) > 0
     assert {op.kind for op in ops} <= set(NOMINAL_COSTS)
-    reads = next(op for op in ops if op.name == "fe.read")
-    assert reads.count == 50 * 6  # one window of work is `hop` raw samples
+    calls = next(op for op in ops if op.name == "fe.sample_call")
+    assert calls.count == 50  # one window of work is `hop` raw samples, one push each
     feats = FrontEnd(FrontEndSpec(channels=6, window=100, hop=50, features=True))
     assert feats.cycles_per_sample() > fe.cycles_per_sample()
     assert cycles(operation_list(spec), {k: 0.0 for k in NOMINAL_COSTS}) == 0.0

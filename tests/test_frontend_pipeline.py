@@ -116,7 +116,9 @@ def test_description_and_firmware_budgets(stream, tmp_path):
         again.learner, "stm32l4", (X, stream.window_labels()[:100]), rate_hz=50 / 32, description=again.describe()
     )
     assert report.ram["frontend"] == p.frontend.ram_bytes()
-    assert report.cycles["frontend"] == p.frontend.cycles_per_sample()
+    device = fs.load_device("stm32l4")  # the front end's ops priced with the device's own costs
+    priced = sum(op.count * fs.cost_of(op.kind, device) for op in p.frontend.operation_list())
+    assert report.cycles["frontend"] == priced > 0
     p.save(tmp_path / "p.emsu")
     from edge_mesu import load_learner
 

@@ -1,8 +1,9 @@
 """RAM and cycle estimates of the front end, as op counts of the kinds :mod:`edge_mesu.ops` defines.
 
 Counts describe the C a device would run per window (``hop`` raw samples plus one output vector), the
-unit ``firmware_sim`` steps in. ``cycles`` prices them with a nominal Cortex-M4 table (``NOMINAL_COSTS``)
-until firmware_sim prices them per device.
+unit ``firmware_sim`` steps in. The counts come from instructions measured per unit of work on an emulated
+Cortex-M4 (``MEASURED_INSTRUCTIONS``), split into kinds; ``cycles`` prices them with a nominal Cortex-M4
+table (``NOMINAL_COSTS``), ``firmware_sim`` with each device's own costs.
 """
 
 from __future__ import annotations
@@ -10,46 +11,59 @@ from __future__ import annotations
 from ..ops import Op
 from .spec import FrontEndSpec, LabelRule
 
-__all__ = ["NOMINAL_COSTS", "operation_list", "cycles", "ram_bytes"]
+__all__ = ["MEASURED_INSTRUCTIONS", "NOMINAL_COSTS", "operation_list", "cycles", "ram_bytes"]
 
 #: cycles per op kind on a Cortex-M4 at zero wait states (ARM DDI 0439: MUL/SMULL 1, UDIV 2-12, LDR 2)
 NOMINAL_COSTS = {"alu": 1.0, "mul": 1.0, "div": 8.0, "load_store": 2.0, "call": 8.0, "lut": 3.0}
-_ISQRT_ALU = 48  # bitwise integer square root of a 64-bit value: 16 iterations of ~3 ops
-_DIV64 = 6  # a 64-by-32 division in software, in units of one 32-bit division
+
+#: Instructions of the generated C front end per unit of work, measured on an emulated Cortex-M4
+#: (arm-none-eabi-gcc 12.2 ``-O2``) with a warmed normaliser, least-squares over 38 specs (1, 3, 6 channels;
+#: windows 32/64; hops; decimation 1/2/4; raw and features; majority labels): every spec within -5.5 % /
+#: +7.2 % (``python benchmarks/frontend_cost.py``). The first model (op counts by hand) was 2.8-3.5x low.
+MEASURED_INSTRUCTIONS = {
+    "sample": 43.3,  # per raw sample: the push call, schedule, counters
+    "sample_channel": 22.5,  # per raw value: read, decimation sum
+    "frame_channel": 37.6,  # per decimated value: running mean and 64-bit variance (3 roundings), ring
+    "output": 24.5,  # per window value out: deviation x 1/sigma, 2 roundings, clip
+    "channel": 1006.6,  # per channel and window: sigma = isqrt(64-bit v), 2**34 / sigma (64-bit software division)
+    "feature_value": 30.8,  # per value summarised (features): sums, square, min, max
+    "majority_label": 31.2,  # per label of the window (majority rule)
+}
+#: Share of loads and stores among those instructions (priced at ``load_store``; with Cortex-M4 costs the
+#: total is 1.3 cycles per instruction, the emulator's CPI in ``firmware_sim.calibration``).
+LOAD_STORE_SHARE = 0.3
+#: Instructions of one call (argument set-up, push/pop), priced as one ``call`` per raw sample.
+CALL_INSTRUCTIONS = 15
+
+
+def _term(name: str, units: int, per_unit: float, note: str, muls: int = 0, calls: int = 0) -> list[Op]:
+    """``units`` x ``per_unit`` measured instructions as loads/stores, multiplies, calls and ALU ops."""
+    total = units * per_unit - calls * CALL_INSTRUCTIONS
+    ls = int(round(LOAD_STORE_SHARE * total))
+    alu = max(int(round(total)) - ls - muls, 0)
+    ops = [Op(f"{name}_alu", "alu", alu, note), Op(f"{name}_ls", "load_store", ls, note)]
+    if muls:
+        ops.append(Op(f"{name}_mul", "mul", muls, note))
+    if calls:
+        ops.append(Op(f"{name}_call", "call", calls, note))
+    return ops
 
 
 def operation_list(spec: FrontEndSpec) -> list[Op]:
-    """Ops per window (see the module docstring); a frozen normaliser costs the same (worst case)."""
+    """Ops per window (see the module docstring), from the measured instructions per unit of work
+    (``MEASURED_INSTRUCTIONS``); a frozen normaliser costs the same (worst case)."""
     c, hop, frames = spec.channels, spec.hop_samples, spec.frames
-    dec = spec.frame_hop
-    ops = [
-        Op("fe.read", "load_store", hop * c, "read each raw sample"),
-        Op("fe.call", "call", hop, "one call per raw sample (sensor ISR / FIFO drain)"),
-    ]
-    if spec.decimate > 1:
-        ops += [
-            Op("fe.decimate", "alu", hop * c + 2 * dec * c, "accumulate; finish the block"),
-            Op("fe.decimate_div", "div", dec * c, "block sum / decimate"),
-        ]
-    ops += [
-        Op("fe.norm_alu", "alu", 22 * dec * c, "mean and variance update with 3 roundings (64-bit)"),
-        Op("fe.norm_mul", "mul", dec * c, "d8² (32×32→64)"),
-        Op("fe.norm_ls", "load_store", 7 * dec * c, "load/store mean (32-bit), variance (64-bit), ring"),
-        Op("fe.sigma", "alu", _ISQRT_ALU * c, "σ = round(√v), once per window and channel"),
-        Op("fe.inv", "div", _DIV64 * c, "2**34 / σ"),
-        Op("fe.norm_out_mul", "mul", frames * c, "d8 · inv"),
-        Op("fe.norm_out_alu", "alu", 11 * frames * c, "deviation, 2 roundings, clip"),
-        Op("fe.norm_out_ls", "load_store", 2 * frames * c, "read the ring, write the output"),
-    ]
+    dec = spec.frame_hop  # decimated samples per window (per channel)
+    m = MEASURED_INSTRUCTIONS
+    ops = _term("fe.sample", hop, m["sample"], "one push per raw sample", calls=hop)
+    ops += _term("fe.read", hop * c, m["sample_channel"], "read each raw value, decimation sum")
+    ops += _term("fe.norm", dec * c, m["frame_channel"], "running mean and variance (64-bit), ring", muls=dec * c)
+    ops += _term("fe.sigma", c, m["channel"], "sigma = isqrt(v), 2**34 / sigma, once per window and channel")
+    ops += _term("fe.out", frames * c, m["output"], "deviation x 1/sigma, round, clip", muls=frames * c)
     if spec.features:
-        ops += [
-            Op("fe.feat_alu", "alu", 6 * frames * c + 12 * c, "sums, min, max; requantise"),
-            Op("fe.feat_mul", "mul", frames * c, "z²"),
-            Op("fe.feat_div", "div", 2 * c, "mean and mean square"),
-            Op("fe.feat_sqrt", "alu", _ISQRT_ALU * c, "rms"),
-        ]
+        ops += _term("fe.feat", frames * c, m["feature_value"], "sums, z^2, min, max", muls=frames * c)
     if spec.label_rule is LabelRule.MAJORITY:
-        ops.append(Op("fe.label_majority", "alu", 3 * spec.window, "count labels over the window"))
+        ops += _term("fe.label_majority", spec.window, m["majority_label"], "count labels over the window")
     return ops
 
 
