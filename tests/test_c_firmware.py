@@ -190,6 +190,9 @@ def test_c_backend_gives_identical_state_bytes(kw):
     assert a.counters["input"] > 0
     assert a.to_bytes() == b.to_bytes()
     assert b.clone().backend == "c" and "backend='c'" in repr(b)
+    # the mean network's predictions go through the C predict: the same integers as numpy's
+    assert np.array_equal(a.predict_proba(X), b.predict_proba(X)) and np.array_equal(a.predict(X), b.predict(X))
+    assert all(a.predict_one(X[i]) == b.predict_one(X[i]) for i in range(50))
 
 
 def test_backend_falls_back_without_compiler(monkeypatch, caplog):

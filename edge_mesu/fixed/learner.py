@@ -443,6 +443,8 @@ class FixedMESULearner(BaseLearner):
     def _proba_q15(self, x_q: np.ndarray, samples: int) -> np.ndarray:
         scratch = SaturationCounter()  # prediction never changes the learner, counters included
         if samples == 0:
+            if self._c is not None:  # the C's mean-network predict: the same integers (tests/test_c_firmware.py)
+                return self._c.predict_q15(self._mu, x_q)[None].astype(np.int64)
             return fixed_step.proba_q15(self._spec, self._state.mu, x_q[None], scratch)
         self._state.code_tables(self._spec)  # keep the tables for the next calls
         return fixed_step.sampled_proba_q15(self._spec, self._state, x_q[None], samples, scratch)[:, 0]
