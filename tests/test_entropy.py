@@ -169,3 +169,21 @@ def test_c_uncertainty_is_bit_exact(tmp_path, layers, bias) -> None:
     for bad in (0, 1, MAX_UNCERTAINTY_SAMPLES + 1):
         best, p, out, _ = lib.run(m, probe[0], bad)
         assert best == -1 and (p == -7).all() and out == (-7, -7, -7)  # nothing written
+
+
+def _emulator_reason() -> str | None:
+    from firmware_sim.emulate import emulator_available
+
+    return emulator_available()
+
+
+@pytest.mark.skipif(_emulator_reason() is not None, reason=f"Cortex-M emulation: {_emulator_reason()}")
+@pytest.mark.parametrize("cpu", ["cortex-m4", "cortex-m0plus"])
+def test_emulated_uncertainty_is_bit_exact(cpu: str) -> None:
+    from firmware_sim.emulate import emulate
+
+    m = FixedMESULearner((12, 8, 5), seed=2)
+    rng = np.random.default_rng(1)
+    m.learn_many(rng.normal(size=(100, 12)), rng.integers(0, 5, 100))
+    res = emulate(m, steps=4, cpu=cpu, uncertainty_samples=8)
+    assert res.bit_exact and len(res.uncertainty_instructions) == 4 and res.uncertainty_mean > 4 * res.predict_mean
