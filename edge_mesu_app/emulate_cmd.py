@@ -70,7 +70,7 @@ def add_commands(subparsers: Any) -> None:
         type=float,
         default=None,
         metavar="BITS",
-        help="the novelty flag's threshold in bits (default 0.05, as export --firmware)",
+        help="the novelty flag's threshold in bits (default 0.125, as export --firmware)",
     )
     p.add_argument("--battery", default="CR2032", help="CR2032, CR2450, 2xAA or a capacity in mAh (default CR2032)")
     p.set_defaults(func=handler)

@@ -61,7 +61,7 @@ def add_firmware_arguments(p: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="BITS",
-        help="the device's novelty flag: mutual information >= BITS (default 0.05, chosen on the demo's stream; "
+        help="the device's novelty flag: mutual information >= BITS (default 0.125, chosen on the demo's stream; "
         "see docs/device.md)",
     )
     p.add_argument(

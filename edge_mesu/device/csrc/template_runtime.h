@@ -2,8 +2,9 @@
  * edge_mesu/device/package.py, from edge_mesu/device/csrc/template_runtime.h).
  *
  * One device loop: raw int16 sensor samples -> the integer front end (@FE@.h) -> the learner's prediction
- * and its uncertainty (mutual information over weight samples, a novelty flag) -> a learning step when the window has a label -> every save_every learning steps, the whole state
- * (learner + front end, even in the middle of a window) saved to flash in two crash-safe slots
+ * and its uncertainty (mutual information over weight samples, a novelty flag) -> a learning step when the
+ * window has a label -> every save_every learning steps, the whole state (learner + front end, even in the
+ * middle of a window) saved to flash in two crash-safe slots
  * (emsu_slots.h) through the three-function flash HAL the firmware supplies. On boot the newest complete
  * state comes back; with none (first boot, or another firmware's state) the factory state is used.
  * C99, no dynamic allocation, no floating point. One @LIB@_t per firmware (the learner's weight arrays
