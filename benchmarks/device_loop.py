@@ -3,7 +3,8 @@ bit-exact over >= 5,000 windows), with the instruction split, memory and energy 
 
 The pipeline is the demo's (front end: window 32, features; learner 12-32-5 fixed point) after learning the
 demo's 3,000 windows; the device then continues over ``--windows`` new windows of the generated stream,
-labelled in alternate stretches of 20 windows, saving every 25 learned windows.
+labelled in alternate stretches of 20 windows, saving every 25 learned windows, and scores every window's
+mutual information over the pipeline's 8 weight samples (compared bit-exact with Python, as the rest).
 
     python benchmarks/device_loop.py --windows 5000 --json benchmarks/results/device_loop.json
 """
@@ -41,7 +42,8 @@ def main() -> None:
         ipw, e = d["instructions_per_window"], d["energy"]
         print(
             f"{name}: {run.windows} windows, bit-exact {run.bit_exact}; instructions/window {ipw['total']:,.0f} "
-            f"(front end {ipw['front_end']:,.0f}, predict {ipw['predict']:,.0f}, learn {ipw['learn']:,.0f} x "
+            f"(front end {ipw['front_end']:,.0f}, predict {ipw['predict']:,.0f}, uncertainty "
+            f"{ipw['uncertainty'] or 0:,.0f} (k = {run.uncertainty_samples}), learn {ipw['learn']:,.0f} x "
             f"{ipw['learned_fraction']:.0%}, save {ipw['save'] or 0:,.0f} x {ipw['saved_fraction']:.1%}, rest "
             f"{ipw['loop_and_rest']:,.0f}); {e.get('energy_uj', float('nan')):.1f} uJ/window, "
             f"{e.get('average_ua', float('nan')):.1f} uA, {e.get('battery_years', float('nan')):.2f} years CR2032; "

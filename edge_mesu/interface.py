@@ -37,6 +37,7 @@ from .mesu_rule import MESUConfig
 from .ops import FIXED_ARITHMETIC, FLOAT_ARITHMETIC, Arithmetic, Op, operation_list
 
 if TYPE_CHECKING:
+    from .fixed.entropy import IntUncertainty
     from .uncertainty import Uncertainty
 
 __all__ = [
@@ -99,7 +100,8 @@ class NetworkDescription:
     ``((name, μ, σ), ...)`` per parameter array in storage order (σ = 0 for a deterministic learner).
     ``buffer_lists`` maps a pass (``"predict"``, ``"learn"``) to the scratch buffers the device code uses,
     when the learner has a device implementation (the fixed learner's C): the generated C lays out its arena
-    from exactly these, and ``firmware_sim`` budgets them.
+    from exactly these, and ``firmware_sim`` budgets them. ``uncertainty_samples`` > 0 (a sensor pipeline's
+    description: its device loop scores every window) adds an ``"uncertainty"`` pass to the budget.
     """
 
     kind: str
@@ -118,6 +120,7 @@ class NetworkDescription:
     frontend: FrontEndDescription | None = None
     buffer_lists: dict[str, tuple[Buffer, ...]] = field(default_factory=dict)
     arena_alignment: int = 4
+    uncertainty_samples: int = 0  # weight samples of a per-window mutual information (a sensor pipeline's)
 
     @property
     def n_features(self) -> int:
@@ -128,7 +131,8 @@ class NetworkDescription:
         return self.layers[-1]
 
     def operation_list(self, mode: str) -> list[Op]:
-        """The operations of one ``"infer"``, ``"predict"`` or ``"learn"`` pass (:mod:`edge_mesu.ops`)."""
+        """The operations of one ``"infer"``, ``"predict"``, ``"learn"`` or ``"uncertainty"`` pass
+        (:mod:`edge_mesu.ops`)."""
         return operation_list(self, mode)
 
     def with_frontend(self, frontend: FrontEndDescription | None) -> NetworkDescription:
@@ -219,3 +223,5 @@ class IntegerInputLearner(StreamingLearner, Protocol):
     def predict_proba_q(self, X_q: object, samples: int | None = None) -> np.ndarray: ...
 
     def uncertainty_q(self, X_q: object, samples: int = 10) -> Uncertainty: ...
+
+    def uncertainty_int_q(self, X_q: object, samples: int = 8) -> IntUncertainty: ...

@@ -93,7 +93,7 @@ KINDS = (
     "fdiv",
     "call",
 )
-MODES = ("infer", "predict", "learn")
+MODES = ("infer", "predict", "learn", "uncertainty")
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,9 @@ class CostedNetwork(Protocol):
 
     @property
     def arithmetic(self) -> Arithmetic: ...
+
+    @property
+    def uncertainty_samples(self) -> int: ...
 
 
 #: 32-bit ALU operations per parameter of the fixed-point MESU update as the generated C runs it
@@ -307,6 +310,24 @@ def _learn_ops(desc: CostedNetwork, shapes: list, arith: Arithmetic) -> list[Op]
     return per_sample.ops + update.ops
 
 
+def _uncertainty_ops(shapes: list, arith: Arithmetic, samples: int) -> list[Op]:
+    """k sampled forward passes (the learn step's sampling) and the entropies of each and of their sum."""
+    if samples <= 0:
+        return []
+    n_classes = shapes[-1][1]
+    o = _Ops(arith.is_float, repeat=samples)
+    _forward(o, shapes, _mac_kinds(arith, len(shapes)), sampled=True)
+    _softmax(o, n_classes, grad=False)
+    o.add("entropy.log2", "lut", n_classes, "log2 by leading zeros and an interpolated table")
+    o.add("entropy.terms", "mul", 2 * n_classes, "p log2 p and the interpolation")
+    o.add("entropy.div", "div", 1, "normalise by the sample's total")
+    tail = _Ops(arith.is_float)
+    tail.add("mi.sum", "alu", 2 * samples * n_classes, "sum over samples, compare with the first")
+    tail.add("mi.entropy", "mul", 2 * n_classes, "entropy of the sum")
+    tail.add("mi.mean", "div", n_classes + 2, "mean probabilities, aleatoric mean")
+    return o.ops + tail.ops
+
+
 def operation_list(desc: CostedNetwork, mode: str) -> list[Op]:
     """The operations of one step of the described network in ``mode``.
 
@@ -314,7 +335,9 @@ def operation_list(desc: CostedNetwork, mode: str) -> list[Op]:
     ----------
     desc : a :class:`~edge_mesu.interface.NetworkDescription` (``learner.describe()``).
     mode : ``"infer"`` (int8 mean weights, as exported), ``"predict"`` (the learner's own state, with
-        ``predict_samples`` weight samples, 0 = μ) or ``"learn"`` (one learn step).
+        ``predict_samples`` weight samples, 0 = μ), ``"learn"`` (one learn step) or ``"uncertainty"`` (the
+        mutual information of one input over ``uncertainty_samples`` weight samples: that many sampled
+        forward passes and the integer entropies of :mod:`edge_mesu.fixed.entropy`; empty when 0).
 
     Returns
     -------
@@ -327,6 +350,8 @@ def operation_list(desc: CostedNetwork, mode: str) -> list[Op]:
     is_float = arith.is_float
     if mode == "learn":
         return _learn_ops(desc, shapes, arith)
+    if mode == "uncertainty":
+        return _uncertainty_ops(shapes, arith, int(desc.uncertainty_samples))
     if mode == "infer":  # the exported int8 network, whatever the learner's own arithmetic
         o = _Ops(False)
         o.add("input.quantise", "alu", 2 * shapes[0][0], "scale and saturate input")

@@ -17,12 +17,13 @@ recording in pieces with a save and a load between gives the same file as feedin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import numpy as np
 
 from ._validation import check_positive_int
+from .fixed.entropy import ENTROPY_FRAC, MAX_UNCERTAINTY_SAMPLES
 from .frontend import FrontEnd, FrontEndSpec
 from .frontend.labels import ClassMap
 from .interface import FrontEndDescription, IntegerInputLearner, NetworkDescription, describe
@@ -34,6 +35,7 @@ from .uncertainty import entropy_bits
 __all__ = ["SensorPipeline", "WindowBatch", "UNCERTAINTY_MODES", "sigma_pinned_fraction", "sigma_capped_fraction"]
 
 UNCERTAINTY_MODES = ("unlabelled", "all", "none")
+MI_ONE = 1 << ENTROPY_FRAC  # a fixed-point learner's MI is an integer in Q16 bits
 SENSOR_PRESET = "sensor"  # the learner preset of a new pipeline (edge_mesu.presets)
 
 
@@ -43,9 +45,10 @@ class WindowBatch:
 
     end : index of the window's last raw sample since the pipeline started; label : class or −1;
     pred : predicted class (mean weights); confidence : its probability; mi : mutual information in bits
-    (NaN where not computed); learned : whether the window updated the learner; inputs : the int8 vector;
-    asked : whether a label policy asked for the window's label (all False without a policy); score : the
-    policy's score of the window in bits (NaN without a policy).
+    (NaN where not computed; with a fixed-point learner the device's integer MI, a multiple of 2**−16 bit:
+    ``mi * 2**16`` is the device's ``mi_q16`` exactly); learned : whether the window updated the learner;
+    inputs : the int8 vector; asked : whether a label policy asked for the window's label (all False without a
+    policy); score : the policy's score of the window in bits (NaN without a policy).
     """
 
     end: np.ndarray
@@ -132,6 +135,11 @@ class SensorPipeline(Persistent):
         self.learner = learner
         self.class_map = ClassMap(list(classes or []), learner.n_classes)
         self.uncertainty_samples = check_positive_int(uncertainty_samples, "uncertainty_samples", minimum=2)
+        if fmt is not None and self.uncertainty_samples > MAX_UNCERTAINTY_SAMPLES:  # the device's integer MI
+            raise ValueError(
+                f"uncertainty_samples must be in [2, {MAX_UNCERTAINTY_SAMPLES}] with a fixed-point learner, "
+                f"got {self.uncertainty_samples}"
+            )
         self.channel_names = None if channel_names is None else [str(c) for c in channel_names]
         self.sample_rate_hz = None if sample_rate_hz is None else float(sample_rate_hz)
 
@@ -182,11 +190,12 @@ class SensorPipeline(Persistent):
     def describe(self) -> NetworkDescription:
         """The learner's description with this front end added (its RAM, cost per window, state bytes)."""
         fe = self.frontend
-        return describe(self.learner).with_frontend(
+        desc = describe(self.learner).with_frontend(
             FrontEndDescription(
                 fe.spec, fe.ram_bytes(), fe.cycles_per_sample(), fe.state_nbytes(), tuple(fe.operation_list())
             )
         )
+        return replace(desc, uncertainty_samples=self.uncertainty_samples)  # the device scores every window
 
     # -- streaming ---------------------------------------------------------------------------------------------
     def process(
@@ -257,12 +266,10 @@ class SensorPipeline(Persistent):
             pred[i], conf[i] = int(p.argmax()), float(p.max())
             labelled = out.labels[i] >= 0
             if mi_for_policy or uncertainty == "all" or (uncertainty == "unlabelled" and not labelled):
-                u = (
-                    q.uncertainty_q(row, self.uncertainty_samples)
-                    if native
-                    else learner.uncertainty(row, self.uncertainty_samples)
-                )
-                mi[i] = float(u.epistemic[0])
+                if native:  # the device's integer MI (Q16 bits, exact as a float): what its C computes
+                    mi[i] = float(q.uncertainty_int_q(row, self.uncertainty_samples).mi[0]) / MI_ONE
+                else:
+                    mi[i] = float(learner.uncertainty(row, self.uncertainty_samples).epistemic[0])
             if policy is not None:
                 score[i] = mi[i] if mi_for_policy else float(entropy_bits(p))
                 asked[i] = bool(policy.offer(float(score[i])))

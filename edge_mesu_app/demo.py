@@ -4,7 +4,8 @@
    appears half-way);
 2. the integer sensor front end (windows, running normalisation, per-window features) feeds the fixed-point
    MESU learner, which learns prequentially (predict, then learn), with no task boundaries;
-3. its uncertainty (mutual information over weight samples) flags the new class, then drops as it is learned;
+3. its uncertainty (mutual information over weight samples, in integers as the device computes it) flags the
+   new class, then drops as it is learned;
 4. the state (front end and learner) is saved (crash-safe file) and checked against a device's memory and
    latency budgets, front end included, at the stream's window rate (sensor rate / hop);
 5. the mean network is exported to int8 ONNX and TFLite and compared with the package's own reference;
@@ -269,12 +270,13 @@ def _firmware_step(pipe: SensorPipeline, device: str, seed: int, write: Callable
         f"firmware [measured]: the device library of the saved state (what 'export --firmware' writes) built for "
         f"a Cortex-M4 and run on an emulated core over {run.windows} more windows: "
         f"{'bit-exact with the pipeline in Python' if run.bit_exact else 'NOT bit-exact with Python'} at every "
-        f"window and in the final flash state"
+        f"window (prediction, mutual information, novelty flag) and in the final flash state"
     )
     write(
         f"  instructions per window {run.per_window:,.0f}: front end {ipw['front_end']:,.0f}, predict "
-        f"{ipw['predict']:,.0f}, learn {ipw['learn']:,.0f} (on {ipw['learned_fraction']:.0%} of windows); "
-        "uncertainty is not in the C yet"
+        f"{ipw['predict']:,.0f}, uncertainty {ipw['uncertainty'] or 0:,.0f} (MI over {run.uncertainty_samples} "
+        f"weight samples, every window), learn {ipw['learn']:,.0f} (on {ipw['learned_fraction']:.0%} of windows); "
+        f"novelty flag (MI >= {run.novelty_q16 / 65536:g} bit) on {sum(r[6] for r in run.rows)} windows"
     )
     if "energy_uj" in run.energy:
         e = run.energy

@@ -1,9 +1,10 @@
 """``edge-mesu emulate``: the exported device library over a recording on an emulated Cortex-M4.
 
-Builds the library ``export --firmware`` writes (front end → predict → learn when labelled → periodic
-save; its factory state is the state file's pipeline), runs it on unicorn one raw sample at a time, runs the
-same pipeline in Python, and reports: bit-exact or not (every window and the final state), instructions per
-window by part, flash and RAM measured against firmware_sim's model, energy per window and battery life.
+Builds the library ``export --firmware`` writes (front end → predict and uncertainty → learn when labelled →
+periodic save; its factory state is the state file's pipeline), runs it on unicorn one raw sample at a time,
+runs the same pipeline in Python, and reports: bit-exact or not (every window — prediction, mutual information
+and novelty flag included — and the final state), instructions per window by part, flash and RAM measured
+against firmware_sim's model, energy per window and battery life.
 Exit 0 bit-exact, 1 not bit-exact, 2 bad input or a missing tool.
 """
 
@@ -56,6 +57,21 @@ def add_commands(subparsers: Any) -> None:
         default=None,
         help="sensor rate for the energy figures (default: the rate stored in the state)",
     )
+    p.add_argument(
+        "--uncertainty-samples",
+        dest="uncertainty_samples",
+        type=int,
+        default=None,
+        help="weight samples of the device's per-window mutual information (default: the state's; 0: none)",
+    )
+    p.add_argument(
+        "--novelty-threshold",
+        dest="novelty_threshold",
+        type=float,
+        default=None,
+        metavar="BITS",
+        help="the novelty flag's threshold in bits (default 0.125, as export --firmware)",
+    )
     p.add_argument("--battery", default="CR2032", help="CR2032, CR2450, 2xAA or a capacity in mAh (default CR2032)")
     p.set_defaults(func=handler)
 
@@ -76,6 +92,7 @@ def _battery(text: str) -> str | float:
 
 def _checks(args: argparse.Namespace) -> tuple[Any, str | float]:
     """Every option and tool, before any work: ``(device, battery)``."""
+    from edge_mesu.fixed.entropy import MAX_UNCERTAINTY_SAMPLES
     from firmware_sim.calibration import cpi_of
     from firmware_sim.device import load_device
     from firmware_sim.emulate import emulator_available
@@ -89,6 +106,13 @@ def _checks(args: argparse.Namespace) -> tuple[Any, str | float]:
         raise ValueError(f"--save-every must be >= 0, got {args.save_every}")
     if args.max_windows < 0:
         raise ValueError(f"--max-windows must be >= 0, got {args.max_windows}")
+    if args.uncertainty_samples is not None and not (
+        args.uncertainty_samples == 0 or 2 <= args.uncertainty_samples <= MAX_UNCERTAINTY_SAMPLES
+    ):
+        k = args.uncertainty_samples
+        raise ValueError(f"--uncertainty-samples must be 0 (none) or in [2, {MAX_UNCERTAINTY_SAMPLES}], got {k}")
+    if args.novelty_threshold is not None and not 0 <= args.novelty_threshold < 16:
+        raise ValueError(f"--novelty-threshold must be in [0, 16) bits, got {args.novelty_threshold}")
     if args.sensor_hz is not None and not 0 < args.sensor_hz < float("inf"):
         raise ValueError(f"--sensor-hz must be > 0, got {args.sensor_hz}")
     battery = _battery(args.battery)
@@ -133,15 +157,23 @@ def _text(run: Any, how: str) -> list[str]:
         f"bit-exact with SensorPipeline: {'yes' if run.bit_exact else 'NO'} (windows "
         f"{'equal' if d['windows_equal'] else f'differ from window {run.first_mismatch}'}, final state "
         f"{'equal' if run.state_exact else 'differs'})",
+        (
+            f"uncertainty: mutual information over {run.uncertainty_samples} weight samples on every window "
+            f"(compared bit-exact, Q16 bits); novelty flag (MI >= {d['novelty_threshold_bits']:.4g} bits) on "
+            f"{d['novel_windows']:,} of {run.windows:,} windows"
+            if run.uncertainty_samples
+            else "uncertainty: none (--uncertainty-samples 0)"
+        ),
         f"instructions per window (measured): {ipw['total']:,.0f}",
     ]
     for part in ("front_end", "predict", "uncertainty", "learn", "save"):
         v = ipw[part]
         extra = {
+            "uncertainty": f" (k = {run.uncertainty_samples} sampled forward passes)",
             "learn": f" x {ipw['learned_fraction']:.0%} of windows",
             "save": f" x {ipw['saved_fraction']:.1%} of windows",
         }
-        shown = "not in the C yet" if v is None and part == "uncertainty" else ("n/a" if v is None else f"{v:,.0f}")
+        shown = "none" if v is None and part == "uncertainty" else ("n/a" if v is None else f"{v:,.0f}")
         lines.append(f"  {part.replace('_', ' '):<12} {shown}{extra.get(part, '') if v is not None else ''}")
     lines.append(f"  {'loop, rest':<12} {ipw['loop_and_rest']:,.0f}")
     m, mo = mem["measured"], mem["modelled"]
@@ -167,6 +199,7 @@ def _text(run: Any, how: str) -> list[str]:
 
 def handler(args: argparse.Namespace) -> int:
     """Run the emulation; print the report (and JSON); exit 0 bit-exact, 1 not, 2 bad input."""
+    from edge_mesu.device.package import NOVELTY_THRESHOLD_BITS
     from edge_mesu.fixed.cgen import fixed_network
     from edge_mesu.loading import load_learner
     from edge_mesu.pipeline import SensorPipeline
@@ -189,7 +222,17 @@ def handler(args: argparse.Namespace) -> int:
             window_s, how = 1.0 / pipe.window_rate_hz, f"the state's sensor rate / hop {pipe.spec.hop_samples}"
         else:
             window_s, how = None, ""
-        run = run_firmware(pipe, x, codes, device, args.save_every, window_s=window_s, battery=battery)
+        run = run_firmware(
+            pipe,
+            x,
+            codes,
+            device,
+            args.save_every,
+            window_s=window_s,
+            battery=battery,
+            uncertainty_samples=args.uncertainty_samples,
+            novelty_threshold=NOVELTY_THRESHOLD_BITS if args.novelty_threshold is None else args.novelty_threshold,
+        )
     except (ValueError, OSError, EdgeMesuError, EmulatorUnavailableError) as exc:
         print(f"error: {user_error(exc)}", file=sys.stderr)
         return 2

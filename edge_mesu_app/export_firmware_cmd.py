@@ -48,6 +48,23 @@ def add_firmware_arguments(p: argparse.ArgumentParser) -> None:
         help="the example's flash erase page in bytes (default 2048, STM32L4)",
     )
     p.add_argument(
+        "--uncertainty-samples",
+        dest="uncertainty_samples",
+        type=int,
+        default=None,
+        help="weight samples of the device's per-window mutual information (default: the state's "
+        "uncertainty_samples, 8 for a new pipeline; 0: no uncertainty step; at most 32)",
+    )
+    p.add_argument(
+        "--novelty-threshold",
+        dest="novelty_threshold",
+        type=float,
+        default=None,
+        metavar="BITS",
+        help="the device's novelty flag: mutual information >= BITS (default 0.125, chosen on the demo's stream; "
+        "see docs/device.md)",
+    )
+    p.add_argument(
         "--flash-unit",
         dest="flash_unit",
         type=int,
@@ -58,6 +75,8 @@ def add_firmware_arguments(p: argparse.ArgumentParser) -> None:
 
 def check_firmware_options(args: argparse.Namespace) -> None:
     """Refuse bad ``--firmware`` options before any work (``ValueError`` naming the value)."""
+    from edge_mesu.device.package import novelty_q16
+    from edge_mesu.fixed.entropy import MAX_UNCERTAINTY_SAMPLES
     from edge_mesu.frontend.cgen import c_identifier
 
     if args.save_every < 0:
@@ -66,6 +85,16 @@ def check_firmware_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--flash-page must be a power of two >= 64 bytes, got {args.flash_page}")
     if args.flash_unit < 1 or args.flash_unit > args.flash_page or args.flash_page % args.flash_unit:
         raise ValueError(f"--flash-unit must divide --flash-page ({args.flash_page}), got {args.flash_unit}")
+    if args.uncertainty_samples is not None and not (
+        args.uncertainty_samples == 0 or 2 <= args.uncertainty_samples <= MAX_UNCERTAINTY_SAMPLES
+    ):
+        k = args.uncertainty_samples
+        raise ValueError(f"--uncertainty-samples must be 0 (none) or in [2, {MAX_UNCERTAINTY_SAMPLES}], got {k}")
+    if args.novelty_threshold is not None:
+        try:
+            novelty_q16(args.novelty_threshold)
+        except ValueError:
+            raise ValueError(f"--novelty-threshold must be in [0, 16) bits, got {args.novelty_threshold}") from None
     if c_identifier(args.firmware_name) != args.firmware_name:
         raise ValueError(f"--firmware-name must be a C identifier, got {args.firmware_name!r}")
     target = Path(args.firmware)
@@ -78,9 +107,11 @@ def export_firmware(args: argparse.Namespace, pipe: Any, out_dir: Path, shown: P
     user's path ``shown`` (default ``out_dir``)."""
     import time
 
-    from edge_mesu.device.package import pipeline_sources, write_library
+    from edge_mesu.device.package import NOVELTY_THRESHOLD_BITS, pipeline_sources, write_library
 
     t0 = time.perf_counter()
+    k = pipe.uncertainty_samples if args.uncertainty_samples is None else args.uncertainty_samples
+    threshold = NOVELTY_THRESHOLD_BITS if args.novelty_threshold is None else args.novelty_threshold
     sources, fe_state = pipeline_sources(pipe)
     lib = write_library(
         out_dir,
@@ -90,13 +121,15 @@ def export_firmware(args: argparse.Namespace, pipe: Any, out_dir: Path, shown: P
         prog_unit=args.flash_unit,
         save_every=args.save_every,
         frontend_state=fe_state,
+        uncertainty_samples=k,
+        novelty_threshold=threshold,
     )
     spec = pipe.spec
     return ExportReport(
         format="C99 device library",
         path=str(out_dir),
         size_bytes=sum((out_dir / f).stat().st_size for f in lib.files),
-        ops=("front end", "predict", "learn_one", "A/B slot save/load"),
+        ops=("front end", "predict", "uncertainty", "learn_one", "A/B slot save/load"),
         tensors=(),
         export_seconds=time.perf_counter() - t0,
         details={
@@ -108,6 +141,11 @@ def export_firmware(args: argparse.Namespace, pipe: Any, out_dir: Path, shown: P
             "factory state": "the exported pipeline's (learner weights, front-end normaliser and partial window)",
             "build": f"cmake -S {shown or out_dir} -B build && cmake --build build (also library.json, "
             "library.properties, zephyr/module.yml)",
-            "not in the C yet": "uncertainty (mutual information over weight samples) and the novelty flag",
+            "uncertainty": (
+                f"mutual information over {k} weight samples per window (Q16 bits, as SensorPipeline's), novelty "
+                f"flag at >= {lib.novelty_q16 / 65536:.4g} bits"
+                if k
+                else "none (--uncertainty-samples 0)"
+            ),
         },
     )

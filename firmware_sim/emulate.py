@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from edge_mesu.fixed.cgen import COUNTER_NAMES, generate_c
+from edge_mesu.fixed.entropy import check_samples
 
 __all__ = [
     "ARM_FLAGS",
@@ -98,6 +99,10 @@ volatile int32_t emu_y;
 void emu_init(void) { net_state_init(&emu_state); }
 int emu_predict(void) { return net_predict(emu_state.mu, &emu_arena, emu_x, emu_p); }
 int emu_learn(void) { return net_learn_one(&emu_state, &emu_arena, emu_x, emu_y); }
+volatile uint32_t emu_k;
+int32_t emu_pm[NET_N_OUT];
+net_uncertainty_t emu_u;
+int emu_uncertainty(void) { return net_uncertainty(&emu_state, &emu_arena, emu_x, emu_k, emu_pm, &emu_u); }
 """
 
 
@@ -132,6 +137,12 @@ class EmulationResult:
     flags: tuple[str, ...] = ARM_FLAGS
     notes: dict[str, Any] = field(default_factory=dict)
     cpu: str = "cortex-m4"
+    uncertainty_instructions: list[int] = field(default_factory=list)  # with uncertainty_samples > 0
+    uncertainty_samples: int = 0
+
+    @property
+    def uncertainty_mean(self) -> float | None:
+        return float(np.mean(self.uncertainty_instructions)) if self.uncertainty_instructions else None
 
     @property
     def predict_mean(self) -> float:
@@ -155,6 +166,9 @@ class EmulationResult:
             "compiler": self.compiler,
             "flags": list(self.flags),
             "cpu": self.cpu,
+            "uncertainty_samples": self.uncertainty_samples,
+            "uncertainty_instructions": self.uncertainty_instructions,
+            "uncertainty_mean": self.uncertainty_mean,
             **self.notes,
         }
 
@@ -311,8 +325,10 @@ def emulate(
     seed: int = 0,
     cpu: str = "cortex-m4",
     acle: bool = False,
+    uncertainty_samples: int = 0,
 ) -> EmulationResult:
-    """Cross-compile ``learner``'s C library, run ``steps`` predict + learn_one calls on an emulated M4.
+    """Cross-compile ``learner``'s C library, run ``steps`` predict + learn_one calls on an emulated M4
+    (and, with ``uncertainty_samples`` k >= 2, ``uncertainty`` with k weight samples before each learn_one).
 
     ``learner`` is not modified (a copy learns alongside the emulator, and every predicted probability and
     the state after every update are compared: ``bit_exact``). Inputs default to seeded N(0, 0.8²) rows
@@ -327,6 +343,8 @@ def emulate(
     ValueError
         A learner the C export does not support.
     """
+    if uncertainty_samples:
+        check_samples(uncertainty_samples)
     reason = emulator_available()
     if reason is not None:
         raise EmulatorUnavailableError(reason)
@@ -340,6 +358,7 @@ def emulate(
         machine = _Machine(elf, counting, cpu)
         compiler = _run(["arm-none-eabi-gcc", "--version"], Path(tmp)).splitlines()[0]
     predict, learn, exact = [], [], _same_state(machine, twin)
+    unc: list[int] = []
     for k in range(steps):
         machine.write("emu_x", twin.quantize(X[k])[0])
         best, n = machine.call("emu_predict")
@@ -347,6 +366,8 @@ def emulate(
         ref = twin.predict_q15(X[k : k + 1])[0]
         same_p = np.array_equal(machine.array("emu_p", "<i4", n_out), ref)
         exact &= bool(same_p and best == int(np.argmax(ref)))
+        if uncertainty_samples:
+            exact &= _same_uncertainty(machine, twin, twin.quantize(X[k]), uncertainty_samples, unc)
         machine.write("emu_y", np.array([y[k]], dtype="<i4"))
         _, n = machine.call("emu_learn")
         learn.append(n)
@@ -364,4 +385,21 @@ def emulate(
         _core(cpu)[0] + (("-DNET_USE_ACLE",) if acle else ()),
         notes={"n_params": twin.n_params(), "bias": twin.bias},
         cpu=cpu,
+        uncertainty_instructions=unc,
+        uncertainty_samples=uncertainty_samples,
+    )
+
+
+def _same_uncertainty(machine: _Machine, twin: Any, x_q: np.ndarray, k: int, counts: list[int]) -> bool:
+    """Run ``uncertainty`` with k samples on the input in ``emu_x``; equal to Python's integers?"""
+    machine.write("emu_k", np.array([k], dtype="<u4"))
+    best, n = machine.call("emu_uncertainty")
+    counts.append(n)
+    ref = twin.uncertainty_int_q(x_q, k)
+    n_out = twin.layers[-1]
+    got = machine.array("emu_u", "<i4", 3).tolist()
+    return bool(
+        np.array_equal(machine.array("emu_pm", "<i4", n_out), ref.mean_q15[0])
+        and best == int(np.argmax(ref.mean_q15[0]))
+        and got == [int(ref.predictive[0]), int(ref.aleatoric[0]), int(ref.mi[0])]
     )

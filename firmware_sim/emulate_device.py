@@ -55,6 +55,7 @@ from .emulate import (
 
 __all__ = [
     "NVM_BASE",
+    "Row",
     "FrontEndEmulation",
     "LibraryEmulation",
     "PowerCutResult",
@@ -65,6 +66,9 @@ __all__ = [
     "power_cut_campaign",
 ]
 
+#: One window of a device loop: (end, pred, label, learned, saved, mi_q16, novel); mi_q16 is −1 without an
+#: uncertainty step.
+Row = tuple[int, int, int, int, int, int, int]
 NVM_BASE = 0x60000000  # the emulated flash of the state slots: outside the image's RAM, kept across reboots
 _FLASH_SIZE, _RAM_SIZE = 4 << 20, 2 << 20  # as in firmware_sim.emulate's linker script
 _CHUNK = 512  # raw samples per emulated push_block call
@@ -467,7 +471,7 @@ int emu_save(void) {{ return {lib}_save(&emu_dev); }}
 class LibraryEmulation:
     """The windows of :func:`emulate_library` and what the power cuts during its saves left behind."""
 
-    rows: list[tuple[int, int, int, int, int]]  # (end, pred, label, learned, saved) per window
+    rows: list[Row]  # (end, pred, label, learned, saved, mi_q16, novel) per window
     boot: int  # the first boot's return code (1: factory)
     flash: bytes  # the slots' flash at the end
     cuts: list[tuple[int, int, str]] = field(default_factory=list)  # (sample index, instructions, outcome)
@@ -482,11 +486,11 @@ class LibraryEmulation:
         return sum(1 for c in self.cuts if c[2] == "torn")
 
 
-def _result_row(dev: _Device, n_out: int) -> tuple[int, int, int, int, int]:
-    raw = dev.read("emu_res", 8 + 4 + 4 + 4 * n_out + 4 + 4)
+def _result_row(dev: _Device, n_out: int) -> Row:
+    raw = dev.read("emu_res", 8 + 4 + 4 + 4 * n_out + 4 * 4)
     end, label, pred = struct.unpack_from("<Qii", raw, 0)
-    learned, saved = struct.unpack_from("<ii", raw, 16 + 4 * n_out)
-    return int(end), int(pred), int(label), int(learned), int(saved)
+    learned, saved, mi, novel = struct.unpack_from("<iiii", raw, 16 + 4 * n_out)
+    return int(end), int(pred), int(label), int(learned), int(saved), int(mi), int(novel)
 
 
 def emulate_library(
@@ -537,7 +541,7 @@ def emulate_library(
     boot = int(np.int32(np.uint32(dev.call("emu_boot")[0])))
     x = np.ascontiguousarray(samples, dtype="<i2").reshape(-1, channels)
     lab = np.asarray(labels, dtype=np.int64)
-    rows: list[tuple[int, int, int, int, int]] = []
+    rows: list[Row] = []
     cuts: list[tuple[int, int, str]] = []
     pushed = 0
     counts = np.zeros(x.shape[0], dtype=np.int64) if count else None

@@ -6,11 +6,12 @@ it with ``arm-none-eabi-gcc -mcpu=cortex-m4 -O2`` and runs its device loop on un
 push (:func:`firmware_sim.emulate_device.emulate_library`), while the same pipeline runs in Python. It
 reports:
 
-* **bit-exactness** at every window (end, prediction, label, learned, saved) and of the final state bytes;
+* **bit-exactness** at every window (end, prediction, label, learned, saved, the integer mutual information
+  and the novelty flag) and of the final state bytes;
 * **instructions per window** (measured): all pushes over the windows, and by part — the front end alone
-  over the same samples, the learner's predict and learn_one alone (:func:`firmware_sim.emulate.emulate`),
-  a save as the difference between learned windows that save and those that do not, the rest (the device
-  loop, copies) as what is left; uncertainty is not in the C yet;
+  over the same samples, the learner's predict, uncertainty (k weight samples) and learn_one alone
+  (:func:`firmware_sim.emulate.emulate`), a save as the difference between learned windows that save and
+  those that do not, the rest (the device loop, copies) as what is left;
 * **flash and RAM**: the library's objects measured with ``arm-none-eabi-size`` beside
   :func:`firmware_sim.memory.memory_map`'s model;
 * **energy** per window and battery life from the profile's ``[power]`` currents (:mod:`firmware_sim.energy`).
@@ -26,22 +27,22 @@ from typing import Any
 import numpy as np
 
 from edge_mesu.device.flash import SlotLayout, read_slots
-from edge_mesu.device.package import pipeline_sources, write_library
+from edge_mesu.device.package import NOVELTY_THRESHOLD_BITS, novelty_q16, pipeline_sources, write_library
 from edge_mesu.fixed.cblob import state_blob
+from edge_mesu.fixed.entropy import ENTROPY_FRAC
 from edge_mesu.frontend.cblob import frontend_blob
 from edge_mesu.pipeline import SensorPipeline
 
 from .calibration import cpi_of
 from .device import Device
 from .emulate import emulate
-from .emulate_device import emulate_frontend, emulate_library
+from .emulate_device import Row, emulate_frontend, emulate_library
 from .energy import window_energy
 from .memory import memory_map
 
 __all__ = ["FirmwareRun", "python_rows", "run_firmware"]
 
 _LIB = "emsu_dev"
-Row = tuple[int, int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class FirmwareRun:
     per_window: float  # all pushes' instructions / windows (measured)
     memory: dict[str, dict[str, int]]  # {"measured": {...}, "modelled": {...}}
     energy: dict[str, Any] = field(default_factory=dict)
+    uncertainty_samples: int = 0  # k of the device's uncertainty step (0: none)
+    novelty_q16: int = 0  # the novelty flag's threshold, Q16 bits
 
     @property
     def bit_exact(self) -> bool:
@@ -75,6 +78,9 @@ class FirmwareRun:
             "state_equal": self.state_exact,
             "first_mismatch": self.first_mismatch,
             "boot": self.boot,
+            "uncertainty_samples": self.uncertainty_samples,
+            "novelty_threshold_bits": self.novelty_q16 / (1 << ENTROPY_FRAC),
+            "novel_windows": sum(r[6] for r in self.rows),
             "instructions_per_window": {"total": self.per_window, **self.split},
             "memory": self.memory,
             "energy": self.energy,
@@ -82,23 +88,39 @@ class FirmwareRun:
 
 
 def python_rows(
-    pipe: SensorPipeline, samples: np.ndarray, codes: np.ndarray, save_every: int
+    pipe: SensorPipeline,
+    samples: np.ndarray,
+    codes: np.ndarray,
+    save_every: int,
+    uncertainty: bool = True,
+    novelty: int | None = None,
 ) -> tuple[list[Row], bytes]:
-    """``pipe`` (changed in place) over the samples: the device loop's rows and its final state bytes."""
-    out = pipe.process(samples, codes, uncertainty="none")
+    """``pipe`` (changed in place) over the samples: the device loop's rows and its final state bytes.
+
+    ``uncertainty``: the library has an uncertainty step (with ``pipe.uncertainty_samples``); its rows then
+    carry the integer MI (Q16 bits) and the flag MI >= ``novelty`` (Q16; default: the library's default
+    threshold), else −1 and 0."""
+    threshold = novelty_q16(NOVELTY_THRESHOLD_BITS) if novelty is None else novelty
+    out = pipe.process(samples, codes, uncertainty="all" if uncertainty else "none")
     rows, since = [], 0
-    for end, pred, label, learned in zip(out.end, out.pred, out.label, out.learned):
+    for end, pred, label, learned, mi in zip(out.end, out.pred, out.label, out.learned, out.mi):
         since += int(learned)
         saved = int(save_every > 0 and since >= save_every)
         since = 0 if saved else since
-        rows.append((int(end), int(pred), int(label), int(learned), saved))
+        mi_q = int(round(float(mi) * (1 << ENTROPY_FRAC))) if uncertainty else -1  # exact: a multiple of 2**-16
+        rows.append(
+            (int(end), int(pred), int(label), int(learned), saved, mi_q, int(uncertainty and mi_q >= threshold))
+        )
     n_classes = pipe.learner.n_classes
     return rows, state_blob(pipe.learner) + frontend_blob(pipe.frontend, n_classes)
 
 
-def _split(res: Any, rows: list[Row], fe: float, predict: float, learn: float) -> dict[str, float | None]:
-    """Instructions per window by part: the front end, predict and learn measured alone (same samples, same
-    learner), save by difference between saving and non-saving learned windows, the rest the device loop."""
+def _split(
+    res: Any, rows: list[Row], fe: float, predict: float, learn: float, uncertainty: float | None = None
+) -> dict[str, float | None]:
+    """Instructions per window by part: the front end, predict, uncertainty (every window) and learn measured
+    alone (same samples, same learner), save by difference between saving and non-saving learned windows,
+    the rest the device loop."""
     counts = np.asarray(res.push_counts, dtype=np.float64)
     at = np.asarray(res.window_pushes, dtype=np.int64)
     w = counts[at]
@@ -108,11 +130,11 @@ def _split(res: Any, rows: list[Row], fe: float, predict: float, learn: float) -
     save = float(with_save.mean() - learn_only.mean()) if with_save.size and learn_only.size else None
     n = max(at.size, 1)
     per_window = float(counts.sum()) / n
-    parts = fe + predict + learn * learned.sum() / n + (save or 0.0) * saved.sum() / n
+    parts = fe + predict + (uncertainty or 0.0) + learn * learned.sum() / n + (save or 0.0) * saved.sum() / n
     return {
         "front_end": fe,
         "predict": predict,
-        "uncertainty": None,  # not in the C yet
+        "uncertainty": uncertainty,  # None: the library has no uncertainty step
         "learn": learn,
         "save": save,
         "learned_fraction": float(learned.sum()) / n,
@@ -157,9 +179,14 @@ def run_firmware(
     window_s: float | None = None,
     battery: str | float = "CR2032",
     prog_unit: int = 8,
+    uncertainty_samples: int | None = None,
+    novelty_threshold: float = NOVELTY_THRESHOLD_BITS,
 ) -> FirmwareRun:
     """Run ``pipe``'s device library over int16 ``samples`` ``(n, channels)`` with class ``codes`` ``(n,)``
     (−1: none) on the emulated core of ``device``, and ``pipe`` itself (a copy) in Python.
+
+    ``uncertainty_samples``: k of the library's uncertainty step (default ``pipe.uncertainty_samples``; 0:
+    none); ``novelty_threshold``: its novelty flag's threshold in bits.
 
     ``window_s``: seconds between windows for the energy figures (default: the state's sensor rate / hop;
     none without it). Raises ``ValueError`` for a core that is not emulated, a pipeline without a fixed-point
@@ -168,6 +195,10 @@ def run_firmware(
     cpi = cpi_of(device)
     n_classes = pipe.learner.n_classes
     ref = SensorPipeline.from_bytes(pipe.to_bytes())  # a copy: Python runs on it, the library is made of pipe
+    k = pipe.uncertainty_samples if uncertainty_samples is None else int(uncertainty_samples)
+    if k:
+        ref.uncertainty_samples = k
+    threshold = novelty_q16(novelty_threshold)
     sources, fe_blob = pipeline_sources(pipe)
     page = device.flash_write.page_bytes if device.flash_write is not None else 2048
     x = np.ascontiguousarray(samples, dtype=np.int16).reshape(-1, pipe.spec.channels)
@@ -181,6 +212,8 @@ def run_firmware(
             prog_unit=prog_unit,
             save_every=save_every,
             frontend_state=fe_blob,
+            uncertainty_samples=k,
+            novelty_threshold=novelty_threshold,
         )
         assert lib.slot_pages is not None and lib.config_hash is not None
         layout = SlotLayout(lib.page_bytes, lib.slot_pages, lib.prog_unit)
@@ -189,14 +222,16 @@ def run_firmware(
             count=True, save_at_end=True,
         )  # fmt: skip
         flash_state = read_slots(res.flash, layout, lib.config_hash).payload
-    py_rows, py_state = python_rows(ref, x, lab, save_every)
+    py_rows, py_state = python_rows(ref, x, lab, save_every, uncertainty=k > 0, novelty=threshold)
     mismatch = next((i for i, (a, b) in enumerate(zip(res.rows, py_rows)) if a != b), None)
     if mismatch is None and len(res.rows) != len(py_rows):
         mismatch = min(len(res.rows), len(py_rows))
     fe = emulate_frontend(pipe.spec, x, lab, n_classes, initial_blob=fe_blob, count=True)
-    alone = emulate(pipe.learner, steps=3)  # the learner's predict and learn_one, measured on their own
+    alone = emulate(pipe.learner, steps=3, uncertainty_samples=k)  # predict, uncertainty, learn_one alone
     windows = max(len(res.rows), 1)
-    split = _split(res, res.rows, fe.instructions / windows, alone.predict_mean, alone.learn_mean)
+    split = _split(
+        res, res.rows, fe.instructions / windows, alone.predict_mean, alone.learn_mean, alone.uncertainty_mean
+    )
     per_window = float(np.sum(np.asarray(res.push_counts))) / windows
     energy: dict[str, Any] = {}
     period = window_s if window_s is not None else (1.0 / pipe.window_rate_hz if pipe.window_rate_hz else None)
@@ -220,4 +255,6 @@ def run_firmware(
         per_window=per_window,
         memory=_memory(res, pipe, device),
         energy=energy,
+        uncertainty_samples=k,
+        novelty_q16=threshold,
     )

@@ -120,7 +120,9 @@ def estimate_latency(learner: Describable | NetworkDescription, device: Device, 
 
 
 def step_latency(learner: Describable | NetworkDescription, device: Device, mode: str) -> dict[str, Any]:
-    """Passes run per streamed sample: ``infer`` alone, or ``predict`` then ``learn`` (prequential).
+    """Passes run per streamed sample: ``infer`` alone, or ``predict`` then ``learn`` (prequential), with
+    ``uncertainty`` (k sampled forward passes) when the description has ``uncertainty_samples`` (a sensor
+    pipeline: its device loop scores every window).
 
     Returns ``{"passes": {name: LatencyEstimate}, "frontend_cycles": float, "cycles": float, "us": float}``;
     a front end's cycles per learner input are added when the network has one.
@@ -128,7 +130,9 @@ def step_latency(learner: Describable | NetworkDescription, device: Device, mode
     if mode not in ("infer", "learn"):
         raise ValueError(f"mode must be 'infer' or 'learn', got {mode!r}")
     desc = describe(learner)
-    names = ("infer",) if mode == "infer" else ("predict", "learn")
+    names: tuple[str, ...] = ("infer",) if mode == "infer" else ("predict", "learn")
+    if mode == "learn" and desc.uncertainty_samples > 0:
+        names += ("uncertainty",)
     passes = {n: estimate_latency(desc, device, n) for n in names}
     fe_cycles = 0.0
     if desc.frontend is not None:  # its ops priced with this device's costs; a bare figure as given

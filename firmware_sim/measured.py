@@ -1,7 +1,7 @@
 """Measurements that replace firmware_sim's model where it has them: a firmware run on an emulated core.
 
 :class:`Measured` holds what ``edge-mesu emulate --json`` (:func:`firmware_sim.firmware_run.run_firmware`)
-measured: instructions per window of the front end, predict and learn, and the library's flash and RAM.
+measured: instructions per window of the front end, predict, uncertainty and learn, and the library's flash and RAM.
 :func:`firmware_sim.simulate` then budgets those (instructions × the core's CPI, which stays modelled;
 the state slots in flash and the stack stay modelled) and marks each figure ``measured`` or ``modelled``.
 """
@@ -30,6 +30,7 @@ class Measured:
     ram_bytes: int
     core: str = EMULATED_CORE
     source: str = "<memory>"
+    uncertainty: float = 0.0  # the per-window uncertainty step (0: none, or a run from before it existed)
 
     @classmethod
     def from_run(cls, run: dict[str, Any], source: str = "<dict>") -> Measured:
@@ -43,6 +44,7 @@ class Measured:
                 "learn": ipw["learn"],
                 "flash_bytes": mem["flash"],
                 "ram_bytes": mem["ram"],
+                "uncertainty": ipw.get("uncertainty") or 0.0,
             }
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{source}: not the JSON of 'edge-mesu emulate' (missing {exc})") from None
@@ -58,6 +60,7 @@ class Measured:
             flash_bytes=int(values["flash_bytes"]),
             ram_bytes=int(values["ram_bytes"]),
             source=source,
+            uncertainty=float(values["uncertainty"]),
         )
 
 

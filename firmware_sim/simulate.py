@@ -165,6 +165,8 @@ def _use_measured(m: Measured, mem: MemoryMap, lat: dict, dev: Device, mode: str
     ram = {"library (measured)": m.ram_bytes, "stack": mem.ram["stack"]}
     mem = MemoryMap(mem.mode, flash, ram, mem.plans, mem.tflm)
     cycles = {"predict": m.predict * cpi, "learn": m.learn * cpi}
+    if m.uncertainty:
+        cycles["uncertainty"] = m.uncertainty * cpi
     total = sum(cycles.values()) + m.frontend * cpi
     lat = {
         **lat,

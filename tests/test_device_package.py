@@ -17,7 +17,13 @@ import pytest
 from edge_mesu.data import make_sensor_stream
 from edge_mesu.device.flash import SlotLayout, read_slots
 from edge_mesu.device.host import find_compiler
-from edge_mesu.device.package import combined_config_hash, detect_prefixes, write_library
+from edge_mesu.device.package import (
+    NOVELTY_THRESHOLD_BITS,
+    combined_config_hash,
+    detect_prefixes,
+    novelty_q16,
+    write_library,
+)
 from edge_mesu.fixed import FixedMESULearner
 from edge_mesu.fixed.cblob import state_blob
 from edge_mesu.fixed.cgen import generate_c
@@ -97,6 +103,24 @@ def test_library_tree_and_manifests(library):
         detect_prefixes({"a.h": "int x;"})
 
 
+def test_uncertainty_options(tmp_path):
+    """No uncertainty step (k = 0: MI -1, never novel) compiles; a bad k or threshold is refused by name."""
+    for bad, match in (({"uncertainty_samples": 1}, "got 1"), ({"novelty_threshold": -0.1}, "got -0.1")):
+        with pytest.raises(ValueError, match=match):
+            write_library(tmp_path / "bad", _sources(), **bad)
+    lib = write_library(tmp_path / "none", _sources(), uncertainty_samples=0, novelty_threshold=0.125)
+    assert (lib.uncertainty_samples, lib.novelty_q16) == (0, 8192)
+    header = (lib.root / "src" / f"{lib.name}.h").read_text()
+    assert f"#define {lib.name.upper()}_UNCERTAINTY_SAMPLES 0u" in header
+    cc = find_compiler()
+    if cc is not None:
+        src = lib.root / "src"
+        for c in sorted(src.glob("*.c")):
+            cmd = [cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-c", str(c), "-o", str(tmp_path / "o.o")]
+            res = subprocess.run(cmd, cwd=src, capture_output=True, text=True)
+            assert res.returncode == 0, res.stderr
+
+
 def _stream() -> tuple[np.ndarray, np.ndarray]:
     s = make_sensor_stream(n_windows=300, seed=4)
     labels = s.labels.copy()
@@ -110,21 +134,24 @@ def _text(x: np.ndarray, lab: np.ndarray) -> str:
 
 
 def _reference(x: np.ndarray, lab: np.ndarray, cut: int) -> tuple[list[tuple[int, ...]], bytes]:
-    """Python's windows ``(end, pred, label, learned, saved)`` and final state, the example's save rule
-    included (every SAVE_EVERY learned windows, and at the end of each run)."""
+    """Python's windows ``(end, pred, label, learned, saved, mi_q16, novel)`` and final state, the example's
+    save rule included (every SAVE_EVERY learned windows, and at the end of each run); the MI over 8 weight
+    samples before learning, the flag at the default threshold."""
     fe, learner = FrontEnd(SPEC), _learner()
     rows, since = [], 0
+    threshold = novelty_q16(NOVELTY_THRESHOLD_BITS)
     for lo, hi in ((0, cut), (cut, x.shape[0])):
         out = fe.push(x[lo:hi], lab[lo:hi])
         for v, label, end in zip(out.values, out.labels, out.end):
             pred = int(np.argmax(learner.predict_q15(fe.to_float(v[None]))[0]))
+            mi = int(learner.uncertainty_int_q(v[None], 8).mi[0])
             learned = int(0 <= label < N_CLASSES)
             if learned:
                 learner.learn_one_q(v, int(label))
                 since += 1
             saved = int(since >= SAVE_EVERY)
             since = 0 if saved else since
-            rows.append((int(end), pred, int(label), learned, saved))
+            rows.append((int(end), pred, int(label), learned, saved, mi, int(mi >= threshold)))
         since = 0  # the example saves at the end of its input
     return rows, state_blob(learner) + frontend_blob(fe, N_CLASSES)
 
@@ -154,6 +181,7 @@ def test_host_cmake_build_and_example_resumes_exactly(library, tmp_path):
     assert len(rows) == len(ref_rows) > 500
     assert 0 < sum(r[3] for r in rows) < len(rows) and sum(r[4] for r in rows) >= 10  # learned, saved
     assert rows == ref_rows
+    assert 0 < sum(r[6] for r in rows) < len(rows) and all(r[5] >= 0 for r in rows)  # some windows flagged novel
     lay = SlotLayout(library.page_bytes, library.slot_pages, library.prog_unit)
     image = flash.read_bytes()
     assert len(image) == lay.total_bytes

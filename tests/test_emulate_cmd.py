@@ -65,7 +65,7 @@ def test_emulate_is_bit_exact_and_reports_parts_memory_and_energy(files, capsys)
     assert got["bit_exact"] and got["windows"] == 80 and got["boot"] == 1
     ipw = got["instructions_per_window"]
     assert ipw["front_end"] > 0 and ipw["predict"] > 0 and ipw["learn"] > ipw["predict"] and ipw["save"] > 0
-    assert ipw["uncertainty"] is None and 0 < ipw["learned_fraction"] < 1 and ipw["saved_fraction"] > 0
+    assert ipw["uncertainty"] > 4 * ipw["predict"] and 0 < ipw["learned_fraction"] < 1 and ipw["saved_fraction"] > 0
     # the parts account for the total (the rest: the device loop, copies; learn measured apart from it)
     assert abs(ipw["loop_and_rest"]) < 0.05 * ipw["total"]
     m = got["memory"]["measured"]
@@ -96,6 +96,8 @@ def test_emulate_is_bit_exact_and_reports_parts_memory_and_energy(files, capsys)
         (["--save-every", "-2"], "--save-every must be >= 0, got -2"),
         (["--sensor-hz", "0"], "--sensor-hz must be > 0, got 0.0"),
         (["--freeze"], "--freeze does not apply"),
+        (["--uncertainty-samples", "1"], "--uncertainty-samples must be 0 (none) or in [2, 32], got 1"),
+        (["--novelty-threshold", "-1"], "--novelty-threshold must be in [0, 16) bits, got -1.0"),
     ],
 )
 def test_bad_options_fail_before_any_work(files, tmp_path, capsys, extra, message) -> None:

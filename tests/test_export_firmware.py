@@ -57,7 +57,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def _reference(state: Path, x: np.ndarray, lab: np.ndarray, n_classes: int) -> tuple[list[tuple[int, ...]], bytes]:
-    """The saved pipeline continuing in Python: ``(end, pred, label, learned, saved)`` per window, final state."""
+    """The saved pipeline continuing in Python: ``(end, pred, label, learned, saved, mi_q16, novel)`` per
+    window, final state."""
     pipe = load_learner(str(state))
     assert isinstance(pipe, SensorPipeline) and pipe.learner.n_classes == n_classes
     return python_rows(pipe, x, lab, SAVE_EVERY)
@@ -70,7 +71,8 @@ def test_export_firmware_writes_the_library_and_says_what_it_holds(exported, cap
     text = capsys.readouterr().out
     for rel in ("src/dev.h", "src/dev.c", "src/dev_factory.h", "CMakeLists.txt", "library.json", "zephyr/module.yml"):
         assert (out_dir / rel).is_file(), rel
-    assert "C99 device library" in text and "factory state" in text and "not in the C yet" in text
+    assert "C99 device library" in text and "factory state" in text
+    assert "mutual information over 8 weight samples" in text and ">= 0.125 bits" in text
     assert f"cmake -S {out_dir} -B build" in text and ".part" not in text  # the user's path, not the staging
     assert not [p for p in exported["dir"].iterdir() if p.name.startswith(".")]  # no staging left behind
     fe_bytes = len(frontend_blob(load_learner(str(exported["state"])).frontend, exported["n_classes"]))

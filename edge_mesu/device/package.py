@@ -7,7 +7,7 @@ Give :func:`write_library` the generated C as ``name → text`` — the learner'
 
     <out>/
       src/<name>.h              the one public header: boot, push a raw sample, save (+ the parts' headers)
-      src/<name>.c              the device loop: front end -> predict -> learn if labelled -> periodic save
+      src/<name>.c              the device loop: front end -> predict, uncertainty -> learn if labelled -> save
       src/<name>_learner.h      the ONE file that names the learner's generated API (adapt it when that changes)
       src/<net>.c/.h, <net>_model.h, <fe>.c/.h, emsu_slots.c/.h, emsu_flash_ram.c/.h   (generated / shipped C)
       examples/host/main.c      stdin (host) or a C array (-DEXAMPLE_USE_ARRAY, cross builds): the device loop
@@ -41,7 +41,20 @@ import numpy as np
 from ..frontend.cgen import c_identifier
 from .csources import slots_sources
 
-__all__ = ["LibraryReport", "combined_config_hash", "detect_prefixes", "pipeline_sources", "write_library"]
+__all__ = [
+    "NOVELTY_THRESHOLD_BITS",
+    "LibraryReport",
+    "combined_config_hash",
+    "detect_prefixes",
+    "novelty_q16",
+    "pipeline_sources",
+    "write_library",
+]
+
+#: The default novelty threshold of the device's flag, MI >= 1/8 bit (8192 in Q16): on the demo's stream (k = 8)
+#: about the 90th percentile of the known classes' MI (10 % of their windows flagged) and above the MI of 8 of
+#: the new class's first 10 windows (docs/device.md, "Uncertainty on the device").
+NOVELTY_THRESHOLD_BITS = 0.125
 
 _TEMPLATES = {
     "template_runtime.h": "src/{lib}.h",
@@ -66,6 +79,33 @@ class LibraryReport:
     slot_pages: int | None
     page_bytes: int
     prog_unit: int
+    uncertainty_samples: int = 0
+    novelty_q16: int = 0
+
+
+def novelty_q16(bits: float) -> int:
+    """A novelty threshold in bits as the device's Q16 integer (round half to even);
+    ``ValueError`` unless it is a finite number in [0, 16) bits."""
+    from ..fixed.entropy import ENTROPY_FRAC
+
+    try:
+        value = float(bits)
+    except (TypeError, ValueError):
+        raise ValueError(f"novelty threshold must be a number of bits, got {bits!r}") from None
+    if not 0.0 <= value < 16.0:
+        raise ValueError(f"novelty threshold must be in [0, 16) bits, got {bits!r}")
+    return int(round(value * (1 << ENTROPY_FRAC)))
+
+
+def _check_uncertainty_samples(k: object) -> int:
+    from ..fixed.entropy import check_samples
+
+    if isinstance(k, (int, np.integer)) and not isinstance(k, bool) and int(k) == 0:
+        return 0
+    try:
+        return check_samples(k)
+    except ValueError:
+        raise ValueError(f"uncertainty_samples must be 0 (no uncertainty step) or in [2, 32], got {k!r}") from None
 
 
 def pipeline_sources(pipe: Any, learner: str = "emsu_net", frontend: str = "emsu_fe") -> tuple[dict[str, str], bytes]:
@@ -255,7 +295,7 @@ C99, no dynamic allocation, no floating point.
 static {lib}_t dev;
 /* hal: your flash's erase_page / program / read, page size and program unit (see emsu_slots.h) */
 {lib}_boot(&dev, &hal, FLASH_OFFSET, {lib}_slot_pages(PAGE_BYTES, PROG_UNIT), 100);  /* save every 100 steps */
-for (;;) {{ {lib}_result_t r; if ({lib}_push(&dev, sample, label, &r)) {{ /* r.pred, r.p_q15, r.learned */ }} }}
+for (;;) {{ {lib}_result_t r; if ({lib}_push(&dev, sample, label, &r)) {{ /* r.pred, r.p_q15, r.mi_q16, r.novel */ }} }}
 ```
 
 The slots take `2 * {lib}_slot_pages(...)` pages at `FLASH_OFFSET` (page aligned) that nothing else may use.
@@ -286,6 +326,8 @@ def write_library(
     example_labels: np.ndarray | None = None,
     frontend_state: bytes | None = None,
     overwrite: bool = False,
+    uncertainty_samples: int = 8,
+    novelty_threshold: float = NOVELTY_THRESHOLD_BITS,
 ) -> LibraryReport:
     """Write the library folder ``out_dir`` (module docstring) from generated ``sources``; returns a report.
 
@@ -295,9 +337,14 @@ def write_library(
     ``example_labels`` ``(n,)`` the data of the array build (default: a generated two-class signal).
     ``frontend_state``: the front end's saved state (:func:`edge_mesu.frontend.cblob.frontend_blob`) the
     factory state starts from — a pipeline's running normaliser and partial window — instead of a reset.
+    ``uncertainty_samples``: weight samples of the per-window mutual information (0: no uncertainty step;
+    else 2..32; a pipeline's is ``pipe.uncertainty_samples``); ``novelty_threshold``: the novelty flag's
+    threshold in bits (:data:`NOVELTY_THRESHOLD_BITS`), stored as a Q16 integer (:func:`novelty_q16`).
     Raises ``ValueError`` for a non-empty ``out_dir`` (unless ``overwrite``), a name clash or missing parts.
     """
     lib = c_identifier(name)
+    k = _check_uncertainty_samples(uncertainty_samples)
+    novelty = novelty_q16(novelty_threshold)
     net, fe = detect_prefixes(sources) if learner is None or frontend is None else (learner, frontend)
     net, fe = learner or net, frontend or fe
     for part, files in ((net, (f"{net}.h", f"{net}.c")), (fe, (f"{fe}.h", f"{fe}.c"))):
@@ -324,6 +371,9 @@ def write_library(
         "PAGE": str(page_bytes),
         "UNIT": str(prog_unit),
         "SAVE_EVERY": str(save_every),
+        "UNC_SAMPLES": str(k),
+        "NOVELTY_Q16": str(novelty),
+        "NOVELTY_BITS": f"{novelty / 65536:.6g}",
     }
     folder = resources.files("edge_mesu.device") / "csrc"
     out: dict[str, str] = {f"src/{n}": t for n, t in srcs.items()}
@@ -395,4 +445,6 @@ def write_library(
         slot_pages=slot_pages,
         page_bytes=page_bytes,
         prog_unit=prog_unit,
+        uncertainty_samples=k,
+        novelty_q16=novelty,
     )

@@ -10,7 +10,8 @@ Files (``name`` is a C identifier prefix, default ``mesu_net``)::
 
     name.h        API, dimensions, formats, NAME_ARENA_BYTES / NAME_STATE_BYTES / NAME_RAM_BYTES
     name_model.h  tables and the exported state (included once, by name.c)
-    name.c        integer predict, learn_one, state save/load (no malloc, no float, stdint/stddef only)
+    name.c        integer predict, learn_one, uncertainty, state save/load (no malloc, no float, stdint/stddef
+                  only): csrc/template_core.c followed by csrc/template_uncertainty.c
 
 The generator reads the network's public description (``learner.describe()``: its :class:`FixedNetwork`),
 never a learner's attributes. Supported: ``train_samples == 1`` (what a device runs), int8 input, int16
@@ -39,6 +40,7 @@ import numpy as np
 from ..interface import Describable, FixedNetwork, NetworkDescription, describe
 from ..memplan import plan_memory
 from .buffers import ARENA_ALIGNMENT, arena_buffers
+from .entropy import ENTROPY_FRAC, LOG2_SEG_BITS, MAX_UNCERTAINTY_SAMPLES, log2_table
 from .kernels import ACC_FMT, DELTA_L1_MAX, sigma_sample_table
 from .plan import (
     DH_FRAC,
@@ -66,6 +68,7 @@ from .prng import (
     gauss_table,
 )
 from .qformat import Rounding
+from .step import PREDICT_STREAM
 
 __all__ = [
     "COUNTER_NAMES",
@@ -289,6 +292,10 @@ def _macros(net: FixedNetwork) -> dict[str, int]:
             "HASH_S1": HASH_SHIFTS[0],
             "HASH_S2": HASH_SHIFTS[1],
             "HASH_S3": HASH_SHIFTS[2],
+            "PREDICT_STREAM": PREDICT_STREAM,
+            "ENTROPY_FRAC": ENTROPY_FRAC,
+            "LOG2_SEG_BITS": LOG2_SEG_BITS,
+            "MAX_UNCERTAINTY_SAMPLES": MAX_UNCERTAINTY_SAMPLES,
         }
     )
     return m
@@ -391,6 +398,7 @@ def _model_header(net: FixedNetwork, sig_type: str, with_state: bool) -> str:
             _update_tables(plan),
             layer_text,
             _array("uint32_t", "emsu_counters0", counters),
+            _array("int32_t", "emsu_log2_q16", log2_table()),
             "#endif\n",
             _array("int32_t", "emsu_exp2_q15", plan.tables["exp2_q15"]),
             "static const emsu_layer_t emsu_layers[EMSU_N_LAYERS] = {\n",
@@ -451,6 +459,10 @@ def generate_c(obj: Describable | NetworkDescription, name: str = "mesu_net", wi
     files = {
         f"{name}.h": _rename(header, name, "edge_mesu/fixed/csrc/template_api.h"),
         f"{name}_model.h": _rename(model, name, "the network's plan and state (edge_mesu/fixed/cgen.py)"),
-        f"{name}.c": _rename(_template("template_core.c"), name, "edge_mesu/fixed/csrc/template_core.c"),
+        f"{name}.c": _rename(
+            _template("template_core.c") + "\n" + _template("template_uncertainty.c"),
+            name,
+            "edge_mesu/fixed/csrc/template_core.c and template_uncertainty.c",
+        ),
     }
     return CSource(name, files, {f"{name.upper()}_{k}": v for k, v in macros.items()})

@@ -13,6 +13,8 @@
 #define @LIBU@_LEARNER_INPUT_FRAC @NETU@_INPUT_FRAC     /* fractional bits of the int8 input */
 #define @LIBU@_LEARNER_STATE_BYTES @NETU@_STATE_BYTES   /* bytes of a saved learner state */
 #define @LIBU@_LEARNER_CONFIG_HASH @NETU@_CONFIG_HASH   /* identifies the network's configuration */
+#define @LIBU@_LEARNER_MAX_SAMPLES @NETU@_MAX_UNCERTAINTY_SAMPLES /* most weight samples of an uncertainty */
+#define @LIBU@_LEARNER_ENTROPY_FRAC @NETU@_ENTROPY_FRAC /* fractional bits of the mutual information */
 
 typedef @NET@_state_t @LIB@_learner_state_t; /* the learning state (points at the library's weight arrays) */
 typedef @NET@_arena_t @LIB@_learner_arena_t; /* scratch RAM of one predict / learn call */
@@ -29,6 +31,19 @@ static inline int @LIB@_learner_predict(const @LIB@_learner_state_t *st, @LIB@_l
                                          const int8_t *x, int32_t *p_q15)
 {
     return @NET@_predict(st->mu, ar, x, p_q15);
+}
+
+/* The mutual information (Q16 bits) of x over k weight samples (2 <= k <= MAX_SAMPLES) into *mi_q16; the
+ * state is not changed. Returns 0, or a negative code (nothing written) for k out of range. */
+static inline int @LIB@_learner_uncertainty(const @LIB@_learner_state_t *st, @LIB@_learner_arena_t *ar,
+                                             const int8_t *x, uint32_t k, int32_t *mi_q16)
+{
+    @NET@_uncertainty_t u;
+    if (@NET@_uncertainty(st, ar, x, k, NULL, &u) < 0) {
+        return -1;
+    }
+    *mi_q16 = u.mi_q16;
+    return 0;
 }
 
 /* One learning step on (x, y); 0, or a negative code (nothing changed) for a label out of range. */

@@ -7,6 +7,9 @@
 @LIBU@_ASSERT(@LIB@_inputs_match, @FEU@_N_OUTPUTS == @LIBU@_LEARNER_N_IN);
 @LIBU@_ASSERT(@LIB@_format_match, @FEU@_OUT_FRAC == @LIBU@_LEARNER_INPUT_FRAC);
 /* a factory front-end state, when there is one, is a whole front-end state */
+/* no uncertainty step, or one the learner can run */
+@LIBU@_ASSERT(@LIB@_uncertainty_samples, @LIBU@_UNCERTAINTY_SAMPLES == 0
+              || (@LIBU@_UNCERTAINTY_SAMPLES >= 2 && @LIBU@_UNCERTAINTY_SAMPLES <= @LIBU@_LEARNER_MAX_SAMPLES));
 @LIBU@_ASSERT(@LIB@_factory_fe_size, @LIBU@_FACTORY_FE_BYTES == 0 || @LIBU@_FACTORY_FE_BYTES == @FEU@_STATE_BYTES);
 
 uint32_t @LIB@_slot_pages(uint32_t page_bytes, uint32_t prog_unit)
@@ -90,6 +93,13 @@ int @LIB@_push(@LIB@_t *d, const int16_t *sample, int32_t label, @LIB@_result_t 
     res->pred = @LIB@_learner_predict(&d->learner, &d->arena, d->x, res->p_q15);
     res->learned = 0;
     res->saved = 0;
+    res->mi_q16 = -1;
+    res->novel = 0;
+#if @LIBU@_UNCERTAINTY_SAMPLES > 0
+    if (@LIB@_learner_uncertainty(&d->learner, &d->arena, d->x, @LIBU@_UNCERTAINTY_SAMPLES, &res->mi_q16) == 0) {
+        res->novel = res->mi_q16 >= @LIBU@_NOVELTY_MI_Q16;
+    }
+#endif
     if (win_label >= 0 && @LIB@_learner_learn(&d->learner, &d->arena, d->x, win_label) == 0) {
         res->learned = 1;
         d->learned++;

@@ -2,8 +2,9 @@
  * edge_mesu/device/package.py, from edge_mesu/device/csrc/template_runtime.h).
  *
  * One device loop: raw int16 sensor samples -> the integer front end (@FE@.h) -> the learner's prediction
- * -> a learning step when the window has a label -> every save_every learning steps, the whole state
- * (learner + front end, even in the middle of a window) saved to flash in two crash-safe slots
+ * and its uncertainty (mutual information over weight samples, a novelty flag) -> a learning step when the
+ * window has a label -> every save_every learning steps, the whole state (learner + front end, even in the
+ * middle of a window) saved to flash in two crash-safe slots
  * (emsu_slots.h) through the three-function flash HAL the firmware supplies. On boot the newest complete
  * state comes back; with none (first boot, or another firmware's state) the factory state is used.
  * C99, no dynamic allocation, no floating point. One @LIB@_t per firmware (the learner's weight arrays
@@ -32,6 +33,17 @@ extern "C" {
 #define @LIBU@_FACTORY 1         /* boot: no valid saved state; running from the factory state */
 #define @LIBU@_E_STATE (-10)     /* a saved state that passed the slot checks but not the learner's / front end's */
 
+/* The uncertainty step (set at export: edge-mesu export --firmware DIR --uncertainty-samples K
+ * --novelty-threshold BITS): the mutual information of every window over K weight samples of the learner
+ * (0: no uncertainty step; else 2..@LIBU@_LEARNER_MAX_SAMPLES), and the novelty flag MI >= the threshold, in
+ * Q16 bits. Python's SensorPipeline gives the same integers with the same K. */
+#ifndef @LIBU@_UNCERTAINTY_SAMPLES
+#define @LIBU@_UNCERTAINTY_SAMPLES @UNC_SAMPLES@u
+#endif
+#ifndef @LIBU@_NOVELTY_MI_Q16
+#define @LIBU@_NOVELTY_MI_Q16 @NOVELTY_Q16@ /* @NOVELTY_BITS@ bits */
+#endif
+
 /* What one window produced. */
 typedef struct {
     uint64_t end;                             /* index of the window's last raw sample since the first boot */
@@ -40,6 +52,8 @@ typedef struct {
     int32_t p_q15[@LIBU@_LEARNER_N_OUT];      /* class probabilities, Q15 */
     int learned;                              /* 1 when the window was learned */
     int saved;                                /* 1 saved after this window, -1 the save failed, 0 no save */
+    int32_t mi_q16;                           /* mutual information in Q16 bits (before learning); -1: none */
+    int novel;                                /* 1 when mi_q16 >= @LIBU@_NOVELTY_MI_Q16 */
 } @LIB@_result_t;
 
 typedef struct {

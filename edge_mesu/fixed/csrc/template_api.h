@@ -66,6 +66,22 @@ int emsu_learn_one(emsu_state_t *st, emsu_arena_t *arena, const int8_t *x, int32
 /* learn_one on n samples (rows of x, EMSU_N_IN each). Returns 0, or -1 before any update on a bad label. */
 int emsu_learn_many(emsu_state_t *st, emsu_arena_t *arena, const int8_t *x, const int32_t *y, uint32_t n);
 
+/* Uncertainty of k weight samples (2 <= k <= EMSU_MAX_UNCERTAINTY_SAMPLES), in Q16 bits (EMSU_ENTROPY_FRAC):
+ * predictive = H(mean), aleatoric = mean_s H(p_s), mi = max(0, predictive - aleatoric) (0 when the samples
+ * agree exactly), computed as edge_mesu/fixed/entropy.py does, bit for bit. */
+typedef struct {
+    int32_t predictive_q16;
+    int32_t aleatoric_q16;
+    int32_t mi_q16;
+} emsu_uncertainty_t;
+
+/* k weight samples of st (streams EMSU_PREDICT_STREAM + s of (seed, step); the state, counters included, is
+ * not changed): the mean Q15 probabilities into p_mean_q15 (EMSU_N_OUT values, may be NULL) and the
+ * uncertainty into *out (may be NULL). Returns the most probable class of the mean (the first on ties), or
+ * -1 (nothing written) when k is out of range. Costs k sampled forward passes; no buffer beyond the arena. */
+int emsu_uncertainty(const emsu_state_t *st, emsu_arena_t *arena, const int8_t *x, uint32_t k, int32_t *p_mean_q15,
+                     emsu_uncertainty_t *out);
+
 /* Serialise the state to EMSU_STATE_BYTES bytes (little-endian, CRC32; layout above emsu_state_save in
  * emsu.c and in edge_mesu.fixed.cblob). Returns the bytes written, or 0 if cap is too small. */
 size_t emsu_state_save(const emsu_state_t *st, uint8_t *buf, size_t cap);
