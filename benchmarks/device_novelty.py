@@ -7,6 +7,8 @@ windows, every window labelled as in the demo (predict and score, then learn), a
 Reported: bit-exactness of every window (prediction, MI, novelty flag) and the final state; the AUROC of the
 device's MI on the new class's first 10 / 20 / 50 windows against the known classes' windows just before it
 appears; the novelty flag's rates at the default threshold. No instruction counting (see device_loop.py).
+``--unlabelled-new N`` leaves the new class's first N windows unlabelled (a device meeting a class nobody has
+named yet: it scores them but cannot learn them), the protocol of pure novelty detection.
 
     python benchmarks/device_novelty.py --json benchmarks/results/device_novelty.json
 """
@@ -36,6 +38,7 @@ def main() -> None:
     ap.add_argument("--start", type=int, default=1300, help="windows learned in Python first")
     ap.add_argument("--windows", type=int, default=500, help="windows on the emulated device")
     ap.add_argument("--samples", type=int, default=8, help="weight samples of the MI")
+    ap.add_argument("--unlabelled-new", type=int, default=0, help="new-class windows left unlabelled first")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -47,6 +50,8 @@ def main() -> None:
     lo, hi = args.start * w, (args.start + args.windows) * w
     x = np.asarray(stream.samples[lo:hi], dtype=np.int16)
     codes = np.asarray(pipe.class_map.encode(stream.labels[lo:hi], hi - lo)[0], dtype=np.int64)
+    held = np.flatnonzero(stream.window_labels() == stream.late_class)[: args.unlabelled_new]
+    codes[np.isin(np.arange(lo, hi) // w, held)] = -1  # the new class's first windows come without a label
     threshold = novelty_q16(NOVELTY_THRESHOLD_BITS)
     ref = SensorPipeline.from_bytes(pipe.to_bytes())
     sources, fe_blob = pipeline_sources(pipe)
@@ -72,6 +77,7 @@ def main() -> None:
         "windows": len(res.rows),
         "start": args.start,
         "uncertainty_samples": args.samples,
+        "unlabelled_new": args.unlabelled_new,
         "bit_exact_windows": res.rows == py,
         "late_onset_window": onset,
         "known_windows_before_onset": int(known.sum()),
@@ -91,7 +97,8 @@ def main() -> None:
     a, f = out["auroc"], out["flagged"]
     print(
         f"{out['windows']} windows on the emulated Cortex-M4 (from window {args.start}, the late class at {onset}), "
-        f"k = {args.samples}: bit-exact with SensorPipeline {out['bit_exact_windows']}; AUROC of the device's MI, "
+        f"k = {args.samples}, new class's first {args.unlabelled_new} windows unlabelled: bit-exact with "
+        f"SensorPipeline {out['bit_exact_windows']}; AUROC of the device's MI, "
         f"new class vs the {out['known_windows_before_onset']} known windows before it: first 10 {a['first_10']:.3f}, "
         f"first 20 {a['first_20']:.3f}, first 50 {a['first_50']:.3f}; novelty flag (MI >= "
         f"{out['novelty_threshold_bits']:g} bit) on {f['known_all']:.0%} of known windows, "
