@@ -26,6 +26,7 @@ def main() -> None:
     ap.add_argument("--windows", type=int, default=5000)
     ap.add_argument("--devices", default="stm32l4,nrf52840")
     ap.add_argument("--save-every", type=int, default=25)
+    ap.add_argument("--uncertainty-windows", default="all", choices=("all", "unlabelled"))
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     stream = make_sensor_stream(n_windows=3000, seed=0)
@@ -35,7 +36,10 @@ def main() -> None:
     out = {}
     for name in args.devices.split(","):
         t0 = time.perf_counter()
-        run = run_firmware(pipe, samples, codes, load_device(name), save_every=args.save_every)
+        run = run_firmware(
+            pipe, samples, codes, load_device(name), save_every=args.save_every,
+            uncertainty_windows=args.uncertainty_windows,
+        )  # fmt: skip
         d = run.to_dict()
         d["seconds"] = time.perf_counter() - t0
         out[name] = d
@@ -43,7 +47,8 @@ def main() -> None:
         print(
             f"{name}: {run.windows} windows, bit-exact {run.bit_exact}; instructions/window {ipw['total']:,.0f} "
             f"(front end {ipw['front_end']:,.0f}, predict {ipw['predict']:,.0f}, uncertainty "
-            f"{ipw['uncertainty'] or 0:,.0f} (k = {run.uncertainty_samples}), learn {ipw['learn']:,.0f} x "
+            f"{ipw['uncertainty'] or 0:,.0f} (k = {run.uncertainty_samples}) x {ipw['scored_fraction']:.0%}, "
+            f"learn {ipw['learn']:,.0f} x "
             f"{ipw['learned_fraction']:.0%}, save {ipw['save'] or 0:,.0f} x {ipw['saved_fraction']:.1%}, rest "
             f"{ipw['loop_and_rest']:,.0f}); {e.get('energy_uj', float('nan')):.1f} uJ/window, "
             f"{e.get('average_ua', float('nan')):.1f} uA, {e.get('battery_years', float('nan')):.2f} years CR2032; "

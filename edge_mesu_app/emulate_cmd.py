@@ -65,6 +65,14 @@ def add_commands(subparsers: Any) -> None:
         help="weight samples of the device's per-window mutual information (default: the state's; 0: none)",
     )
     p.add_argument(
+        "--uncertainty-windows",
+        dest="uncertainty_windows",
+        choices=("all", "unlabelled"),
+        default="all",
+        help="windows the device scores: all (default) or only those without a label (a labelled window is "
+        "learned: its mutual information decides nothing, and skipping it saves the step's energy)",
+    )
+    p.add_argument(
         "--novelty-threshold",
         dest="novelty_threshold",
         type=float,
@@ -158,8 +166,10 @@ def _text(run: Any, how: str) -> list[str]:
         f"{'equal' if d['windows_equal'] else f'differ from window {run.first_mismatch}'}, final state "
         f"{'equal' if run.state_exact else 'differs'})",
         (
-            f"uncertainty: mutual information over {run.uncertainty_samples} weight samples on every window "
-            f"(compared bit-exact, Q16 bits); novelty flag (MI >= {d['novelty_threshold_bits']:.4g} bits) on "
+            f"uncertainty: mutual information over {run.uncertainty_samples} weight samples on "
+            f"{'every window' if run.uncertainty_windows == 'all' else 'unlabelled windows'} "
+            f"({ipw['scored_fraction']:.0%} of windows; compared bit-exact, Q16 bits); novelty flag (MI >= "
+            f"{d['novelty_threshold_bits']:.4g} bits) on "
             f"{d['novel_windows']:,} of {run.windows:,} windows"
             if run.uncertainty_samples
             else "uncertainty: none (--uncertainty-samples 0)"
@@ -169,7 +179,8 @@ def _text(run: Any, how: str) -> list[str]:
     for part in ("front_end", "predict", "uncertainty", "learn", "save"):
         v = ipw[part]
         extra = {
-            "uncertainty": f" (k = {run.uncertainty_samples} sampled forward passes)",
+            "uncertainty": f" (k = {run.uncertainty_samples} sampled forward passes) x {ipw['scored_fraction']:.0%} "
+            "of windows",
             "learn": f" x {ipw['learned_fraction']:.0%} of windows",
             "save": f" x {ipw['saved_fraction']:.1%} of windows",
         }
@@ -232,6 +243,7 @@ def handler(args: argparse.Namespace) -> int:
             battery=battery,
             uncertainty_samples=args.uncertainty_samples,
             novelty_threshold=NOVELTY_THRESHOLD_BITS if args.novelty_threshold is None else args.novelty_threshold,
+            uncertainty_windows=args.uncertainty_windows,
         )
     except (ValueError, OSError, EdgeMesuError, EmulatorUnavailableError) as exc:
         print(f"error: {user_error(exc)}", file=sys.stderr)

@@ -56,6 +56,14 @@ def add_firmware_arguments(p: argparse.ArgumentParser) -> None:
         "uncertainty_samples, 8 for a new pipeline; 0: no uncertainty step; at most 32)",
     )
     p.add_argument(
+        "--uncertainty-windows",
+        dest="uncertainty_windows",
+        choices=("all", "unlabelled"),
+        default="all",
+        help="windows the device scores: all (default) or only those without a label (a labelled window is "
+        "learned: its mutual information decides nothing, and skipping it saves the step's energy)",
+    )
+    p.add_argument(
         "--novelty-threshold",
         dest="novelty_threshold",
         type=float,
@@ -123,6 +131,7 @@ def export_firmware(args: argparse.Namespace, pipe: Any, out_dir: Path, shown: P
         frontend_state=fe_state,
         uncertainty_samples=k,
         novelty_threshold=threshold,
+        uncertainty_windows=args.uncertainty_windows,
     )
     spec = pipe.spec
     return ExportReport(
@@ -142,8 +151,8 @@ def export_firmware(args: argparse.Namespace, pipe: Any, out_dir: Path, shown: P
             "build": f"cmake -S {shown or out_dir} -B build && cmake --build build (also library.json, "
             "library.properties, zephyr/module.yml)",
             "uncertainty": (
-                f"mutual information over {k} weight samples per window (Q16 bits, as SensorPipeline's), novelty "
-                f"flag at >= {lib.novelty_q16 / 65536:.4g} bits"
+                f"mutual information over {k} weight samples per window ({args.uncertainty_windows} windows; Q16 "
+                f"bits, as SensorPipeline's), novelty flag at >= {lib.novelty_q16 / 65536:.4g} bits"
                 if k
                 else "none (--uncertainty-samples 0)"
             ),

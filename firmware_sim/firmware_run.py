@@ -62,6 +62,7 @@ class FirmwareRun:
     memory: dict[str, dict[str, int]]  # {"measured": {...}, "modelled": {...}}
     energy: dict[str, Any] = field(default_factory=dict)
     uncertainty_samples: int = 0  # k of the device's uncertainty step (0: none)
+    uncertainty_windows: str = "all"  # the windows it scores: "all" or "unlabelled"
     novelty_q16: int = 0  # the novelty flag's threshold, Q16 bits
 
     @property
@@ -79,6 +80,7 @@ class FirmwareRun:
             "first_mismatch": self.first_mismatch,
             "boot": self.boot,
             "uncertainty_samples": self.uncertainty_samples,
+            "uncertainty_windows": self.uncertainty_windows,
             "novelty_threshold_bits": self.novelty_q16 / (1 << ENTROPY_FRAC),
             "novel_windows": sum(r[6] for r in self.rows),
             "instructions_per_window": {"total": self.per_window, **self.split},
@@ -94,6 +96,7 @@ def python_rows(
     save_every: int,
     uncertainty: bool = True,
     novelty: int | None = None,
+    uncertainty_windows: str = "all",
 ) -> tuple[list[Row], bytes]:
     """``pipe`` (changed in place) over the samples: the device loop's rows and its final state bytes.
 
@@ -101,16 +104,15 @@ def python_rows(
     carry the integer MI (Q16 bits) and the flag MI >= ``novelty`` (Q16; default: the library's default
     threshold), else −1 and 0."""
     threshold = novelty_q16(NOVELTY_THRESHOLD_BITS) if novelty is None else novelty
-    out = pipe.process(samples, codes, uncertainty="all" if uncertainty else "none")
+    out = pipe.process(samples, codes, uncertainty=uncertainty_windows if uncertainty else "none")
     rows, since = [], 0
     for end, pred, label, learned, mi in zip(out.end, out.pred, out.label, out.learned, out.mi):
         since += int(learned)
         saved = int(save_every > 0 and since >= save_every)
         since = 0 if saved else since
-        mi_q = int(round(float(mi) * (1 << ENTROPY_FRAC))) if uncertainty else -1  # exact: a multiple of 2**-16
-        rows.append(
-            (int(end), int(pred), int(label), int(learned), saved, mi_q, int(uncertainty and mi_q >= threshold))
-        )
+        scored = uncertainty and not np.isnan(mi)
+        mi_q = int(round(float(mi) * (1 << ENTROPY_FRAC))) if scored else -1  # exact: a multiple of 2**-16
+        rows.append((int(end), int(pred), int(label), int(learned), saved, mi_q, int(scored and mi_q >= threshold)))
     n_classes = pipe.learner.n_classes
     return rows, state_blob(pipe.learner) + frontend_blob(pipe.frontend, n_classes)
 
@@ -130,13 +132,22 @@ def _split(
     save = float(with_save.mean() - learn_only.mean()) if with_save.size and learn_only.size else None
     n = max(at.size, 1)
     per_window = float(counts.sum()) / n
-    parts = fe + predict + (uncertainty or 0.0) + learn * learned.sum() / n + (save or 0.0) * saved.sum() / n
+    scored = np.array([r[5] >= 0 for r in rows], dtype=bool) if rows and len(rows[0]) > 5 else np.zeros(0, bool)
+    scored_fraction = float(scored.sum()) / n if uncertainty is not None else 0.0
+    parts = (
+        fe
+        + predict
+        + (uncertainty or 0.0) * scored_fraction
+        + learn * learned.sum() / n
+        + (save or 0.0) * saved.sum() / n
+    )
     return {
         "front_end": fe,
         "predict": predict,
         "uncertainty": uncertainty,  # None: the library has no uncertainty step
         "learn": learn,
         "save": save,
+        "scored_fraction": scored_fraction,  # windows the uncertainty step ran on
         "learned_fraction": float(learned.sum()) / n,
         "saved_fraction": float(saved.sum()) / n,
         "loop_and_rest": per_window - parts,
@@ -181,12 +192,14 @@ def run_firmware(
     prog_unit: int = 8,
     uncertainty_samples: int | None = None,
     novelty_threshold: float = NOVELTY_THRESHOLD_BITS,
+    uncertainty_windows: str = "all",
 ) -> FirmwareRun:
     """Run ``pipe``'s device library over int16 ``samples`` ``(n, channels)`` with class ``codes`` ``(n,)``
     (−1: none) on the emulated core of ``device``, and ``pipe`` itself (a copy) in Python.
 
     ``uncertainty_samples``: k of the library's uncertainty step (default ``pipe.uncertainty_samples``; 0:
-    none); ``novelty_threshold``: its novelty flag's threshold in bits.
+    none); ``novelty_threshold``: its novelty flag's threshold in bits; ``uncertainty_windows``: ``"all"`` or
+    ``"unlabelled"`` (the windows the step scores).
 
     ``window_s``: seconds between windows for the energy figures (default: the state's sensor rate / hop;
     none without it). Raises ``ValueError`` for a core that is not emulated, a pipeline without a fixed-point
@@ -214,6 +227,7 @@ def run_firmware(
             frontend_state=fe_blob,
             uncertainty_samples=k,
             novelty_threshold=novelty_threshold,
+            uncertainty_windows=uncertainty_windows,
         )
         assert lib.slot_pages is not None and lib.config_hash is not None
         layout = SlotLayout(lib.page_bytes, lib.slot_pages, lib.prog_unit)
@@ -222,7 +236,9 @@ def run_firmware(
             count=True, save_at_end=True,
         )  # fmt: skip
         flash_state = read_slots(res.flash, layout, lib.config_hash).payload
-    py_rows, py_state = python_rows(ref, x, lab, save_every, uncertainty=k > 0, novelty=threshold)
+    py_rows, py_state = python_rows(
+        ref, x, lab, save_every, uncertainty=k > 0, novelty=threshold, uncertainty_windows=uncertainty_windows
+    )
     mismatch = next((i for i, (a, b) in enumerate(zip(res.rows, py_rows)) if a != b), None)
     if mismatch is None and len(res.rows) != len(py_rows):
         mismatch = min(len(res.rows), len(py_rows))
@@ -256,5 +272,6 @@ def run_firmware(
         memory=_memory(res, pipe, device),
         energy=energy,
         uncertainty_samples=k,
+        uncertainty_windows=uncertainty_windows,
         novelty_q16=threshold,
     )

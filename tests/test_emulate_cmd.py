@@ -86,6 +86,34 @@ def test_emulate_is_bit_exact_and_reports_parts_memory_and_energy(files, capsys)
     )
 
 
+@pytest.mark.skipif(_emulator_reason() is not None, reason=f"Cortex-M4 emulation: {_emulator_reason()}")
+def test_scoring_only_unlabelled_windows_is_bit_exact_and_cheaper(files, capsys) -> None:
+    from firmware_sim.firmware_run import run_firmware
+
+    argv = ["emulate", "--state", files["state"], "--csv", files["csv"], "--label", "label", "--max-windows", 30]
+    out = files["dir"] / "emu_unlabelled.json"
+    assert run(*argv, "--save-every", 0, "--uncertainty-windows", "unlabelled", "--json", out) == 0
+    assert "on unlabelled windows" in capsys.readouterr().out
+    got = json.loads(out.read_text())
+    assert got["bit_exact"] and got["uncertainty_windows"] == "unlabelled"
+    assert 0 < got["instructions_per_window"]["scored_fraction"] < 1
+    pipe = SensorPipeline.load(files["state"])
+    s = make_sensor_stream(n_windows=200, seed=11)
+    x = np.array(s.samples)[1500:3000]
+    codes = np.where((np.arange(len(x)) // 200) % 2 == 0, np.asarray(s.labels)[1500:3000], -1)
+    runs = {
+        m: run_firmware(pipe, x, codes, load_device("stm32l4"), 0, uncertainty_windows=m) for m in ("all", "unlabelled")
+    }
+    a, u = runs["all"], runs["unlabelled"]
+    assert a.bit_exact and u.bit_exact
+    labelled = np.array([r[2] >= 0 for r in u.rows])
+    mi_u, mi_a = np.array([r[5] for r in u.rows]), np.array([r[5] for r in a.rows])
+    assert 0 < labelled.sum() < len(labelled) and np.all(mi_a >= 0)
+    assert np.all(mi_u[labelled] == -1) and np.array_equal(mi_u[~labelled], mi_a[~labelled])
+    assert u.split["scored_fraction"] == pytest.approx(1 - labelled.mean()) and a.split["scored_fraction"] == 1.0
+    assert u.per_window < a.per_window - 0.5 * labelled.mean() * a.split["uncertainty"]
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -43,6 +43,7 @@ from .csources import slots_sources
 
 __all__ = [
     "NOVELTY_THRESHOLD_BITS",
+    "UNCERTAINTY_WINDOWS",
     "LibraryReport",
     "combined_config_hash",
     "detect_prefixes",
@@ -55,6 +56,9 @@ __all__ = [
 #: about the 90th percentile of the known classes' MI (10 % of their windows flagged) and above the MI of 8 of
 #: the new class's first 10 windows (docs/device.md, "Uncertainty on the device").
 NOVELTY_THRESHOLD_BITS = 0.125
+#: Which windows the device scores (``SensorPipeline.process``'s ``uncertainty`` modes it can run): every
+#: window, or only those without a label (a labelled window is learned; its MI decides nothing).
+UNCERTAINTY_WINDOWS = ("all", "unlabelled")
 
 _TEMPLATES = {
     "template_runtime.h": "src/{lib}.h",
@@ -81,6 +85,7 @@ class LibraryReport:
     prog_unit: int
     uncertainty_samples: int = 0
     novelty_q16: int = 0
+    uncertainty_windows: str = "all"
 
 
 def novelty_q16(bits: float) -> int:
@@ -328,6 +333,7 @@ def write_library(
     overwrite: bool = False,
     uncertainty_samples: int = 8,
     novelty_threshold: float = NOVELTY_THRESHOLD_BITS,
+    uncertainty_windows: str = "all",
 ) -> LibraryReport:
     """Write the library folder ``out_dir`` (module docstring) from generated ``sources``; returns a report.
 
@@ -339,12 +345,15 @@ def write_library(
     factory state starts from — a pipeline's running normaliser and partial window — instead of a reset.
     ``uncertainty_samples``: weight samples of the per-window mutual information (0: no uncertainty step;
     else 2..32; a pipeline's is ``pipe.uncertainty_samples``); ``novelty_threshold``: the novelty flag's
-    threshold in bits (:data:`NOVELTY_THRESHOLD_BITS`), stored as a Q16 integer (:func:`novelty_q16`).
+    threshold in bits (:data:`NOVELTY_THRESHOLD_BITS`), stored as a Q16 integer (:func:`novelty_q16`);
+    ``uncertainty_windows``: ``"all"`` windows scored, or ``"unlabelled"`` ones only (:data:`UNCERTAINTY_WINDOWS`).
     Raises ``ValueError`` for a non-empty ``out_dir`` (unless ``overwrite``), a name clash or missing parts.
     """
     lib = c_identifier(name)
     k = _check_uncertainty_samples(uncertainty_samples)
     novelty = novelty_q16(novelty_threshold)
+    if uncertainty_windows not in UNCERTAINTY_WINDOWS:
+        raise ValueError(f"uncertainty_windows must be one of {UNCERTAINTY_WINDOWS}, got {uncertainty_windows!r}")
     net, fe = detect_prefixes(sources) if learner is None or frontend is None else (learner, frontend)
     net, fe = learner or net, frontend or fe
     for part, files in ((net, (f"{net}.h", f"{net}.c")), (fe, (f"{fe}.h", f"{fe}.c"))):
@@ -373,6 +382,7 @@ def write_library(
         "SAVE_EVERY": str(save_every),
         "UNC_SAMPLES": str(k),
         "NOVELTY_Q16": str(novelty),
+        "UNC_UNLABELLED": "1" if uncertainty_windows == "unlabelled" else "0",
         "NOVELTY_BITS": f"{novelty / 65536:.6g}",
     }
     folder = resources.files("edge_mesu.device") / "csrc"
@@ -447,4 +457,5 @@ def write_library(
         prog_unit=prog_unit,
         uncertainty_samples=k,
         novelty_q16=novelty,
+        uncertainty_windows=uncertainty_windows,
     )

@@ -96,7 +96,8 @@ int @LIB@_push(@LIB@_t *d, const int16_t *sample, int32_t label, @LIB@_result_t 
     res->mi_q16 = -1;
     res->novel = 0;
 #if @LIBU@_UNCERTAINTY_SAMPLES > 0
-    if (@LIB@_learner_uncertainty(&d->learner, &d->arena, d->x, @LIBU@_UNCERTAINTY_SAMPLES, &res->mi_q16) == 0) {
+    if ((!@LIBU@_UNCERTAINTY_UNLABELLED_ONLY || win_label < 0)
+        && @LIB@_learner_uncertainty(&d->learner, &d->arena, d->x, @LIBU@_UNCERTAINTY_SAMPLES, &res->mi_q16) == 0) {
         res->novel = res->mi_q16 >= @LIBU@_NOVELTY_MI_Q16;
     }
 #endif

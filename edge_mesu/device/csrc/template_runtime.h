@@ -40,6 +40,12 @@ extern "C" {
 #ifndef @LIBU@_UNCERTAINTY_SAMPLES
 #define @LIBU@_UNCERTAINTY_SAMPLES @UNC_SAMPLES@u
 #endif
+/* 1: score only windows without a label (SensorPipeline.process(uncertainty="unlabelled")): a labelled window
+ * is learned, and its MI is not needed to decide anything, so a device whose windows are often labelled saves
+ * the step's energy there; 0: score every window (uncertainty="all"). Set at export (--uncertainty-windows). */
+#ifndef @LIBU@_UNCERTAINTY_UNLABELLED_ONLY
+#define @LIBU@_UNCERTAINTY_UNLABELLED_ONLY @UNC_UNLABELLED@
+#endif
 #ifndef @LIBU@_NOVELTY_MI_Q16
 #define @LIBU@_NOVELTY_MI_Q16 @NOVELTY_Q16@ /* @NOVELTY_BITS@ bits */
 #endif
