@@ -390,8 +390,36 @@ class FixedMESULearner(BaseLearner):
         """:meth:`learn_many` (one sample per update) on already-quantised inputs ``(n, n_features)``."""
         X = self._check_q(X_q)
         Y = check_y(y, self.n_classes, X.shape[0])
+        if self._c is not None:
+            self._learn_rows_c(X, Y, self.counters.copy())
+            return
         for i in range(X.shape[0]):
             self._learn_q(X[i : i + 1], Y[i : i + 1], self.counters.copy())
+
+    def learn_many(self, X: object, y: object, batch_size: int | None = None) -> None:
+        """Learn a sequence: sample by sample (default) or in mini-batches of ``batch_size`` (see
+        :meth:`BaseLearner.learn_many`). With ``backend="c"`` and one sample per update, the whole sequence
+        is one call into the C (the same updates as row by row, bit for bit)."""
+        if self._c is None or batch_size not in (None, 1):
+            super().learn_many(X, y, batch_size)
+            return
+        from .._validation import check_X
+
+        Xa = check_X(X, self.n_features)
+        Ya = check_y(y, self.n_classes, Xa.shape[0])
+        counter = self.counters.copy()
+        self._learn_rows_c(self._quantize_input(Xa, counter), Ya, counter)
+
+    def _learn_rows_c(self, x_q: np.ndarray, y: np.ndarray, counter: SaturationCounter) -> None:
+        """Rows of int inputs, one update each, in one C call; ``counter`` (a copy) is committed here."""
+        if x_q.shape[0] == 0:
+            return
+        assert self._c is not None
+        for name, n in self._c.learn(self._mu, self._code, self.seed, self._step, x_q, y).items():
+            counter.add(name, n)
+        self._state.tables = None  # codes changed in place
+        self.counters = counter
+        self._state.step += x_q.shape[0]
 
     def proba_q15(self, X_q: object, samples: int = 0) -> np.ndarray:
         """The device's integer probabilities (Q15, int64) of already-quantised inputs, shape
