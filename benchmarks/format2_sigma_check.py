@@ -1,7 +1,8 @@
 """σ and |μ| statistics of a learner after each permuted-MNIST task: does the fixed learner's σ follow the float one?
 
 Prints, per task and weight matrix, the mean, 10th and 90th percentile of log2 σ and the mean |μ|. Used to
-compare state format 2 with format 1 and the float learner (docs/results.md, "State format 2").
+compare state format 2 with format 1 and the float learner (docs/results.md, "State format 2"), and the float
+learner's two samplings (``float-lrt``: docs/results.md, "Local reparameterisation").
 
 Example::
 
@@ -18,7 +19,11 @@ import numpy as np
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("kind", choices=("fixed", "float"), help="fixed (C backend) or float MESU")
+    p.add_argument(
+        "kind",
+        choices=("fixed", "float", "float-lrt"),
+        help="fixed (C backend), float MESU, or float MESU with local reparameterisation",
+    )
     p.add_argument("--tasks", type=int, default=2, help="permuted tasks (default 2)")
     p.add_argument("--data", default=None, help="MNIST IDX directory")
     args = p.parse_args(argv)
@@ -30,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     X = standardize_mnist(X.reshape(len(X), -1))
     rng = np.random.default_rng(0)
     perms = [np.arange(784)] + [rng.permutation(784) for _ in range(args.tasks - 1)]
-    if args.kind == "float":
-        m = MESULearner((784, 50, 10), bias=False, seed=0)
+    if args.kind in ("float", "float-lrt"):
+        m = MESULearner((784, 50, 10), bias=False, seed=0, sampling="lrt" if args.kind == "float-lrt" else "weights")
     else:
         m = FixedMESULearner((784, 50, 10), bias=False, seed=0, backend="c")
     for t in range(args.tasks):

@@ -1,7 +1,8 @@
 """Float reference MESU learner: a mean-field Gaussian ReLU MLP trained one sample at a time.
 
 This is the oracle every other path (fixed point, C, exports) is compared with. The update itself lives in
-:mod:`edge_mesu.mesu_rule`; this class draws weight samples, differentiates and calls the rule.
+:mod:`edge_mesu.mesu_rule`; this class draws weight samples (or, with ``sampling="lrt"``, pre-activation
+samples), differentiates and calls the rule.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from ._validation import check_positive_int
 from .interface import FLOAT_ARITHMETIC, NetworkDescription, read_only
 from .learner_base import BaseLearner, param_names
 from .mesu_rule import MESUConfig, mesu_update
-from .mlp import backward, forward, softmax
+from .mlp import backward, forward, lrt_gradients, softmax
 from .presets import DEFAULT, DEFAULT_PRESET, LearnerOptions, given, resolve
 
-__all__ = ["MESULearner", "check_options", "paper_init", "param_names", "SIGMA_GRADS"]
+__all__ = ["MESULearner", "check_options", "paper_init", "param_names", "SAMPLINGS", "SIGMA_GRADS"]
 
 SIGMA_GRADS = ("reparam", "centered")
+SAMPLINGS = ("weights", "lrt")
 
 
 def check_layers(layers: object) -> tuple[int, ...]:
@@ -91,6 +93,15 @@ class MESULearner(BaseLearner):
     bias : learn biases (the paper's pMNIST network has none).
     dtype : ``"float32"`` (fast) or ``"float64"`` (for checks).
     seed : seeds the weight-sample generator; same seed and stream give the same state.
+    sampling : how the learning step samples the network. ``"weights"`` (the default, the papers'): one ε per
+        parameter and weight sample, w = μ + σ·ε. ``"lrt"`` (local reparameterisation): one ε per
+        pre-activation, per input row and weight sample, b_j = Σ_i μ_ij·a_i + ε_j·√(Σ_i σ_ij²·a_i²) (biases
+        as an input a = 1; see :func:`edge_mesu.mlp.lrt_gradients`): for 784-50-10, 60 draws per update
+        instead of 39,700, the same expected loss and an unbiased ∂C/∂σ with less variance. Only the learning
+        step changes: ``predict``/``uncertainty`` keep weight sampling (for one input both give the same
+        distribution of the outputs, so the sampled prediction and the mutual information are the same
+        quantities; weight samples keep one network per sample across a batch). ``"lrt"`` takes
+        ``sigma_grad="reparam"`` only. Written to the state file only when not ``"weights"``.
 
     Examples
     --------
@@ -126,6 +137,7 @@ class MESULearner(BaseLearner):
         dtype: str = "float32",
         seed: int = 0,
         sigma_grad: str = DEFAULT,
+        sampling: str = "weights",
     ) -> None:
         self.layers = check_layers(layers)
         self.config, options = resolve(
@@ -155,6 +167,11 @@ class MESULearner(BaseLearner):
         self.predict_samples = options.predict_samples
         self.bias = bool(options.bias)
         self.sigma_grad: str = options.sigma_grad
+        if sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+        if sampling == "lrt" and self.sigma_grad != "reparam":
+            raise ValueError(f"sampling='lrt' takes sigma_grad='reparam' only, got sigma_grad={self.sigma_grad!r}")
+        self.sampling: str = sampling
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = dtype
@@ -209,11 +226,21 @@ class MESULearner(BaseLearner):
             start += m.size
         return out
 
-    def gradients(self, X: np.ndarray, y: np.ndarray, eps: list[np.ndarray]) -> tuple[list, list]:
-        """(∂C/∂μ, ∂C/∂σ) per parameter for the weight samples ``eps`` (each ``(S, *shape)``).
+    def _draw_eps_lrt(self, rng: np.random.Generator, samples: int, batch: int) -> list[np.ndarray]:
+        sizes = self.layers[1:]
+        flat = rng.standard_normal((samples, batch, sum(sizes)), dtype=np.dtype(self.dtype))
+        bounds = np.cumsum((0,) + sizes)
+        return [flat[..., lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
 
-        C is the batch's summed cross-entropy averaged over the S samples; w = μ + σ·ε.
+    def gradients(self, X: np.ndarray, y: np.ndarray, eps: list[np.ndarray]) -> tuple[list, list]:
+        """(∂C/∂μ, ∂C/∂σ) per parameter for the samples ``eps``.
+
+        C is the batch's summed cross-entropy averaged over the S samples. ``sampling="weights"``: ``eps`` holds
+        one array ``(S, *shape)`` per parameter, w = μ + σ·ε. ``sampling="lrt"``: one array ``(S, B,
+        fan_out)`` per layer, the pre-activations' ε (see :func:`edge_mesu.mlp.lrt_gradients`).
         """
+        if self.sampling == "lrt":
+            return self._lrt_gradients(X, y, eps)
         ws = [m + s * e for m, s, e in zip(self._mu, self._sigma, eps)]
         grads = self._param_grads(ws, X, y)
         samples = eps[0].shape[0]
@@ -221,6 +248,15 @@ class MESULearner(BaseLearner):
         if self.sigma_grad == "centered":  # control variate: the gradient at the mean weights
             grads = [g - g0 for g, g0 in zip(grads, self._param_grads(list(self._mu), X, y))]
         g_sigma = [(g * e).sum(axis=0) / samples for g, e in zip(grads, eps)]
+        return g_mu, g_sigma
+
+    def _lrt_gradients(self, X: np.ndarray, y: np.ndarray, eps: list[np.ndarray]) -> tuple[list, list]:
+        mw, mb = _unzip(self._mu, self.bias)
+        sw, sb = _unzip(self._sigma, self.bias)
+        g_mu_w, g_sig_w, g_mu_b, g_sig_b = lrt_gradients(mw, sw, mb, sb, X.astype(self.dtype, copy=False), y, eps)
+        samples = eps[0].shape[0]
+        g_mu = [g / samples for g in _zip(g_mu_w, g_mu_b, self.bias)]
+        g_sigma = [g / samples for g in _zip(g_sig_w, g_sig_b, self.bias)]
         return g_mu, g_sigma
 
     def _param_grads(self, params: list[np.ndarray], X: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
@@ -231,7 +267,10 @@ class MESULearner(BaseLearner):
 
     def _learn_batch(self, X: np.ndarray, y: np.ndarray) -> None:
         rng_state = self._rng.bit_generator.state
-        eps = self._draw_eps(self._rng, self.train_samples)
+        if self.sampling == "lrt":
+            eps = self._draw_eps_lrt(self._rng, self.train_samples, X.shape[0])
+        else:
+            eps = self._draw_eps(self._rng, self.train_samples)
         g_mu, g_sigma = self.gradients(X, y, eps)
         new = [mesu_update(m, s, gm, gs, self.config) for m, s, gm, gs in zip(self._mu, self._sigma, g_mu, g_sigma)]
         if not all(np.all(np.isfinite(m)) and np.all(np.isfinite(s)) and np.all(s > 0) for m, s in new):
@@ -246,6 +285,7 @@ class MESULearner(BaseLearner):
 
     # -- prediction ----------------------------------------------------------------------------------------
     def _sample_proba(self, X: np.ndarray, samples: int) -> np.ndarray:
+        # weight samples whatever ``sampling`` is: it changes only how the learning step estimates gradients
         Xd = X.astype(self.dtype, copy=False)
         if samples == 0:
             weights, biases = _unzip(self._mu, self.bias)
@@ -272,6 +312,8 @@ class MESULearner(BaseLearner):
             "seed": self.seed,
             "sigma_grad": self.sigma_grad,
         }
+        if self.sampling != "weights":  # files of the default sampling stay byte-identical to earlier versions'
+            args["sampling"] = self.sampling
         return args
 
     def state_dict(self) -> dict[str, Any]:

@@ -2,14 +2,15 @@
 
 Weights have shape ``(S, fan_in, fan_out)`` (S weight samples) or ``(fan_in, fan_out)``; biases ``(S, fan_out)``
 or ``(fan_out,)`` or ``None``. Inputs ``X`` have shape ``(B, fan_in)``. Shared by the float MESU and SGD
-learners so that both differentiate exactly the same network.
+learners so that both differentiate exactly the same network. :func:`lrt_gradients` is the float MESU
+learner's local-reparameterisation pass (pre-activations sampled instead of weights).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["forward", "backward", "softmax", "log_softmax"]
+__all__ = ["forward", "backward", "lrt_gradients", "softmax", "log_softmax"]
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -63,3 +64,73 @@ def backward(
         if i > 0:
             delta = (delta @ np.swapaxes(weights[i], -1, -2)) * (acts[i] > 0)
     return g_w, g_b
+
+
+def lrt_gradients(
+    mus: list[np.ndarray],
+    sigmas: list[np.ndarray],
+    mu_biases: list[np.ndarray | None],
+    sigma_biases: list[np.ndarray | None],
+    X: np.ndarray,
+    y: np.ndarray,
+    eps: list[np.ndarray],
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray | None], list[np.ndarray | None]]:
+    """Local reparameterisation: Σ over samples and batch of (∂C/∂μ, ∂C/∂σ) of weights and biases.
+
+    With independent Gaussian weights N(μ, σ²), a layer's pre-activation for input ``a`` is Gaussian:
+    b_j ~ N(m_j, s_j²), m_j = Σ_i μ_ij·a_i + μ_bj, s_j² = Σ_i σ_ij²·a_i² + σ_bj². It is sampled directly,
+    b_j = m_j + s_j·ε_j, one ε per output, per input row and per sample (``eps[l]`` has shape
+    ``(S, B, fan_out)``). For one input row this is the same joint distribution of every layer's
+    pre-activation as w = μ + σ·ε, so the expected loss and its gradient are the same; the pathwise
+    gradient of the sampled loss is
+
+        ∂C/∂μ_ij = δ_j·a_i,   ∂C/∂σ_ij = δ_j·ε_j·σ_ij·a_i²/s_j,   δ_j = ∂C/∂b_j,
+
+    (biases: a_i = 1) and δ reaches the layer below through both m and s:
+    ∂C/∂a_i = Σ_j δ_j·(μ_ij + ε_j·σ_ij²·a_i/s_j). Where s_j = 0 (every input zero, no bias) the σ terms are 0.
+
+    C is Σ over the batch of the cross-entropy; the returned sums are over samples and batch (divide by S for
+    the mean over samples).
+    """
+    n = len(mus)
+    acts: list[np.ndarray] = [X]
+    inv_s: list[np.ndarray] = []
+    a = X
+    z = X
+    for i in range(n):
+        v = (a * a) @ (sigmas[i] * sigmas[i])
+        z = a @ mus[i]
+        sb = sigma_biases[i]
+        mb = mu_biases[i]
+        if mb is not None and sb is not None:
+            z = z + mb
+            v = v + sb * sb
+        s = np.sqrt(v)
+        inv_s.append(np.divide(1.0, s, out=np.zeros_like(s), where=s > 0))
+        z = z + s * eps[i]  # (S, B, fan_out): the first layer's m and s broadcast over the samples
+        if i < n - 1:
+            a = np.maximum(z, 0.0)
+            acts.append(a)
+    delta = softmax(z)
+    rows = np.arange(y.shape[0])
+    delta[..., rows, y] -= 1.0
+    g_mu: list[np.ndarray] = [None] * n  # type: ignore[list-item]
+    g_sigma: list[np.ndarray] = [None] * n  # type: ignore[list-item]
+    gb_mu: list[np.ndarray | None] = [None] * n
+    gb_sigma: list[np.ndarray | None] = [None] * n
+    for i in range(n - 1, -1, -1):
+        a = acts[i]
+        u = delta * eps[i] * inv_s[i]  # δ_j·ε_j/s_j
+        if a.ndim == 2:  # the network's input, shared by every sample
+            g_mu[i] = a.T @ delta.sum(axis=0)
+            g_sigma[i] = sigmas[i] * ((a * a).T @ u.sum(axis=0))
+        else:
+            g_mu[i] = (np.swapaxes(a, -1, -2) @ delta).sum(axis=0)
+            g_sigma[i] = sigmas[i] * (np.swapaxes(a * a, -1, -2) @ u).sum(axis=0)
+        sb = sigma_biases[i]
+        if sb is not None:
+            gb_mu[i] = delta.sum(axis=(0, 1))
+            gb_sigma[i] = sb * u.sum(axis=(0, 1))
+        if i > 0:
+            delta = (delta @ mus[i].T + a * (u @ (sigmas[i] * sigmas[i]).T)) * (a > 0)
+    return g_mu, g_sigma, gb_mu, gb_sigma

@@ -4,8 +4,8 @@ Loading a state file (:func:`edge_mesu.load_learner`), the sensor pipeline (the 
 benchmarks and the sweeps all turn names into learners here.
 
 - :data:`LEARNERS` — the class of each kind a state file can name (``"MESULearner"``, ...).
-- :data:`VARIANTS` — short names (``mesu``, ``mesu10``, ``fixed``, ``fixed-nearest``, ``fixed-c``, ``sgd``):
-  a kind plus the constructor options that make the variant.
+- :data:`VARIANTS` — short names (``mesu``, ``mesu10``, ``mesu-lrt``, ``fixed``, ``fixed-nearest``,
+  ``fixed-c``, ``sgd``): a kind plus the constructor options that make the variant.
 
 Example
 -------
@@ -41,6 +41,9 @@ class Variant:
 VARIANTS: dict[str, Variant] = {
     "mesu": Variant("MESULearner", {}, "float MESU, one weight sample per update"),
     "mesu10": Variant("MESULearner", {"train_samples": 10}, "float MESU, 10 weight samples (the paper's)"),
+    "mesu-lrt": Variant(
+        "MESULearner", {"sampling": "lrt"}, "float MESU, local reparameterisation (pre-activations sampled)"
+    ),
     "fixed": Variant("FixedMESULearner", {}, "fixed-point MESU (numpy)"),
     "fixed-nearest": Variant(
         "FixedMESULearner", {"rounding": "nearest"}, "fixed-point MESU with round-to-nearest updates (ablation)"

@@ -43,7 +43,9 @@ def _add_bench(sub: Any) -> None:
     p.add_argument("--data", default=None, help="MNIST IDX directory (default: $EDGE_MESU_MNIST)")
     p.add_argument("--tasks", type=int, default=10, help="number of permutations (tasks), default 10")
     p.add_argument(
-        "--learners", default="mesu,sgd", help="comma list of mesu, mesu10, fixed, fixed-nearest, fixed-c, sgd"
+        "--learners",
+        default="mesu,sgd",
+        help="comma list of mesu, mesu10, mesu-lrt, fixed, fixed-nearest, fixed-c, sgd",
     )
     p.add_argument("--samples-per-task", type=int, default=None, help="training images per task (default: all 60,000)")
     p.add_argument(

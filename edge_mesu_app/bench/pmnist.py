@@ -35,7 +35,7 @@ LEARNER_FACTORIES = VARIANTS  # the benchmark's learner names are the registry's
 
 def make_learner(name: str, seed: int = 0, **overrides: Any) -> Any:
     """A learner of the benchmark by name (a variant of :data:`edge_mesu.registry.VARIANTS`: ``mesu``,
-    ``mesu10``, ``fixed``, ``fixed-nearest``, ``fixed-c``, ``sgd``) on the papers' network."""
+    ``mesu10``, ``mesu-lrt``, ``fixed``, ``fixed-nearest``, ``fixed-c``, ``sgd``) on the papers' network."""
     if name not in VARIANTS:
         raise ValueError(f"unknown learner {name!r}; choose from {', '.join(VARIANTS)}")
     return registry_make_learner(name, **{**PAPER_MESU, **overrides, "seed": seed})

@@ -128,12 +128,12 @@ def make_learner(
     hidden: tuple[int, ...] = HIDDEN,
     **overrides: Any,
 ) -> Any:
-    """A benchmark learner by name: ``mesu``, ``fixed``, ``sgd@LR``, ``sgd-replay[@LR]``."""
+    """A benchmark learner by name: ``mesu``, ``mesu-lrt``, ``fixed``, ``sgd@LR``, ``sgd-replay[@LR]``."""
     from edge_mesu.sgd import SGDLearner
 
     layers = (n_in, *hidden, n_classes)
-    if name == "mesu":
-        return registry_make_learner("mesu", layers=layers, seed=seed, dtype="float32", preset=preset, **overrides)
+    if name in ("mesu", "mesu-lrt"):
+        return registry_make_learner(name, layers=layers, seed=seed, dtype="float32", preset=preset, **overrides)
     if name == "fixed":
         args: dict[str, Any] = {"preset": preset, "input_frac": 5, **overrides}
         c_ok = args.get("sigma_grad", "reparam") == "reparam" and args.get("train_samples", 1) == 1
@@ -149,7 +149,7 @@ def make_learner(
         return ReplaySGD(layers, lr=lr, capacity_bytes=n_params, seed=seed)
     if name.startswith("sgd@"):
         return SGDLearner(layers=layers, lr=float(name[4:]), seed=seed)
-    raise ValueError(f"unknown learner {name!r} (mesu, fixed, sgd@LR, sgd-replay, sgd-replay@LR)")
+    raise ValueError(f"unknown learner {name!r} (mesu, mesu-lrt, fixed, sgd@LR, sgd-replay, sgd-replay@LR)")
 
 
 def _accuracy(m: Any, X: np.ndarray, y: np.ndarray) -> float:
