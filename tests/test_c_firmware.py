@@ -193,6 +193,15 @@ def test_c_backend_gives_identical_state_bytes(kw):
     # the mean network's predictions go through the C predict: the same integers as numpy's
     assert np.array_equal(a.predict_proba(X), b.predict_proba(X)) and np.array_equal(a.predict(X), b.predict(X))
     assert all(a.predict_one(X[i]) == b.predict_one(X[i]) for i in range(50))
+    # the integer uncertainty goes through the C's NAME_uncertainty: the same integers as numpy's
+    Xq = a.plan.input_fmt.quantize(X[:60])
+    for k in (2, 8):
+        ua, ub = a.uncertainty_int_q(Xq, k), b.uncertainty_int_q(Xq, k)
+        for f in ("mean_q15", "predictive", "aleatoric", "mi"):
+            assert np.array_equal(getattr(ua, f), getattr(ub, f)), f
+        assert ua.mi.max() > 0
+    with pytest.raises(ValueError, match="33"):
+        b.uncertainty_int_q(Xq, 33)
 
 
 def test_backend_falls_back_without_compiler(monkeypatch, caplog):

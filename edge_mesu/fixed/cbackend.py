@@ -120,6 +120,7 @@ def _bind(lib: ctypes.CDLL, name: str) -> dict[str, Any]:
         "learn_many": (ctypes.c_int, [p, p, p, p, ctypes.c_uint32]),
         "state_save": (ctypes.c_size_t, [p, p, ctypes.c_size_t]),
         "state_load": (ctypes.c_int, [p, p, ctypes.c_size_t]),
+        "uncertainty": (ctypes.c_int, [p, p, p, ctypes.c_uint32, p, p]),
     }
     out = {}
     for short, (restype, argtypes) in fns.items():
@@ -196,6 +197,28 @@ class CKernels:
         for k in range(x.shape[0]):
             self._fn["predict"](m.ctypes.data, ctypes.addressof(self._arena), x[k].ctypes.data, out[k].ctypes.data)
         return out
+
+    def uncertainty(
+        self, mu: np.ndarray, code: np.ndarray, seed: int, step: int, x_q: np.ndarray, samples: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The C's ``uncertainty`` of int8 rows ``x_q`` over ``samples`` weight samples: mean Q15 probabilities
+        (int64, (n, classes)) and (predictive, aleatoric, mi) in Q16 bits (int64, (n, 3)); nothing changes."""
+        x = np.ascontiguousarray(x_q, dtype=np.int8)
+        self._bind_state(mu, code, seed, step)
+        mean = np.zeros((x.shape[0], self.n_out), dtype=np.int32)
+        ent = np.zeros((x.shape[0], 3), dtype=np.int32)
+        for k in range(x.shape[0]):
+            rc = self._fn["uncertainty"](
+                ctypes.addressof(self._state),
+                ctypes.addressof(self._arena),
+                x[k].ctypes.data,
+                samples,
+                mean[k].ctypes.data,
+                ent[k].ctypes.data,
+            )
+            if rc < 0:
+                raise ValueError(f"samples must be in [2, the C's maximum], got {samples}")
+        return mean.astype(np.int64), ent.astype(np.int64)
 
     def state_blob(self, mu: np.ndarray, code: np.ndarray, seed: int, step: int, counters: dict[str, int]) -> bytes:
         """The raw state blob (``NAME_STATE_BYTES``) as the C ``state_save`` writes it."""

@@ -444,7 +444,13 @@ class FixedMESULearner(BaseLearner):
         aleatoric and mutual information in Q16 bits (:mod:`edge_mesu.fixed.entropy`), exactly what the
         generated C's ``NAME_uncertainty`` returns. Within 1e-4 bit of :meth:`uncertainty_q`'s floats."""
         X = self._check_q(X_q)
-        return decompose_q(self._proba_q15(X, check_samples(samples)))
+        k = check_samples(samples)
+        # the generated C's NAME_uncertainty gives the same integers (tests/test_c_firmware.py); it regenerates
+        # the weight samples per input, so numpy's shared samples win on batches of a large network
+        if self._c is not None and (X.shape[0] <= 32 or self.n_params() <= 8192):
+            mean, ent = self._c.uncertainty(self._mu, self._code, self.seed, self._step, X, k)
+            return IntUncertainty(mean_q15=mean, predictive=ent[:, 0], aleatoric=ent[:, 1], mi=ent[:, 2])
+        return decompose_q(self._proba_q15(X, k))
 
     def predict_q15(self, X: np.ndarray) -> np.ndarray:
         """Integer probabilities (Q15) of the mean network for float inputs, exactly as the device computes them."""
