@@ -206,7 +206,7 @@ class SensorPipeline(Persistent):
         uncertainty: str = "unlabelled",
         learn: bool = True,
         label_policy: LabelPolicy | None = None,
-        label_score: str = "mutual_information",
+        label_score: str = "entropy",
     ) -> WindowBatch:
         """Push raw samples through the front end; predict every window, learn the labelled ones.
 
@@ -222,9 +222,11 @@ class SensorPipeline(Persistent):
             learned only when the policy asks for its label and the window has one (on a device the request
             goes to the user; a labelled recording stands in for the answer). ``asked`` says which windows
             were asked for. The policy's own state (budget, recent scores) is the caller's, not the pipeline's.
-        label_score : ``"mutual_information"`` (over ``uncertainty_samples`` weight samples; computed for
-            every window and also reported in ``mi``, once) or ``"entropy"`` (the entropy of the predict
-            step's own probabilities: no extra forward pass).
+        label_score : ``"entropy"`` (default: the entropy of the predict step's own probabilities, no extra
+            forward pass) or ``"mutual_information"`` (over ``uncertainty_samples`` weight samples; computed
+            for every window and also reported in ``mi``, once). The default was chosen on the label curve
+            of docs/sensor_streams.md: at a 25 % budget the entropy ends 2.9 points above the mutual
+            information and 1.9 above random selection, over four real streams and three seeds.
 
         Bad input (shape, range, an unknown class name with no free slot, a policy without ``offer``, an
         unknown score, a policy with ``learn=False``) raises ``ValueError`` before anything changes.

@@ -45,7 +45,7 @@ def test_budget_learns_about_the_fraction_asked_for(main, recording, tmp_path, c
     code, res, state = learn(main, recording, tmp_path, "--label-budget", 0.25)
     text = capsys.readouterr().out
     assert code == 0 and res["windows"] == 200 and res["labelled"] == 200
-    assert res["label_policy"] == {"kind": "budget", "fraction": 0.25, "score": "mutual_information"}
+    assert res["label_policy"] == {"kind": "budget", "fraction": 0.25, "score": "entropy"}
     assert res["labels_used"] == res["labels_asked"]  # every window is labelled: each asked one is learned
     assert 0.25 * 200 - 2 <= res["labels_used"] <= 0.25 * 200 + 4  # the budget, spent, within the burst
     assert load_state(state)[1]["step"] == res["labels_used"]
@@ -57,12 +57,17 @@ def test_threshold_learns_only_above_it(main, recording, tmp_path, capsys):
     code, res, state = learn(main, recording, tmp_path, "--label-threshold", 1e6)
     assert code == 0 and res["labels_used"] == 0 and res["labels_asked"] == 0
     assert load_state(state)[1]["step"] == 0
-    assert "labels: asked for 0 of 200 windows (mutual information above 1e+06 bits); learned 0" in (
-        capsys.readouterr().out
-    )
+    assert "labels: asked for 0 of 200 windows (entropy above 1e+06 bits); learned 0" in (capsys.readouterr().out)
     (tmp_path / "s.emsu").unlink()
     code, res, _ = learn(main, recording, tmp_path, "--label-threshold", 0)
     assert code == 0 and 0 < res["labels_used"] <= 200
+
+
+def test_label_score_mi_ranks_by_mutual_information(main, recording, tmp_path, capsys):
+    code, res, state = learn(main, recording, tmp_path, "--label-budget", 0.25, "--label-score", "mi")
+    assert code == 0 and res["label_policy"] == {"kind": "budget", "fraction": 0.25, "score": "mutual_information"}
+    assert "(top 0.25 of the windows by mutual information)" in capsys.readouterr().out
+    assert 0.25 * 200 - 2 <= res["labels_used"] <= 0.25 * 200 + 4
 
 
 def test_without_a_policy_every_label_is_used(main, recording, tmp_path):

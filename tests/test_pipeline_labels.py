@@ -32,7 +32,8 @@ def masked_labels(stream, out):
 @pytest.mark.parametrize("fixed", [True, False])
 def test_only_asked_windows_are_learned(stream, fixed):
     p = fresh(stream, fixed)
-    out = p.process(stream.samples, stream.labels, label_policy=BudgetedSelector(0.25, window=50))
+    policy = BudgetedSelector(0.25, window=50)
+    out = p.process(stream.samples, stream.labels, label_policy=policy, label_score="mutual_information")
     assert 0 < out.asked.sum() < len(out)
     assert np.array_equal(out.learned, out.asked & (out.label >= 0))
     assert p.learner.step == int(out.learned.sum())
@@ -117,3 +118,14 @@ def test_bad_policy_arguments_change_nothing(stream, kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         p.process(stream.samples[640:], stream.labels[640:], **kwargs)
     assert p.to_bytes() == before
+
+
+def test_the_default_score_is_the_entropy_of_the_prediction(stream):
+    """No weight samples are drawn for the policy by default: the score is the predict step's entropy, and
+    the mutual information is computed only where the uncertainty mode asks (unlabelled windows)."""
+    p = fresh(stream)
+    out = p.process(stream.samples, stream.labels, label_policy=BudgetedSelector(0.25, window=50))
+    assert np.isfinite(out.score).all() and 0 < out.asked.sum() < len(out)
+    assert np.isnan(out.mi[out.label >= 0]).all()  # every window of this stream is labelled: no MI at all
+    n_classes = p.learner.n_classes  # an entropy in bits: within [0, log2 C]
+    assert (out.score >= 0).all() and (out.score <= np.log2(n_classes) + 1e-12).all()
