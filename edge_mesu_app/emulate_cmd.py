@@ -20,6 +20,7 @@ import numpy as np
 from edge_mesu.errors import EdgeMesuError
 from edge_mesu.statefile import atomic_write_bytes
 
+from .device_uncertainty_args import add_uncertainty_arguments, check_uncertainty_options
 from .outputs import check_file, user_error
 from .recording import add_source_arguments, check_numbers, file_columns, open_recording
 
@@ -57,29 +58,7 @@ def add_commands(subparsers: Any) -> None:
         default=None,
         help="sensor rate for the energy figures (default: the rate stored in the state)",
     )
-    p.add_argument(
-        "--uncertainty-samples",
-        dest="uncertainty_samples",
-        type=int,
-        default=None,
-        help="weight samples of the device's per-window mutual information (default: the state's; 0: none)",
-    )
-    p.add_argument(
-        "--uncertainty-windows",
-        dest="uncertainty_windows",
-        choices=("all", "unlabelled"),
-        default="all",
-        help="windows the device scores: all (default) or only those without a label (a labelled window is "
-        "learned: its mutual information decides nothing, and skipping it saves the step's energy)",
-    )
-    p.add_argument(
-        "--novelty-threshold",
-        dest="novelty_threshold",
-        type=float,
-        default=None,
-        metavar="BITS",
-        help="the novelty flag's threshold in bits (default 0.125, as export --firmware)",
-    )
+    add_uncertainty_arguments(p)
     p.add_argument("--battery", default="CR2032", help="CR2032, CR2450, 2xAA or a capacity in mAh (default CR2032)")
     p.set_defaults(func=handler)
 
@@ -100,7 +79,6 @@ def _battery(text: str) -> str | float:
 
 def _checks(args: argparse.Namespace) -> tuple[Any, str | float]:
     """Every option and tool, before any work: ``(device, battery)``."""
-    from edge_mesu.fixed.entropy import MAX_UNCERTAINTY_SAMPLES
     from firmware_sim.calibration import cpi_of
     from firmware_sim.device import load_device
     from firmware_sim.emulate import emulator_available
@@ -114,13 +92,7 @@ def _checks(args: argparse.Namespace) -> tuple[Any, str | float]:
         raise ValueError(f"--save-every must be >= 0, got {args.save_every}")
     if args.max_windows < 0:
         raise ValueError(f"--max-windows must be >= 0, got {args.max_windows}")
-    if args.uncertainty_samples is not None and not (
-        args.uncertainty_samples == 0 or 2 <= args.uncertainty_samples <= MAX_UNCERTAINTY_SAMPLES
-    ):
-        k = args.uncertainty_samples
-        raise ValueError(f"--uncertainty-samples must be 0 (none) or in [2, {MAX_UNCERTAINTY_SAMPLES}], got {k}")
-    if args.novelty_threshold is not None and not 0 <= args.novelty_threshold < 16:
-        raise ValueError(f"--novelty-threshold must be in [0, 16) bits, got {args.novelty_threshold}")
+    check_uncertainty_options(args)
     if args.sensor_hz is not None and not 0 < args.sensor_hz < float("inf"):
         raise ValueError(f"--sensor-hz must be > 0, got {args.sensor_hz}")
     battery = _battery(args.battery)

@@ -15,6 +15,8 @@ from typing import Any
 
 from export.report import ExportReport
 
+from .device_uncertainty_args import add_uncertainty_arguments, check_uncertainty_options
+
 __all__ = ["add_firmware_arguments", "check_firmware_options", "export_firmware"]
 
 
@@ -47,31 +49,7 @@ def add_firmware_arguments(p: argparse.ArgumentParser) -> None:
         default=2048,
         help="the example's flash erase page in bytes (default 2048, STM32L4)",
     )
-    p.add_argument(
-        "--uncertainty-samples",
-        dest="uncertainty_samples",
-        type=int,
-        default=None,
-        help="weight samples of the device's per-window mutual information (default: the state's "
-        "uncertainty_samples, 8 for a new pipeline; 0: no uncertainty step; at most 32)",
-    )
-    p.add_argument(
-        "--uncertainty-windows",
-        dest="uncertainty_windows",
-        choices=("all", "unlabelled"),
-        default="all",
-        help="windows the device scores: all (default) or only those without a label (a labelled window is "
-        "learned: its mutual information decides nothing, and skipping it saves the step's energy)",
-    )
-    p.add_argument(
-        "--novelty-threshold",
-        dest="novelty_threshold",
-        type=float,
-        default=None,
-        metavar="BITS",
-        help="the device's novelty flag: mutual information >= BITS (default 0.125, chosen on the demo's stream; "
-        "see docs/device.md)",
-    )
+    add_uncertainty_arguments(p)
     p.add_argument(
         "--flash-unit",
         dest="flash_unit",
@@ -83,8 +61,6 @@ def add_firmware_arguments(p: argparse.ArgumentParser) -> None:
 
 def check_firmware_options(args: argparse.Namespace) -> None:
     """Refuse bad ``--firmware`` options before any work (``ValueError`` naming the value)."""
-    from edge_mesu.device.package import novelty_q16
-    from edge_mesu.fixed.entropy import MAX_UNCERTAINTY_SAMPLES
     from edge_mesu.frontend.cgen import c_identifier
 
     if args.save_every < 0:
@@ -93,16 +69,7 @@ def check_firmware_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--flash-page must be a power of two >= 64 bytes, got {args.flash_page}")
     if args.flash_unit < 1 or args.flash_unit > args.flash_page or args.flash_page % args.flash_unit:
         raise ValueError(f"--flash-unit must divide --flash-page ({args.flash_page}), got {args.flash_unit}")
-    if args.uncertainty_samples is not None and not (
-        args.uncertainty_samples == 0 or 2 <= args.uncertainty_samples <= MAX_UNCERTAINTY_SAMPLES
-    ):
-        k = args.uncertainty_samples
-        raise ValueError(f"--uncertainty-samples must be 0 (none) or in [2, {MAX_UNCERTAINTY_SAMPLES}], got {k}")
-    if args.novelty_threshold is not None:
-        try:
-            novelty_q16(args.novelty_threshold)
-        except ValueError:
-            raise ValueError(f"--novelty-threshold must be in [0, 16) bits, got {args.novelty_threshold}") from None
+    check_uncertainty_options(args)
     if c_identifier(args.firmware_name) != args.firmware_name:
         raise ValueError(f"--firmware-name must be a C identifier, got {args.firmware_name!r}")
     target = Path(args.firmware)
