@@ -168,6 +168,11 @@ def test_state_blob_round_trips_and_refuses_bad_blobs(tmp_path):
     with pytest.warns(StateFormatWarning, match="version 1"):
         assert learner_from_blob(learner, v1).to_bytes() == learner.to_bytes()
     assert fw.learn(np.zeros(LAYERS[0]), LAYERS[-1]) == -1 and fw.blob() == state_blob(other)
+    # a save buffer smaller than NAME_STATE_BYTES: 0 bytes written, the buffer untouched
+    size = fw.report.details["state_blob_bytes"]
+    short = ctypes.create_string_buffer(b"\xaa" * (size - 1), size - 1)
+    assert fw.fn("state_save")(ctypes.byref(fw.state), short, ctypes.c_size_t(size - 1)) == 0
+    assert short.raw == b"\xaa" * (size - 1)
 
 
 @needs_cc

@@ -8,6 +8,8 @@ state existed. The emulated Cortex-M4 version (cuts by instruction count) is in 
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 import pytest
 
@@ -84,6 +86,11 @@ def test_c_and_python_write_the_same_bytes_and_read_each_other(tmp_path, unit):
     c.reboot()
     assert c.load() == (0, b"from python")
     assert c.save(b"x" * (lay.capacity + 1)) == -1
+    # a load buffer smaller than the saved payload: EMSU_SLOTS_E_ARG, the buffer untouched
+    short = ctypes.create_string_buffer(b"\xaa" * 4, 4)
+    n = ctypes.c_uint32(7)
+    assert c._call("load", ctypes.c_int, short, ctypes.c_uint32(4), ctypes.byref(n)) == -1
+    assert short.raw == b"\xaa" * 4 and n.value == 7
 
 
 @needs_cc

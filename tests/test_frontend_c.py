@@ -8,6 +8,7 @@ missing tool, when no C compiler exists.
 
 from __future__ import annotations
 
+import ctypes
 import re
 import subprocess
 
@@ -186,6 +187,10 @@ def test_bad_blobs_are_refused_and_leave_the_state(tmp_path):
     with pytest.raises(StateFileError, match="bytes"):
         frontend_from_blob(spec, blob[:-2], N_CLASSES)
     assert c.load(blob) == 0 and c.save() == blob
+    # a save buffer smaller than NAME_STATE_BYTES: nothing written, 0 returned
+    short = ctypes.create_string_buffer(b"\xaa" * (len(blob) - 1), len(blob) - 1)
+    assert c._fn("state_save", ctypes.c_size_t)(c._state, short, ctypes.c_size_t(len(blob) - 1)) == 0
+    assert short.raw == b"\xaa" * (len(blob) - 1)
 
 
 def test_generator_checks_and_sizes():
