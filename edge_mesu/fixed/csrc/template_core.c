@@ -351,6 +351,8 @@ EMSU_INLINE int32_t round_shift(int32_t q, int s, uint32_t rnd, int32_t sat) /* 
     return shl_sat(q, -s, sat);
 }
 
+/* x outside [-b, b] (b >= 0), in one unsigned compare: exact for every int32 x and 0 <= b <= INT32_MAX */
+#define EMSU_OUTSIDE(x, b) ((uint32_t)(x) + (uint32_t)(b) > 2u * (uint32_t)(b))
 #define EMSU_F_STEP 2u
 #define EMSU_F_MU 4u
 #define EMSU_F_SSTEP 8u
@@ -368,12 +370,12 @@ EMSU_INLINE void update_param(const emsu_layer_t *L, int16_t *mu, uint8_t *code,
     /* mu: equation (1); |prior - g| <= 2**16 (tau >= tau_min), times var14 <= 2**14 */
     d = ((L->mu_prior_q - m) * pmant + (1 << (ps - 1))) >> ps;
     d = round_shift((d - g) * tc->var14, tc->mu_sh - tau, db & mask, EMSU_DMU_SAT);
-    if (d > tc->bound || d < -tc->bound) {
+    if (EMSU_OUTSIDE(d, tc->bound)) {
         d = d > 0 ? tc->bound : -tc->bound;
         *flags |= EMSU_F_STEP;
     }
     m += d;
-    if (m > L->mu_lim || m < -L->mu_lim) {
+    if (EMSU_OUTSIDE(m, L->mu_lim)) {
         m = m > 0 ? L->mu_lim : -L->mu_lim;
         *flags |= EMSU_F_MU;
     }
@@ -383,7 +385,7 @@ EMSU_INLINE void update_param(const emsu_layer_t *L, int16_t *mu, uint8_t *code,
     x = ge * tc->sigl13;
     s = tc->ssh - tau;
     u = tc->pk - (s >= 0 ? x >> (s > 31 ? 31 : s) : shl_sat(x, -s, EMSU_XSAT));
-    if (u > EMSU_UMAX || u < -EMSU_UMAX) {
+    if (EMSU_OUTSIDE(u, EMSU_UMAX)) {
         u = u > 0 ? EMSU_UMAX : -EMSU_UMAX;
         *flags |= EMSU_F_SSTEP;
     }
@@ -395,7 +397,7 @@ EMSU_INLINE void update_param(const emsu_layer_t *L, int16_t *mu, uint8_t *code,
     (void)da;
     c += round_even32(u, EMSU_U_FRAC);
 #endif
-    if (c < EMSU_CODE_MIN || c > EMSU_CODE_MAX) {
+    if ((uint32_t)(c - EMSU_CODE_MIN) > (uint32_t)(EMSU_CODE_MAX - EMSU_CODE_MIN)) {
         c = c < EMSU_CODE_MIN ? EMSU_CODE_MIN : EMSU_CODE_MAX;
         *flags |= EMSU_F_CODE;
     }
