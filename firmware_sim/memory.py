@@ -263,7 +263,7 @@ def generated_tables(learner: Describable | NetworkDescription) -> dict[str, int
     for text in src.files.values():
         for ctype, name, n in _C_TABLE.findall(text):
             count = int(n) if n.isdigit() else int(src.macros[n])
-            size = _C_BYTES.get(ctype) or _C_STRUCT_BYTES[ctype.split("_", 1)[1]]
+            size = _C_BYTES.get(ctype) or next(v for k, v in _C_STRUCT_BYTES.items() if ctype.endswith("_" + k))
             out[name] = out.get(name, 0) + size * count
     return out
 
