@@ -155,12 +155,11 @@ class LabelPolicy(Protocol):
     def offer(self, score: float) -> bool: ...
 
 
-def uncertainty_score(
-    learner: StreamingLearner, x: np.ndarray, samples: int = 8, score: str = "mutual_information"
-) -> float:
-    """The policy's score of one window (bits): ``"mutual_information"`` over ``samples`` weight samples (the
-    epistemic part: what MESU's σ knows it does not know; 0 for a deterministic learner) or ``"entropy"``,
-    the softmax entropy of the mean network (what a deterministic learner can offer)."""
+def uncertainty_score(learner: StreamingLearner, x: np.ndarray, samples: int = 8, score: str = "entropy") -> float:
+    """The policy's score of one window (bits): ``"entropy"`` (default), the softmax entropy of the mean
+    network — it saved more labels than the mutual information on four real streams (docs/sensor_streams.md,
+    the label curve) and costs no weight samples — or ``"mutual_information"`` over ``samples`` weight samples
+    (the epistemic part: what MESU's σ knows it does not know; 0 for a deterministic learner)."""
     X = np.asarray(x, dtype=np.float64)[None]
     if score == "mutual_information":
         return float(learner.uncertainty(X, samples=samples).epistemic[0])
@@ -175,7 +174,7 @@ def learn_if_selected(
     label: int | None,
     policy: LabelPolicy,
     samples: int = 8,
-    score: str = "mutual_information",
+    score: str = "entropy",
 ) -> bool:
     """Score a window, offer it to ``policy`` and, when selected and a label is given, learn it.
 

@@ -73,7 +73,8 @@ def test_learn_if_selected_learns_only_what_it_asks_for():
     assert learn_if_selected(m, x, None, BudgetedSelector(1.0)) and m.step == 1  # asked, nobody answered
     s = SGDLearner(layers=(4, 8, 3), seed=0)
     assert 0.0 <= uncertainty_score(s, x, score="entropy") <= np.log2(3) + 1e-9  # what a deterministic net has
-    assert uncertainty_score(s, x) == 0.0  # no weight uncertainty: exactly zero mutual information
+    assert uncertainty_score(s, x, score="mutual_information") == 0.0  # no weight uncertainty: exactly zero MI
+    assert uncertainty_score(s, x) == uncertainty_score(s, x, score="entropy")  # the default score
 
 
 def test_deterministic_learner_has_exactly_zero_mutual_information():
