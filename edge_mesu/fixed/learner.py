@@ -400,7 +400,8 @@ class FixedMESULearner(BaseLearner):
         """Learn a sequence: sample by sample (default) or in mini-batches of ``batch_size`` (see
         :meth:`BaseLearner.learn_many`). With ``backend="c"`` and one sample per update, the whole sequence
         is one call into the C (the same updates as row by row, bit for bit)."""
-        if self._c is None or batch_size not in (None, 1):
+        step = None if batch_size is None else check_positive_int(batch_size, "batch_size")
+        if self._c is None or step not in (None, 1):
             super().learn_many(X, y, batch_size)
             return
         from .._validation import check_X
