@@ -202,8 +202,13 @@ def code_size(learner: Describable | NetworkDescription, mode: str, device: Devi
     fixed-point learner with device C in ``"learn"`` mode (and its library when a front end is attached),
     otherwise the per-kernel estimate (``CODE_BYTES``)."""
     desc = describe(learner)
+    return _code_size(desc, mode, device, generated_tables(desc) is not None)
+
+
+def _code_size(desc: NetworkDescription, mode: str, device: Device, has_c: bool) -> int:
+    """:func:`code_size` once it is known whether the network has device C (``has_c``)."""
     n_layers = len(desc.layers) - 1
-    if mode == "learn" and generated_tables(desc) is not None:
+    if mode == "learn" and has_c:
         return int(math.ceil(sum(device_code_bytes(desc).values()) * device.code_density))
     c = CODE_BYTES
     if mode == "infer":
@@ -272,14 +277,19 @@ def table_bytes(learner: Describable | NetworkDescription, mode: str) -> dict[st
     """Constant lookup tables. A fixed-point network with C: the tables of its generated source (exact;
     inference keeps the exp table only, the compiler drops the rest). Otherwise an estimate: exp (256 ×
     int16), and for learning the Gaussian inverse CDF and σ tables."""
-    tables = generated_tables(learner)
+    desc = describe(learner)
+    return _table_bytes(desc, mode, generated_tables(desc))
+
+
+def _table_bytes(desc: NetworkDescription, mode: str, tables: dict[str, int] | None) -> dict[str, int]:
+    """:func:`table_bytes` given the generated C's tables (``None``: the network has no device C)."""
     if tables is not None:
         if mode == "infer":
             return {k: v for k, v in tables.items() if k.startswith("exp")}
         return tables
     if mode == "infer":
         return {"exp_table": 512}
-    a = describe(learner).arithmetic
+    a = desc.arithmetic
     if a.is_float:
         return {"gauss_icdf": 256 * 4}
     tables = {"exp_table": 512, "gauss_icdf": 512}
@@ -404,9 +414,12 @@ class MemoryMap:
         return out
 
 
-def _flash_sections(desc: NetworkDescription, device: Device, mode: str) -> dict[str, int]:
-    flash = {"code": code_size(desc, mode, device)}
-    flash.update(table_bytes(desc, mode))
+def _flash_sections(
+    desc: NetworkDescription, device: Device, mode: str, tables: dict[str, int] | None
+) -> dict[str, int]:
+    """Flash by section; ``tables``: the generated C's (:func:`generated_tables`, computed once per map)."""
+    flash = {"code": _code_size(desc, mode, device, tables is not None)}
+    flash.update(_table_bytes(desc, mode, tables))
     sizes = [int(v) for v in desc.layers]
     if mode == "infer":
         n_w = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
@@ -415,7 +428,7 @@ def _flash_sections(desc: NetworkDescription, device: Device, mode: str) -> dict
         flash["quant_params"] = 8 * n_out
     else:
         state = desc.state_nbytes
-        if generated_tables(desc) is not None:
+        if tables is not None:
             flash["state_init"] = state  # the exported μ and codes: initialised data, copied to RAM at boot
             if desc.frontend is not None:
                 flash["factory_frontend"] = frontend_blob_bytes(desc)
@@ -474,7 +487,8 @@ def memory_map(
         plans = {p: plan_memory(pass_buffers(desc, p), desc.arena_alignment) for p in ("predict", "learn")}
         arena = max(p.arena_bytes for p in plans.values())
     ram: dict[str, int] = {}
-    library = mode == "learn" and generated_tables(desc) is not None
+    tables = generated_tables(desc)  # generates the C once; every section below reads it
+    library = mode == "learn" and tables is not None
     if mode == "learn":
         ram["state"] = desc.state_nbytes
         if desc.train_samples > 1:
@@ -493,4 +507,4 @@ def memory_map(
             ram["save_buffer"] = library_state_bytes(desc)
             ram["learner_input"] = desc.layers[0] * _nbytes(desc.arithmetic.input_bits)
             ram.update(DEVICE_LOOP_RAM_BYTES)
-    return MemoryMap(mode, _flash_sections(desc, device, mode), ram, plans, tflm)
+    return MemoryMap(mode, _flash_sections(desc, device, mode, tables), ram, plans, tflm)
