@@ -470,17 +470,15 @@ class FixedMESULearner(BaseLearner):
 
     def _learn_q(self, x_q: np.ndarray, y: np.ndarray, counter: SaturationCounter) -> None:
         """One update on int64 inputs ``(B, n_in)``; ``counter`` is a copy of the counters, committed here."""
-        state = self._state
         if self._c is not None and x_q.shape[0] == 1:  # the C library updates μ and the codes in place
-            for name, n in self._c.learn(self._mu, self._code, self.seed, self._step, x_q, y).items():
-                counter.add(name, n)
-            state.tables = None  # codes changed in place
-        else:
-            old = state.code
-            tables = state.code_tables(self._spec)
-            new_mu, new_code = fixed_step.learn(self._spec, state, x_q[None], y[None], counter)
-            tables.update(old, new_code)  # a few codes move per step: refresh those, keep the rest
-            state.mu, state.code = new_mu, new_code
+            self._learn_rows_c(x_q, y, counter)
+            return
+        state = self._state
+        old = state.code
+        tables = state.code_tables(self._spec)
+        new_mu, new_code = fixed_step.learn(self._spec, state, x_q[None], y[None], counter)
+        tables.update(old, new_code)  # a few codes move per step: refresh those, keep the rest
+        state.mu, state.code = new_mu, new_code
         self.counters = counter
         state.step += 1
 
