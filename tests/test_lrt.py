@@ -46,7 +46,7 @@ def _flat(grads: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([g.ravel() for g in grads])
 
 
-def test_lrt_gradients_match_central_finite_differences() -> None:
+def test_lrt_gradients_match_central_finite_differences(check_gradients) -> None:
     """Both gradients, every layer, biases included, S = 2 samples, a batch of 5 rows: the backward pass is the
     exact derivative of the sampled loss (including the path of δ through s_j into the layer below)."""
     m = _perturbed("lrt")
@@ -56,19 +56,7 @@ def test_lrt_gradients_match_central_finite_differences() -> None:
     X, y = rng.normal(size=(5, 3)), np.array([0, 2, 1, 2, 0])
     eps = [rng.normal(size=(2, 5, 4)), rng.normal(size=(2, 5, 3))]
     g_mu, g_sigma = m.gradients(X, y, eps)
-    h = 1e-6
-    for which, grads in (("mu", g_mu), ("sigma", g_sigma)):
-        for i, p in enumerate(mu):
-            fd = np.zeros(p.shape)
-            for idx in np.ndindex(p.shape):
-                vals = []
-                for sign in (1.0, -1.0):
-                    mu_p = [q.copy() for q in mu]
-                    sig_p = [q.copy() for q in sigma]
-                    (mu_p if which == "mu" else sig_p)[i][idx] += sign * h
-                    vals.append(_lrt_loss(mu_p, sig_p, eps, X, y))
-                fd[idx] = (vals[0] - vals[1]) / (2 * h)
-            np.testing.assert_allclose(grads[i], fd, rtol=1e-5, atol=1e-8, err_msg=f"∂C/∂{which} of param {i}")
+    check_gradients(g_mu, g_sigma, mu, sigma, lambda mu_p, sig_p: _lrt_loss(mu_p, sig_p, eps, X, y))
 
 
 def test_lrt_matches_the_hand_formula_on_one_layer() -> None:
