@@ -120,7 +120,7 @@ def python_rows(
 def _split(
     res: Any, rows: list[Row], fe: float, predict: float, learn: float, uncertainty: float | None = None
 ) -> dict[str, float | None]:
-    """Instructions per window by part: the front end, predict, uncertainty (every window) and learn measured
+    """Instructions per window by part: the front end, predict, uncertainty (× the windows it scored) and learn measured
     alone (same samples, same learner), save by difference between saving and non-saving learned windows,
     the rest the device loop."""
     counts = np.asarray(res.push_counts, dtype=np.float64)
@@ -132,7 +132,7 @@ def _split(
     save = float(with_save.mean() - learn_only.mean()) if with_save.size and learn_only.size else None
     n = max(at.size, 1)
     per_window = float(counts.sum()) / n
-    scored = np.array([r[5] >= 0 for r in rows], dtype=bool) if rows and len(rows[0]) > 5 else np.zeros(0, bool)
+    scored = np.array([r[5] >= 0 for r in rows], dtype=bool)  # mi_q16 is -1 where the step did not run
     scored_fraction = float(scored.sum()) / n if uncertainty is not None else 0.0
     parts = (
         fe
