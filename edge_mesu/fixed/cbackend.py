@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .cgen import COUNTER_NAMES, CSource, generate_c
+from .cgen import COUNTER_NAMES, CSource, generate_c, host_glue
 
 __all__ = [
     "CompilerNotFoundError",
@@ -93,7 +93,8 @@ def build_library(src: CSource, flags: tuple[str, ...] = HOST_FLAGS, compiler: s
         for name, text in src.files.items():
             Path(tmp, name).write_text(text, encoding="utf-8")
         out = Path(tmp, target.name)
-        cmd = [cc, *flags, "-fPIC", "-shared", "-o", str(out), str(Path(tmp, f"{src.name}.c"))]
+        units = [str(Path(tmp, n)) for n in sorted(src.files) if n.endswith(".c")]
+        cmd = [cc, *flags, "-fPIC", "-shared", "-o", str(out), *units, "-lm"]
         res = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if res.returncode != 0:
             raise RuntimeError(f"C compilation failed ({' '.join(cmd)}):\n{res.stderr[-4000:]}")
@@ -121,6 +122,9 @@ def _bind(lib: ctypes.CDLL, name: str) -> dict[str, Any]:
         "state_save": (ctypes.c_size_t, [p, p, ctypes.c_size_t]),
         "state_load": (ctypes.c_int, [p, p, ctypes.c_size_t]),
         "uncertainty": (ctypes.c_int, [p, p, p, ctypes.c_uint32, p, p]),
+        "quantize": (ctypes.c_uint32, [p, ctypes.c_uint32, p]),
+        "predict_float": (ctypes.c_int, [p, p, p, p, p]),
+        "learn_float": (ctypes.c_int, [p, p, p, p, p, ctypes.c_uint32, p]),
     }
     out = {}
     for short, (restype, argtypes) in fns.items():
@@ -141,6 +145,8 @@ class CKernels:
 
     def __init__(self, learner: Any, flags: tuple[str, ...] = HOST_FLAGS) -> None:
         src = generate_c(learner, name=_LIB_NAME, with_state=False)
+        glue_name, glue = host_glue(_LIB_NAME)
+        src = CSource(src.name, {**src.files, glue_name: glue}, src.macros)
         self.path = build_library(src, flags)
         self._lib = ctypes.CDLL(str(self.path))
         self._fn = _bind(self._lib, _LIB_NAME)
@@ -150,6 +156,8 @@ class CKernels:
         self._state = _State()
         self._counters = np.frombuffer(self._state.counters, dtype=np.uint32)
         self._bound: tuple[int, int] = (0, 0)
+        self._xq = np.zeros(self.n_in, dtype=np.int8)  # predict_float's quantised row
+        self._sat = ctypes.c_uint32(0)
 
     def _bind_state(self, mu: np.ndarray, code: np.ndarray, seed: int, step: int) -> None:
         if not (
@@ -188,6 +196,50 @@ class CKernels:
         if rc != 0:
             raise ValueError(f"labels must be in [0, {self.n_out}), got {labels.min()}..{labels.max()}")
         return {n: int(v) for n, v in zip(COUNTER_NAMES, self._counters) if v}
+
+    def quantize(self, X: np.ndarray) -> tuple[np.ndarray, int]:
+        """Float rows (float64, finite: the caller checked) in the int8 input format, and how many saturated;
+        the integers of ``QFormat.quantize`` (ties to even)."""
+        x = np.ascontiguousarray(X, dtype=np.float64)
+        q = np.empty(x.shape, dtype=np.int8)
+        sat = self._fn["quantize"](x.ctypes.data, x.size, q.ctypes.data)
+        return q, int(sat)
+
+    def predict_float(self, mu: np.ndarray, x: np.ndarray) -> int:
+        """The mean network's most probable class (first on ties) of one finite float64 row, in one call."""
+        xd = np.ascontiguousarray(x, dtype=np.float64)
+        if xd.size != self.n_in:
+            raise ValueError(f"x must hold {self.n_in} values, got {xd.size}")
+        return int(
+            self._fn["predict_float"](
+                mu.ctypes.data, ctypes.addressof(self._arena), xd.ctypes.data, self._xq.ctypes.data, None
+            )
+        )
+
+    def learn_float(
+        self, mu: np.ndarray, code: np.ndarray, seed: int, step: int, X: np.ndarray, y: np.ndarray
+    ) -> tuple[dict[str, int], int]:
+        """:meth:`learn` of finite float64 rows, quantised in the same call: (saturation events by counter name,
+        saturated input values)."""
+        x = np.ascontiguousarray(X, dtype=np.float64)
+        labels = np.ascontiguousarray(y, dtype=np.int32)
+        if x.ndim != 2 or x.shape[1] != self.n_in or labels.shape != (x.shape[0],):
+            raise ValueError(f"X must be (n, {self.n_in}) with n labels, got {x.shape} / {labels.shape}")
+        self._bind_state(mu, code, seed, step)
+        xq = np.empty(x.shape, dtype=np.int8)
+        self._sat.value = 0
+        rc = self._fn["learn_float"](
+            ctypes.addressof(self._state),
+            ctypes.addressof(self._arena),
+            x.ctypes.data,
+            xq.ctypes.data,
+            labels.ctypes.data,
+            x.shape[0],
+            ctypes.addressof(self._sat),
+        )
+        if rc != 0:
+            raise ValueError(f"labels must be in [0, {self.n_out}), got {labels.min()}..{labels.max()}")
+        return {n: int(v) for n, v in zip(COUNTER_NAMES, self._counters) if v}, int(self._sat.value)
 
     def predict_q15(self, mu: np.ndarray, x_q: np.ndarray) -> np.ndarray:
         """Q15 probabilities (int32, (n, classes)) of the mean network for int8 rows ``x_q``."""

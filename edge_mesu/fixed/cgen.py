@@ -78,6 +78,7 @@ __all__ = [
     "config_hash",
     "fixed_network",
     "generate_c",
+    "host_glue",
     "sanitize_name",
     "state_blob_bytes",
     "unsupported_reason",
@@ -466,3 +467,11 @@ def generate_c(obj: Describable | NetworkDescription, name: str = "mesu_net", wi
         ),
     }
     return CSource(name, files, {f"{name.upper()}_{k}": v for k, v in macros.items()})
+
+
+def host_glue(name: str) -> tuple[str, str]:
+    """(file name, text) of the host backend's glue for a library generated as ``name``: float rows quantised
+    to the input format and the per-call entry points of :mod:`.cbackend` (``csrc/template_host.c``; never
+    part of a device library)."""
+    name = sanitize_name(name)
+    return f"{name}_host.c", _rename(_template("template_host.c"), name, "edge_mesu/fixed/csrc/template_host.c")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_positive_int, check_X_q, check_y
+from .._validation import check_positive_int, check_X, check_x, check_X_q, check_y
 from ..interface import Arithmetic, FixedNetwork, NetworkDescription, read_only
 from ..learner_base import BaseLearner
 from ..mesu import check_layers, check_options, paper_init
@@ -404,12 +404,23 @@ class FixedMESULearner(BaseLearner):
         if self._c is None or step not in (None, 1):
             super().learn_many(X, y, batch_size)
             return
-        from .._validation import check_X
-
         Xa = check_X(X, self.n_features)
         Ya = check_y(y, self.n_classes, Xa.shape[0])
+        self._learn_float_c(Xa, Ya)
+
+    def _learn_float_c(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Checked float rows, one update each, quantised and learned in one C call (the integers of
+        :meth:`_quantize_input` then :meth:`_learn_rows_c`)."""
+        assert self._c is not None
         counter = self.counters.copy()
-        self._learn_rows_c(self._quantize_input(Xa, counter), Ya, counter)
+        events, input_sat = self._c.learn_float(self._mu, self._code, self.seed, self._step, X, y)
+        if input_sat:
+            counter.add("input", input_sat)
+        for name, n in events.items():
+            counter.add(name, n)
+        self._state.tables = None  # codes changed in place
+        self.counters = counter
+        self._state.step += X.shape[0]
 
     def _learn_rows_c(self, x_q: np.ndarray, y: np.ndarray, counter: SaturationCounter) -> None:
         """Rows of int inputs, one update each, in one C call; ``counter`` (a copy) is committed here."""
@@ -462,9 +473,23 @@ class FixedMESULearner(BaseLearner):
 
     # -- integer passes ----------------------------------------------------------------------------------------
     def _quantize_input(self, X: np.ndarray, counter: SaturationCounter) -> np.ndarray:
+        if self._c is not None:  # the same integers in C (template_host.c), without numpy's temporaries
+            q, sat = self._c.quantize(X)
+            if sat:
+                counter.add("input", sat)
+            return q.astype(np.int64)
         return self.plan.input_fmt.quantize(X, counter, "input").astype(np.int64)
 
+    def predict_one(self, x: object) -> int:
+        """Most probable class of one sample; with ``backend="c"`` and the mean network, one C call."""
+        if self._c is None or self.predict_samples != 0:
+            return super().predict_one(x)
+        return self._c.predict_float(self._mu, check_x(x, self.n_features))
+
     def _learn_batch(self, X: np.ndarray, y: np.ndarray) -> None:
+        if self._c is not None and X.shape[0] == 1:
+            self._learn_float_c(X, y)
+            return
         counter = self.counters.copy()
         self._learn_q(self._quantize_input(X, counter), y, counter)
 
