@@ -124,6 +124,7 @@ def _bind(lib: ctypes.CDLL, name: str) -> dict[str, Any]:
         "uncertainty": (ctypes.c_int, [p, p, p, ctypes.c_uint32, p, p]),
         "quantize": (ctypes.c_uint32, [p, ctypes.c_uint32, p]),
         "predict_float": (ctypes.c_int, [p, p, p, p, p]),
+        "predict_rows": (None, [p, p, p, ctypes.c_uint32, p]),
         "learn_float": (ctypes.c_int, [p, p, p, p, p, ctypes.c_uint32, p]),
     }
     out = {}
@@ -245,9 +246,12 @@ class CKernels:
         """Q15 probabilities (int32, (n, classes)) of the mean network for int8 rows ``x_q``."""
         x = np.ascontiguousarray(x_q, dtype=np.int8)
         m = np.ascontiguousarray(mu, dtype=np.int16)
+        if x.ndim != 2 or x.shape[1] != self.n_in:
+            raise ValueError(f"x_q must be (n, {self.n_in}), got {x.shape}")
         out = np.zeros((x.shape[0], self.n_out), dtype=np.int32)
-        for k in range(x.shape[0]):
-            self._fn["predict"](m.ctypes.data, ctypes.addressof(self._arena), x[k].ctypes.data, out[k].ctypes.data)
+        self._fn["predict_rows"](
+            m.ctypes.data, ctypes.addressof(self._arena), x.ctypes.data, x.shape[0], out.ctypes.data
+        )
         return out
 
     def uncertainty(

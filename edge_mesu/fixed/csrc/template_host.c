@@ -33,6 +33,14 @@ int emsu_predict_float(const int16_t *mu, emsu_arena_t *ar, const double *x, int
     return emsu_predict(mu, ar, xq, p_q15);
 }
 
+void emsu_predict_rows(const int16_t *mu, emsu_arena_t *ar, const int8_t *xq, uint32_t n, int32_t *p_q15)
+{ /* emsu_predict of n int8 rows: the Q15 probabilities, EMSU_N_OUT per row */
+    uint32_t k;
+    for (k = 0; k < n; k++) {
+        (void)emsu_predict(mu, ar, xq + (size_t)k * EMSU_N_IN, p_q15 + (size_t)k * EMSU_N_OUT);
+    }
+}
+
 #ifndef EMSU_INFERENCE_ONLY
 int emsu_learn_float(emsu_state_t *st, emsu_arena_t *ar, const double *x, int8_t *xq, const int32_t *y, uint32_t n,
                      uint32_t *input_sat)
