@@ -7,6 +7,7 @@ python benchmarks/sensor_report.py labels benchmarks/results/sensor_labels.json
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from typing import Any
@@ -139,9 +140,16 @@ def label_targets(res: dict[str, Any], q: float = 0.25, lr: float | None = None)
 
 
 def main(argv: list[str]) -> int:
-    kind, path = argv[0], argv[1]
-    with open(path) as f:
-        res = json.load(f)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("kind", choices=("main", "ablation", "labels"), help="which tables to print")
+    p.add_argument("path", help="the result JSON of the matching benchmark")
+    args = p.parse_args(argv)
+    kind = args.kind
+    try:
+        with open(args.path) as f:
+            res = json.load(f)
+    except (OSError, json.JSONDecodeError) as exc:
+        p.error(f"cannot read {args.path!r}: {exc}")
     if kind == "main":
         print(format_sensor_table(res))
         print()
@@ -154,8 +162,6 @@ def main(argv: list[str]) -> int:
         print(labels(res))
         print()
         print(label_targets(res))
-    else:
-        raise SystemExit(f"unknown report {kind!r} (main, ablation, labels)")
     return 0
 
 
