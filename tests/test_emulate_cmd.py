@@ -13,22 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run
 
 from edge_mesu import SensorPipeline
 from edge_mesu.data import make_sensor_stream
 from edge_mesu.frontend import FrontEndSpec
-from edge_mesu_app.cli import main
 from firmware_sim.device import load_device
 from firmware_sim.energy import BATTERIES, window_energy
 
 SPEC = FrontEndSpec(channels=3, window=32, hop=16, decimate=2, features=True, label_rule="majority")
-
-
-def run(*argv: object) -> int:
-    try:
-        return int(main([str(a) for a in argv]) or 0)
-    except SystemExit as stop:
-        return int(stop.code or 0)
 
 
 def _emulator_reason() -> str | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run
 
 from edge_mesu import SensorPipeline, load_learner
 from edge_mesu.data import make_sensor_stream
@@ -20,19 +21,11 @@ from edge_mesu.device.flash import SlotLayout, read_slots
 from edge_mesu.device.host import find_compiler
 from edge_mesu.frontend import FrontEndSpec
 from edge_mesu.frontend.cblob import frontend_blob
-from edge_mesu_app.cli import main
 from firmware_sim.firmware_run import python_rows
 
 CMAKE = shutil.which("cmake")
 SPEC = FrontEndSpec(channels=3, window=32, hop=16, decimate=2, features=True, label_rule="majority")
 SAVE_EVERY = 25
-
-
-def run(*argv: object) -> int:
-    try:
-        return int(main([str(a) for a in argv]) or 0)
-    except SystemExit as stop:
-        return int(stop.code or 0)
 
 
 @pytest.fixture(scope="module")
