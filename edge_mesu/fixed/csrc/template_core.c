@@ -254,6 +254,20 @@ static int bitlen64(uint64_t v) /* kernels._bitlen: per row only */
     return n;
 }
 
+static int bitlen32(uint32_t v) /* kernels._bitlen of a 32-bit value (one CLZ) */
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return v == 0 ? 0 : 32 - __builtin_clz(v);
+#else
+    int n = 0;
+    while (v != 0) {
+        n++;
+        v >>= 1;
+    }
+    return n;
+#endif
+}
+
 /* ---- prng.py: a 32-bit hash at a Weyl counter ---------------------------------------------------------- */
 EMSU_INLINE uint32_t hash32(uint32_t x)
 {
@@ -424,7 +438,7 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
                             int32_t ai, const int32_t *d16, int e, uint32_t dmax, int32_t *back, uint32_t *cnt)
 { /* one row: regenerate eps, *back = sum_j w_j d16_j with the old w (if back), update mu and code */
     uint32_t j, flags = 0, peak = (uint32_t)(ai < 0 ? -ai : ai) * dmax; /* < 2**31 */
-    int t = bitlen64(peak) - 15, tau, ps;
+    int t = bitlen32(peak) - 15, tau, ps;
     int32_t half, bk = 0, pmant = L->prior_mant;
     t = t < 0 ? 0 : t;
     t = t < L->tau_min - e ? L->tau_min - e : t;
