@@ -194,6 +194,8 @@ def _layer_consts(net: FixedNetwork, l: int) -> dict[str, int]:
         "prior_shift": pm.shift,
         "mu_prior_q": int(t["mu_prior_q"][l]),
         "tau_min": int(t["tau_min"][l]),
+        "mu_sh_max": int(np.max(t["mu_sh"][l])),
+        "ssh_max": int(np.max(t["ssh"][l])),
     }
     for key in ("act_shift", "back_shift"):
         if not -62 <= c[key] <= 62:
@@ -377,7 +379,7 @@ def _layer_tables(net: FixedNetwork, sig_type: str) -> tuple[str, list[str]]:
         inits.append(
             f"    {{{fan_in}u, {fan_out}u, {sl.start}u, {sl.stop - sl.start}u, {c['in_frac']}, "
             f"{c['act_shift']}, {c['back_shift']}, {c['sample_shift']}, {c['mu_lim']}, "
-            f"{c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']}, {c['tau_min']},\n"
+            f"{c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']}, {c['tau_min']}, {c['mu_sh_max']}, {c['ssh_max']},\n"
             f"     EMSU_LT(emsu_tab_l{l})}}"
         )
     return "".join(text), inits
