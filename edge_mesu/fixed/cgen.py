@@ -200,8 +200,8 @@ def _layer_consts(net: FixedNetwork, l: int) -> dict[str, int]:
     for key in ("act_shift", "back_shift"):
         if not -62 <= c[key] <= 62:
             raise ValueError(f"layer {l}: shift {key}={c[key]} is outside [-62, 62]")
-    for key in ("mu_sh", "ssh"):
-        vals = np.asarray(t[key][l])
+    for key, off in (("mu_sh", SR_BITS), ("ssh", 0)):  # the C table holds mu_sh - SR_BITS
+        vals = np.asarray(t[key][l]) - off
         if vals.min() < -128 or vals.max() > 127:
             raise ValueError(f"layer {l}: the {key} table leaves int8 ({vals.min()}..{vals.max()})")
     return c
@@ -361,7 +361,7 @@ def _code_table(plan: FixedPlan, l: int) -> str:
         raise ValueError(f"layer {l}: ratio_max·σ bound does not fit int32; lower ratio_max")
     rows = [
         f"{{{int(t['pk'][vv])}, {int(bound[c])}, {int(t['sig16'][l][c])}, {int(t['var14'][vv])}, "
-        f"{int(t['sigl13'][vv])}, {int(t['mu_sh'][l][c])}, {int(t['ssh'][l][c])}}}"
+        f"{int(t['sigl13'][vv])}, {int(t['mu_sh'][l][c]) - SR_BITS}, {int(t['ssh'][l][c])}}}"
         for c, vv in enumerate(v)
     ]
     body = ",\n    ".join(", ".join(rows[i : i + 4]) for i in range(0, len(rows), 4))

@@ -19,7 +19,7 @@ typedef struct {                  /* per stored sigma code c of one layer (rule.
     int16_t sig16;                /* sigma * 2**(F + SS): the sampling multiplier */
     int16_t var14;                /* lr_mu sigma^2 mantissa */
     int16_t sigl13;               /* (k/ln2) lr_sigma c_sigma sigma mantissa */
-    int8_t mu_sh;                 /* mu step shift before the row exponent */
+    int8_t mu_p;                  /* mu step shift before the row exponent, minus SR_BITS */
     int8_t ssh;                   /* sigma step shift before the row exponent */
 } emsu_code_t;
 
@@ -405,28 +405,29 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
         /* mu: equation (1); |prior - g| <= 2**16 (tau >= tau_min), times var14 <= 2**14 */
         d = ((L->mu_prior_q - m) * pmant + (1 << (ps - 1))) >> ps;
         d = (d - g) * tc->var14;
-        s = tc->mu_sh - tau;
-#if EMSU_STOCHASTIC /* rule.round_shift32 */
-        if (s >= EMSU_SR_BITS) {
-            s -= EMSU_SR_BITS;
+        s = tc->mu_p - tau; /* mu_sh - tau - SR_BITS */
+#if EMSU_STOCHASTIC     /* rule.round_shift32 */
+        if (s >= 0) {
             if (L->mu_sh_max - L->tau_min - EMSU_SR_BITS > 31 && s > 31) {
                 s = 31;
             }
             d = ((d >> s) + (int32_t)(db & EMSU_SR_MASK)) >> EMSU_SR_BITS;
-        } else if (s >= 0) {
-            d = (d + (int32_t)((db & EMSU_SR_MASK) >> (EMSU_SR_BITS - s))) >> s;
+        } else if (s >= -EMSU_SR_BITS) {
+            d = (d + (int32_t)((db & EMSU_SR_MASK) >> -s)) >> (s + EMSU_SR_BITS);
+        } else {
+            d = shl_sat(d, -(s + EMSU_SR_BITS), EMSU_DMU_SAT);
         }
 #else
         (void)db;
+        s += EMSU_SR_BITS;
         if (s >= 31) {
             d = 0;
         } else if (s >= 0) {
             d = round_even32(d, s);
-        }
-#endif
-        else if (s < 0) {
+        } else {
             d = shl_sat(d, -s, EMSU_DMU_SAT);
         }
+#endif
         if (EMSU_OUTSIDE(d, tc->bound)) {
             d = d > 0 ? tc->bound : -tc->bound;
             flags |= EMSU_F_STEP;
