@@ -397,9 +397,8 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
         cb += EMSU_GAMMA;
         da = hash32(ca);
         db = hash32(cb);
-        eps = EMSU_EPS(da);
         if (back != NULL) {
-            bk += EMSU_SAMPLE(L, m, tc, eps) * d16[j];
+            bk += EMSU_SAMPLE(L, m, tc, EMSU_EPS(da)) * d16[j];
         }
         g = (ai * d16[j] + half) >> t;
         /* mu: equation (1); |prior - g| <= 2**16 (tau >= tau_min), times var14 <= 2**14 */
@@ -439,6 +438,7 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
         }
         mu[j] = (int16_t)m;
         /* sigma code: equation (2), u = (k/ln2) dsigma/sigma at frac U */
+        eps = EMSU_EPS(da);
         ge = (g * eps + (1 << (EMSU_GE_SHIFT - 1))) >> EMSU_GE_SHIFT;
         x = ge * tc->sigl13;
         s = tc->ssh - tau;
