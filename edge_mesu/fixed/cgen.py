@@ -379,7 +379,8 @@ def _layer_tables(net: FixedNetwork, sig_type: str) -> tuple[str, list[str]]:
         inits.append(
             f"    {{{fan_in}u, {fan_out}u, {sl.start}u, {sl.stop - sl.start}u, {c['in_frac']}, "
             f"{c['act_shift']}, {c['back_shift']}, {c['sample_shift']}, {c['mu_lim']}, "
-            f"{c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']}, {c['tau_min']}, {c['mu_sh_max']}, {c['ssh_max']},\n"
+            f"{c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']}, {c['tau_min']}, "
+            f"{c['mu_sh_max']}, {c['ssh_max']},\n"
             f"     EMSU_LT(emsu_tab_l{l})}}"
         )
     return "".join(text), inits
