@@ -156,9 +156,10 @@ class CostedNetwork(Protocol):
 #: (edge_mesu/fixed/csrc/template_core.c, state format 2: int32 bracket and prior pull, clips flagged per
 #: parameter and counted per row, stochastic roundings with variable 32-bit shifts, the σ-code step from
 #: per-code tables). Calibrated against the emulator: the 784-50-10 learn_one of the generated C on an
-#: emulated Cortex-M4 (firmware_sim/calibration.py), with prng_draw 12 cycles. Format 1 (int64 update,
-#: SplitMix64 at 39 cycles a draw): 232.
-FIXED_UPDATE_ALU = 90
+#: emulated Cortex-M4 (firmware_sim/calibration.py), with prng_draw 12 cycles: model/emulator 1.03 there,
+#: 1.00 on the 96-32-5 check network. 90 before the update loop was reworked (issue 18: 134.2 -> 121.9 learn
+#: instructions per parameter). Format 1 (int64 update, SplitMix64 at 39 cycles a draw): 232.
+FIXED_UPDATE_ALU = 73
 
 
 @dataclass(frozen=True)

@@ -247,7 +247,7 @@ _C_BYTES = {
 }
 #: Constant structs of the generated C on a 32-bit core: the per-code row (edge_mesu/fixed/csrc: 2 int32,
 #: 3 int16, 2 int8) and the layer descriptor (13 int32 and a pointer).
-_C_STRUCT_BYTES = {"code_t": 16, "layer_t": 56}
+_C_STRUCT_BYTES = {"code_t": 16, "layer_t": 64}
 _C_TABLE = re.compile(r"static const (\w+_t) \w+?_(\w+)\[(\w+)\]")
 
 

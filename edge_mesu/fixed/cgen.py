@@ -195,12 +195,14 @@ def _layer_consts(net: FixedNetwork, l: int) -> dict[str, int]:
         "prior_shift": pm.shift,
         "mu_prior_q": int(t["mu_prior_q"][l]),
         "tau_min": int(t["tau_min"][l]),
+        "mu_sh_max": int(np.max(t["mu_sh"][l])),
+        "ssh_max": int(np.max(t["ssh"][l])),
     }
     for key in ("act_shift", "back_shift"):
         if not -62 <= c[key] <= 62:
             raise ValueError(f"layer {l}: shift {key}={c[key]} is outside [-62, 62]")
-    for key in ("mu_sh", "ssh"):
-        vals = np.asarray(t[key][l])
+    for key, off in (("mu_sh", SR_BITS), ("ssh", 0)):  # the C table holds mu_sh - SR_BITS
+        vals = np.asarray(t[key][l]) - off
         if vals.min() < -128 or vals.max() > 127:
             raise ValueError(f"layer {l}: the {key} table leaves int8 ({vals.min()}..{vals.max()})")
     return c
@@ -360,7 +362,7 @@ def _code_table(plan: FixedPlan, l: int) -> str:
         raise ValueError(f"layer {l}: ratio_max·σ bound does not fit int32; lower ratio_max")
     rows = [
         f"{{{int(t['pk'][vv])}, {int(bound[c])}, {int(t['sig16'][l][c])}, {int(t['var14'][vv])}, "
-        f"{int(t['sigl13'][vv])}, {int(t['mu_sh'][l][c])}, {int(t['ssh'][l][c])}}}"
+        f"{int(t['sigl13'][vv])}, {int(t['mu_sh'][l][c]) - SR_BITS}, {int(t['ssh'][l][c])}}}"
         for c, vv in enumerate(v)
     ]
     body = ",\n    ".join(", ".join(rows[i : i + 4]) for i in range(0, len(rows), 4))
@@ -378,7 +380,8 @@ def _layer_tables(net: FixedNetwork, sig_type: str) -> tuple[str, list[str]]:
         inits.append(
             f"    {{{fan_in}u, {fan_out}u, {sl.start}u, {sl.stop - sl.start}u, {c['in_frac']}, "
             f"{c['act_shift']}, {c['back_shift']}, {c['sample_shift']}, {c['mu_lim']}, "
-            f"{c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']}, {c['tau_min']},\n"
+            f"{c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']}, {c['tau_min']}, "
+            f"{c['mu_sh_max']}, {c['ssh_max']},\n"
             f"     EMSU_LT(emsu_tab_l{l})}}"
         )
     return "".join(text), inits

@@ -19,7 +19,7 @@ typedef struct {                  /* per stored sigma code c of one layer (rule.
     int16_t sig16;                /* sigma * 2**(F + SS): the sampling multiplier */
     int16_t var14;                /* lr_mu sigma^2 mantissa */
     int16_t sigl13;               /* (k/ln2) lr_sigma c_sigma sigma mantissa */
-    int8_t mu_sh;                 /* mu step shift before the row exponent */
+    int8_t mu_p;                  /* mu step shift before the row exponent, minus SR_BITS */
     int8_t ssh;                   /* sigma step shift before the row exponent */
 } emsu_code_t;
 
@@ -32,6 +32,7 @@ typedef struct {
     int32_t mu_lim;       /* |mu| <= mu_lim: mu + sigma*eps always fits int16 */
     int32_t prior_mant, prior_shift, mu_prior_q; /* prior pull (mu_prior - mu) * mant / 2**(shift + tau) */
     int32_t tau_min;      /* floor of the row exponent: |pull| <= 2**15, so |pull - g| <= 2**16 is proven */
+    int32_t mu_sh_max, ssh_max; /* the largest mu_sh and ssh of tab: shift clamps beyond them fold away */
     const emsu_code_t *tab; /* per stored code */
 } emsu_layer_t;
 
@@ -254,6 +255,20 @@ static int bitlen64(uint64_t v) /* kernels._bitlen: per row only */
     return n;
 }
 
+static int bitlen32(uint32_t v) /* kernels._bitlen of a 32-bit value (one CLZ) */
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return v == 0 ? 0 : 32 - __builtin_clz(v);
+#else
+    int n = 0;
+    while (v != 0) {
+        n++;
+        v >>= 1;
+    }
+    return n;
+#endif
+}
+
 /* ---- prng.py: a 32-bit hash at a Weyl counter ---------------------------------------------------------- */
 EMSU_INLINE uint32_t hash32(uint32_t x)
 {
@@ -329,80 +344,13 @@ EMSU_INLINE int32_t round_even32(int32_t x, int s) /* shift_round_even, 0 <= s <
     return (x + ((1 << (s - 1)) - 1) + ((x >> s) & 1)) >> s;
 }
 
-EMSU_INLINE int32_t round_shift(int32_t q, int s, uint32_t rnd, int32_t sat) /* rule.round_shift32 */
-{
-#if EMSU_STOCHASTIC
-    if (s >= EMSU_SR_BITS) {
-        int p = s - EMSU_SR_BITS;
-        return ((q >> (p > 31 ? 31 : p)) + (int32_t)rnd) >> EMSU_SR_BITS;
-    }
-    if (s >= 0) {
-        return (q + (int32_t)(rnd >> (EMSU_SR_BITS - s))) >> s;
-    }
-#else
-    (void)rnd;
-    if (s >= 31) {
-        return 0;
-    }
-    if (s >= 0) {
-        return round_even32(q, s);
-    }
-#endif
-    return shl_sat(q, -s, sat);
-}
-
 /* x outside [-b, b] (b >= 0), in one unsigned compare: exact for every int32 x and 0 <= b <= INT32_MAX */
 #define EMSU_OUTSIDE(x, b) ((uint32_t)(x) + (uint32_t)(b) > 2u * (uint32_t)(b))
+#define EMSU_SR_MASK ((UINT32_C(1) << EMSU_SR_BITS) - 1u) /* the rounding bits of a draw */
 #define EMSU_F_STEP 2u
 #define EMSU_F_MU 4u
 #define EMSU_F_SSTEP 8u
 #define EMSU_F_CODE 16u
-
-EMSU_INLINE void update_param(const emsu_layer_t *L, int16_t *mu, uint8_t *code, int32_t g, int tau, int32_t eps,
-                              uint32_t da, uint32_t db, int32_t pmant, int ps, uint32_t *flags)
-{ /* rule.mesu_step_int for one parameter: g16 = g with the row exponent tau; draw A gave eps and rounds the
-   * code (low SR_BITS), draw B rounds mu; the row's prior pull is ((mu_prior - mu) * pmant + 2**(ps-1)) >> ps
-   * (pmant = 0 in a row whose pull rounds to 0) */
-    const uint32_t mask = (UINT32_C(1) << EMSU_SR_BITS) - 1u;
-    int32_t m = *mu, c = *code, d, ge, x, u, tt;
-    const emsu_code_t *tc = &L->tab[c];
-    int s;
-    /* mu: equation (1); |prior - g| <= 2**16 (tau >= tau_min), times var14 <= 2**14 */
-    d = ((L->mu_prior_q - m) * pmant + (1 << (ps - 1))) >> ps;
-    d = round_shift((d - g) * tc->var14, tc->mu_sh - tau, db & mask, EMSU_DMU_SAT);
-    if (EMSU_OUTSIDE(d, tc->bound)) {
-        d = d > 0 ? tc->bound : -tc->bound;
-        *flags |= EMSU_F_STEP;
-    }
-    m += d;
-    if (EMSU_OUTSIDE(m, L->mu_lim)) {
-        m = m > 0 ? L->mu_lim : -L->mu_lim;
-        *flags |= EMSU_F_MU;
-    }
-    *mu = (int16_t)m;
-    /* sigma code: equation (2), u = (k/ln2) dsigma/sigma at frac U */
-    ge = (g * eps + (1 << (EMSU_GE_SHIFT - 1))) >> EMSU_GE_SHIFT;
-    x = ge * tc->sigl13;
-    s = tc->ssh - tau;
-    u = tc->pk - (s >= 0 ? x >> (s > 31 ? 31 : s) : shl_sat(x, -s, EMSU_XSAT));
-    if (EMSU_OUTSIDE(u, EMSU_UMAX)) {
-        u = u > 0 ? EMSU_UMAX : -EMSU_UMAX;
-        *flags |= EMSU_F_SSTEP;
-    }
-    tt = (u + (1 << (EMSU_LP_A - 1))) >> EMSU_LP_A;
-    u = ((tt * tt * EMSU_LP_Q) >> EMSU_LP_SH) - u; /* -(u - u^2 ln2/(2k)) */
-#if EMSU_STOCHASTIC
-    c += ((u >> (EMSU_U_FRAC - EMSU_SR_BITS)) + (int32_t)(da & mask)) >> EMSU_SR_BITS;
-#else
-    (void)da;
-    c += round_even32(u, EMSU_U_FRAC);
-#endif
-    if ((uint32_t)(c - EMSU_CODE_MIN) > (uint32_t)(EMSU_CODE_MAX - EMSU_CODE_MIN)) {
-        c = c < EMSU_CODE_MIN ? EMSU_CODE_MIN : EMSU_CODE_MAX;
-        *flags |= EMSU_F_CODE;
-    }
-    *code = (uint8_t)c;
-}
 
 static void count_flags(uint32_t flags, uint32_t *cnt) /* rule.count_rows: one count per row and kind */
 {
@@ -422,10 +370,15 @@ static void count_flags(uint32_t flags, uint32_t *cnt) /* rule.count_rows: one c
 
 EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, uint32_t *ctr_a, uint32_t *ctr_b,
                             int32_t ai, const int32_t *d16, int e, uint32_t dmax, int32_t *back, uint32_t *cnt)
-{ /* one row: regenerate eps, *back = sum_j w_j d16_j with the old w (if back), update mu and code */
-    uint32_t j, flags = 0, peak = (uint32_t)(ai < 0 ? -ai : ai) * dmax; /* < 2**31 */
-    int t = bitlen64(peak) - 15, tau, ps;
+{ /* one row: regenerate eps, *back = sum_j w_j d16_j with the old w (if back), then rule.mesu_step_int per
+   * parameter: g16 = g with the row exponent tau; draw A gave eps and rounds the code (low SR_BITS), draw B
+   * rounds mu; the row's prior pull is ((mu_prior - mu) * pmant + 2**(ps-1)) >> ps (pmant = 0 in a row whose
+   * pull rounds to 0). Every shift clamp the layer's tables cannot reach is folded away at compile time
+   * (mu_sh_max, ssh_max: the largest table shifts, tau >= tau_min). */
+    uint32_t j, flags = 0, ca = *ctr_a, cb = *ctr_b, peak = (uint32_t)(ai < 0 ? -ai : ai) * dmax; /* < 2**31 */
+    int t = bitlen32(peak) - 15, tau, ps;
     int32_t half, bk = 0, pmant = L->prior_mant;
+    const emsu_code_t *tab = L->tab;
     t = t < 0 ? 0 : t;
     t = t < L->tau_min - e ? L->tau_min - e : t;
     tau = e + t;
@@ -437,17 +390,82 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
     }
     for (j = 0; j < L->fan_out; j++) {
         uint32_t da, db;
-        int32_t eps;
-        *ctr_a += EMSU_GAMMA;
-        *ctr_b += EMSU_GAMMA;
-        da = hash32(*ctr_a);
-        db = hash32(*ctr_b);
-        eps = EMSU_EPS(da);
+        int32_t eps, m = mu[j], c = code[j], g, d, ge, x, u, tt;
+        const emsu_code_t *tc = &tab[c];
+        int s;
+        ca += EMSU_GAMMA;
+        cb += EMSU_GAMMA;
+        da = hash32(ca);
+        db = hash32(cb);
         if (back != NULL) {
-            bk += EMSU_SAMPLE(L, mu[j], &L->tab[code[j]], eps) * d16[j];
+            bk += EMSU_SAMPLE(L, m, tc, EMSU_EPS(da)) * d16[j];
         }
-        update_param(L, mu + j, code + j, (ai * d16[j] + half) >> t, tau, eps, da, db, pmant, ps, &flags);
+        g = (ai * d16[j] + half) >> t;
+        /* mu: equation (1); |prior - g| <= 2**16 (tau >= tau_min), times var14 <= 2**14 */
+        d = ((L->mu_prior_q - m) * pmant + (1 << (ps - 1))) >> ps;
+        d = (d - g) * tc->var14;
+        s = tc->mu_p - tau; /* mu_sh - tau - SR_BITS */
+#if EMSU_STOCHASTIC     /* rule.round_shift32 */
+        if (s >= 0) {
+            if (L->mu_sh_max - L->tau_min - EMSU_SR_BITS > 31 && s > 31) {
+                s = 31;
+            }
+            d = ((d >> s) + (int32_t)(db & EMSU_SR_MASK)) >> EMSU_SR_BITS;
+        } else if (s >= -EMSU_SR_BITS) {
+            d = (d + (int32_t)((db & EMSU_SR_MASK) >> -s)) >> (s + EMSU_SR_BITS);
+        } else {
+            d = shl_sat(d, -(s + EMSU_SR_BITS), EMSU_DMU_SAT);
+        }
+#else
+        (void)db;
+        s += EMSU_SR_BITS;
+        if (s >= 31) {
+            d = 0;
+        } else if (s >= 0) {
+            d = round_even32(d, s);
+        } else {
+            d = shl_sat(d, -s, EMSU_DMU_SAT);
+        }
+#endif
+        if (EMSU_OUTSIDE(d, tc->bound)) {
+            d = d > 0 ? tc->bound : -tc->bound;
+            flags |= EMSU_F_STEP;
+        }
+        m += d;
+        if (EMSU_OUTSIDE(m, L->mu_lim)) {
+            m = m > 0 ? L->mu_lim : -L->mu_lim;
+            flags |= EMSU_F_MU;
+        }
+        mu[j] = (int16_t)m;
+        /* sigma code: equation (2), u = (k/ln2) dsigma/sigma at frac U */
+        eps = EMSU_EPS(da);
+        ge = (g * eps + (1 << (EMSU_GE_SHIFT - 1))) >> EMSU_GE_SHIFT;
+        x = ge * tc->sigl13;
+        s = tc->ssh - tau;
+        if (s >= 0) {
+            u = tc->pk - (x >> (L->ssh_max - L->tau_min > 31 && s > 31 ? 31 : s));
+        } else {
+            u = tc->pk - shl_sat(x, -s, EMSU_XSAT);
+        }
+        if (EMSU_OUTSIDE(u, EMSU_UMAX)) {
+            u = u > 0 ? EMSU_UMAX : -EMSU_UMAX;
+            flags |= EMSU_F_SSTEP;
+        }
+        tt = (u + (1 << (EMSU_LP_A - 1))) >> EMSU_LP_A;
+        u = ((tt * tt * EMSU_LP_Q) >> EMSU_LP_SH) - u; /* -(u - u^2 ln2/(2k)) */
+#if EMSU_STOCHASTIC
+        c += ((u >> (EMSU_U_FRAC - EMSU_SR_BITS)) + (int32_t)(da & EMSU_SR_MASK)) >> EMSU_SR_BITS;
+#else
+        c += round_even32(u, EMSU_U_FRAC);
+#endif
+        if ((uint32_t)(c - EMSU_CODE_MIN) > (uint32_t)(EMSU_CODE_MAX - EMSU_CODE_MIN)) {
+            c = c < EMSU_CODE_MIN ? EMSU_CODE_MIN : EMSU_CODE_MAX;
+            flags |= EMSU_F_CODE;
+        }
+        code[j] = (uint8_t)c;
     }
+    *ctr_a = ca;
+    *ctr_b = cb;
     if (back != NULL) {
         *back = bk;
     }

@@ -9,20 +9,6 @@
 #ifndef EMSU_INFERENCE_ONLY
 EMSU_ASSERT_SIZE(emsu_log2_frac_check, EMSU_LOG2_SEG_BITS + EMSU_ENTROPY_FRAC <= 31);
 
-static int bitlen32(uint32_t v) /* kernels._bitlen of a 32-bit value */
-{
-#if defined(__GNUC__) || defined(__clang__)
-    return v == 0 ? 0 : 32 - __builtin_clz(v);
-#else
-    int n = 0;
-    while (v != 0) {
-        n++;
-        v >>= 1;
-    }
-    return n;
-#endif
-}
-
 static int32_t log2_q16(uint32_t x) /* entropy.log2_q: 1 <= x < 2**31 */
 {
     int e = bitlen32(x) - 1;
