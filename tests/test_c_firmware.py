@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import subprocess
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -184,6 +186,8 @@ def test_c_backend_gives_identical_state_bytes(kw):
     a = FixedMESULearner(LAYERS, seed=21, **kw)
     b = FixedMESULearner(LAYERS, seed=21, backend="c", **kw)
     assert b._c is not None
+    if _has_avx2(b._c.flags[:-1] + ("-march=native",)):  # then these updates run the host vector loops
+        assert b._c.flags[-1] == "-march=native"
     for i in range(300):
         a.learn_one(X[i], y[i])
         b.learn_one(X[i], y[i])
@@ -208,6 +212,44 @@ def test_c_backend_gives_identical_state_bytes(kw):
         assert ua.mi.max() > 0
     with pytest.raises(ValueError, match="33"):
         b.uncertainty_int_q(Xq, 33)
+
+
+def _has_avx2(flags: tuple[str, ...]) -> bool:
+    """Whether CC with these flags targets AVX2 (the host vector loops' condition) and this CPU runs it."""
+    out = subprocess.run([CC, *flags, "-dM", "-E", "-x", "c", os.devnull], capture_output=True, text=True)
+    cpu = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    return out.returncode == 0 and "__AVX2__" in out.stdout and " avx2" in cpu
+
+
+@needs_cc
+@pytest.mark.parametrize(
+    "layers, kw",
+    [((16, 12, 4), {"bias": False}), ((11, 13, 5, 3), {"bias": True}), ((9, 10, 3), {"rounding": "nearest"})],
+)
+def test_host_vector_loops_equal_the_portable_build(layers, kw):
+    """The host library's vector loops (-march=native / -mavx2 builds, AVX2) and its portable build (the device
+    loops) give the same state bytes after every kind of update: odd widths (a row's padded tail), biases,
+    saturating inputs, both roundings."""
+    from edge_mesu.fixed.cbackend import HOST_FLAGS, NATIVE_FLAGS, CKernels
+
+    X, y = _stream(400, layers[0], layers[-1], seed=8)
+    X[::5] *= 4.0  # saturating inputs
+    builds = [HOST_FLAGS] + [HOST_FLAGS + f for f in (("-mavx2",), NATIVE_FLAGS) if _has_avx2(HOST_FLAGS + f)]
+    if len(builds) == 1:
+        pytest.skip("no AVX2 build possible here: only the portable loops exist")
+    ref = FixedMESULearner(layers, N=300, seed=5, **kw)
+    learners = [FixedMESULearner(layers, N=300, seed=5, backend="c", **kw) for _ in builds]
+    for m, flags in zip(learners, builds):
+        m._c = CKernels(m, flags=flags)
+    for start in range(0, 400, 100):
+        ref.learn_many(X[start : start + 100], y[start : start + 100])
+        for m in learners:
+            m.learn_many(X[start : start + 100], y[start : start + 100])
+            assert m.to_bytes() == ref.to_bytes(), (m._c.flags, start)
+    assert ref.counters.total() > 0
+    Xq = ref.plan.input_fmt.quantize(X[:20])
+    u = [m.uncertainty_int_q(Xq, 4) for m in [ref, *learners]]
+    assert all(np.array_equal(v.mi, u[0].mi) and np.array_equal(v.mean_q15, u[0].mean_q15) for v in u)
 
 
 @needs_cc

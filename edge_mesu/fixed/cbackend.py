@@ -2,14 +2,17 @@
 
 :func:`build_library` compiles the sources of :func:`edge_mesu.fixed.cgen.generate_c` into a shared
 library cached under ``$EDGE_MESU_CACHE`` (default ``~/.cache/edge-mesu``), keyed by a hash of the sources,
-the compiler and the flags; a second build of the same network is a file lookup. :class:`CKernels` runs
-learn_one / predict on a learner's own μ and σ-code arrays in place (zero copy), so the Python learner and
-the C library share one state. The integer results are those of the numpy path, bit for bit.
+the compiler and the flags; a second build of the same network is a file lookup. The host library is built
+with ``-march=native`` where the compiler accepts it (with AVX2 the per-parameter loops of the generated C
+take their vector form, ``csrc/template_core.c``), else with :data:`HOST_FLAGS` alone: the same integers.
+:class:`CKernels` runs learn_one / predict on a learner's own μ and σ-code arrays in place (zero copy), so the
+Python learner and the C library share one state. The integer results are those of the numpy path, bit for bit.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import logging
 import os
@@ -27,6 +30,7 @@ from .cgen import COUNTER_NAMES, CSource, generate_c, host_glue
 __all__ = [
     "CompilerNotFoundError",
     "HOST_FLAGS",
+    "NATIVE_FLAGS",
     "STRICT_FLAGS",
     "CKernels",
     "build_library",
@@ -39,6 +43,7 @@ log = logging.getLogger(__name__)
 
 STRICT_FLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-O2")  # what the tests compile with
 HOST_FLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-O3")  # the host backend (same source, faster)
+NATIVE_FLAGS = ("-march=native",)  # added to HOST_FLAGS when the compiler takes them (the portable build otherwise)
 _LIB_NAME = "emsu_host"
 
 
@@ -71,6 +76,23 @@ def _compiler_id(cc: str) -> str:
         return cc
 
 
+@functools.lru_cache(maxsize=8)
+def _native_id(cc: str) -> str:
+    """What ``-march=native`` means to ``cc`` on this machine (its expanded target options), so a cached
+    native build is never reused on another CPU."""
+    try:
+        out = subprocess.run(
+            [cc, *NATIVE_FLAGS, "-###", "-E", "-x", "c", os.devnull],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return out.stderr
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def build_library(src: CSource, flags: tuple[str, ...] = HOST_FLAGS, compiler: str | None = None) -> Path:
     """Compile ``src`` to a shared library (cached by a hash of sources, compiler and flags); its path.
 
@@ -81,7 +103,8 @@ def build_library(src: CSource, flags: tuple[str, ...] = HOST_FLAGS, compiler: s
     if cc is None:
         raise CompilerNotFoundError("no C compiler found (set $CC, or install gcc / clang)")
     h = hashlib.sha256()
-    for key in (_compiler_id(cc), platform.machine(), " ".join(flags), *sorted(src.files)):
+    native = _native_id(cc) if any(f in NATIVE_FLAGS for f in flags) else ""
+    for key in (_compiler_id(cc), platform.machine(), " ".join(flags), native, *sorted(src.files)):
         h.update(key.encode() + b"\0")
     for name in sorted(src.files):
         h.update(src.files[name].encode() + b"\0")
@@ -141,14 +164,24 @@ class CKernels:
     Parameters
     ----------
     learner : a :class:`~edge_mesu.fixed.FixedMESULearner` (its configuration selects the library).
-    flags : compiler flags (default :data:`HOST_FLAGS`).
+    flags : compiler flags (default: :data:`HOST_FLAGS` + :data:`NATIVE_FLAGS`, or :data:`HOST_FLAGS` alone
+        when the compiler refuses ``-march=native``).
     """
 
-    def __init__(self, learner: Any, flags: tuple[str, ...] = HOST_FLAGS) -> None:
-        src = generate_c(learner, name=_LIB_NAME, with_state=False)
+    def __init__(self, learner: Any, flags: tuple[str, ...] | None = None) -> None:
+        src = generate_c(learner, name=_LIB_NAME, with_state=False, host_vector=True)
         glue_name, glue = host_glue(_LIB_NAME)
         src = CSource(src.name, {**src.files, glue_name: glue}, src.macros)
-        self.path = build_library(src, flags)
+        self.flags = flags if flags is not None else HOST_FLAGS + NATIVE_FLAGS
+        try:
+            self.path = build_library(src, self.flags)
+        except RuntimeError as exc:
+            if flags is not None:
+                raise
+            # e.g. a compiler without -march=native: the portable build
+            log.info("host build without %s (%s)", " ".join(NATIVE_FLAGS), str(exc).splitlines()[0])
+            self.flags = HOST_FLAGS
+            self.path = build_library(src, self.flags)
         self._lib = ctypes.CDLL(str(self.path))
         self._fn = _bind(self._lib, _LIB_NAME)
         self.macros = src.macros

@@ -36,6 +36,26 @@ typedef struct {
     const emsu_code_t *tab; /* per stored code */
 } emsu_layer_t;
 
+/* Host vector loops. A device core runs one parameter at a time, and the loops below are shaped for it (few live
+ * registers, a branch per rare case: branches are cheap on a Cortex-M). The host backend's generated header
+ * defines EMSU_HOST_VECTOR; compiled for a core with AVX2 (cbackend's -march=native) the per-parameter loops of
+ * dense_sampled and update_row then take a branch-free form gcc -O3 vectorises, 8 int32 lanes: the row copied
+ * to int32 arrays zero-padded to whole vectors (a uint8 or int16 operand would make gcc take 32 lanes at once),
+ * every case of a variable shift computed with its shift clamped into range and selected, table lookups
+ * (gathers) from int32 structure-of-arrays copies of the Gaussian and per-code tables, the Weyl counter as
+ * base + (j + 1) * GAMMA, flags as an OR reduction. The same integers: the sample, the hash, g16, the prior
+ * pull, ge and the code step are the helpers both loops use; only the shift cases and clamps are written twice
+ * (branches there, selects here). Without AVX2 the host build runs the device loops (the portable fallback);
+ * a device build compiles to the same instructions as before the host loops existed. */
+#if defined(EMSU_HOST_VECTOR) && defined(__AVX2__)
+#define EMSU_VLOOPS 1
+typedef struct { /* emsu_code_t by field, int32, 256 codes (the rows beyond the table are 0) */
+    int32_t pk[256], bound[256], sig16[256], var14[256], sigl13[256], mu_p[256], ssh[256];
+} emsu_vtab_t;
+#else
+#define EMSU_VLOOPS 0
+#endif
+
 #include "emsu_model.h"
 
 /* The per-layer kernels are inlined once per layer with a constant descriptor, so every per-layer shift
@@ -291,8 +311,29 @@ static uint32_t step_key(uint64_t seed, uint64_t step, uint32_t stream)
 
 /* kernels.sample_weights: w = mu + round_half_up(sig16[c] * eps, sample_shift); |sig16 eps| < 2**29 and
  * |mu| <= mu_lim, so w fits int16 without saturation */
-#define EMSU_SAMPLE(L, m, tabc, eps) ((m) + (((tabc)->sig16 * (eps) + (1 << ((L)->sample_shift - 1))) >> (L)->sample_shift))
+#define EMSU_SAMPLE(L, m, sig, eps) ((m) + (((sig) * (eps) + (1 << ((L)->sample_shift - 1))) >> (L)->sample_shift))
+#if EMSU_VLOOPS
+#define EMSU_EPS(draw) (emsu_gauss32[(draw) >> EMSU_EPS_SHIFT]) /* the same table, int32 (a vector gather) */
+#define EMSU_VTAB(L) (&emsu_vtab[(L) - emsu_layers])           /* the layer's emsu_vtab_t */
+#else
 #define EMSU_EPS(draw) ((int32_t)emsu_gauss[(draw) >> EMSU_EPS_SHIFT])
+#endif
+
+#if EMSU_VLOOPS
+#define EMSU_VL 8u /* lanes of the host vector loops; a row runs on int32 copies padded to whole vectors */
+#define EMSU_VROW ((EMSU_MAX_WIDTH + EMSU_VL - 1u) & ~(EMSU_VL - 1u))
+
+EMSU_INLINE void vsample(const emsu_layer_t *L, const int32_t *restrict mu, const int32_t *restrict code, int32_t ai,
+                         uint32_t ctr, int32_t *restrict out, uint32_t nj)
+{ /* out = ai * (dense_sampled's weight samples) of one row, j < nj (a multiple of EMSU_VL) */
+    const emsu_vtab_t *vt = EMSU_VTAB(L);
+    uint32_t j;
+    nj &= ~(EMSU_VL - 1u);
+    for (j = 0; j < nj; j++) {
+        out[j] = ai * EMSU_SAMPLE(L, mu[j], vt->sig16[code[j]], EMSU_EPS(hash32(ctr + (j + 1) * EMSU_GAMMA)));
+    }
+}
+#endif
 
 EMSU_INLINE void dense_sampled(const emsu_layer_t *L, emsu_state_t *st, uint32_t key, const int16_t *a,
                                int64_t *acc, int32_t *acc32, int32_t *z)
@@ -312,16 +353,32 @@ EMSU_INLINE void dense_sampled(const emsu_layer_t *L, emsu_state_t *st, uint32_t
             continue;
         }
         EMSU_ROW_BEGIN(ai)
+#if EMSU_VLOOPS
+        { /* the row as int32, zero-padded to whole vectors (EMSU_VROW) */
+            int32_t vm[EMSU_VROW], vc[EMSU_VROW], va[EMSU_VROW];
+            uint32_t fo = L->fan_out, nj = (fo + EMSU_VL - 1u) & ~(EMSU_VL - 1u);
+            for (j = 0; j < nj; j++) {
+                vm[j] = j < fo ? mu[j] : 0;
+                vc[j] = j < fo ? code[j] : 0;
+            }
+            vsample(L, vm, vc, ai, ctr, va, nj);
+            for (j = 0; j < fo; j++) {
+                acc32[j] += va[j];
+            }
+            ctr += fo * EMSU_GAMMA;
+        }
+#else
         for (j = 0; j < L->fan_out; j++) {
             ctr += EMSU_GAMMA;
-            acc32[j] += ai * EMSU_SAMPLE(L, mu[j], &L->tab[code[j]], EMSU_EPS(hash32(ctr)));
+            acc32[j] += ai * EMSU_SAMPLE(L, mu[j], L->tab[code[j]].sig16, EMSU_EPS(hash32(ctr)));
         }
+#endif
     }
     for (j = 0; j < L->fan_out; j++) {
         int64_t v = acc[j] + acc32[j];
         if (EMSU_BIAS) {
             ctr += EMSU_GAMMA;
-            v += shl64(EMSU_SAMPLE(L, mu[j], &L->tab[code[j]], EMSU_EPS(hash32(ctr))), L->in_frac);
+            v += shl64(EMSU_SAMPLE(L, mu[j], L->tab[code[j]].sig16, EMSU_EPS(hash32(ctr))), L->in_frac);
         }
         z[j] = finish_acc(v, st->counters);
     }
@@ -368,6 +425,91 @@ static void count_flags(uint32_t flags, uint32_t *cnt) /* rule.count_rows: one c
     }
 }
 
+/* The steps both loops of update_row share (rule.mesu_step_int): g16, the prior pull, ge and the code step */
+#define EMSU_G(ai, d16, half, t) (((ai) * (d16) + (half)) >> (t))
+#define EMSU_PULL(L, m, pmant, ps) ((((L)->mu_prior_q - (m)) * (pmant) + (1 << ((ps) - 1))) >> (ps))
+#define EMSU_GE(g, eps) (((g) * (eps) + (1 << (EMSU_GE_SHIFT - 1))) >> EMSU_GE_SHIFT)
+
+EMSU_INLINE int32_t code_step(int32_t u, uint32_t da) /* -(u - u^2 ln2/(2k)) rounded: the code's move */
+{
+    int32_t tt = (u + (1 << (EMSU_LP_A - 1))) >> EMSU_LP_A;
+    u = ((tt * tt * EMSU_LP_Q) >> EMSU_LP_SH) - u;
+#if EMSU_STOCHASTIC
+    return ((u >> (EMSU_U_FRAC - EMSU_SR_BITS)) + (int32_t)(da & EMSU_SR_MASK)) >> EMSU_SR_BITS;
+#else
+    (void)da;
+    return round_even32(u, EMSU_U_FRAC);
+#endif
+}
+
+#if EMSU_VLOOPS
+EMSU_INLINE int32_t vsel(int cond, int32_t a, int32_t b) /* cond ? a : b as bit operations: gcc's if-conversion
+                                                         * refuses a merge of more than 4 values */
+{
+    return b ^ ((a ^ b) & -(int32_t)(cond != 0));
+}
+
+/* update_row's parameters j < nj of one row (nj a multiple of EMSU_VL; the flags of j < live only), branch-free
+ * for gcc's vectoriser; *bk += the back sum if back. Returns the row's flags. */
+EMSU_INLINE uint32_t vupdate(const emsu_layer_t *L, int32_t *restrict mu, int32_t *restrict code,
+                             const int32_t *restrict d16, uint32_t nj,
+                             uint32_t live, uint32_t ca, uint32_t cb, int32_t ai, int t, int32_t half, int tau,
+                             int32_t pmant, int ps, int back, int32_t *bk)
+{
+    const emsu_vtab_t *vt = EMSU_VTAB(L);
+    uint32_t j, flags = 0;
+    int32_t sum = 0;
+    nj &= ~(EMSU_VL - 1u);
+    for (j = 0; j < nj; j++) {
+        uint32_t da = hash32(ca + (j + 1) * EMSU_GAMMA), db = hash32(cb + (j + 1) * EMSU_GAMMA);
+        int32_t eps = EMSU_EPS(da), m = mu[j], c = code[j], g, d, x, u, b, s, n;
+        uint32_t f; /* this parameter's flags (one OR reduction over the row) */
+        x = vt->sig16[c]; /* not under the if: a load that might trap blocks if-conversion */
+        if (back) {
+            sum += EMSU_SAMPLE(L, m, x, eps) * d16[j];
+        }
+        g = EMSU_G(ai, d16[j], half, t);
+        d = (EMSU_PULL(L, m, pmant, ps) - g) * vt->var14[c];
+        s = vt->mu_p[c] - tau;
+#if EMSU_STOCHASTIC /* the three cases of the device loop, each with its shift clamped into range, selected */
+        {
+            int32_t r = (int32_t)(db & EMSU_SR_MASK), sr = s < 0 ? 0 : s > 31 ? 31 : s;
+            int32_t d1 = ((d >> sr) + r) >> EMSU_SR_BITS;
+            n = s >= 0 ? 0 : s < -EMSU_SR_BITS ? EMSU_SR_BITS : -s;
+            r = (d + (r >> n)) >> (EMSU_SR_BITS - n);
+            n = s < -EMSU_SR_BITS ? -(s + EMSU_SR_BITS) : 0;
+            d = vsel(s >= 0, d1, s >= -EMSU_SR_BITS ? r : shl_sat(d, n, EMSU_DMU_SAT));
+        }
+#else
+        (void)db;
+        s += EMSU_SR_BITS;
+        n = s < 1 ? 1 : s > 30 ? 30 : s;
+        x = (d + ((1 << (n - 1)) - 1) + ((d >> n) & 1)) >> n; /* round_even32 for 1 <= s <= 30 */
+        d = vsel(s > 0, s >= 31 ? 0 : x, s == 0 ? d : shl_sat(d, s < 0 ? -s : 0, EMSU_DMU_SAT));
+#endif
+        b = vt->bound[c];
+        f = EMSU_OUTSIDE(d, b) ? EMSU_F_STEP : 0u;
+        d = EMSU_OUTSIDE(d, b) ? (d > 0 ? b : -b) : d;
+        m += d;
+        f |= EMSU_OUTSIDE(m, L->mu_lim) ? EMSU_F_MU : 0u;
+        m = EMSU_OUTSIDE(m, L->mu_lim) ? (m > 0 ? L->mu_lim : -L->mu_lim) : m;
+        mu[j] = m;
+        x = EMSU_GE(g, eps) * vt->sigl13[c];
+        s = vt->ssh[c] - tau;
+        u = vt->pk[c] - vsel(s >= 0, x >> (s > 31 ? 31 : s), shl_sat(x, s < 0 ? -s : 0, EMSU_XSAT));
+        f |= EMSU_OUTSIDE(u, EMSU_UMAX) ? EMSU_F_SSTEP : 0u;
+        u = EMSU_OUTSIDE(u, EMSU_UMAX) ? (u > 0 ? EMSU_UMAX : -EMSU_UMAX) : u;
+        c += code_step(u, da);
+        f |= (uint32_t)(c - EMSU_CODE_MIN) > (uint32_t)(EMSU_CODE_MAX - EMSU_CODE_MIN) ? EMSU_F_CODE : 0u;
+        flags |= j < live ? f : 0u; /* padding lanes of a row's tail: no flags */
+        c = c < EMSU_CODE_MIN ? EMSU_CODE_MIN : c > EMSU_CODE_MAX ? EMSU_CODE_MAX : c;
+        code[j] = c;
+    }
+    *bk += sum;
+    return flags;
+}
+#endif
+
 EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, uint32_t *ctr_a, uint32_t *ctr_b,
                             int32_t ai, const int32_t *d16, int e, uint32_t dmax, int32_t *back, uint32_t *cnt)
 { /* one row: regenerate eps, *back = sum_j w_j d16_j with the old w (if back), then rule.mesu_step_int per
@@ -388,9 +530,28 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
         pmant = 0;
         ps = 1;
     }
+#if EMSU_VLOOPS
+    { /* the row as int32, zero-padded to whole vectors (EMSU_VROW) */
+        int32_t vm[EMSU_VROW], vc[EMSU_VROW], vd[EMSU_VROW];
+        uint32_t fo = L->fan_out, nj = (fo + EMSU_VL - 1u) & ~(EMSU_VL - 1u);
+        (void)tab;
+        for (j = 0; j < nj; j++) {
+            vm[j] = j < fo ? mu[j] : 0;
+            vc[j] = j < fo ? code[j] : 0;
+            vd[j] = j < fo ? d16[j] : 0;
+        }
+        flags = vupdate(L, vm, vc, vd, nj, fo, ca, cb, ai, t, half, tau, pmant, ps, back != NULL, &bk);
+        for (j = 0; j < fo; j++) {
+            mu[j] = (int16_t)vm[j];
+            code[j] = (uint8_t)vc[j];
+        }
+        ca += fo * EMSU_GAMMA;
+        cb += fo * EMSU_GAMMA;
+    }
+#else
     for (j = 0; j < L->fan_out; j++) {
         uint32_t da, db;
-        int32_t eps, m = mu[j], c = code[j], g, d, ge, x, u, tt;
+        int32_t eps, m = mu[j], c = code[j], g, d, ge, x, u;
         const emsu_code_t *tc = &tab[c];
         int s;
         ca += EMSU_GAMMA;
@@ -398,11 +559,11 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
         da = hash32(ca);
         db = hash32(cb);
         if (back != NULL) {
-            bk += EMSU_SAMPLE(L, m, tc, EMSU_EPS(da)) * d16[j];
+            bk += EMSU_SAMPLE(L, m, tc->sig16, EMSU_EPS(da)) * d16[j];
         }
-        g = (ai * d16[j] + half) >> t;
+        g = EMSU_G(ai, d16[j], half, t);
         /* mu: equation (1); |prior - g| <= 2**16 (tau >= tau_min), times var14 <= 2**14 */
-        d = ((L->mu_prior_q - m) * pmant + (1 << (ps - 1))) >> ps;
+        d = EMSU_PULL(L, m, pmant, ps); /* two statements: one expression costs the M0+ 0.4 % (registers) */
         d = (d - g) * tc->var14;
         s = tc->mu_p - tau; /* mu_sh - tau - SR_BITS */
 #if EMSU_STOCHASTIC     /* rule.round_shift32 */
@@ -439,7 +600,7 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
         mu[j] = (int16_t)m;
         /* sigma code: equation (2), u = (k/ln2) dsigma/sigma at frac U */
         eps = EMSU_EPS(da);
-        ge = (g * eps + (1 << (EMSU_GE_SHIFT - 1))) >> EMSU_GE_SHIFT;
+        ge = EMSU_GE(g, eps);
         x = ge * tc->sigl13;
         s = tc->ssh - tau;
         if (s >= 0) {
@@ -451,19 +612,14 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
             u = u > 0 ? EMSU_UMAX : -EMSU_UMAX;
             flags |= EMSU_F_SSTEP;
         }
-        tt = (u + (1 << (EMSU_LP_A - 1))) >> EMSU_LP_A;
-        u = ((tt * tt * EMSU_LP_Q) >> EMSU_LP_SH) - u; /* -(u - u^2 ln2/(2k)) */
-#if EMSU_STOCHASTIC
-        c += ((u >> (EMSU_U_FRAC - EMSU_SR_BITS)) + (int32_t)(da & EMSU_SR_MASK)) >> EMSU_SR_BITS;
-#else
-        c += round_even32(u, EMSU_U_FRAC);
-#endif
+        c += code_step(u, da);
         if ((uint32_t)(c - EMSU_CODE_MIN) > (uint32_t)(EMSU_CODE_MAX - EMSU_CODE_MIN)) {
             c = c < EMSU_CODE_MIN ? EMSU_CODE_MIN : EMSU_CODE_MAX;
             flags |= EMSU_F_CODE;
         }
         code[j] = (uint8_t)c;
     }
+#endif
     *ctr_a = ca;
     *ctr_b = cb;
     if (back != NULL) {
