@@ -1,6 +1,7 @@
 """σ and |μ| statistics of a learner after each permuted-MNIST task: does the fixed learner's σ follow the float one?
 
-Prints, per task and weight matrix, the mean, 10th and 90th percentile of log2 σ and the mean |μ|. Used to
+Prints, per task and weight matrix, the mean, 10th and 90th percentile of log2 σ, the mean |μ| and the share of σ
+at or beyond the default fixed learner's σ window (its floor and top: 4 octaves at 64 codes per octave). Used to
 compare state format 2 with format 1 and the float learner (docs/results.md, "State format 2"), and the float
 learner's two samplings (``float-lrt``: docs/results.md, "Local reparameterisation").
 
@@ -39,13 +40,19 @@ def main(argv: list[str] | None = None) -> int:
         m = MESULearner((784, 50, 10), bias=False, seed=0, sampling="lrt" if args.kind == "float-lrt" else "weights")
     else:
         m = FixedMESULearner((784, 50, 10), bias=False, seed=0, backend="c")
+    # the default fixed learner's σ window of each layer: what share of σ sits at (fixed) or beyond (float) it
+    plan = FixedMESULearner((784, 50, 10), bias=False, seed=0).plan
+    windows = [(plan.sigma_of_code(plan.code_max, l), plan.sigma_of_code(plan.code_min, l)) for l in range(2)]
     for t in range(args.tasks):
         m.learn_many(X[:, perms[t]], y)
-        for name, (mu, sigma) in m.params().items():
+        for l, (name, (mu, sigma)) in enumerate(m.params().items()):
             ls = np.log2(sigma)
+            lo, hi = windows[l]
             print(
                 f"{args.kind} task {t + 1} {name}: log2 sigma mean {ls.mean():.3f} p10 {np.percentile(ls, 10):.3f} "
-                f"p90 {np.percentile(ls, 90):.3f}; mean |mu| {np.abs(mu).mean():.4f}",
+                f"p90 {np.percentile(ls, 90):.3f}; mean |mu| {np.abs(mu).mean():.4f}; "
+                f"share <= window floor {lo:.5f}: {np.mean(sigma <= lo * 1.0001):.4f}, "
+                f">= window top {hi:.4f}: {np.mean(sigma >= hi * 0.9999):.4f}",
                 flush=True,
             )
     return 0
