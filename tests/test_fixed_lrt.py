@@ -226,3 +226,22 @@ def test_lrt_learns_finitely_on_heavy_tailed_inputs(kind: str, bias: bool) -> No
         assert np.isfinite(p).all() and np.allclose(p.sum(axis=1), 1.0)
         if kind == "zeros" and not bias:  # nothing to learn from: only the prior moves the state
             assert m.counters.total() == 0
+
+
+def test_a_fleet_of_lrt_learners_steps_each_device_as_its_own_learner() -> None:
+    """The step is written once over a device axis: a Fleet of an LRT template equals D separate learners."""
+    from edge_mesu.fleet.batched import Fleet, solo_learner
+
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(3, 12, 5)), rng.integers(0, 3, (3, 12))
+    template = FixedMESULearner((5, 6, 3), sampling="lrt", bias=True, seed=0, N=800.0, sigma_init=0.2)
+    fleet = Fleet(template, seeds=[11, 12, 13])
+    for t in range(12):
+        fleet.learn(X[:, t], y[:, t])
+    for d, seed in enumerate([11, 12, 13]):
+        one = solo_learner(template, seed)
+        assert one.sampling == "lrt"
+        for t in range(12):
+            one.learn_one(X[d, t], y[d, t])
+        np.testing.assert_array_equal(fleet.state.mu[d], one.flat_state()[0])
+        np.testing.assert_array_equal(fleet.state.code[d], one.flat_state()[1])
