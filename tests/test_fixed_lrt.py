@@ -78,7 +78,7 @@ def test_isqrt_round_is_the_nearest_integer_root() -> None:
 )
 def test_integer_lrt_gradient_matches_the_float_lrt_gradient(layers, bias, rows, scale) -> None:
     """Same ε, dequantised state: every ∂C/∂μ and ∂C/∂σ within 1 % of the largest of its kind (measured up to
-    0.45 %: the int8 input, Q7.8 activations, Q15 softmax and 15-bit mantissas), on 4 seeds; a batch of 3 rows
+    0.49 %: the int8 input, Q7.8 activations, Q15 softmax and 15-bit mantissas), on 4 seeds; a batch of 3 rows
     and a 3-layer net included."""
     for seed in range(4):
         m = _learner(layers, bias=bias, seed=seed)
