@@ -5,7 +5,7 @@ benchmarks and the sweeps all turn names into learners here.
 
 - :data:`LEARNERS` — the class of each kind a state file can name (``"MESULearner"``, ...).
 - :data:`VARIANTS` — short names (``mesu``, ``mesu10``, ``mesu-lrt``, ``fixed``, ``fixed-nearest``,
-  ``fixed-c``, ``sgd``): a kind plus the constructor options that make the variant.
+  ``fixed-c``, ``fixed-lrt``, ``sgd``): a kind plus the constructor options that make the variant.
 
 Example
 -------
@@ -49,6 +49,9 @@ VARIANTS: dict[str, Variant] = {
         "FixedMESULearner", {"rounding": "nearest"}, "fixed-point MESU with round-to-nearest updates (ablation)"
     ),
     "fixed-c": Variant("FixedMESULearner", {"backend": "c"}, "fixed-point MESU in the generated C (same results)"),
+    "fixed-lrt": Variant(
+        "FixedMESULearner", {"sampling": "lrt"}, "fixed-point MESU, local reparameterisation (numpy backend)"
+    ),
     "sgd": Variant("SGDLearner", {}, "plain SGD (the forgetting baseline)"),
 }
 

@@ -45,7 +45,7 @@ def _add_bench(sub: Any) -> None:
     p.add_argument(
         "--learners",
         default="mesu,sgd",
-        help="comma list of mesu, mesu10, mesu-lrt, fixed, fixed-nearest, fixed-c, sgd",
+        help="comma list of mesu, mesu10, mesu-lrt, fixed, fixed-nearest, fixed-c, fixed-lrt, sgd",
     )
     p.add_argument("--samples-per-task", type=int, default=None, help="training images per task (default: all 60,000)")
     p.add_argument(

@@ -52,13 +52,14 @@ def _bitlen(x: np.ndarray) -> np.ndarray:
     return np.frexp(np.asarray(x, dtype=np.float64))[1].astype(np.int64)
 
 
-def normalize_delta(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(δ16, e): δ16 = round_half_up(δ / 2**e) with the smallest e >= 0 such that Σ_j |δ16_j| <= 2**16 − 1,
+def normalize_delta(d: np.ndarray, bits: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """(δ16, e): δ16 = round_half_up(δ / 2**e) with the smallest e >= 0 such that Σ_j |δ16_j| <= 2**bits − 1,
     per row of ``d`` (..., J); e has shape (..., 1). A block exponent: W·δ16 and a·δ16 stay in int32."""
-    e = np.maximum(_bitlen(np.abs(d).sum(axis=-1, keepdims=True)) - 16, 0)
+    limit = (1 << bits) - 1
+    e = np.maximum(_bitlen(np.abs(d).sum(axis=-1, keepdims=True)) - bits, 0)
     while True:
         d16 = (d + (np.left_shift(1, e) >> 1)) >> e
-        over = np.abs(d16).sum(axis=-1, keepdims=True) > DELTA_L1_MAX
+        over = np.abs(d16).sum(axis=-1, keepdims=True) > limit
         if not over.any():
             return d16, e
         e = e + over

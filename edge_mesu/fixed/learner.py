@@ -18,7 +18,7 @@ import numpy as np
 from .._validation import check_positive_int, check_X, check_x, check_X_q, check_y
 from ..interface import Arithmetic, FixedNetwork, NetworkDescription, read_only
 from ..learner_base import BaseLearner
-from ..mesu import check_layers, check_options, paper_init
+from ..mesu import SAMPLINGS, check_layers, check_options, paper_init
 from ..mesu_rule import MESUConfig
 from ..presets import DEFAULT, DEFAULT_PRESET, given, resolve
 from ..statefile import StateFormatWarning
@@ -53,6 +53,11 @@ class FixedMESULearner(BaseLearner):
         as in :class:`edge_mesu.MESULearner` (the same presets and defaults, :mod:`edge_mesu.presets`);
         ``sigma_min`` maps to the largest σ code (a floor below the σ window's bottom changes nothing);
         ``sigma_grad="centered"`` subtracts the integer gradient at the mean weights before multiplying by ε.
+    sampling : ``"weights"`` (default: one ε per parameter, w = μ + σ·ε) or ``"lrt"`` (local
+        reparameterisation: each layer's pre-activation is sampled, one ε per output, in integers as
+        :mod:`edge_mesu.fixed.lrt`); as in :class:`edge_mesu.MESULearner`, only the learning step changes
+        (prediction and uncertainty keep weight samples). ``"lrt"`` runs on the numpy backend only and
+        takes ``sigma_grad="reparam"``.
     sigma_max : σ of code 0 (the top of each layer's σ window), one value or one per layer (default:
         min(2 · the layer's initial σ, max(σ_prior, initial σ)); must be < 2).
     formats : a whole :class:`~edge_mesu.fixed.formats.FixedFormats` (its defaults are the defaults of the
@@ -104,6 +109,7 @@ class FixedMESULearner(BaseLearner):
         rounding: str = DEFAULT,
         backend: str = "numpy",
         sigma_grad: str = DEFAULT,
+        sampling: str = "weights",
     ) -> None:
         self.layers = check_layers(layers)
         tops_arg = sigma_max if isinstance(sigma_max, (list, tuple)) else None  # per-layer σ windows
@@ -135,6 +141,13 @@ class FixedMESULearner(BaseLearner):
         self.predict_samples = options.predict_samples
         self.bias = bool(options.bias)
         self.sigma_grad: str = options.sigma_grad
+        if sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+        if sampling == "lrt" and self.sigma_grad != "reparam":
+            raise ValueError(f"sampling='lrt' takes sigma_grad='reparam' only, got sigma_grad={self.sigma_grad!r}")
+        if sampling == "lrt" and backend == "c":
+            raise ValueError("backend='c' implements sampling='weights' only (sampling='lrt' runs on backend='numpy')")
+        self.sampling: str = sampling
         fmt = _formats(
             formats,
             given(
@@ -157,7 +170,9 @@ class FixedMESULearner(BaseLearner):
         if backend not in ("numpy", "c"):
             raise ValueError(f"backend must be 'numpy' or 'c', got {backend!r}")
         self._layout = Layout.of(self.layers, self.bias)
-        self._spec = StepSpec(self.plan, self._layout, self.rounding, self.train_samples, self.sigma_grad)
+        self._spec = StepSpec(
+            self.plan, self._layout, self.rounding, self.train_samples, self.sigma_grad, self.sampling
+        )
         rng = np.random.Generator(np.random.PCG64(self.seed))
         mus, sigmas = paper_init(self.layers, self.bias, rng, self.sigma_init)
         self._state = FixedState(
@@ -283,6 +298,7 @@ class FixedMESULearner(BaseLearner):
             "bias": learner.bias,
             "seed": learner.seed,
             "sigma_grad": learner.sigma_grad,
+            "sampling": learner.sampling,
         }
         args.update(overrides)
         obj = cls(**args)
@@ -538,6 +554,7 @@ class FixedMESULearner(BaseLearner):
             "rounding": "nearest" if self.rounding is Rounding.NEAREST_EVEN else "stochastic",
             "sigma_grad": self.sigma_grad,
             "backend": self.backend,
+            **({"sampling": self.sampling} if self.sampling != "weights" else {}),  # old files stay byte-identical
         }
 
     def state_dict(self) -> dict[str, Any]:

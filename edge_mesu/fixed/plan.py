@@ -235,6 +235,9 @@ class FixedPlan:
         kl = k / math.log(2.0)
         sigl, t["sigl_e"] = _mantissa_table(kl * self.lr_sigma * self.c_sigma * self.sigma_max, k, k, SIGL_BITS)
         t["sigl13"] = sigl[code % k]
+        # LRT σ step: (k/ln2)·lr_σ·c_σ·σ(v)² = sq13[v] · 2**(sq_e − 13 − (2v)//k), sq13 <= 2**13
+        sq, t["sq_e"] = _mantissa_table(kl * self.lr_sigma * self.c_sigma * self.sigma_max**2, k, k, SIGL_BITS)
+        t["sq13"] = sq[(2 * code) % k]
         sigma = self.sigma_max * 2.0 ** (-code / k)
         t["pk"] = np.rint(
             kl * self.lr_sigma * self.c_sigma * (1.0 - sigma**2 / self.sigma_prior**2) / self.N * 2.0**U_FRAC
@@ -253,7 +256,18 @@ class FixedPlan:
         if t["lp_sh"] < 0 or t["lp_q"] >= 256:
             raise ValueError(f"σ-step log correction out of range (sigma_per_octave={k})")
         # per layer (indexed by the stored code): sampling, μ-step and σ-step shifts, limits, prior pull
-        for name in ("sig16", "sample_shift", "mu_lim", "mu_sh", "ssh", "prior", "tau_min", "mu_prior_q"):
+        for name in (
+            "sig16",
+            "sample_shift",
+            "mu_lim",
+            "mu_sh",
+            "ssh",
+            "prior",
+            "tau_min",
+            "mu_prior_q",
+            "sq16",
+            "sshq",
+        ):
             t[name] = []
         for l, f in enumerate(self.mu_fmts):
             v = stored + self.offsets[l]
@@ -275,6 +289,11 @@ class FixedPlan:
                     f"(3.7σ spans {noise} of 32767 LSBs); lower sigma_max or mu_frac"
                 )
             t["sig16"].append(sig16)
+            # LRT variance: σ² · 2**(2(F + SS) − 14) < 2**16 (sig16 < 2**15), the same σ of each code as sig16
+            t["sq16"].append(
+                np.rint(self.sigma_of_code(stored, l) ** 2 * 2.0 ** (2 * (f.frac + ss) - 14)).astype(np.int64)
+            )
+            t["sshq"].append(13 + (2 * v) // k - t["sq_e"] - U_FRAC)
             t["sample_shift"].append(shift)
             t["mu_lim"].append(mu_lim)
             t["mu_sh"].append(G - f.frac - t["var_e"] + VAR_BITS + var_shift[v])

@@ -11,6 +11,7 @@ For a parameter with μ (int16, F fractional bits), stored code c and the per-co
              Δμ = SR(q, mu_sh[c] − τ)                                   layer, so |q| <= 2**16 · 2**14
     σ step   ge = round_half_up(g16·ε, 13)                             |ge| < 2**16
              u  = pk[c] − floor(ge · sigl13[c] / 2**(ssh[c] − τ))      (k/ln2)·Δσ/σ in codes at frac 22
+      (LRT)  u  = pk[c] − floor(h16 · sq13[c] / 2**(sshq[c] − τσ))     h16·2**τσ = ∂C/∂σ / σ, |h16| <= 2**15
              Δc = SR(−(u − u²·ln2/(2k)), 22)                           −k·log2(1 + r) to second order
 
 SR is stochastic rounding with SR_BITS = 20 random bits as floor((floor(x / 2**(s − 20)) + rnd) / 2**20)
@@ -55,6 +56,7 @@ class LayerSlice:
 
 
 _FIELDS = ("sig16", "var14", "mu_sh", "bound", "sigl13", "ssh", "pk")
+LRT_FIELDS = ("sq16", "sq13", "sshq")  # gathered only for sampling="lrt" (:mod:`.lrt`)
 
 
 class CodeTables:
@@ -63,6 +65,8 @@ class CodeTables:
     ``sig16`` σ·2**(F + SS) for sampling; ``var14``/``mu_sh`` the μ step's multiplier and shift; ``bound`` the
     |Δμ| bound (zeros without ratio_max); ``sigl13``/``ssh`` the σ step's multiplier and shift; ``pk`` the σ
     prior term. Built by gathering once; :meth:`update` re-gathers only the parameters whose code changed.
+    With ``lrt``, also ``sq16`` (σ² for the sampled pre-activation's variance) and ``sq13``/``sshq`` (the LRT σ
+    step's σ² multiplier and shift).
     """
 
     sig16: np.ndarray
@@ -72,11 +76,15 @@ class CodeTables:
     sigl13: np.ndarray
     ssh: np.ndarray
     pk: np.ndarray
+    sq16: np.ndarray
+    sq13: np.ndarray
+    sshq: np.ndarray
 
-    def __init__(self, plan: FixedPlan, slices: list[LayerSlice], code: np.ndarray) -> None:
+    def __init__(self, plan: FixedPlan, slices: list[LayerSlice], code: np.ndarray, lrt: bool = False) -> None:
         t, k = plan.tables, 1 << plan.sigma_bits
         stored = np.arange(k)
-        rows: dict[str, list[np.ndarray]] = {f: [] for f in _FIELDS}
+        self.fields = _FIELDS + (LRT_FIELDS if lrt else ())
+        rows: dict[str, list[np.ndarray]] = {f: [] for f in self.fields}
         for l in range(len(plan.mu_fmts)):  # (n_layers, 2**bits) tables of stored codes
             v = stored + plan.offsets[l]
             rows["sig16"].append(t["sig16"][l])
@@ -86,6 +94,10 @@ class CodeTables:
             rows["sigl13"].append(t["sigl13"][v])
             rows["ssh"].append(np.asarray(t["ssh"][l], dtype=np.int64))
             rows["pk"].append(t["pk"][v])
+            if lrt:
+                rows["sq16"].append(t["sq16"][l])
+                rows["sq13"].append(t["sq13"][v])
+                rows["sshq"].append(np.asarray(t["sshq"][l], dtype=np.int64))
         self._flat = {name: np.concatenate(r).astype(np.int32) for name, r in rows.items()}
         base = np.empty(code.shape, dtype=np.intp)  # row offset of each parameter's layer
         for sl in slices:
@@ -93,7 +105,7 @@ class CodeTables:
         self._base = base
         self.has_bound = plan.ratio_max is not None
         idx = base + code
-        for name in _FIELDS:
+        for name in self.fields:
             setattr(self, name, self._flat[name][idx])
 
     def update(self, old: np.ndarray, new: np.ndarray) -> None:
@@ -101,7 +113,7 @@ class CodeTables:
         moved = np.flatnonzero(old != new)
         if moved.size:
             idx = self._base.reshape(-1)[moved] + new.reshape(-1)[moved]
-            for name in _FIELDS:
+            for name in self.fields:
                 getattr(self, name).reshape(-1)[moved] = self._flat[name][idx]
 
 
@@ -208,15 +220,18 @@ def mesu_step_int(
     rounding: Rounding,
     counter: SaturationCounter,
     tables: CodeTables | None = None,
+    lrt: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One MESU step on the flat state: returns (new μ int16, new σ code uint8). Inputs are not modified.
 
     Arrays are ``(P,)`` or ``(D, P)`` int64; ``g16`` the gradients (|g16| <= 2**15) with their row exponent
     ``tau`` (per parameter), ``ge`` round_half_up(g16·ε, 13), ``rnd_mu``/``rnd_sig`` uniforms of SR_BITS bits,
-    ``tables`` the :class:`CodeTables` of ``code`` (built here when not given).
+    ``tables`` the :class:`CodeTables` of ``code`` (built here when not given). ``lrt`` = (h16, τσ), local
+    reparameterisation's σ gradient (:mod:`.lrt`): ∂C/∂σ = σ · h16 · 2**τσ, |h16| <= 2**15; ``ge`` is then unused.
     """
     t = plan.tables
-    ct = CodeTables(plan, slices, code) if tables is None else tables
+    ct = CodeTables(plan, slices, code, lrt=lrt is not None) if tables is None else tables
+    assert lrt is None or "sq13" in ct.fields, "sampling='lrt' needs CodeTables(..., lrt=True)"
     i32 = np.int32  # every value below fits int32 (module docstring): numpy computes what the C's int32 does
     code, mu, g16, tau, ge, rnd_mu, rnd_sig = (
         np.asarray(a, dtype=i32) for a in (code, mu, g16, tau, ge, rnd_mu, rnd_sig)
@@ -247,9 +262,13 @@ def mesu_step_int(
         new_mu[..., sl.start : sl.stop] = _clip_rows(
             d_mu[..., sl.start : sl.stop], lim, counter, "mu", plan, [LayerSlice(sl.layer, 0, sl.stop - sl.start)]
         )
-    # -- σ code: equation (2) --
-    x = ge * ct.sigl13
-    sh = ct.ssh - tau
+    # -- σ code: equation (2); σ·∂C/∂σ = ge·σ (weight sampling) or h16·σ² (LRT) --
+    if lrt is None:
+        x = ge * ct.sigl13
+        sh = ct.ssh - tau
+    else:
+        x = np.asarray(lrt[0], dtype=i32) * ct.sq13  # |h16| <= 2**15, sq13 <= 2**13: |x| <= 2**28
+        sh = ct.sshq - np.asarray(lrt[1], dtype=i32)
     lo_s, hi_s = int(sh.min(initial=0)), int(sh.max(initial=0))
     X = x >> (np.minimum(np.maximum(sh, 0), 31) if lo_s < 0 or hi_s > 31 else sh)
     X = _where_neg(X, x, sh, t["xsat"])

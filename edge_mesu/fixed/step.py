@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .kernels import _bitlen, backward, forward, sample_weights, softmax_q15
+from .lrt import lrt_eps, lrt_pass
 from .plan import GE_SHIFT, FixedPlan
 from .prng import SR_STREAM, draws_at, gaussian_from_bits, sr_bits, step_keys
 from .qformat import Rounding, SaturationCounter
@@ -48,6 +49,8 @@ __all__ = [
     "StepSpec",
     "gradients",
     "learn",
+    "lrt_gradients",
+    "mu_gradients",
     "prior_step",
     "proba_q15",
     "sampled_proba_q15",
@@ -118,6 +121,7 @@ class StepSpec:
     rounding: Rounding
     train_samples: int = 1
     sigma_grad: str = "reparam"
+    sampling: str = "weights"  # "lrt": pre-activations sampled in the learn step (:mod:`.lrt`)
 
     @property
     def logits_frac(self) -> int:
@@ -166,7 +170,7 @@ class FixedState:
 
 
 def _tables(spec: StepSpec, code: np.ndarray) -> CodeTables:
-    return CodeTables(spec.plan, list(spec.layout.slices), code.astype(np.intp))
+    return CodeTables(spec.plan, list(spec.layout.slices), code.astype(np.intp), lrt=spec.sampling == "lrt")
 
 
 # -- one weight sample and the passes ---------------------------------------------------------------------
@@ -219,8 +223,15 @@ def gradients(
     logits, acts, zs = forward(spec.plan, x_q, weights, biases, counter)
     p = softmax_q15(spec.plan, logits, spec.logits_frac)
     deltas = backward(spec.plan, weights, acts, zs, p, y, counter)
-    g16 = np.empty(params.shape, dtype=np.int32)
-    tau = np.empty(params.shape, dtype=np.int32)
+    return mu_gradients(spec, acts, deltas, params.shape)
+
+
+def mu_gradients(
+    spec: StepSpec, acts: list[np.ndarray], deltas: list[tuple[np.ndarray, np.ndarray]], shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(g16, τ) flat ``shape`` of the layer inputs ``acts`` and the (δ16, e) ``deltas`` (see :func:`gradients`)."""
+    g16 = np.empty(shape, dtype=np.int32)
+    tau = np.empty(shape, dtype=np.int32)
     for l, (a, (d16, e)) in enumerate(zip(acts, deltas)):
         if spec.layout.bias:
             one = np.full(a.shape[:-1] + (1,), 1 << spec.plan.in_frac(l), dtype=np.int64)
@@ -240,6 +251,30 @@ def gradients(
         _rows(spec, g16, l)[...] = rhu(G, t)
         _rows(spec, tau, l)[...] = t + e_max[..., 0, :, None]
     return g16, tau
+
+
+def lrt_gradients(
+    spec: StepSpec,
+    x_q: np.ndarray,
+    y: np.ndarray,
+    mu: np.ndarray,
+    sq16: np.ndarray,
+    eps: list[np.ndarray],
+    counter: SaturationCounter,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(g16, τ, h16, τσ) flat ``(D, P)`` of local reparameterisation (:mod:`.lrt`): ∂C/∂μ = g16·2**(τ − G) as in
+    :func:`gradients` and ∂C/∂σ = σ·h16·2**τσ, for the pre-activation sample ``eps`` at means ``mu`` (int64
+    ``(D, P)``) with per-parameter σ² table values ``sq16``; ``x_q`` ``(D, B, n_in)``, ``y`` ``(D, B)``."""
+    weights, biases = spec.layout.split(mu)
+    sq_w, sq_b = spec.layout.split(sq16)
+    acts, deltas, rows = lrt_pass(spec.plan, x_q, y, weights, biases, sq_w, sq_b, eps, counter)
+    g16, tau = mu_gradients(spec, acts, deltas, mu.shape)
+    h16 = np.empty(mu.shape, dtype=np.int32)
+    tau_s = np.empty(mu.shape, dtype=np.int32)
+    for l, (h, t) in enumerate(rows):
+        _rows(spec, h16, l)[...] = h
+        _rows(spec, tau_s, l)[...] = t
+    return g16, tau, h16, tau_s
 
 
 def _align(x: np.ndarray, tau: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -267,8 +302,10 @@ def learn(
     else:
         mu16, code8, seed, step = state.mu[devices], state.code[devices], state.seed[devices], state.step[devices]
         tables = _tables(spec, code8)
-    sig = tables.sig16
     mu = mu16.astype(np.int64)
+    if spec.sampling == "lrt":
+        return _learn_lrt(spec, mu, code8, seed, step, tables, x_q, y, counter)
+    sig = tables.sig16
     samples = []
     draws0 = None
     for s in range(spec.train_samples):
@@ -295,6 +332,53 @@ def learn(
     rnd_mu = sr_bits(draws_at(step_keys(seed, step, SR_STREAM), spec.layout.n_params))
     return mesu_step_int(
         spec.plan, list(spec.layout.slices), mu, code8, g16, tau, ge, rnd_mu, rnd_sig, spec.rounding, counter, tables
+    )
+
+
+def _learn_lrt(
+    spec: StepSpec,
+    mu: np.ndarray,
+    code8: np.ndarray,
+    seed: np.ndarray,
+    step: np.ndarray,
+    tables: CodeTables,
+    x_q: np.ndarray,
+    y: np.ndarray,
+    counter: SaturationCounter,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`learn` with local reparameterisation: pre-activation ε from ``LRT_STREAM + s``; the rounding
+    uniforms are those of weight sampling (stream 0's low bits for σ, ``SR_STREAM`` for μ), so a device
+    draws the same per-parameter hashes; S > 1 samples are aligned to the largest exponent and averaged."""
+    B = x_q.shape[-2]
+    grads = [
+        lrt_gradients(spec, x_q, y, mu, tables.sq16, lrt_eps(spec.layout.layers[1:], seed, step, s, B), counter)
+        for s in range(spec.train_samples)
+    ]
+    if len(grads) == 1:
+        g16, tau, h16, tau_s = grads[0]
+    else:
+        tau = np.max([g[1] for g in grads], axis=0)
+        tau_s = np.max([g[3] for g in grads], axis=0)
+        g16 = div_round_even(np.sum([_align(g[0], g[1], tau) for g in grads], axis=0), spec.train_samples)
+        h16 = div_round_even(np.sum([_align(g[2], g[3], tau_s) for g in grads], axis=0), spec.train_samples)
+    n = spec.layout.n_params
+    rnd_sig = sr_bits(draws_at(step_keys(seed, step, 0), n))
+    rnd_mu = sr_bits(draws_at(step_keys(seed, step, SR_STREAM), n))
+    zero = np.zeros(1, dtype=np.int64)  # ge: unused under LRT
+    return mesu_step_int(
+        spec.plan,
+        list(spec.layout.slices),
+        mu,
+        code8,
+        g16,
+        tau,
+        zero,
+        rnd_mu,
+        rnd_sig,
+        spec.rounding,
+        counter,
+        tables,
+        lrt=(h16, tau_s),
     )
 
 
