@@ -79,6 +79,8 @@ class FixedNetwork:
     seed: int
     step: int
     counters: dict[str, int] = field(default_factory=dict)
+    sampling: str = "weights"  # how learning estimates gradients: "weights" or "lrt" (the C runs "weights")
+    sigma_grad: str = "reparam"  # the σ-gradient estimator: "reparam" or "centered" (the C runs "reparam")
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,14 @@ def test_lrt_is_refused_by_the_c_backend_and_with_the_centered_gradient() -> Non
         FixedMESULearner((4, 3, 2), sampling="lrt", sigma_grad="centered")
     with pytest.raises(ValueError, match=r"sampling must be one of \('weights', 'lrt'\), got 'LRT'"):
         FixedMESULearner((4, 3, 2), sampling="LRT")
+    # the C export learns with weight samples and the reparameterisation gradient: it refuses the others by name,
+    # before writing anything, rather than export a device that learns differently from the learner
+    from edge_mesu.fixed.cgen import generate_c
+
+    for kw in ({"sampling": "lrt"}, {"sigma_grad": "centered"}):
+        with pytest.raises(ValueError, match=r"C export learns as the device does.*" + next(iter(kw.values()))):
+            generate_c(FixedMESULearner((4, 3, 2), **kw))
+    assert "mesu_net.c" in generate_c(FixedMESULearner((4, 3, 2))).files  # the default configuration exports
 
 
 def test_prediction_does_not_depend_on_the_sampling() -> None:

@@ -151,6 +151,12 @@ def unsupported_reason(net: FixedNetwork) -> str | None:
             f"C export supports train_samples=1 (one weight sample per update, what a device runs), got "
             f"train_samples={net.train_samples}"
         )
+    if net.sampling != "weights" or net.sigma_grad != "reparam":
+        return (
+            f"C export learns as the device does: one weight sample per parameter and the reparameterisation σ "
+            f"gradient (sampling='weights', sigma_grad='reparam'); this learner uses sampling={net.sampling!r}, "
+            f"sigma_grad={net.sigma_grad!r}, which the C does not implement, so the device would learn differently"
+        )
     if (plan.input_fmt.bits, plan.input_fmt.signed) != (8, True):
         return f"C export needs an int8 input format, got {plan.input_fmt}"
     if (plan.act_fmt.bits, plan.act_fmt.signed) != (16, True):

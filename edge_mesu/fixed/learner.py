@@ -358,6 +358,8 @@ class FixedMESULearner(BaseLearner):
             self.seed,
             self._step,
             self.counters.as_dict(),
+            self.sampling,
+            self.sigma_grad,
         )
         # the buffer lists describe the C port, where it exists
         buffers = (
