@@ -189,13 +189,15 @@ def test_default_sampling_is_the_per_weight_learner_bit_for_bit() -> None:
     assert not np.array_equal(c._mu[0], a._mu[0])
 
 
-def test_lrt_round_trips_through_the_state_file_and_continues_identically() -> None:
+@pytest.mark.parametrize("variant", ["mesu-lrt", "fixed-lrt"])
+def test_lrt_round_trips_through_the_state_file_and_continues_identically(variant: str) -> None:
+    """Float and fixed-point LRT alike (tests/test_fixed_lrt.py adds the fixed learner's old-file case)."""
     rng = np.random.default_rng(2)
     X, y = rng.normal(size=(40, 5)), rng.integers(0, 3, 40)
-    m = make_learner("mesu-lrt", layers=(5, 4, 3), seed=3)
-    assert isinstance(m, MESULearner) and m.sampling == "lrt"
+    m = make_learner(variant, layers=(5, 4, 3), seed=3)
+    assert m.sampling == "lrt"
     m.learn_many(X[:20], y[:20])
-    back = MESULearner.from_bytes(m.to_bytes())
+    back = type(m).from_bytes(m.to_bytes())
     assert back.sampling == "lrt" and "sampling='lrt'" in repr(back)
     m.learn_many(X[20:], y[20:])
     back.learn_many(X[20:], y[20:])

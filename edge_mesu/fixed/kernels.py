@@ -14,6 +14,7 @@ from .qformat import QFormat, SaturationCounter
 from .rounding import div_round_even, shift_round_even
 
 __all__ = [
+    "activate",
     "sample_weights",
     "forward",
     "softmax_q15",
@@ -76,6 +77,14 @@ def _matmul_exact(a: np.ndarray, w: np.ndarray, w_max: float | None = None) -> n
     return a.astype(np.int64) @ w.astype(np.int64)
 
 
+def activate(plan: FixedPlan, l: int, z: np.ndarray, counter: SaturationCounter) -> np.ndarray:
+    """The next layer's input from hidden layer ``l``'s accumulator: saturate(round_even(relu(z))) in the
+    activation format (an exact left shift when the activation has more fractional bits)."""
+    shift = plan.in_frac(l) + plan.mu_fmts[l].frac - plan.act_fmt.frac
+    h = shift_round_even(np.maximum(z, 0), shift) if shift >= 0 else np.maximum(z, 0) << -shift
+    return plan.act_fmt.saturate(h, counter, "act")
+
+
 def forward(
     plan: FixedPlan,
     x_q: np.ndarray,
@@ -101,9 +110,7 @@ def forward(
         zs.append(z)
         if l == last:
             return z, acts, zs
-        shift = plan.in_frac(l) + plan.mu_fmts[l].frac - plan.act_fmt.frac
-        h = shift_round_even(np.maximum(z, 0), shift) if shift >= 0 else np.maximum(z, 0) << -shift
-        a = plan.act_fmt.saturate(h, counter, "act")
+        a = activate(plan, l, z, counter)
         acts.append(a)
     raise AssertionError("unreachable: empty network")
 

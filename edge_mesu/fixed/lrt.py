@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels import ACC_FMT, _bitlen, _matmul_exact, normalize_delta, softmax_q15
+from .kernels import ACC_FMT, _bitlen, _matmul_exact, activate, normalize_delta, softmax_q15
 from .plan import DH_FRAC, P_FRAC, FixedPlan
 from .prng import EPS_FRAC, draws_at, gaussian_from_bits, step_keys
 from .qformat import SaturationCounter
@@ -137,9 +137,7 @@ def _forward(
         zs.append(z)
         if l == len(weights) - 1:
             return z, acts, zs, noise
-        shift = plan.in_frac(l) + plan.mu_fmts[l].frac - plan.act_fmt.frac
-        h = shift_round_even(np.maximum(z, 0), shift) if shift >= 0 else np.maximum(z, 0) << -shift
-        a = plan.act_fmt.saturate(h, counter, "act")
+        a = activate(plan, l, z, counter)
         acts.append(a)
     raise AssertionError("unreachable: empty network")
 
