@@ -212,6 +212,17 @@ def test_c_backend_gives_identical_state_bytes(kw):
         assert ua.mi.max() > 0
     with pytest.raises(ValueError, match="33"):
         b.uncertainty_int_q(Xq, 33)
+    # weight-sampled predictions and the float uncertainty: each sample drawn once in C (NAME_weight_sample),
+    # run on every row; the integers of numpy's sampled_proba_q15, so the floats are equal too
+    qa, qb = a.proba_q15(Xq, 5), b.proba_q15(Xq, 5)
+    assert qb.shape == (5, 60, LAYERS[-1]) and np.array_equal(qa, qb)
+    assert not np.array_equal(qb[0], qb[1])  # the samples differ: a wrong stream would show
+    ua, ub = a.uncertainty(X[:60], samples=6), b.uncertainty(X[:60], samples=6)
+    assert np.array_equal(ua.epistemic, ub.epistemic) and ua.epistemic.max() > 0
+    assert np.array_equal(
+        FixedMESULearner(LAYERS, seed=21, predict_samples=3, **kw).predict_proba(X[:40]),
+        FixedMESULearner(LAYERS, seed=21, predict_samples=3, backend="c", **kw).predict_proba(X[:40]),
+    )
 
 
 def _has_avx2(flags: tuple[str, ...]) -> bool:

@@ -299,7 +299,7 @@ def test_throughput_bench_draws_a_bar_on_a_terminal(monkeypatch: pytest.MonkeyPa
     err = _Terminal()
     monkeypatch.setattr("sys.stderr", err)
     assert run("bench", "throughput", "--learners", "sgd", "--n", 5, "--repeats", 2) == 0
-    assert "4/4" in err.getvalue() and "learn_one/s" in capsys.readouterr().out
+    assert "6/6" in err.getvalue() and "learn_one/s" in capsys.readouterr().out
 
 
 # -- 9. the demo says what is measured and what is modelled; writes its plot -------------------------------------------

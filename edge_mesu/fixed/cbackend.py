@@ -145,6 +145,7 @@ def _bind(lib: ctypes.CDLL, name: str) -> dict[str, Any]:
         "state_save": (ctypes.c_size_t, [p, p, ctypes.c_size_t]),
         "state_load": (ctypes.c_int, [p, p, ctypes.c_size_t]),
         "uncertainty": (ctypes.c_int, [p, p, p, ctypes.c_uint32, p, p]),
+        "weight_sample": (None, [p, ctypes.c_uint32, p]),
         "quantize": (ctypes.c_uint32, [p, ctypes.c_uint32, p]),
         "predict_float": (ctypes.c_int, [p, p, p, p, p]),
         "predict_rows": (None, [p, p, p, ctypes.c_uint32, p]),
@@ -286,6 +287,25 @@ class CKernels:
             m.ctypes.data, ctypes.addressof(self._arena), x.ctypes.data, x.shape[0], out.ctypes.data
         )
         return out
+
+    def sampled_q15(
+        self, mu: np.ndarray, code: np.ndarray, seed: int, step: int, x_q: np.ndarray, samples: int
+    ) -> np.ndarray:
+        """Q15 probabilities (int64, (samples, n, classes)) of prediction weight samples 0..samples-1 (streams
+        ``PREDICT_STREAM + s``) for int8 rows ``x_q``: each sample drawn once in C and run on every row, the
+        integers of :func:`edge_mesu.fixed.step.sampled_proba_q15`; nothing changes."""
+        x = np.ascontiguousarray(x_q, dtype=np.int8)
+        if x.ndim != 2 or x.shape[1] != self.n_in:
+            raise ValueError(f"x_q must be (n, {self.n_in}), got {x.shape}")
+        self._bind_state(mu, code, seed, step)
+        w = np.empty(mu.size, dtype=np.int16)
+        out = np.zeros((samples, x.shape[0], self.n_out), dtype=np.int32)
+        for s in range(samples):
+            self._fn["weight_sample"](ctypes.addressof(self._state), s, w.ctypes.data)
+            self._fn["predict_rows"](
+                w.ctypes.data, ctypes.addressof(self._arena), x.ctypes.data, x.shape[0], out[s].ctypes.data
+            )
+        return out.astype(np.int64)
 
     def uncertainty(
         self, mu: np.ndarray, code: np.ndarray, seed: int, step: int, x_q: np.ndarray, samples: int

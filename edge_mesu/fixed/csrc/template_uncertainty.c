@@ -95,4 +95,22 @@ int emsu_uncertainty(const emsu_state_t *st, emsu_arena_t *ar, const int8_t *x, 
     }
     return best;
 }
+#ifdef EMSU_HOST_VECTOR
+/* Host backend only (a device build compiles without it): weight sample s of a prediction (stream
+ * EMSU_PREDICT_STREAM + s of (seed, step)) written out as int16 weights, step.weight_sample's integers: the
+ * draws and the sample of dense_sampled, so emsu_predict on w (the same exact sums) gives sampled_proba's
+ * probabilities, and a batch of rows reuses one sample instead of regenerating it per row. */
+void emsu_weight_sample(const emsu_state_t *st, uint32_t s, int16_t *w)
+{
+    uint32_t k, l, ctr = step_key(st->seed, st->step, EMSU_PREDICT_STREAM + s);
+    for (l = 0; l < EMSU_N_LAYERS; l++) {
+        const emsu_layer_t *L = &emsu_layers[l];
+        for (k = L->w_off; k < L->w_off + L->n_params; k++) {
+            ctr += EMSU_GAMMA; /* draw k of the flat vector: hash32(key + (k + 1) * GAMMA) */
+            w[k] = (int16_t)EMSU_SAMPLE(L, (int32_t)st->mu[k], (int32_t)L->tab[st->code[k]].sig16,
+                                        EMSU_EPS(hash32(ctr)));
+        }
+    }
+}
+#endif
 #endif /* EMSU_INFERENCE_ONLY */
