@@ -8,6 +8,11 @@ and firmware_sim's op-by-op estimate.
 Example::
 
     python benchmarks/cortex_m4.py --steps 2 --json benchmarks/results/cortex_m4.json
+    python benchmarks/cortex_m4.py --steps 2 --sampling both --json benchmarks/results/cortex_m4_lrt.json
+
+``--sampling lrt`` (or ``both``) emulates the local-reparameterisation build (``sampling="lrt"``) of each network
+on both cores instead of (beside) weight sampling's and prints instructions per parameter side by side; the
+latency model's calibration is weight sampling's and runs only with ``--sampling weights`` (the default).
 
 Needs ``arm-none-eabi-gcc`` (Debian: gcc-arm-none-eabi) and ``pip install unicorn``; exits 0 with a
 message naming the missing tool otherwise.
@@ -28,13 +33,14 @@ from firmware_sim.emulate import emulate, emulator_available
 def _size_table(results: list, device: str) -> str:
     cpi = cpi_of(load_device(device))
     lines = [
-        f"{'core':>13s} {'network':>10s} {'lib text':>9s} {'lib data':>9s} {'predict instr':>14s} "
+        f"{'core':>13s} {'sampling':>8s} {'network':>10s} {'lib text':>9s} {'lib data':>9s} {'predict instr':>14s} "
         f"{'learn instr':>12s} {'learn/param':>11s} {'predict/param':>13s} {'bit-exact':>9s}"
     ]
     for r in results:
         n_params = r.notes["n_params"]
         lines.append(
-            f"{r.cpu:>13s} {'-'.join(map(str, r.layers)):>10s} {r.library_size['text']:9,d} "
+            f"{r.cpu:>13s} {r.notes.get('sampling', 'weights'):>8s} {'-'.join(map(str, r.layers)):>10s} "
+            f"{r.library_size['text']:9,d} "
             f"{r.library_size['data']:9,d} {r.predict_mean:14,.0f} "
             f"{r.learn_mean:12,.0f} {r.learn_mean / n_params:11.1f} {r.predict_mean / n_params:13.2f} "
             f"{str(r.bit_exact):>9s}"
@@ -52,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="stm32l4", help="Cortex-M4 device profile of the model (default stm32l4)")
     p.add_argument("--json", default=None, metavar="OUT.json")
     p.add_argument("--no-m0plus", action="store_true", help="skip the Cortex-M0+ build")
+    p.add_argument(
+        "--sampling",
+        choices=("weights", "lrt", "both"),
+        default="weights",
+        help="the learn path emulated: weight sampling (default, with the latency model's calibration), local "
+        "reparameterisation, or both side by side",
+    )
     args = p.parse_args(argv)
     reason = emulator_available()
     if reason is not None:
@@ -59,16 +72,27 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from edge_mesu.fixed import FixedMESULearner
 
-    rows, results = calibrate(DEFAULT_NETWORKS, device=args.device, steps=args.steps)
-    if not args.no_m0plus:
-        for layers, bias in DEFAULT_NETWORKS:
-            learner = FixedMESULearner(tuple(layers), bias=bool(bias), seed=0)
-            results.append(emulate(learner, steps=args.steps, seed=0, cpu="cortex-m0plus"))
+    samplings = ("weights", "lrt") if args.sampling == "both" else (args.sampling,)
+    cores = ("cortex-m4",) + (() if args.no_m0plus else ("cortex-m0plus",))
+    rows: list = []
+    results: list = []
+    if args.sampling == "weights":
+        rows, results = calibrate(DEFAULT_NETWORKS, device=args.device, steps=args.steps)
+        cores = cores[1:]
+    for cpu in cores:
+        for sampling in samplings:
+            for layers, bias in DEFAULT_NETWORKS:
+                learner = FixedMESULearner(tuple(layers), bias=bool(bias), seed=0, sampling=sampling)
+                res = emulate(learner, steps=args.steps, seed=0, cpu=cpu)
+                res.notes["sampling"] = sampling
+                results.append(res)
     print(_size_table(results, args.device))
-    print()
-    print(format_calibration(rows, args.device))
+    if rows:
+        print()
+        print(format_calibration(rows, args.device))
     payload = {
         "benchmark": "cortex_m4",
+        "sampling": args.sampling,
         "device": args.device,
         "cpi": cpi_of(load_device(args.device)),
         "emulation": [r.to_dict() for r in results],

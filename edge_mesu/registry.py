@@ -52,6 +52,11 @@ VARIANTS: dict[str, Variant] = {
     "fixed-lrt": Variant(
         "FixedMESULearner", {"sampling": "lrt"}, "fixed-point MESU, local reparameterisation (numpy backend)"
     ),
+    "fixed-c-lrt": Variant(
+        "FixedMESULearner",
+        {"sampling": "lrt", "backend": "c"},
+        "fixed-point MESU, local reparameterisation, in the generated C (same results as fixed-lrt)",
+    ),
     "sgd": Variant("SGDLearner", {}, "plain SGD (the forgetting baseline)"),
 }
 

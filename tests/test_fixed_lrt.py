@@ -1,4 +1,5 @@
-"""Local reparameterisation in the fixed-point learner (``FixedMESULearner(sampling="lrt")``, numpy backend).
+"""Local reparameterisation in the fixed-point learner (``FixedMESULearner(sampling="lrt")``, numpy backend;
+the C port's bit-exactness is tests/test_c_lrt.py's).
 
 The integer step (:mod:`edge_mesu.fixed.lrt`) samples each layer's pre-activation b_j = m_j + s_j·ε_j from
 integer tables; its gradients are checked against the float :func:`edge_mesu.mlp.lrt_gradients` on the
@@ -169,21 +170,20 @@ def test_an_old_fixed_state_loads_as_weight_sampling() -> None:
     assert FixedMESULearner.from_bytes(default.to_bytes()).sampling == "weights"
 
 
-def test_lrt_is_refused_by_the_c_backend_and_with_the_centered_gradient() -> None:
-    with pytest.raises(ValueError, match=r"backend='c' implements sampling='weights' only \(sampling='lrt'"):
-        FixedMESULearner((4, 3, 2), sampling="lrt", backend="c")
+def test_lrt_is_refused_with_the_centered_gradient() -> None:
+    """(The C backend and the C export run sampling='lrt' since the C port: tests/test_c_lrt.py.)"""
     with pytest.raises(ValueError, match="sampling='lrt' takes sigma_grad='reparam' only"):
         FixedMESULearner((4, 3, 2), sampling="lrt", sigma_grad="centered")
     with pytest.raises(ValueError, match=r"sampling must be one of \('weights', 'lrt'\), got 'LRT'"):
         FixedMESULearner((4, 3, 2), sampling="LRT")
-    # the C export learns with weight samples and the reparameterisation gradient: it refuses the others by name,
-    # before writing anything, rather than export a device that learns differently from the learner
+    # the C export learns with the reparameterisation gradient: it refuses the centered one by name, before
+    # writing anything, rather than export a device that learns differently from the learner
     from edge_mesu.fixed.cgen import generate_c
 
-    for kw in ({"sampling": "lrt"}, {"sigma_grad": "centered"}):
-        with pytest.raises(ValueError, match=r"C export learns as the device does.*" + next(iter(kw.values()))):
-            generate_c(FixedMESULearner((4, 3, 2), **kw))
+    with pytest.raises(ValueError, match=r"C export learns as the device does.*centered"):
+        generate_c(FixedMESULearner((4, 3, 2), sigma_grad="centered"))
     assert "mesu_net.c" in generate_c(FixedMESULearner((4, 3, 2))).files  # the default configuration exports
+    assert "mesu_net.c" in generate_c(FixedMESULearner((4, 3, 2), sampling="lrt")).files  # and LRT's
 
 
 def test_prediction_does_not_depend_on_the_sampling() -> None:

@@ -26,17 +26,24 @@ ARENA_ALIGNMENT = 8  # the widest element (int64 accumulators)
 ELEMENT_BYTES = {"int16": 2, "int32": 4, "int64": 8}
 
 
-def arena_buffers(layers: tuple[int, ...] | list[int], pass_name: str) -> list[Buffer]:
-    """The C arena's buffers of ``pass_name`` (``"predict"``: mean-weight inference, ``"learn"``: one update).
+def arena_buffers(layers: tuple[int, ...] | list[int], pass_name: str, sampling: str = "weights") -> list[Buffer]:
+    """The C arena's buffers of ``pass_name`` (``"predict"``: mean-weight inference, ``"learn"``: one update)
+    for a learner of ``sampling`` (``"weights"`` or ``"lrt"``; only the learn pass differs).
 
     ``act`` int16: every layer's input (x widened, h1, ...), read again by the update; ``z`` int32: every
     pre-activation (the ReLU masks of the backward pass); ``acc32`` int32 / ``acc`` int64: the accumulators
     of one layer's forward pass (int32 per parameter, flushed to int64 before Σ|a| could overflow them);
     ``delta0``/``delta1`` int32: δ16 of the layer being updated and δ of the one below; ``back`` int32:
-    W^T δ16 of the layer being updated.
+    W^T δ16 of the layer being updated. Local reparameterisation's learn pass (:mod:`.lrt`) adds ``var``
+    int64 / ``var32`` int32: a layer's variance accumulators (v_j; uint32 sums flushed to 64 bits before
+    Σ a2 could overflow them), ``noise`` int32: every layer's S_j (the √ of v, read again by the backward
+    pass), ``unum`` int64: a layer's U_j before normalisation, ``u16`` int32: its u16, ``tback`` int32: the
+    T sums Σ_j u16_j·sq16_ij of the layer being updated.
     """
     if pass_name not in ("predict", "learn"):
         raise ValueError(f"pass must be 'predict' or 'learn', got {pass_name!r}")
+    if sampling not in ("weights", "lrt"):
+        raise ValueError(f"sampling must be 'weights' or 'lrt', got {sampling!r}")
     sizes = [int(v) for v in layers]
     L = len(sizes) - 1
     width, z_len, act_len = max(sizes[1:]), sum(sizes[1:]), sum(sizes[:-1])
@@ -53,6 +60,18 @@ def arena_buffers(layers: tuple[int, ...] | list[int], pass_name: str) -> list[B
             buf("acc32", "int32", width, 1, L),
         ]
     end = 2 * L + 1
+    lrt = (
+        [
+            buf("var", "int64", width, 1, L),
+            buf("var32", "int32", width, 1, L),
+            buf("noise", "int32", z_len, 1, end),
+            buf("unum", "int64", width, L + 1, end),
+            buf("u16", "int32", width, L + 1, end),
+            buf("tback", "int32", width, L + 2, end),
+        ]
+        if sampling == "lrt"
+        else []
+    )
     return [
         buf("act", "int16", act_len, 0, end),
         buf("z", "int32", z_len, 1, end),
@@ -61,4 +80,4 @@ def arena_buffers(layers: tuple[int, ...] | list[int], pass_name: str) -> list[B
         buf("delta0", "int32", width, L + 1, end),
         buf("delta1", "int32", width, L + 1, end),
         buf("back", "int32", width, L + 2, end),
-    ]
+    ] + lrt

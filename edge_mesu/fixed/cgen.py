@@ -14,8 +14,10 @@ Files (``name`` is a C identifier prefix, default ``mesu_net``)::
                   only): csrc/template_core.c followed by csrc/template_uncertainty.c
 
 The generator reads the network's public description (``learner.describe()``: its :class:`FixedNetwork`),
-never a learner's attributes. Supported: ``train_samples == 1`` (what a device runs), int8 input, int16
-activations, int16 μ. Anything else raises ``ValueError`` before a file is written.
+never a learner's attributes. Supported: ``train_samples == 1`` (what a device runs), ``sigma_grad="reparam"``,
+both samplings (``"weights"``, or ``"lrt"``: the learn path of :mod:`edge_mesu.fixed.lrt`, chosen at compile time
+by the header's ``NAME_LRT``), int8 input, int16 activations, int16 μ. Anything else raises ``ValueError``
+before a file is written.
 
 Example
 -------
@@ -42,6 +44,7 @@ from ..memplan import plan_memory
 from .buffers import ARENA_ALIGNMENT, arena_buffers
 from .entropy import ENTROPY_FRAC, LOG2_SEG_BITS, MAX_UNCERTAINTY_SAMPLES, log2_table
 from .kernels import ACC_FMT, DELTA_L1_MAX, sigma_sample_table
+from .lrt import LRT_STREAM, SHIFT_SAT_BITS, SQRT_TOP, U_BITS, U_SHIFT
 from .plan import (
     DH_FRAC,
     DMU_SAT,
@@ -98,6 +101,7 @@ COUNTER_NAMES = (
 )
 BLOB_VERSION = 2  # state format 2: the 32-bit arithmetic (a version-1 blob is converted by cblob, with a warning)
 ACC_BUDGET = 1 << 16  # rows of one int32 accumulation: Σ|a| <= 2**16, |w| <= 32767
+VAR_BUDGET = 1 << 16  # LRT: rows of one uint32 variance accumulation: Σ a2 <= 2**16, sq16 < 2**16
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,15 @@ def state_blob_bytes(n_params: int) -> int:
 
 
 def config_hash(net: FixedNetwork) -> int:
-    """CRC32 of the network's plan and rounding: a blob is only loaded by the network that wrote it."""
+    """CRC32 of the network's plan and rounding: a blob is only loaded by the network that wrote it.
+
+    ``sampling`` is deliberately not part of it: the blob holds μ, σ codes, seed, step and counters, whose
+    meaning (formats, σ windows, tables: the plan) is the same under weight sampling and local
+    reparameterisation, so a state moves between a weight-sampling and an LRT build of the same network
+    (e.g. learned on an LRT device, continued on another). Leaving it out also keeps every existing blob's
+    hash. (``rounding`` and ``train_samples`` stay in, as they always were: changing the hash would make
+    every stored blob unloadable.)
+    """
     text = json.dumps(
         {"plan": net.plan.to_dict(), "rounding": net.rounding.value, "train_samples": net.train_samples}, sort_keys=True
     )
@@ -151,11 +163,12 @@ def unsupported_reason(net: FixedNetwork) -> str | None:
             f"C export supports train_samples=1 (one weight sample per update, what a device runs), got "
             f"train_samples={net.train_samples}"
         )
-    if net.sampling != "weights" or net.sigma_grad != "reparam":
+    if net.sampling not in ("weights", "lrt") or net.sigma_grad != "reparam":
         return (
-            f"C export learns as the device does: one weight sample per parameter and the reparameterisation σ "
-            f"gradient (sampling='weights', sigma_grad='reparam'); this learner uses sampling={net.sampling!r}, "
-            f"sigma_grad={net.sigma_grad!r}, which the C does not implement, so the device would learn differently"
+            f"C export learns as the device does: one weight sample per parameter or one pre-activation sample "
+            f"per output (sampling='weights' or 'lrt') and the reparameterisation σ gradient "
+            f"(sigma_grad='reparam'); this learner uses sampling={net.sampling!r}, sigma_grad={net.sigma_grad!r}, "
+            f"which the C does not implement, so the device would learn differently"
         )
     if (plan.input_fmt.bits, plan.input_fmt.signed) != (8, True):
         return f"C export needs an int8 input format, got {plan.input_fmt}"
@@ -202,16 +215,34 @@ def _layer_consts(net: FixedNetwork, l: int) -> dict[str, int]:
         "mu_prior_q": int(t["mu_prior_q"][l]),
         "tau_min": int(t["tau_min"][l]),
         "mu_sh_max": int(np.max(t["mu_sh"][l])),
-        "ssh_max": int(np.max(t["ssh"][l])),
+        "ssh_max": int(np.max(_sigma_step(net, l)[1])),
     }
     for key in ("act_shift", "back_shift"):
         if not -62 <= c[key] <= 62:
             raise ValueError(f"layer {l}: shift {key}={c[key]} is outside [-62, 62]")
-    for key, off in (("mu_sh", SR_BITS), ("ssh", 0)):  # the C table holds mu_sh - SR_BITS
+    shifts = (("mu_sh", SR_BITS), ("sshq" if net.sampling == "lrt" else "ssh", 0))  # the C holds mu_sh - SR_BITS
+    for key, off in shifts:
         vals = np.asarray(t[key][l]) - off
         if vals.min() < -128 or vals.max() > 127:
             raise ValueError(f"layer {l}: the {key} table leaves int8 ({vals.min()}..{vals.max()})")
+    if net.sampling == "lrt":
+        ss = int(t["sample_shift"][l]) - EPS_FRAC
+        c["var_frac"] = 2 * plan.in_frac(l) + 2 * (F + ss) - 14  # v's fractional bits at ta = 0 (lrt._sample_layer)
+        c["z_frac"] = plan.in_frac(l) + F
+        c["u_frac"] = plan.delta_frac(l) + EPS_FRAC + U_SHIFT  # lrt._u16's fu before − e − sf − eu
+        if int(np.max(t["sq16"][l])) >= 2**16 or int(np.min(t["sq16"][l])) < 0:
+            raise ValueError(f"layer {l}: the LRT σ² table leaves uint16")
     return c
+
+
+def _sigma_step(net: FixedNetwork, l: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mantissa, shift) of the σ step of layer ``l`` per stored code, the values of emsu_code_t's sigl13 and ssh:
+    sigl13/ssh (σ, weight sampling) or, for ``sampling="lrt"``, sq13/sshq (σ², rule.mesu_step_int's ``lrt``)."""
+    t = net.plan.tables
+    v = np.arange(1 << net.plan.sigma_bits) + net.plan.offsets[l]
+    if net.sampling == "lrt":
+        return np.asarray(t["sq13"])[v], np.asarray(t["sshq"][l])
+    return np.asarray(t["sigl13"])[v], np.asarray(t["ssh"][l])
 
 
 def _check_tables(plan: FixedPlan) -> None:
@@ -235,9 +266,9 @@ def _fits(values: np.ndarray, bits: int) -> bool:
     return bool(values.size == 0 or (values.min() >= -(2 ** (bits - 1)) and values.max() < 2 ** (bits - 1)))
 
 
-def _dims(layers: tuple[int, ...]) -> dict[str, int]:
+def _dims(layers: tuple[int, ...], sampling: str = "weights") -> dict[str, int]:
     """Sizes, and the arena as planned from the device code's buffer list (:mod:`.buffers`): offsets and bytes."""
-    plan = plan_memory(arena_buffers(layers, "learn"), ARENA_ALIGNMENT)
+    plan = plan_memory(arena_buffers(layers, "learn", sampling), ARENA_ALIGNMENT)
     out = {
         "MAX_WIDTH": max(layers[1:]),
         "Z_LEN": sum(layers[1:]),
@@ -258,7 +289,7 @@ def _macros(net: FixedNetwork) -> dict[str, int]:
         "N_LAYERS": len(plan.layers) - 1,
         "N_PARAMS": n_params,
         "BIAS": int(plan.bias),
-        **_dims(plan.layers),
+        **_dims(plan.layers, net.sampling),
         "INPUT_FRAC": plan.input_fmt.frac,
         "ACT_FRAC": plan.act_fmt.frac,
         "LOGIT_FRAC": plan.in_frac(len(plan.layers) - 2) + plan.mu_fmts[-1].frac,
@@ -269,6 +300,7 @@ def _macros(net: FixedNetwork) -> dict[str, int]:
         "CODE_MIN": plan.code_min,
         "CODE_MAX": plan.code_max,
         "STOCHASTIC": int(net.rounding is Rounding.STOCHASTIC),
+        "LRT": int(net.sampling == "lrt"),  # the learn path: local reparameterisation (lrt.py) or weight samples
         "UMAX": int(t["umax"]),
         "XSAT": int(t["xsat"]),
         "LP_A": int(t["lp_a"]),
@@ -305,6 +337,15 @@ def _macros(net: FixedNetwork) -> dict[str, int]:
             "ENTROPY_FRAC": ENTROPY_FRAC,
             "LOG2_SEG_BITS": LOG2_SEG_BITS,
             "MAX_UNCERTAINTY_SAMPLES": MAX_UNCERTAINTY_SAMPLES,
+            "EPS_FRAC": EPS_FRAC,
+            "DH_FRAC": DH_FRAC,
+            "LRT_STREAM": LRT_STREAM,
+            "LRT_U_SHIFT": U_SHIFT,
+            "LRT_U_BITS": U_BITS,
+            "LRT_U_L1_MAX": (1 << U_BITS) - 1,
+            "LRT_SQRT_TOP": SQRT_TOP,
+            "LRT_SHIFT_SAT_BITS": SHIFT_SAT_BITS,
+            "LRT_VAR_BUDGET": VAR_BUDGET,
         }
     )
     return m
@@ -320,6 +361,7 @@ def _wide_macros() -> dict[str, str]:
         "SOFTMAX_D_MIN": f"INT64_C({SOFTMAX_D_MIN})",
         "ACC_MIN": f"INT64_C({ACC_FMT.min_int})",
         "ACC_MAX": f"INT64_C({ACC_FMT.max_int})",
+        "LRT_SHIFT_SAT": f"INT64_C({1 << SHIFT_SAT_BITS})",
     }
 
 
@@ -359,20 +401,26 @@ def _update_tables(plan: FixedPlan) -> str:
     return _array("int16_t", "emsu_gauss", np.concatenate([half, -half]))
 
 
-def _code_table(plan: FixedPlan, l: int) -> str:
-    """The per-stored-code table of layer ``l`` (rule.CodeTables' values): one emsu_code_t per code."""
+def _code_table(net: FixedNetwork, l: int) -> str:
+    """The per-stored-code table of layer ``l`` (rule.CodeTables' values): one emsu_code_t per code; with
+    ``sampling="lrt"`` also the σ² table sq16 of the variance (uint16 per code)."""
+    plan = net.plan
     t = plan.tables
     v = np.arange(1 << plan.sigma_bits) + plan.offsets[l]
     bound = t["ratio_bound"][l] if plan.ratio_max is not None else np.full(v.size, 2**31 - 1)
     if not _fits(np.asarray(bound), 32):
         raise ValueError(f"layer {l}: ratio_max·σ bound does not fit int32; lower ratio_max")
+    smant, sshift = _sigma_step(net, l)
     rows = [
         f"{{{int(t['pk'][vv])}, {int(bound[c])}, {int(t['sig16'][l][c])}, {int(t['var14'][vv])}, "
-        f"{int(t['sigl13'][vv])}, {int(t['mu_sh'][l][c]) - SR_BITS}, {int(t['ssh'][l][c])}}}"
+        f"{int(smant[c])}, {int(t['mu_sh'][l][c]) - SR_BITS}, {int(sshift[c])}}}"
         for c, vv in enumerate(v)
     ]
     body = ",\n    ".join(", ".join(rows[i : i + 4]) for i in range(0, len(rows), 4))
-    return f"static const emsu_code_t emsu_tab_l{l}[{len(rows)}] = {{\n    {body}\n}};\n"
+    text = f"static const emsu_code_t emsu_tab_l{l}[{len(rows)}] = {{\n    {body}\n}};\n"
+    if net.sampling == "lrt":
+        text += _array("uint16_t", f"emsu_sq16_l{l}", t["sq16"][l])
+    return text
 
 
 def _layer_tables(net: FixedNetwork, sig_type: str) -> tuple[str, list[str]]:
@@ -381,14 +429,20 @@ def _layer_tables(net: FixedNetwork, sig_type: str) -> tuple[str, list[str]]:
     text, inits = [], []
     for l, sl in enumerate(net.layout.slices):
         c = _layer_consts(net, l)
-        text.append(_code_table(plan, l))
+        text.append(_code_table(net, l))
         fan_in, fan_out = plan.layers[l], plan.layers[l + 1]
         inits.append(
             f"    {{{fan_in}u, {fan_out}u, {sl.start}u, {sl.stop - sl.start}u, {c['in_frac']}, "
             f"{c['act_shift']}, {c['back_shift']}, {c['sample_shift']}, {c['mu_lim']}, "
             f"{c['prior_mant']}, {c['prior_shift']}, {c['mu_prior_q']}, {c['tau_min']}, "
             f"{c['mu_sh_max']}, {c['ssh_max']},\n"
-            f"     EMSU_LT(emsu_tab_l{l})}}"
+            f"     EMSU_LT(emsu_tab_l{l})"
+            + (
+                f", {c['var_frac']}, {c['z_frac']}, {c['u_frac']}, EMSU_LT(emsu_sq16_l{l})"
+                if net.sampling == "lrt"
+                else ""
+            )
+            + "}"
         )
     return "".join(text), inits
 
@@ -403,14 +457,15 @@ def _vector_tables(net: FixedNetwork) -> str:
         v = np.arange(1 << plan.sigma_bits) + plan.offsets[l]
         n = v.size
         bound = t["ratio_bound"][l] if plan.ratio_max is not None else np.full(n, 2**31 - 1)
+        smant, sshift = _sigma_step(net, l)
         fields = [
             np.asarray(t["pk"])[v],
             np.asarray(bound)[:n],
             np.asarray(t["sig16"][l])[:n],
             np.asarray(t["var14"])[v],
-            np.asarray(t["sigl13"])[v],
+            smant,
             np.asarray(t["mu_sh"][l])[:n] - SR_BITS,
-            np.asarray(t["ssh"][l])[:n],
+            sshift[:n],
         ]
         body = ",\n     ".join(
             "{" + ", ".join(str(int(x)) for x in np.pad(f.astype(np.int64), (0, 256 - n))) + "}" for f in fields

@@ -56,8 +56,8 @@ class FixedMESULearner(BaseLearner):
     sampling : ``"weights"`` (default: one ε per parameter, w = μ + σ·ε) or ``"lrt"`` (local
         reparameterisation: each layer's pre-activation is sampled, one ε per output, in integers as
         :mod:`edge_mesu.fixed.lrt`); as in :class:`edge_mesu.MESULearner`, only the learning step changes
-        (prediction and uncertainty keep weight samples). ``"lrt"`` runs on the numpy backend only and
-        takes ``sigma_grad="reparam"``.
+        (prediction and uncertainty keep weight samples). ``"lrt"`` takes ``sigma_grad="reparam"``; with
+        ``backend="c"`` its one-sample updates run in the generated C (bit-identical, as weight sampling's).
     sigma_max : σ of code 0 (the top of each layer's σ window), one value or one per layer (default:
         min(2 · the layer's initial σ, max(σ_prior, initial σ)); must be < 2).
     formats : a whole :class:`~edge_mesu.fixed.formats.FixedFormats` (its defaults are the defaults of the
@@ -145,8 +145,6 @@ class FixedMESULearner(BaseLearner):
             raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
         if sampling == "lrt" and self.sigma_grad != "reparam":
             raise ValueError(f"sampling='lrt' takes sigma_grad='reparam' only, got sigma_grad={self.sigma_grad!r}")
-        if sampling == "lrt" and backend == "c":
-            raise ValueError("backend='c' implements sampling='weights' only (sampling='lrt' runs on backend='numpy')")
         self.sampling: str = sampling
         fmt = _formats(
             formats,
@@ -363,7 +361,9 @@ class FixedMESULearner(BaseLearner):
         )
         # the buffer lists describe the C port, where it exists
         buffers = (
-            {} if unsupported_reason(fixed) else {p: tuple(arena_buffers(self.layers, p)) for p in ("predict", "learn")}
+            {}
+            if unsupported_reason(fixed)
+            else {p: tuple(arena_buffers(self.layers, p, self.sampling)) for p in ("predict", "learn")}
         )
         return NetworkDescription(
             kind=type(self).__name__,

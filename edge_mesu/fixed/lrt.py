@@ -32,12 +32,13 @@ from .qformat import SaturationCounter
 from .rounding import div_round_even, shift_round_even
 from .rule import rhu
 
-__all__ = ["LRT_STREAM", "U_BITS", "U_SHIFT", "isqrt_round", "lrt_eps", "lrt_pass"]
+__all__ = ["LRT_STREAM", "SHIFT_SAT_BITS", "SQRT_TOP", "U_BITS", "U_SHIFT", "isqrt_round", "lrt_eps", "lrt_pass"]
 
 LRT_STREAM = 0x30000  # the pre-activation ε of learn sample s: stream 0x30000 + s (no other stream's)
 U_SHIFT = 30  # U = δ16·ε·2**30 / S: |δ16·ε| < 2**30, so |U · S| < 2**60 fits int64
 U_BITS = 15  # Σ|u16| <= 2**15 − 1: u16·sq16 (< 2**16) summed over a row fits int32
-_SQRT_TOP = 60  # max v·2**p < 2**60: S < 2**30
+SQRT_TOP = 60  # max v·2**p < 2**60: S < 2**30
+SHIFT_SAT_BITS = 40  # _shift's left shifts saturate at ±2**40 (beyond any int32 result)
 
 
 @dataclass
@@ -83,13 +84,13 @@ def _with_bias(plan: FixedPlan, a: np.ndarray, l: int, bias: bool) -> np.ndarray
     return np.concatenate([a, np.full(a.shape[:-1] + (1,), 1 << plan.in_frac(l), dtype=np.int64)], axis=-1)
 
 
-def _shift(x: np.ndarray, s: np.ndarray, sat: int = 1 << 40) -> np.ndarray:
+def _shift(x: np.ndarray, s: np.ndarray, sat: int = 1 << SHIFT_SAT_BITS) -> np.ndarray:
     """x / 2**s rounded to nearest even for s >= 0 (0 from 62 on: |x| < 2**61); an exact left shift saturated
-    at ±sat for s < 0."""
+    at ±sat for s < 0 (the C twin: ``lrt_shift`` in csrc/template_core.c)."""
     out = shift_round_even(x, np.clip(s, 0, 62))
     neg = np.broadcast_to(s < 0, out.shape)
     if neg.any():
-        n = np.broadcast_to(np.minimum(-s, 40), out.shape)[neg]
+        n = np.broadcast_to(np.minimum(-s, SHIFT_SAT_BITS), out.shape)[neg]
         xs = np.broadcast_to(x, out.shape)[neg]
         lim = sat >> n
         out[neg] = np.where(xs > lim, sat, np.where(xs < -lim, -sat, xs << n))
@@ -106,7 +107,7 @@ def _sample_layer(plan: FixedPlan, l: int, a: np.ndarray, sq_rows: np.ndarray, e
     ss = plan.tables["sample_shift"][l] - EPS_FRAC
     Vf = 2 * plan.in_frac(l) - ta + 2 * (plan.mu_fmts[l].frac + ss) - 14  # v's fractional bits
     vmax = v.max(axis=-1, keepdims=True)
-    p = _SQRT_TOP - _bitlen(vmax)
+    p = SQRT_TOP - _bitlen(vmax)
     p -= (Vf + p) & 1  # √ of an even number of fractional bits
     p = np.where(vmax > 0, p, 0)
     S = isqrt_round(v << p)

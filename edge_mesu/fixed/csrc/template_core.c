@@ -18,9 +18,10 @@ typedef struct {                  /* per stored sigma code c of one layer (rule.
     int32_t bound;                /* |delta mu| bound (ratio_max * sigma), or INT32_MAX */
     int16_t sig16;                /* sigma * 2**(F + SS): the sampling multiplier */
     int16_t var14;                /* lr_mu sigma^2 mantissa */
-    int16_t sigl13;               /* (k/ln2) lr_sigma c_sigma sigma mantissa */
+    int16_t sigl13;               /* sigma step mantissa: (k/ln2) lr_sigma c_sigma sigma (sigl13), or its sigma^2
+                                   * (sq13) under EMSU_LRT */
     int8_t mu_p;                  /* mu step shift before the row exponent, minus SR_BITS */
-    int8_t ssh;                   /* sigma step shift before the row exponent */
+    int8_t ssh;                   /* sigma step shift before the row exponent (ssh, or sshq under EMSU_LRT) */
 } emsu_code_t;
 
 typedef struct {
@@ -34,6 +35,12 @@ typedef struct {
     int32_t tau_min;      /* floor of the row exponent: |pull| <= 2**15, so |pull - g| <= 2**16 is proven */
     int32_t mu_sh_max, ssh_max; /* the largest mu_sh and ssh of tab: shift clamps beyond them fold away */
     const emsu_code_t *tab; /* per stored code */
+#if EMSU_LRT /* local reparameterisation's learn path (lrt.py) */
+    int32_t var_frac;       /* fractional bits of the variance v at ta = 0: 2 in_frac + 2(F + SS) - 14 */
+    int32_t z_frac;         /* in_frac + F: the pre-activation's fractional bits */
+    int32_t u_frac;         /* delta_frac + EPS_FRAC + U_SHIFT: u16's fractional bits before - e - sf - eu */
+    const uint16_t *sq16;   /* sigma^2 * 2**(2(F + SS) - 14) < 2**16 per stored code (rule.CodeTables.sq16) */
+#endif
 } emsu_layer_t;
 
 /* Host vector loops. A device core runs one parameter at a time, and the loops below are shaped for it (few live
@@ -442,6 +449,53 @@ EMSU_INLINE int32_t code_step(int32_t u, uint32_t da) /* -(u - u^2 ln2/(2k)) rou
 #endif
 }
 
+/* rule.mesu_step_int's mu step of one parameter (equation (1)), shared by the device loops of update_row and
+ * update_row_lrt as a statement macro (a function instead changes the register allocation of update_row on the
+ * M4): m becomes the new mu, given g16 = g with row exponent tau, the row's prior pull (pmant, ps), draw B db (its
+ * low SR_BITS round the step) and the code's table row tc; d and s are the caller's int32_t / int scratch;
+ * clips set EMSU_F_STEP / EMSU_F_MU in flags. |prior - g| <= 2**16 (tau >= tau_min), times var14 <= 2**14;
+ * every shift clamp the layer's tables cannot reach is folded away at compile time (mu_sh_max: the largest
+ * table shift, tau >= tau_min). The pull and the product are two statements: one expression costs the M0+
+ * 0.4 % (registers). */
+#if EMSU_STOCHASTIC /* rule.round_shift32 */
+#define EMSU_MU_ROUND(L, d, s, db)                                                                          \
+    if (s >= 0) {                                                                                            \
+        if ((L)->mu_sh_max - (L)->tau_min - EMSU_SR_BITS > 31 && s > 31) {                                   \
+            s = 31;                                                                                          \
+        }                                                                                                    \
+        d = ((d >> s) + (int32_t)((db) & EMSU_SR_MASK)) >> EMSU_SR_BITS;                                     \
+    } else if (s >= -EMSU_SR_BITS) {                                                                         \
+        d = (d + (int32_t)(((db) & EMSU_SR_MASK) >> -s)) >> (s + EMSU_SR_BITS);                              \
+    } else {                                                                                                 \
+        d = shl_sat(d, -(s + EMSU_SR_BITS), EMSU_DMU_SAT);                                                   \
+    }
+#else
+#define EMSU_MU_ROUND(L, d, s, db)                                                                          \
+    (void)(db);                                                                                              \
+    s += EMSU_SR_BITS;                                                                                       \
+    if (s >= 31) {                                                                                           \
+        d = 0;                                                                                               \
+    } else if (s >= 0) {                                                                                     \
+        d = round_even32(d, s);                                                                              \
+    } else {                                                                                                 \
+        d = shl_sat(d, -s, EMSU_DMU_SAT);                                                                    \
+    }
+#endif
+#define EMSU_MU_STEP(L, tc, m, g, tau, pmant, ps, db, d, s, flags)                                          \
+    d = EMSU_PULL(L, m, pmant, ps);                                                                          \
+    d = (d - (g)) * (tc)->var14;                                                                             \
+    s = (tc)->mu_p - (tau); /* mu_sh - tau - SR_BITS */                                                      \
+    EMSU_MU_ROUND(L, d, s, db)                                                                               \
+    if (EMSU_OUTSIDE(d, (tc)->bound)) {                                                                      \
+        d = d > 0 ? (tc)->bound : -(tc)->bound;                                                              \
+        flags |= EMSU_F_STEP;                                                                                \
+    }                                                                                                        \
+    m += d;                                                                                                  \
+    if (EMSU_OUTSIDE(m, (L)->mu_lim)) {                                                                      \
+        m = m > 0 ? (L)->mu_lim : -(L)->mu_lim;                                                              \
+        flags |= EMSU_F_MU;                                                                                  \
+    }
+
 #if EMSU_VLOOPS
 EMSU_INLINE int32_t vsel(int cond, int32_t a, int32_t b) /* cond ? a : b as bit operations: gcc's if-conversion
                                                          * refuses a merge of more than 4 values */
@@ -562,41 +616,7 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
             bk += EMSU_SAMPLE(L, m, tc->sig16, EMSU_EPS(da)) * d16[j];
         }
         g = EMSU_G(ai, d16[j], half, t);
-        /* mu: equation (1); |prior - g| <= 2**16 (tau >= tau_min), times var14 <= 2**14 */
-        d = EMSU_PULL(L, m, pmant, ps); /* two statements: one expression costs the M0+ 0.4 % (registers) */
-        d = (d - g) * tc->var14;
-        s = tc->mu_p - tau; /* mu_sh - tau - SR_BITS */
-#if EMSU_STOCHASTIC     /* rule.round_shift32 */
-        if (s >= 0) {
-            if (L->mu_sh_max - L->tau_min - EMSU_SR_BITS > 31 && s > 31) {
-                s = 31;
-            }
-            d = ((d >> s) + (int32_t)(db & EMSU_SR_MASK)) >> EMSU_SR_BITS;
-        } else if (s >= -EMSU_SR_BITS) {
-            d = (d + (int32_t)((db & EMSU_SR_MASK) >> -s)) >> (s + EMSU_SR_BITS);
-        } else {
-            d = shl_sat(d, -(s + EMSU_SR_BITS), EMSU_DMU_SAT);
-        }
-#else
-        (void)db;
-        s += EMSU_SR_BITS;
-        if (s >= 31) {
-            d = 0;
-        } else if (s >= 0) {
-            d = round_even32(d, s);
-        } else {
-            d = shl_sat(d, -s, EMSU_DMU_SAT);
-        }
-#endif
-        if (EMSU_OUTSIDE(d, tc->bound)) {
-            d = d > 0 ? tc->bound : -tc->bound;
-            flags |= EMSU_F_STEP;
-        }
-        m += d;
-        if (EMSU_OUTSIDE(m, L->mu_lim)) {
-            m = m > 0 ? L->mu_lim : -L->mu_lim;
-            flags |= EMSU_F_MU;
-        }
+        EMSU_MU_STEP(L, tc, m, g, tau, pmant, ps, db, d, s, flags)
         mu[j] = (int16_t)m;
         /* sigma code: equation (2), u = (k/ln2) dsigma/sigma at frac U */
         eps = EMSU_EPS(da);
@@ -676,6 +696,7 @@ static int normalize_delta(int32_t *d, uint32_t n, uint32_t *dmax)
     return e;
 }
 
+#if !EMSU_LRT
 static void hidden_delta(const emsu_layer_t *L, const int32_t *back, int e, const int32_t *z_below, int32_t *out,
                          uint32_t *cnt)
 { /* kernels.backward: delta = saturate(round_even(W d16, back_shift - e)) * [z > 0] */
@@ -686,12 +707,14 @@ static void hidden_delta(const emsu_layer_t *L, const int32_t *back, int e, cons
         out[i] = z_below[i] > 0 ? (int32_t)v : 0;
     }
 }
+#endif /* !EMSU_LRT */
 
 #define EMSU_FORWARD(l)                                                                                      \
     dense_sampled(&emsu_layers[l], st, key_a, act + emsu_act_off[l], acc, acc32, z + emsu_z_off[l]);          \
     if ((l) < EMSU_N_LAYERS - 1) {                                                                            \
         activate(&emsu_layers[l], z + emsu_z_off[l], act + emsu_act_off[(l) + 1], st->counters);              \
     }
+#if !EMSU_LRT /* the weight-sampling learn path */
 #define EMSU_BACKWARD(l)                                                                                     \
     update_layer(&emsu_layers[l], st, key_a, key_b, act + emsu_act_off[l], delta, e, dmax,                   \
                  (l) > 0 ? back : NULL);                                                                      \
@@ -727,6 +750,346 @@ int emsu_learn_one(emsu_state_t *st, emsu_arena_t *ar, const int8_t *x, int32_t 
     st->step++;
     return 0;
 }
+
+#endif /* !EMSU_LRT */
+
+#if EMSU_LRT
+/* ---- lrt.py: local reparameterisation (sampling="lrt"), one pre-activation sample of one input (B = 1) ------
+ * The learn step samples each layer's pre-activation instead of its weights. Forward at the means: m_j =
+ * sum_i a_i mu_ij (int32 per parameter, flushed to int64 as in dense_sampled) and the variance v_j = sum_i
+ * a2_i sq16[c_ij] with a2_i = round_half_up(a_i^2 / 2**ta) <= 2**15 (a2 sq16 < 2**31 per parameter, summed in
+ * uint32 while sum a2 <= LRT_VAR_BUDGET, then flushed to uint64: v < 2**47); per output S_j = round(sqrt(v_j
+ * 2**p)) by a bitwise integer square root, eps_j from stream LRT_STREAM at index z_off[l] + j and z_j =
+ * sat32(m_j + S_j eps_j). Backward: U_j = round_even(d16_j eps_j 2**U_SHIFT / S_j) (one 64-bit division per
+ * output), normalised to u16; per row h16 = a2_i u16_j >> t_i gives the sigma step (sq13/sshq in the code
+ * table's sigma-step slots), and the delta of the layer below adds a_i T_i, T_i = sum_j u16_j sq16_ij (old
+ * codes). The rounding draws are weight sampling's: draw A (stream 0) rounds the code, draw B (SR_STREAM) mu. */
+static uint32_t isqrt_round(uint64_t v) /* lrt.isqrt_round: round(sqrt(v)) for v < 2**62, digit by digit */
+{
+    uint64_t r = 0, bit = (uint64_t)1 << 62;
+    while (bit > v) {
+        bit >>= 2;
+    }
+    while (bit != 0) {
+        if (v >= r + bit) {
+            v -= r + bit;
+            r = (r >> 1) + bit;
+        } else {
+            r >>= 1;
+        }
+        bit >>= 2;
+    }
+    return (uint32_t)(r + (v > r ? 1u : 0u)); /* v is now v - r^2: sqrt >= r + 1/2 iff v - r^2 > r */
+}
+
+static int64_t lrt_shift(int64_t x, int s) /* lrt._shift: x / 2**s to nearest even (0 from 62 on), or for s < 0
+                                            * an exact left shift saturated at +-LRT_SHIFT_SAT */
+{
+    int64_t lim;
+    int n;
+    if (s >= 0) {
+        return round_even(x, s > 62 ? 62 : s);
+    }
+    n = -s > EMSU_LRT_SHIFT_SAT_BITS ? EMSU_LRT_SHIFT_SAT_BITS : -s;
+    lim = EMSU_LRT_SHIFT_SAT >> n;
+    return x > lim ? EMSU_LRT_SHIFT_SAT : x < -lim ? -EMSU_LRT_SHIFT_SAT : shl64(x, n);
+}
+
+static int64_t div_round_even64(int64_t x, int64_t d) /* rounding.div_round_even for d > 0 (floor, then fix-up) */
+{
+    int64_t q = x / d, rem = x % d;
+    if (rem < 0) {
+        q--;
+        rem += d;
+    }
+    return q + ((2 * rem > d || (2 * rem == d && (q & 1) != 0)) ? 1 : 0);
+}
+
+/* Per layer of the forward pass, what the backward pass needs besides S (arena buffer noise): ta and sf. */
+typedef struct {
+    int ta; /* a2 = round_half_up(a^2 / 2**ta): max a2 <= 2**15 */
+    int sf; /* S_j = s_j * 2**sf */
+} emsu_lrt_row_t;
+
+EMSU_INLINE void dense_lrt(const emsu_layer_t *L, emsu_state_t *st, uint32_t ctr, const int16_t *a, int64_t *acc,
+                           int32_t *acc32, uint64_t *var, uint32_t *var32, int32_t *S, int32_t *z,
+                           emsu_lrt_row_t *row)
+{ /* lrt._forward and lrt._sample_layer of one layer: z = sat32(m + round(S eps / 2**ns)), S into S[j];
+   * ctr: the Weyl counter of eps_0 minus one step (key of LRT_STREAM + z_off[l] * GAMMA) */
+    uint32_t i, j, budget = 0, vbudget = 0, fo = L->fan_out;
+    uint32_t amax = EMSU_BIAS ? (UINT32_C(1) << L->in_frac) : 0u, a2b;
+    const int16_t *mu = st->mu + L->w_off;
+    const uint8_t *code = st->code + L->w_off;
+    uint64_t vmax = 0;
+    int ta, p, vf, ns;
+    int32_t half;
+    for (i = 0; i < L->fan_in; i++) {
+        uint32_t m = (uint32_t)(a[i] < 0 ? -a[i] : a[i]);
+        amax = m > amax ? m : amax;
+    }
+    ta = bitlen32(amax * amax) - 15; /* a^2 <= 2**30 */
+    ta = ta < 0 ? 0 : ta;
+    half = (INT32_C(1) << ta) >> 1;
+    for (j = 0; j < fo; j++) {
+        acc[j] = 0;
+        acc32[j] = 0;
+        var[j] = 0;
+        var32[j] = 0;
+    }
+    for (i = 0; i < L->fan_in; i++, mu += fo, code += fo) {
+        int32_t ai = a[i];
+        uint32_t a2;
+        if (ai == 0) { /* adds nothing to m or v */
+            continue;
+        }
+        EMSU_ROW_BEGIN(ai)
+        a2 = (uint32_t)((ai * ai + half) >> ta);
+        if (vbudget + a2 > EMSU_LRT_VAR_BUDGET) { /* sum a2 sq16 < 2**16 * 2**16 fits uint32 */
+            for (j = 0; j < fo; j++) {
+                var[j] += var32[j];
+                var32[j] = 0;
+            }
+            vbudget = 0;
+        }
+        vbudget += a2;
+        for (j = 0; j < fo; j++) {
+            acc32[j] += ai * mu[j];
+            var32[j] += a2 * L->sq16[code[j]];
+        }
+    }
+    a2b = (uint32_t)(((INT32_C(1) << (2 * L->in_frac)) + half) >> ta); /* the bias input a = 2**in_frac */
+    for (j = 0; j < fo; j++) {
+        int64_t m = acc[j] + acc32[j];
+        uint64_t v = var[j] + var32[j];
+        if (EMSU_BIAS) {
+            m += shl64(mu[j], L->in_frac);
+            v += a2b * L->sq16[code[j]];
+        }
+        acc[j] = m;
+        var[j] = v;
+        vmax = v > vmax ? v : vmax;
+    }
+    vf = L->var_frac - ta; /* v's fractional bits */
+    p = EMSU_LRT_SQRT_TOP - bitlen64(vmax);
+    p -= (int)((unsigned)(vf + p) & 1u); /* the square root of an even number of fractional bits */
+    p = vmax > 0 ? p : 0;
+    row->ta = ta;
+    row->sf = (vf + p) >> 1;
+    ns = row->sf + EMSU_EPS_FRAC - L->z_frac; /* S eps to z's fractional bits */
+    for (j = 0; j < fo; j++) {
+        int32_t s = (int32_t)isqrt_round(var[j] << p), eps;
+        ctr += EMSU_GAMMA;
+        eps = EMSU_EPS(hash32(ctr));
+        S[j] = s;
+        z[j] = finish_acc(acc[j] + lrt_shift((int64_t)s * eps, ns), st->counters);
+    }
+}
+
+static int normalize_u(const int64_t *U, uint32_t n, int32_t *u16, uint32_t *umax)
+{ /* kernels.normalize_delta(U, U_BITS): u16 = round_half_up(U / 2**e), the smallest e with sum |u16| <= 2**U_BITS
+   * - 1; |U| < 2**60, and S_j >= S_max / 2**(octaves of the sigma window) keeps sum |U| far below 2**53 */
+    uint64_t tot = 0;
+    uint32_t j, mx = 0;
+    int e;
+    for (j = 0; j < n; j++) {
+        tot += (uint64_t)(U[j] < 0 ? -U[j] : U[j]);
+    }
+    e = bitlen64(tot) - EMSU_LRT_U_BITS;
+    e = e < 0 ? 0 : e;
+    for (;;) {
+        int64_t half = (((int64_t)1) << e) >> 1;
+        tot = 0;
+        for (j = 0; j < n; j++) {
+            int64_t v = asr64(U[j] + half, e);
+            tot += (uint64_t)(v < 0 ? -v : v);
+        }
+        if (tot <= EMSU_LRT_U_L1_MAX) {
+            break;
+        }
+        e++;
+    }
+    for (j = 0; j < n; j++) {
+        int32_t v = (int32_t)asr64(U[j] + ((((int64_t)1) << e) >> 1), e);
+        uint32_t mag = (uint32_t)(v < 0 ? -v : v);
+        u16[j] = v;
+        mx = mag > mx ? mag : mx;
+    }
+    *umax = mx;
+    return e;
+}
+
+static int lrt_u16(const emsu_layer_t *L, uint32_t ctr, const int32_t *d16, int e, const int32_t *S,
+                   const emsu_lrt_row_t *row, int64_t *U, int32_t *u16, uint32_t *umax)
+{ /* lrt._u16: U_j = round_even(d16_j eps_j 2**U_SHIFT / S_j) (0 where S_j = 0; |d16 eps| < 2**30), u16 = U
+   * block-normalised; returns fu, u = u16 * 2**-fu. eps_j regenerated from the forward pass's counter ctr. */
+    uint32_t j;
+    int eu;
+    for (j = 0; j < L->fan_out; j++) {
+        int32_t eps;
+        ctr += EMSU_GAMMA;
+        eps = EMSU_EPS(hash32(ctr));
+        U[j] = S[j] > 0 ? div_round_even64(shl64((int64_t)d16[j] * eps, EMSU_LRT_U_SHIFT), S[j]) : 0;
+    }
+    eu = normalize_u(U, L->fan_out, u16, umax);
+    return L->u_frac - e - row->sf - eu;
+}
+
+EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *code, uint32_t *ctr_a,
+                                uint32_t *ctr_b, int32_t ai, int32_t a2, const int32_t *d16, int e, uint32_t dmax,
+                                const int32_t *u16, uint32_t umax, int pf, int32_t *back, int32_t *tback,
+                                uint32_t *cnt)
+{ /* one row of rule.mesu_step_int with lrt = (h16, tau_s): g16 and the mu step as update_row; h16 =
+   * round_half_up(a2 u16_j / 2**th) with tau_s = th - pf (lrt._sigma_rows); the sigma step u = pk -
+   * floor(h16 sq13 / 2**(sshq - tau_s)). With back: *back = sum_j mu_j d16_j and *tback = sum_j sq16[c_j] u16_j
+   * with the old mu and codes (|T| <= (2**15 - 1)(2**16 - 1) < 2**31). */
+    uint32_t j, flags = 0, ca = *ctr_a, cb = *ctr_b, peak = (uint32_t)(ai < 0 ? -ai : ai) * dmax; /* < 2**31 */
+    int t = bitlen32(peak) - 15, tau, ps, th, taus;
+    int32_t half, hhalf, bk = 0, tk = 0, pmant = L->prior_mant;
+    const emsu_code_t *tab = L->tab;
+    t = t < 0 ? 0 : t;
+    t = t < L->tau_min - e ? L->tau_min - e : t;
+    tau = e + t;
+    half = (INT32_C(1) << t) >> 1;
+    ps = L->prior_shift + tau; /* >= 15 since tau >= tau_min */
+    if (ps >= 31) {            /* |pull| < 1/2 unit: it rounds to 0 for every mu */
+        pmant = 0;
+        ps = 1;
+    }
+    th = bitlen32((uint32_t)a2 * umax) - 15; /* a2 u16 <= 2**30 */
+    th = th < 0 ? 0 : th;
+    hhalf = (INT32_C(1) << th) >> 1;
+    taus = th - pf;
+    for (j = 0; j < L->fan_out; j++) {
+        uint32_t da, db;
+        int32_t m = mu[j], c = code[j], g, d, h, x, u;
+        const emsu_code_t *tc = &tab[c];
+        int s;
+        ca += EMSU_GAMMA;
+        cb += EMSU_GAMMA;
+        da = hash32(ca);
+        db = hash32(cb);
+        if (back != NULL) {
+            bk += m * d16[j];
+            tk += (int32_t)L->sq16[c] * u16[j];
+        }
+        g = EMSU_G(ai, d16[j], half, t);
+        EMSU_MU_STEP(L, tc, m, g, tau, pmant, ps, db, d, s, flags)
+        mu[j] = (int16_t)m;
+        /* sigma code: equation (2) with sigma dC/dsigma = h16 sigma^2; |h16| <= 2**15, sq13 <= 2**13 */
+        h = (a2 * u16[j] + hhalf) >> th;
+        x = h * tc->sigl13;
+        s = tc->ssh - taus;
+        if (s >= 0) {
+            u = tc->pk - (x >> (s > 31 ? 31 : s));
+        } else {
+            u = tc->pk - shl_sat(x, -s, EMSU_XSAT);
+        }
+        if (EMSU_OUTSIDE(u, EMSU_UMAX)) {
+            u = u > 0 ? EMSU_UMAX : -EMSU_UMAX;
+            flags |= EMSU_F_SSTEP;
+        }
+        c += code_step(u, da);
+        if ((uint32_t)(c - EMSU_CODE_MIN) > (uint32_t)(EMSU_CODE_MAX - EMSU_CODE_MIN)) {
+            c = c < EMSU_CODE_MIN ? EMSU_CODE_MIN : EMSU_CODE_MAX;
+            flags |= EMSU_F_CODE;
+        }
+        code[j] = (uint8_t)c;
+    }
+    *ctr_a = ca;
+    *ctr_b = cb;
+    if (back != NULL) {
+        *back = bk;
+        *tback = tk;
+    }
+    if (flags != 0) {
+        count_flags(flags, cnt);
+    }
+}
+
+EMSU_INLINE void update_layer_lrt(const emsu_layer_t *L, emsu_state_t *st, uint32_t key_a, uint32_t key_b,
+                                  const int16_t *a, const int32_t *d16, int e, uint32_t dmax, const int32_t *u16,
+                                  uint32_t umax, const emsu_lrt_row_t *row, int fu, int32_t *back, int32_t *tback)
+{ /* fused backward + update of one layer (update_layer with the LRT sigma step); the biases are the last row */
+    uint32_t i, ctr_a = key_a + L->w_off * EMSU_GAMMA, ctr_b = key_b + L->w_off * EMSU_GAMMA;
+    int16_t *mu = st->mu + L->w_off;
+    uint8_t *code = st->code + L->w_off;
+    int32_t half = (INT32_C(1) << row->ta) >> 1;
+    int pf = 2 * L->in_frac - row->ta + fu; /* a2 u16's fractional bits */
+    for (i = 0; i < L->fan_in; i++, mu += L->fan_out, code += L->fan_out) {
+        int32_t ai = a[i];
+        update_row_lrt(L, mu, code, &ctr_a, &ctr_b, ai, (ai * ai + half) >> row->ta, d16, e, dmax, u16, umax, pf,
+                       back != NULL ? back + i : NULL, back != NULL ? tback + i : NULL, st->counters);
+    }
+    if (EMSU_BIAS) {
+        update_row_lrt(L, mu, code, &ctr_a, &ctr_b, INT32_C(1) << L->in_frac,
+                       ((INT32_C(1) << (2 * L->in_frac)) + half) >> row->ta, d16, e, dmax, u16, umax, pf, NULL, NULL,
+                       st->counters);
+    }
+}
+
+static void hidden_delta_lrt(const emsu_layer_t *L, const int32_t *back, const int32_t *tback, const int16_t *a,
+                             int e, int fu, const int32_t *z_below, int32_t *out, uint32_t *cnt)
+{ /* lrt.lrt_pass: delta = sat32(round(sum_j d16 mu -> Q.24) + round(a T -> Q.24)) * [z > 0]; |a T| < 2**46 */
+    uint32_t i;
+    int s2 = L->var_frac - L->in_frac + fu - EMSU_DH_FRAC; /* a T's fractional bits, minus DH_FRAC */
+    for (i = 0; i < L->fan_in; i++) {
+        int64_t v = lrt_shift(back[i], L->back_shift - e) + lrt_shift((int64_t)a[i] * tback[i], s2);
+        v = saturate(v, EMSU_ACC_MIN, EMSU_ACC_MAX, cnt, EMSU_CNT_DELTA);
+        out[i] = z_below[i] > 0 ? (int32_t)v : 0;
+    }
+}
+
+#define EMSU_LRT_FORWARD(l)                                                                                  \
+    dense_lrt(&emsu_layers[l], st, key_e + emsu_z_off[l] * EMSU_GAMMA, act + emsu_act_off[l], acc, acc32, var, \
+              var32, noise + emsu_z_off[l], z + emsu_z_off[l], &rows[l]);                                     \
+    if ((l) < EMSU_N_LAYERS - 1) {                                                                            \
+        activate(&emsu_layers[l], z + emsu_z_off[l], act + emsu_act_off[(l) + 1], st->counters);              \
+    }
+#define EMSU_LRT_BACKWARD(l)                                                                                 \
+    fu = lrt_u16(&emsu_layers[l], key_e + emsu_z_off[l] * EMSU_GAMMA, delta, e, noise + emsu_z_off[l], &rows[l], \
+                 unum, u16, &umax);                                                                           \
+    update_layer_lrt(&emsu_layers[l], st, key_a, key_b, act + emsu_act_off[l], delta, e, dmax, u16, umax,      \
+                     &rows[l], fu, (l) > 0 ? back : NULL, tback);                                             \
+    if ((l) > 0) {                                                                                            \
+        hidden_delta_lrt(&emsu_layers[l], back, tback, act + emsu_act_off[l], e, fu,                          \
+                         z + emsu_z_off[(l) > 0 ? (l) - 1 : 0], below, st->counters);                         \
+        e = normalize_delta(below, emsu_layers[l].fan_in, &dmax);                                             \
+        tmp = delta;                                                                                          \
+        delta = below;                                                                                        \
+        below = tmp;                                                                                          \
+    }
+
+int emsu_learn_one(emsu_state_t *st, emsu_arena_t *ar, const int8_t *x, int32_t y)
+{ /* step._learn_lrt: one pre-activation sample (stream LRT_STREAM + 0), rounding draws A (stream 0) and B */
+    uint32_t key_a, key_b, key_e, dmax, umax;
+    int e, fu;
+    emsu_lrt_row_t rows[EMSU_N_LAYERS];
+    int16_t *act = EMSU_BUF(ar, int16_t, ACT);
+    int32_t *z = EMSU_BUF(ar, int32_t, Z), *delta = EMSU_BUF(ar, int32_t, DELTA0);
+    int32_t *below = EMSU_BUF(ar, int32_t, DELTA1), *tmp;
+    int64_t *acc = EMSU_BUF(ar, int64_t, ACC), *unum = EMSU_BUF(ar, int64_t, UNUM);
+    int32_t *acc32 = EMSU_BUF(ar, int32_t, ACC32), *back = EMSU_BUF(ar, int32_t, BACK);
+    uint64_t *var = EMSU_BUF(ar, uint64_t, VAR);
+    uint32_t *var32 = EMSU_BUF(ar, uint32_t, VAR32);
+    int32_t *noise = EMSU_BUF(ar, int32_t, NOISE), *u16 = EMSU_BUF(ar, int32_t, U16);
+    int32_t *tback = EMSU_BUF(ar, int32_t, TBACK);
+    if (y < 0 || y >= EMSU_N_OUT) {
+        return -1;
+    }
+    key_a = step_key(st->seed, st->step, 0);
+    key_b = step_key(st->seed, st->step, EMSU_SR_STREAM);
+    key_e = step_key(st->seed, st->step, EMSU_LRT_STREAM);
+    widen_input(x, act);
+    EMSU_LAYERS_UP(EMSU_LRT_FORWARD) /* forward at the means, layer 0 first */
+    softmax_q15(z + emsu_z_off[EMSU_N_LAYERS - 1], delta);
+    delta[y] -= INT32_C(1) << EMSU_P_FRAC; /* output delta = p - onehot (Q15) */
+    e = normalize_delta(delta, EMSU_N_OUT, &dmax);
+    EMSU_LAYERS_DOWN(EMSU_LRT_BACKWARD) /* fused backward + update, last layer first */
+    (void)below;
+    st->step++;
+    return 0;
+}
+#endif /* EMSU_LRT */
 
 int emsu_learn_many(emsu_state_t *st, emsu_arena_t *ar, const int8_t *x, const int32_t *y, uint32_t n)
 {

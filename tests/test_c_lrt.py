@@ -1,0 +1,211 @@
+"""Local reparameterisation in the generated C (``sampling="lrt"``): bit for bit the numpy learner, after every update.
+
+The numpy path (:mod:`edge_mesu.fixed.lrt`, ``step._learn_lrt``) is the reference; the C's learn path is compiled in
+by the header's ``NAME_LRT`` (``csrc/template_core.c``). Compared: the whole state blob (μ, σ codes, seed, step and
+saturation counters) after every update of the exported library, the host backend's learner against the numpy
+learner, and the emulated Cortex-M4 and Cortex-M0+ builds. Helpers are tests/test_c_firmware.py's.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_c_firmware import CC, Firmware, _cache, _emulator_reason, needs_cc, needs_emu  # noqa: F401 (fixture)
+
+from edge_mesu.fixed import FixedMESULearner
+from edge_mesu.fixed.buffers import arena_buffers
+from edge_mesu.fixed.cbackend import STRICT_FLAGS
+from edge_mesu.fixed.cblob import learner_from_blob, state_blob
+from edge_mesu.fixed.cgen import config_hash, generate_c
+from edge_mesu.registry import make_learner
+from export import to_c
+
+
+class EditedFirmware(Firmware):
+    """:class:`Firmware` whose generated files are edited before compiling (``edit(name, text) -> text``)."""
+
+    def __init__(self, learner: FixedMESULearner, tmp_path: Path, edit: Callable[[str, str], str], name: str = "fw"):
+        report = to_c(learner, tmp_path / name, name=name)
+        for path in (tmp_path / name).iterdir():
+            path.write_text(edit(path.name, path.read_text()))
+        lib = tmp_path / name / f"lib{name}.so"
+        subprocess.run(
+            [CC, *STRICT_FLAGS, "-fPIC", "-shared", "-o", str(lib), str(tmp_path / name / f"{name}.c")],
+            check=True,
+            capture_output=True,
+        )
+        import ctypes
+
+        from test_c_firmware import _State
+
+        self.lib, self.name, self.report = ctypes.CDLL(str(lib)), name, report
+        self.state = _State()
+        self.arena = ctypes.create_string_buffer(report.details["arena_bytes"])
+        self.n_out = learner.layers[-1]
+        self.fn("state_init")(ctypes.byref(self.state))
+
+
+def _inputs(n: int, layers: tuple[int, ...], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Float rows with every kind of hard input: int8 saturation (×4 rows), all-zero rows, dead channels."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, layers[0])) * 1.3
+    X[::5] *= 4.0  # saturate the int8 input format
+    X[::7] = 0.0  # no input: s_j = 0 without biases
+    X[:, 1] = 0.0  # a dead channel
+    y = (np.argmax(X[:, : layers[-1]], axis=1) + (rng.random(n) < 0.2)) % layers[-1]
+    return X, y
+
+
+CASES = [
+    ((16, 12, 4), {"bias": True}),
+    ((16, 12, 4), {"bias": False}),
+    ((10, 8, 6, 3), {"bias": True, "rounding": "nearest", "ratio_max": None}),
+    ((11, 9, 7, 5), {"bias": False}),
+    ((9, 10, 3), {"bias": True, "rounding": "nearest"}),
+]
+
+
+@needs_cc
+@pytest.mark.parametrize("layers, kw", CASES)
+def test_lrt_c_bit_exact_after_every_update(tmp_path, layers, kw):
+    """The exported library (its own state) against the numpy learner: the whole blob after each update."""
+    learner = FixedMESULearner(layers, N=400, seed=11, sampling="lrt", **kw)
+    fw = Firmware(learner, tmp_path)
+    X, y = _inputs(300, layers, seed=len(layers))
+    Xq = learner.quantize(X)
+    assert (np.abs(Xq.astype(int)) >= 127).any() and (Xq == 0).all(axis=1).any()  # saturated and zero rows
+    assert fw.blob() == state_blob(learner)
+    for i in range(len(X)):
+        learner.learn_one_q(Xq[i], int(y[i]))  # quantised input: the C core takes int8, no input counter
+        assert fw.learn(Xq[i], int(y[i])) == 0
+        assert fw.blob() == state_blob(learner), f"C and numpy states differ after update {i + 1}"
+    counts = learner.counters.as_dict()
+    assert counts.get("mu_step_clip", 0) + counts.get("sigma_step_clip", 0) > 0, counts  # the clips agree too
+    for i in range(50):  # the trained mean network predicts the same integers
+        best, p = fw.predict(Xq[i])
+        assert np.array_equal(p, learner.proba_q15(Xq[i : i + 1])[0, 0])
+
+
+@needs_cc
+def test_lrt_c_saturates_as_numpy(tmp_path):
+    """Large μ windows and inputs: accumulator, activation and δ saturations are counted alike."""
+    layers = (8, 6, 3)
+    learner = FixedMESULearner(layers, N=50, seed=2, sampling="lrt", sigma_init=0.5, mu_frac=[6, 6], act_frac=12)
+    fw = Firmware(learner, tmp_path)
+    X, y = _inputs(200, layers, seed=4)
+    Xq = learner.quantize(X * 3)
+    for i in range(len(X)):
+        learner.learn_one_q(Xq[i], int(y[i]))
+        fw.learn(Xq[i], int(y[i]))
+        assert fw.blob() == state_blob(learner), f"after update {i + 1}"
+    counts = learner.counters.as_dict()
+    assert counts.get("act", 0) > 0, counts
+
+
+@needs_cc
+def test_the_lrt_build_is_not_the_weights_build_and_edits_break_equality(tmp_path):
+    """The tests can fail: another ε stream, layer 0's σ² table halved, or weight sampling's numpy learner each
+    give other states."""
+    layers = (12, 8, 3)
+    X, y = _inputs(60, layers, seed=1)
+
+    def run(fw: Firmware, learner: FixedMESULearner) -> tuple[bytes, bytes]:
+        Xq = learner.quantize(X)
+        for i in range(len(X)):
+            learner.learn_one_q(Xq[i], int(y[i]))
+            fw.learn(Xq[i], int(y[i]))
+        return fw.blob(), state_blob(learner)
+
+    def lrt() -> FixedMESULearner:
+        return FixedMESULearner(layers, seed=5, sampling="lrt")
+
+    good = run(Firmware(lrt(), tmp_path, name="ok"), lrt())
+    assert good[0] == good[1]
+    weights = run(Firmware(lrt(), tmp_path, name="w"), FixedMESULearner(layers, seed=5))
+    assert weights[0] != weights[1]  # the same blob header (config hash), other learning
+
+    def stream(name: str, text: str) -> str:
+        return text.replace("#define S_LRT_STREAM 196608", "#define S_LRT_STREAM 196609")
+
+    def table(name: str, text: str) -> str:  # layer 0's σ² halved (a low bit alone hardly moves S's top bits)
+        head = "static const uint16_t t_sq16_l0[256] = {"
+        if not name.endswith("_model.h"):
+            return text
+        start = text.index(head) + len(head)
+        end = text.index("}", start)
+        body = ", ".join(str(int(v) // 2) for v in text[start:end].replace("\n", " ").split(","))
+        return text[:start] + body + text[end:]
+
+    for name, edit in (("s", stream), ("t", table)):
+        bad = run(EditedFirmware(lrt(), tmp_path, edit, name=name), lrt())
+        assert bad[0] != bad[1], name
+
+
+@needs_cc
+@pytest.mark.parametrize("kw", [{"bias": True}, {"bias": False, "rounding": "nearest"}])
+def test_c_backend_lrt_learner_equals_numpy(kw):
+    layers = (16, 12, 4)
+    X, y = _inputs(400, layers, seed=6)
+    a = FixedMESULearner(layers, seed=21, sampling="lrt", **kw)
+    b = FixedMESULearner(layers, seed=21, sampling="lrt", backend="c", **kw)
+    assert b._c is not None and b._c.macros["EMSU_HOST_LRT"] == 1
+    for i in range(150):
+        a.learn_one(X[i], y[i])
+        b.learn_one(X[i], y[i])
+        assert a.to_bytes() == b.to_bytes(), i
+    a.learn_many(X[150:], y[150:])
+    b.learn_many(X[150:], y[150:])
+    b.learn_many(X[:12], y[:12], batch_size=4)  # mini-batches run in numpy; C resumes on their state
+    a.learn_many(X[:12], y[:12], batch_size=4)
+    a.learn_one(X[0], y[0])
+    b.learn_one(X[0], y[0])
+    assert a.counters["input"] > 0 and a.to_bytes() == b.to_bytes()
+    assert np.array_equal(a.predict_proba(X), b.predict_proba(X))
+    Xq = a.quantize(X[:20])
+    ua, ub = a.uncertainty_int_q(Xq, 4), b.uncertainty_int_q(Xq, 4)
+    assert np.array_equal(ua.mi, ub.mi) and np.array_equal(ua.mean_q15, ub.mean_q15)
+    reg = make_learner("fixed-c-lrt", layers=layers, seed=21, **kw)
+    assert reg.sampling == "lrt" and reg.backend == "c" and reg._c is not None
+
+
+def test_lrt_arena_config_hash_and_refusals(tmp_path):
+    lrt = FixedMESULearner((12, 8, 3), seed=3, sampling="lrt")
+    weights = FixedMESULearner((12, 8, 3), seed=3)
+    names = [b.name for b in lrt.describe().buffer_lists["learn"]]
+    assert {"var", "var32", "noise", "unum", "u16", "tback"} <= set(names)
+    assert [b.name for b in arena_buffers((12, 8, 3), "learn")] == [
+        b.name for b in weights.describe().buffer_lists["learn"]
+    ]
+    src = generate_c(lrt, name="n")
+    assert src.macros["N_LRT"] == 1 and generate_c(weights, name="n").macros["N_LRT"] == 0
+    assert src.macros["N_ARENA_BYTES"] > generate_c(weights, name="n").macros["N_ARENA_BYTES"]
+    # the blob's hash leaves the sampling out: a state moves between the two builds of one network
+    assert config_hash(lrt.describe().fixed) == config_hash(weights.describe().fixed)
+    X, y = _inputs(30, (12, 8, 3), seed=0)
+    lrt.learn_many(X, y)
+    moved = learner_from_blob(weights, state_blob(lrt))
+    assert moved.sampling == "weights" and np.array_equal(moved.flat_state()[0], lrt.flat_state()[0])
+    # what the C still cannot do is refused by name, before anything is written
+    with pytest.raises(ValueError, match="train_samples=1"):
+        to_c(FixedMESULearner((4, 3, 2), sampling="lrt", train_samples=2), tmp_path / "out")
+    with pytest.raises(ValueError, match="centered"):
+        to_c(FixedMESULearner((4, 3, 2), sigma_grad="centered"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    if CC is not None:
+        with pytest.raises(ValueError, match="train_samples"):
+            FixedMESULearner((4, 3, 2), sampling="lrt", train_samples=2, backend="c")
+
+
+@needs_emu
+@pytest.mark.parametrize("cpu", ["cortex-m4", "cortex-m0plus"])
+@pytest.mark.parametrize("layers, bias", [((12, 6, 3), True), ((10, 7, 5, 3), False)])
+def test_emulated_cores_run_lrt_bit_exact(cpu, layers, bias):
+    from firmware_sim.emulate import emulate
+
+    X, y = _inputs(4, layers, seed=3)
+    res = emulate(FixedMESULearner(layers, bias=bias, seed=2, sampling="lrt"), steps=4, X=X, y=y, cpu=cpu)
+    assert res.bit_exact and res.cpu == cpu and min(res.learn_instructions) > 0
