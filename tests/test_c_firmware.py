@@ -19,9 +19,9 @@ import pytest
 from edge_mesu import MESULearner
 from edge_mesu.errors import StateFileError
 from edge_mesu.fixed import FixedMESULearner, cbackend
-from edge_mesu.fixed.cbackend import STRICT_FLAGS, find_compiler
+from edge_mesu.fixed.cbackend import STRICT_FLAGS, CState, find_compiler
 from edge_mesu.fixed.cblob import learner_from_blob, state_blob
-from edge_mesu.fixed.cgen import COUNTER_NAMES, generate_c, sanitize_name
+from edge_mesu.fixed.cgen import generate_c, sanitize_name
 from edge_mesu.fixed.qformat import SaturationCounter
 from edge_mesu.statefile import StateFormatWarning
 from export import to_c
@@ -32,14 +32,7 @@ UPDATES = 2000
 LAYERS = (16, 12, 4)
 
 
-class _State(ctypes.Structure):
-    _fields_ = [
-        ("mu", ctypes.POINTER(ctypes.c_int16)),
-        ("code", ctypes.POINTER(ctypes.c_uint8)),
-        ("seed", ctypes.c_uint64),
-        ("step", ctypes.c_uint64),
-        ("counters", ctypes.c_uint32 * len(COUNTER_NAMES)),
-    ]
+_State = CState  # the generated NAME_state_t (edge_mesu.fixed.cbackend)
 
 
 class Firmware:

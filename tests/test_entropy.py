@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edge_mesu.fixed import FixedMESULearner
-from edge_mesu.fixed.cbackend import STRICT_FLAGS, find_compiler
+from edge_mesu.fixed.cbackend import STRICT_FLAGS, CState, find_compiler
 from edge_mesu.fixed.cgen import generate_c
 from edge_mesu.fixed.entropy import (
     ENTROPY_FRAC,
@@ -103,14 +103,7 @@ def test_learner_integer_uncertainty_tracks_the_float_one_and_changes_nothing() 
 
 
 # ---- the generated C, bit for bit ------------------------------------------------------------------------------
-class _State(ctypes.Structure):
-    _fields_ = [
-        ("mu", ctypes.POINTER(ctypes.c_int16)),
-        ("code", ctypes.POINTER(ctypes.c_uint8)),
-        ("seed", ctypes.c_uint64),
-        ("step", ctypes.c_uint64),
-        ("counters", ctypes.c_uint32 * 10),
-    ]
+_State = CState  # the generated NAME_state_t (edge_mesu.fixed.cbackend)
 
 
 class _Lib:

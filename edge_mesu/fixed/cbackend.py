@@ -28,6 +28,7 @@ import numpy as np
 from .cgen import COUNTER_NAMES, CSource, generate_c, host_glue
 
 __all__ = [
+    "CState",
     "CompilerNotFoundError",
     "HOST_FLAGS",
     "NATIVE_FLAGS",
@@ -126,7 +127,10 @@ def build_library(src: CSource, flags: tuple[str, ...] = HOST_FLAGS, compiler: s
     return target
 
 
-class _State(ctypes.Structure):
+class CState(ctypes.Structure):
+    """The ctypes twin of the generated ``NAME_state_t`` (μ and σ-code pointers, seed, step, the counters):
+    the one declaration the backend and the tests share."""
+
     _fields_ = [
         ("mu", ctypes.POINTER(ctypes.c_int16)),
         ("code", ctypes.POINTER(ctypes.c_uint8)),
@@ -188,7 +192,7 @@ class CKernels:
         self.macros = src.macros
         self.n_in, self.n_out = learner.layers[0], learner.layers[-1]
         self._arena = ctypes.create_string_buffer(src.macros[f"{_LIB_NAME.upper()}_ARENA_BYTES"])
-        self._state = _State()
+        self._state = CState()
         self._counters = np.frombuffer(self._state.counters, dtype=np.uint32)
         self._bound: tuple[int, int] = (0, 0)
         self._xq = np.zeros(self.n_in, dtype=np.int8)  # predict_float's quantised row
