@@ -46,6 +46,10 @@ def check_options(options: LearnerOptions) -> None:
     check_positive_int(options.predict_samples, "predict_samples", minimum=0)
     if options.sigma_grad not in SIGMA_GRADS:
         raise ValueError(f"sigma_grad must be one of {SIGMA_GRADS}, got {options.sigma_grad!r}")
+    if options.sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {options.sampling!r}")
+    if options.sampling == "lrt" and options.sigma_grad != "reparam":
+        raise ValueError(f"sampling='lrt' takes sigma_grad='reparam' only, got sigma_grad={options.sigma_grad!r}")
 
 
 def paper_init(
@@ -137,7 +141,7 @@ class MESULearner(BaseLearner):
         dtype: str = "float32",
         seed: int = 0,
         sigma_grad: str = DEFAULT,
-        sampling: str = "weights",
+        sampling: str = DEFAULT,
     ) -> None:
         self.layers = check_layers(layers)
         self.config, options = resolve(
@@ -159,6 +163,7 @@ class MESULearner(BaseLearner):
                 predict_samples=predict_samples,
                 bias=bias,
                 sigma_grad=sigma_grad,
+                sampling=sampling,
             ),
         )
         check_options(options)
@@ -167,11 +172,7 @@ class MESULearner(BaseLearner):
         self.predict_samples = options.predict_samples
         self.bias = bool(options.bias)
         self.sigma_grad: str = options.sigma_grad
-        if sampling not in SAMPLINGS:
-            raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
-        if sampling == "lrt" and self.sigma_grad != "reparam":
-            raise ValueError(f"sampling='lrt' takes sigma_grad='reparam' only, got sigma_grad={self.sigma_grad!r}")
-        self.sampling: str = sampling
+        self.sampling: str = options.sampling
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype = dtype
@@ -332,7 +333,7 @@ class MESULearner(BaseLearner):
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> MESULearner:
         meta, arrays = state["meta"], state["arrays"]
-        obj = cls(**meta["init"])
+        obj = cls(**{"sampling": "weights", **meta["init"]})  # files store sampling only when not "weights"
         mus, sigmas = [], []
         for name, ref in zip(obj.param_names, obj._mu):
             m = np.asarray(arrays[f"mu_{name}"])

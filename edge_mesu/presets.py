@@ -72,6 +72,7 @@ class LearnerOptions:
     sigma_init : initial σ of every parameter, or ``"paper"`` for σ = 2/√fan_in.
     train_samples : weight samples per update; predict_samples : weight samples to predict (0 = mean).
     bias : learn biases; sigma_grad : ``"reparam"`` or ``"centered"`` (see :class:`edge_mesu.MESULearner`).
+    sampling : what the learning step samples, ``"weights"`` or ``"lrt"`` (see :class:`edge_mesu.MESULearner`).
     """
 
     sigma_init: float | str
@@ -79,6 +80,7 @@ class LearnerOptions:
     predict_samples: int
     bias: bool
     sigma_grad: str
+    sampling: str = "weights"
 
 
 @dataclass(frozen=True)

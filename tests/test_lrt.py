@@ -224,3 +224,30 @@ def test_bad_sampling_is_refused_by_name(bad: object) -> None:
 def test_lrt_refuses_the_centered_sigma_gradient() -> None:
     with pytest.raises(ValueError, match="sampling='lrt' takes sigma_grad='reparam' only"):
         MESULearner(layers=(3, 2), sampling="lrt", sigma_grad="centered")
+
+
+@pytest.mark.parametrize("kind", ["MESULearner", "FixedMESULearner"])
+def test_sampling_is_a_preset_option_and_files_without_it_load_as_weights(kind: str, monkeypatch) -> None:
+    """``sampling`` comes from the preset (explicit arguments override it), and a state file that does not name
+    it (every weight-sampling file) loads as weight sampling whatever the preset's default is."""
+    import dataclasses
+
+    import edge_mesu
+    from edge_mesu import presets
+
+    cls = getattr(edge_mesu, kind)
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(30, 5)), rng.integers(0, 3, 30)
+    old = cls(layers=(5, 4, 3), seed=3)
+    old.learn_many(X, y)
+    assert old.sampling == "weights" and "sampling" not in old.state_dict()["meta"]["init"]
+    lrt_device = dataclasses.replace(
+        presets.PRESETS["device"], options=dataclasses.replace(presets.PRESETS["device"].options, sampling="lrt")
+    )
+    monkeypatch.setitem(presets.PRESETS, "device", lrt_device)
+    assert cls(layers=(5, 4, 3)).sampling == "lrt"
+    assert cls(layers=(5, 4, 3), sampling="weights").sampling == "weights"
+    back = cls.from_bytes(old.to_bytes())
+    assert back.sampling == "weights" and back.to_bytes() == old.to_bytes()
+    with pytest.raises(ValueError, match="sampling='lrt' takes sigma_grad='reparam' only"):
+        cls(layers=(3, 2), sigma_grad="centered")  # the preset's lrt meets an explicit centred gradient

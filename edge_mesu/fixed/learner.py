@@ -18,7 +18,7 @@ import numpy as np
 from .._validation import check_positive_int, check_X, check_x, check_X_q, check_y
 from ..interface import Arithmetic, FixedNetwork, NetworkDescription, read_only
 from ..learner_base import BaseLearner
-from ..mesu import SAMPLINGS, check_layers, check_options, paper_init
+from ..mesu import check_layers, check_options, paper_init
 from ..mesu_rule import MESUConfig
 from ..presets import DEFAULT, DEFAULT_PRESET, given, resolve
 from ..statefile import StateFormatWarning
@@ -109,7 +109,7 @@ class FixedMESULearner(BaseLearner):
         rounding: str = DEFAULT,
         backend: str = "numpy",
         sigma_grad: str = DEFAULT,
-        sampling: str = "weights",
+        sampling: str = DEFAULT,
     ) -> None:
         self.layers = check_layers(layers)
         tops_arg = sigma_max if isinstance(sigma_max, (list, tuple)) else None  # per-layer σ windows
@@ -133,6 +133,7 @@ class FixedMESULearner(BaseLearner):
                 predict_samples=predict_samples,
                 bias=bias,
                 sigma_grad=sigma_grad,
+                sampling=sampling,
             ),
         )
         check_options(options)
@@ -141,11 +142,7 @@ class FixedMESULearner(BaseLearner):
         self.predict_samples = options.predict_samples
         self.bias = bool(options.bias)
         self.sigma_grad: str = options.sigma_grad
-        if sampling not in SAMPLINGS:
-            raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
-        if sampling == "lrt" and self.sigma_grad != "reparam":
-            raise ValueError(f"sampling='lrt' takes sigma_grad='reparam' only, got sigma_grad={self.sigma_grad!r}")
-        self.sampling: str = sampling
+        self.sampling: str = options.sampling
         fmt = _formats(
             formats,
             given(
@@ -585,7 +582,7 @@ class FixedMESULearner(BaseLearner):
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> FixedMESULearner:
         meta, arrays = state["meta"], state["arrays"]
-        obj = cls(**meta["init"])
+        obj = cls(**{"sampling": "weights", **meta["init"]})  # files store sampling only when not "weights"
         mus, codes = [], []
         for name, shape in zip(obj.param_names, obj._layout.shapes):
             m, c = np.asarray(arrays[f"mu_{name}"]), np.asarray(arrays[f"code_{name}"])
