@@ -14,7 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_c_firmware import CC, Firmware, _cache, _emulator_reason, needs_cc, needs_emu  # noqa: F401 (fixture)
+from test_c_firmware import (  # noqa: F401 (fixture)
+    CC,
+    Firmware,
+    _cache,
+    _emulator_reason,
+    _has_avx2,
+    needs_cc,
+    needs_emu,
+)
 
 from edge_mesu.fixed import FixedMESULearner
 from edge_mesu.fixed.buffers import arena_buffers
@@ -170,6 +178,47 @@ def test_c_backend_lrt_learner_equals_numpy(kw):
     assert np.array_equal(ua.mi, ub.mi) and np.array_equal(ua.mean_q15, ub.mean_q15)
     reg = make_learner("fixed-c-lrt", layers=layers, seed=21, **kw)
     assert reg.sampling == "lrt" and reg.backend == "c" and reg._c is not None
+
+
+@needs_cc
+@pytest.mark.parametrize(
+    "layers, kw",
+    [
+        ((16, 12, 4), {"bias": False}),
+        ((11, 13, 5, 3), {"bias": True}),
+        ((9, 10, 3), {"bias": True, "rounding": "nearest"}),
+        ((10, 8, 6, 3), {"bias": False, "rounding": "nearest", "ratio_max": None}),
+    ],
+)
+def test_host_lrt_vector_loops_equal_the_portable_build(layers, kw):
+    """The LRT learn path's host vector loops (vmac_lrt, vupdate_lrt; -march=native / -mavx2 builds, AVX2) and its
+    portable build (the device loops) give numpy's state bytes after every update: widths that leave a padded
+    vector tail (12, 13, 10, 6 of 8 lanes), widths of whole vectors (8), biases, both roundings, saturating
+    inputs, zero rows, clipped steps and codes."""
+    from edge_mesu.fixed.cbackend import HOST_FLAGS, NATIVE_FLAGS, CKernels
+
+    X, y = _inputs(240, layers, seed=9)
+    builds = [HOST_FLAGS] + [HOST_FLAGS + f for f in (("-mavx2",), NATIVE_FLAGS) if _has_avx2(HOST_FLAGS + f)]
+    if len(builds) == 1:
+        pytest.skip("no AVX2 build possible here: only the portable loops exist")
+    ref = FixedMESULearner(layers, N=300, seed=5, sampling="lrt", **kw)
+    learners = [FixedMESULearner(layers, N=300, seed=5, sampling="lrt", backend="c", **kw) for _ in builds]
+    for m, flags in zip(learners, builds):
+        m._c = CKernels(m, flags=flags)  # explicit flags: a failing build raises, never falls back
+        assert m._c.flags == flags and m._c.macros["EMSU_HOST_LRT"] == 1
+    for i in range(80):  # after every update
+        ref.learn_one(X[i], y[i])
+        for m in learners:
+            m.learn_one(X[i], y[i])
+            assert m.to_bytes() == ref.to_bytes(), (m._c.flags, i)
+    for start in range(80, 240, 80):
+        ref.learn_many(X[start : start + 80], y[start : start + 80])
+        for m in learners:
+            m.learn_many(X[start : start + 80], y[start : start + 80])
+            assert m.to_bytes() == ref.to_bytes(), (m._c.flags, start)
+    counts = ref.counters.as_dict()
+    clips = sum(counts.get(k, 0) for k in ("mu_step_clip", "sigma_step_clip", "sigma_code"))
+    assert clips > 0 and counts.get("input", 0) > 0, counts
 
 
 def test_lrt_arena_config_hash_and_refusals(tmp_path):
