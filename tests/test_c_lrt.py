@@ -258,3 +258,19 @@ def test_emulated_cores_run_lrt_bit_exact(cpu, layers, bias):
     X, y = _inputs(4, layers, seed=3)
     res = emulate(FixedMESULearner(layers, bias=bias, seed=2, sampling="lrt"), steps=4, X=X, y=y, cpu=cpu)
     assert res.bit_exact and res.cpu == cpu and min(res.learn_instructions) > 0
+
+
+@needs_emu
+@pytest.mark.parametrize("layers, bias", [((9, 6, 3), True), ((12, 7, 4), False)])
+def test_emulated_m4_lrt_dual_mac_is_bit_exact(layers, bias):
+    """dense_lrt's row pairs through the ACLE dual MAC (NET_USE_ACLE, __smlad) and through the portable expression
+    give numpy's integers: odd fan_in (the unpaired last row), pairs with one zero input (a dead channel), all-zero
+    rows (skipped pairs), saturating inputs."""
+    from firmware_sim.emulate import emulate
+
+    X, y = _inputs(8, layers, seed=5)
+    learner = FixedMESULearner(layers, bias=bias, seed=4, sampling="lrt")
+    acle = emulate(learner, steps=8, X=X, y=y, acle=True)
+    plain = emulate(learner, steps=8, X=X, y=y)
+    assert acle.bit_exact and plain.bit_exact and "-DNET_USE_ACLE" in acle.flags
+    assert acle.learn_instructions != plain.learn_instructions  # two builds, not one

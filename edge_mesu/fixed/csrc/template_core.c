@@ -163,9 +163,15 @@ static void activate(const emsu_layer_t *L, const int32_t *z, int16_t *h, uint32
 #include <arm_acle.h>
 #define EMSU_PAIR(lo, hi) ((uint32_t)(uint16_t)(lo) | ((uint32_t)(uint16_t)(hi) << 16))
 #define EMSU_MAC2(acc, a01, a0, a1, w0, w1) ((acc) = __smlad((a01), EMSU_PAIR(w0, w1), (acc)))
+#define EMSU_MAC2_ACC EMSU_MAC2
 #else
 #define EMSU_PAIR(lo, hi) 0u
 #define EMSU_MAC2(acc, a01, a0, a1, w0, w1) ((acc) += (a0) * (w0) + (a1) * (w1))
+#if defined(__ARM_ARCH_6M__) /* no multiply-accumulate (Cortex-M0/M0+): the sum of products first allocates better */
+#define EMSU_MAC2_ACC EMSU_MAC2
+#else /* (acc + a0 w0) + a1 w1: two multiply-accumulates */
+#define EMSU_MAC2_ACC(acc, a01, a0, a1, w0, w1) ((acc) = (acc) + (a0) * (w0) + (a1) * (w1))
+#endif
 #endif
 
 static void dense_mean(const emsu_layer_t *L, const int16_t *mu, const int16_t *a, int64_t *acc, int32_t *acc32,
@@ -829,6 +835,26 @@ typedef struct {
     int sf; /* S_j = s_j * 2**sf */
 } emsu_lrt_row_t;
 
+/* p (a pointer variable) as a value the compiler cannot see through: a table's address then stays in a register
+ * for indexed loads instead of being rebuilt from a constant in every iteration (gcc, clang; no-op elsewhere) */
+#if defined(__GNUC__) || defined(__clang__)
+#define EMSU_OPAQUE(p) __asm__("" : "+r"(p))
+#else
+#define EMSU_OPAQUE(p) ((void)0)
+#endif
+
+/* dense_lrt's flush of the variance accumulator before the rows' sum of a2 could pass LRT_VAR_BUDGET (then
+ * sum a2 sq16 < 2**16 * 2**16 fits uint32); the flush points change no sum */
+#define EMSU_LRT_VBUDGET(a2)                                                                                 \
+    if (vbudget + (a2) > EMSU_LRT_VAR_BUDGET) {                                                              \
+        for (j = 0; j < fo; j++) {                                                                            \
+            var[j] += var32[j];                                                                               \
+            var32[j] = 0;                                                                                     \
+        }                                                                                                     \
+        vbudget = 0;                                                                                          \
+    }                                                                                                         \
+    vbudget += (a2);
+
 #if EMSU_VLOOPS
 EMSU_INLINE void vmac_lrt(int32_t *restrict acc32, uint32_t *restrict var32, const int16_t *restrict mu,
                           const uint8_t *restrict code, const int32_t *restrict sq16, int32_t ai, uint32_t a2,
@@ -853,6 +879,7 @@ EMSU_INLINE void dense_lrt(const emsu_layer_t *L, emsu_state_t *st, uint32_t ctr
     uint32_t amax = EMSU_BIAS ? (UINT32_C(1) << L->in_frac) : 0u, a2b;
     const int16_t *mu = st->mu + L->w_off;
     const uint8_t *code = st->code + L->w_off;
+    const uint16_t *sq16 = L->sq16;
     uint64_t vmax = 0;
     int ta, p, vf, ns;
     int32_t half;
@@ -869,6 +896,8 @@ EMSU_INLINE void dense_lrt(const emsu_layer_t *L, emsu_state_t *st, uint32_t ctr
         var[j] = 0;
         var32[j] = 0;
     }
+#if EMSU_VLOOPS
+    (void)sq16;
     for (i = 0; i < L->fan_in; i++, mu += fo, code += fo) {
         int32_t ai = a[i];
         uint32_t a2;
@@ -877,23 +906,40 @@ EMSU_INLINE void dense_lrt(const emsu_layer_t *L, emsu_state_t *st, uint32_t ctr
         }
         EMSU_ROW_BEGIN(ai)
         a2 = (uint32_t)((ai * ai + half) >> ta);
-        if (vbudget + a2 > EMSU_LRT_VAR_BUDGET) { /* sum a2 sq16 < 2**16 * 2**16 fits uint32 */
-            for (j = 0; j < fo; j++) {
-                var[j] += var32[j];
-                var32[j] = 0;
-            }
-            vbudget = 0;
-        }
-        vbudget += a2;
-#if EMSU_VLOOPS
+        EMSU_LRT_VBUDGET(a2)
         vmac_lrt(acc32, var32, mu, code, EMSU_VTAB(L)->sq16, ai, a2, fo);
+    }
 #else
+    for (i = 0; i + 1 < L->fan_in; i += 2, mu += 2 * fo, code += 2 * fo) { /* rows in pairs, as dense_mean */
+        int32_t a0 = a[i], a1 = a[i + 1];
+        uint32_t a01 = EMSU_PAIR(a0, a1), a20, a21;
+        (void)a01;
+        if (a0 == 0 && a1 == 0) {
+            continue;
+        }
+        EMSU_BUDGET((uint32_t)(a0 < 0 ? -a0 : a0) + (uint32_t)(a1 < 0 ? -a1 : a1))
+        a20 = (uint32_t)((a0 * a0 + half) >> ta);
+        a21 = (uint32_t)((a1 * a1 + half) >> ta);
+        EMSU_LRT_VBUDGET(a20 + a21)
+        EMSU_OPAQUE(sq16);
+        for (j = 0; j < fo; j++) { /* acc + a w first: two multiply-accumulates */
+            EMSU_MAC2_ACC(acc32[j], a01, a0, a1, mu[j], mu[j + fo]);
+            var32[j] = var32[j] + a20 * sq16[code[j]] + a21 * sq16[code[j + fo]];
+        }
+    }
+    if (i < L->fan_in) { /* odd fan_in: the last row alone */
+        int32_t ai = a[i];
+        uint32_t a2 = (uint32_t)((ai * ai + half) >> ta);
+        EMSU_ROW_BEGIN(ai)
+        EMSU_LRT_VBUDGET(a2)
         for (j = 0; j < fo; j++) {
             acc32[j] += ai * mu[j];
             var32[j] += a2 * L->sq16[code[j]];
         }
-#endif
+        mu += fo;
+        code += fo;
     }
+#endif
     a2b = (uint32_t)(((INT32_C(1) << (2 * L->in_frac)) + half) >> ta); /* the bias input a = 2**in_frac */
     for (j = 0; j < fo; j++) {
         int64_t m = acc[j] + acc32[j];
