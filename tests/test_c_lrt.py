@@ -274,3 +274,32 @@ def test_emulated_m4_lrt_dual_mac_is_bit_exact(layers, bias):
     plain = emulate(learner, steps=8, X=X, y=y)
     assert acle.bit_exact and plain.bit_exact and "-DNET_USE_ACLE" in acle.flags
     assert acle.learn_instructions != plain.learn_instructions  # two builds, not one
+
+
+@needs_cc
+def test_c_isqrt_round_is_numpys(tmp_path):
+    """isqrt_round of the generated C (digit by digit in 32-bit words) against lrt.isqrt_round over its whole
+    domain v < 2**SQRT_TOP: 0, both words' paths, squares, the rounding edges r² + r and r² + r + 1, the top."""
+    from edge_mesu.fixed.lrt import SQRT_TOP, isqrt_round
+
+    src = generate_c(FixedMESULearner((4, 3, 2), sampling="lrt"), name="n")
+    for name, text in src.files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "drv.c").write_text(
+        '#include <stdio.h>\n#include "n.c"\nint main(void) {\n    unsigned long long v;\n'
+        '    while (scanf("%llu", &v) == 1) {\n        printf("%lu\\n", (unsigned long)isqrt_round(v));\n    }\n'
+        "    return 0;\n}\n"
+    )
+    exe = tmp_path / "drv"
+    subprocess.run([CC, "-std=c99", "-O2", "-o", str(exe), str(tmp_path / "drv.c")], check=True, capture_output=True)
+    rng = np.random.default_rng(0)
+    r = np.concatenate([np.arange(0, 70), rng.integers(0, 2 ** (SQRT_TOP // 2), 3000), [2 ** (SQRT_TOP // 2) - 1]])
+    r = r.astype(np.int64)
+    v = np.concatenate([r * r, r * r + r, r * r + r + 1, (r * r - 1)[r > 0], 2 ** np.arange(SQRT_TOP)])
+    v = np.concatenate([v, rng.integers(0, 2**32, 2000), rng.integers(0, 2**SQRT_TOP, 2000), [2**SQRT_TOP - 1]])
+    v = v[(v >= 0) & (v < 2**SQRT_TOP)]
+    out = subprocess.run([str(exe)], input="\n".join(map(str, v.tolist())), capture_output=True, text=True, check=True)
+    got = np.array(out.stdout.split(), dtype=np.int64)
+    want = isqrt_round(v)
+    bad = np.flatnonzero(got != want)
+    assert bad.size == 0, [(int(v[k]), int(got[k]), int(want[k])) for k in bad[:5]]

@@ -788,22 +788,37 @@ int emsu_learn_one(emsu_state_t *st, emsu_arena_t *ar, const int8_t *x, int32_t 
  * output), normalised to u16; per row h16 = a2_i u16_j >> t_i gives the sigma step (sq13/sshq in the code
  * table's sigma-step slots), and the delta of the layer below adds a_i T_i, T_i = sum_j u16_j sq16_ij (old
  * codes). The rounding draws are weight sampling's: draw A (stream 0) rounds the code, draw B (SR_STREAM) mu. */
-static uint32_t isqrt_round(uint64_t v) /* lrt.isqrt_round: round(sqrt(v)) for v < 2**62, digit by digit */
+/* lrt.isqrt_round: round(sqrt(v)) for v < 2**SQRT_TOP, digit by digit (one bit of the root per bit pair of v)
+ * in 32-bit words: the root r < 2**(SQRT_TOP/2) and the remainder v' - r^2 <= 2r, so 4 rem + 3 < 2**32 */
+EMSU_ASSERT_SIZE(emsu_isqrt_check, EMSU_LRT_SQRT_TOP / 2 + 2 <= 32);
+EMSU_INLINE void isqrt_pairs(uint32_t w, int n, uint32_t *r, uint32_t *rem) /* the top n bit pairs of w */
 {
-    uint64_t r = 0, bit = (uint64_t)1 << 62;
-    while (bit > v) {
-        bit >>= 2;
-    }
-    while (bit != 0) {
-        if (v >= r + bit) {
-            v -= r + bit;
-            r = (r >> 1) + bit;
-        } else {
-            r >>= 1;
+    uint32_t rr = *r, rm = *rem;
+    for (; n > 0; n--, w <<= 2) {
+        uint32_t trial = (rr << 2) | 1u; /* (2r + 1)^2 - 4 r^2 */
+        rm = (rm << 2) | (w >> 30);
+        rr <<= 1;
+        if (rm >= trial) {
+            rm -= trial;
+            rr |= 1u;
         }
-        bit >>= 2;
     }
-    return (uint32_t)(r + (v > r ? 1u : 0u)); /* v is now v - r^2: sqrt >= r + 1/2 iff v - r^2 > r */
+    *r = rr;
+    *rem = rm;
+}
+
+static uint32_t isqrt_round(uint64_t v)
+{
+    uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v, r = 0, rem = 0;
+    if (hi != 0) {
+        int n = (bitlen32(hi) + 1) >> 1; /* hi's bit pairs from its top nonzero one */
+        isqrt_pairs(hi << (32 - 2 * n), n, &r, &rem);
+        isqrt_pairs(lo, 16, &r, &rem);
+    } else {
+        int n = (bitlen32(lo) + 1) >> 1;
+        isqrt_pairs(n > 0 ? lo << (32 - 2 * n) : 0u, n, &r, &rem);
+    }
+    return r + (rem > r ? 1u : 0u); /* sqrt >= r + 1/2 iff v - r^2 > r */
 }
 
 static int64_t lrt_shift(int64_t x, int s) /* lrt._shift: x / 2**s to nearest even (0 from 62 on), or for s < 0
