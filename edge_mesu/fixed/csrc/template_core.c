@@ -315,6 +315,16 @@ EMSU_INLINE uint32_t hash32(uint32_t x)
     return x ^ (x >> EMSU_HASH_S3);
 }
 
+EMSU_INLINE uint32_t hash32k(uint32_t x, uint32_t m1, uint32_t m2) /* hash32 with its multipliers m1 = HASH_M1, m2 =
+                                                                  * HASH_M2 given (in registers) */
+{
+    x ^= x >> EMSU_HASH_S1;
+    x *= m1;
+    x ^= x >> EMSU_HASH_S2;
+    x *= m2;
+    return x ^ (x >> EMSU_HASH_S3);
+}
+
 static uint32_t step_key(uint64_t seed, uint64_t step, uint32_t stream)
 {
     uint32_t k = EMSU_SEED_SALT;
@@ -858,6 +868,12 @@ typedef struct {
 #define EMSU_OPAQUE(p) ((void)0)
 #endif
 
+#if defined(__ARM_ARCH_6M__) /* update_row_lrt's table address: kept in a register except on ARMv6-M (measured) */
+#define EMSU_KEEP_TABLE(p) ((void)0)
+#else
+#define EMSU_KEEP_TABLE(p) EMSU_OPAQUE(p)
+#endif
+
 /* dense_lrt's flush of the variance accumulator before the rows' sum of a2 could pass LRT_VAR_BUDGET (then
  * sum a2 sq16 < 2**16 * 2**16 fits uint32); the flush points change no sum */
 #define EMSU_LRT_VBUDGET(a2)                                                                                 \
@@ -1094,6 +1110,7 @@ EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *cod
     uint32_t j, flags = 0, ca = *ctr_a, cb = *ctr_b, peak = (uint32_t)(ai < 0 ? -ai : ai) * dmax; /* < 2**31 */
     int t = bitlen32(peak) - 15, tau, ps, th, taus;
     int32_t half, hhalf, bk = 0, tk = 0, pmant = L->prior_mant;
+    uint32_t m1 = EMSU_HASH_M1, m2 = EMSU_HASH_M2;
     const emsu_code_t *tab = L->tab;
     t = t < 0 ? 0 : t;
     t = t < L->tau_min - e ? L->tau_min - e : t;
@@ -1113,6 +1130,8 @@ EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *cod
         int32_t vm[EMSU_VROW], vc[EMSU_VROW];
         uint32_t fo = L->fan_out, nj = (fo + EMSU_VL - 1u) & ~(EMSU_VL - 1u);
         (void)tab;
+        (void)m1;
+        (void)m2;
         for (j = 0; j < nj; j++) {
             vm[j] = j < fo ? mu[j] : 0;
             vc[j] = j < fo ? code[j] : 0;
@@ -1127,6 +1146,9 @@ EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *cod
         cb += fo * EMSU_GAMMA;
     }
 #else
+    EMSU_KEEP_TABLE(tab);
+    EMSU_OPAQUE(m1); /* the hash's multipliers in registers: not rebuilt per parameter */
+    EMSU_OPAQUE(m2);
     for (j = 0; j < L->fan_out; j++) {
         uint32_t da, db;
         int32_t m = mu[j], c = code[j], g, d, h, x, u;
@@ -1134,8 +1156,8 @@ EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *cod
         int s;
         ca += EMSU_GAMMA;
         cb += EMSU_GAMMA;
-        da = hash32(ca);
-        db = hash32(cb);
+        da = hash32k(ca, m1, m2);
+        db = hash32k(cb, m1, m2);
         if (back != NULL) {
             bk += m * d16[j];
             tk += (int32_t)L->sq16[c] * u16[j];
