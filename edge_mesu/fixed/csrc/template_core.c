@@ -46,7 +46,8 @@ typedef struct {
 /* Host vector loops. A device core runs one parameter at a time, and the loops below are shaped for it (few live
  * registers, a branch per rare case: branches are cheap on a Cortex-M). The host backend's generated header
  * defines EMSU_HOST_VECTOR; compiled for a core with AVX2 (cbackend's -march=native) the per-parameter loops of
- * dense_sampled and update_row then take a branch-free form gcc -O3 vectorises, 8 int32 lanes: the row copied
+ * dense_sampled and update_row (and of an LRT build's dense_lrt and update_row_lrt: vmac_lrt, vupdate_lrt) then
+ * take a branch-free form gcc -O3 vectorises, 8 int32 lanes: the row copied
  * to int32 arrays zero-padded to whole vectors (a uint8 or int16 operand would make gcc take 32 lanes at once),
  * every case of a variable shift computed with its shift clamped into range and selected, table lookups
  * (gathers) from int32 structure-of-arrays copies of the Gaussian and per-code tables, the Weyl counter as
