@@ -14,7 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_c_firmware import CC, Firmware, _cache, _emulator_reason, needs_cc, needs_emu  # noqa: F401 (fixture)
+from test_c_firmware import (  # noqa: F401 (fixture)
+    CC,
+    Firmware,
+    _cache,
+    _emulator_reason,
+    _has_avx2,
+    needs_cc,
+    needs_emu,
+)
 
 from edge_mesu.fixed import FixedMESULearner
 from edge_mesu.fixed.buffers import arena_buffers
@@ -172,6 +180,47 @@ def test_c_backend_lrt_learner_equals_numpy(kw):
     assert reg.sampling == "lrt" and reg.backend == "c" and reg._c is not None
 
 
+@needs_cc
+@pytest.mark.parametrize(
+    "layers, kw",
+    [
+        ((16, 12, 4), {"bias": False}),
+        ((11, 13, 5, 3), {"bias": True}),
+        ((9, 10, 3), {"bias": True, "rounding": "nearest"}),
+        ((10, 8, 6, 3), {"bias": False, "rounding": "nearest", "ratio_max": None}),
+    ],
+)
+def test_host_lrt_vector_loops_equal_the_portable_build(layers, kw):
+    """The LRT learn path's host vector loops (vmac_lrt, vupdate_lrt; -march=native / -mavx2 builds, AVX2) and its
+    portable build (the device loops) give numpy's state bytes after every update: widths that leave a padded
+    vector tail (12, 13, 10, 6 of 8 lanes), widths of whole vectors (8), biases, both roundings, saturating
+    inputs, zero rows, clipped steps and codes."""
+    from edge_mesu.fixed.cbackend import HOST_FLAGS, NATIVE_FLAGS, CKernels
+
+    X, y = _inputs(240, layers, seed=9)
+    builds = [HOST_FLAGS] + [HOST_FLAGS + f for f in (("-mavx2",), NATIVE_FLAGS) if _has_avx2(HOST_FLAGS + f)]
+    if len(builds) == 1:
+        pytest.skip("no AVX2 build possible here: only the portable loops exist")
+    ref = FixedMESULearner(layers, N=300, seed=5, sampling="lrt", **kw)
+    learners = [FixedMESULearner(layers, N=300, seed=5, sampling="lrt", backend="c", **kw) for _ in builds]
+    for m, flags in zip(learners, builds):
+        m._c = CKernels(m, flags=flags)  # explicit flags: a failing build raises, never falls back
+        assert m._c.flags == flags and m._c.macros["EMSU_HOST_LRT"] == 1
+    for i in range(80):  # after every update
+        ref.learn_one(X[i], y[i])
+        for m in learners:
+            m.learn_one(X[i], y[i])
+            assert m.to_bytes() == ref.to_bytes(), (m._c.flags, i)
+    for start in range(80, 240, 80):
+        ref.learn_many(X[start : start + 80], y[start : start + 80])
+        for m in learners:
+            m.learn_many(X[start : start + 80], y[start : start + 80])
+            assert m.to_bytes() == ref.to_bytes(), (m._c.flags, start)
+    counts = ref.counters.as_dict()
+    clips = sum(counts.get(k, 0) for k in ("mu_step_clip", "sigma_step_clip", "sigma_code"))
+    assert clips > 0 and counts.get("input", 0) > 0, counts
+
+
 def test_lrt_arena_config_hash_and_refusals(tmp_path):
     lrt = FixedMESULearner((12, 8, 3), seed=3, sampling="lrt")
     weights = FixedMESULearner((12, 8, 3), seed=3)
@@ -209,3 +258,48 @@ def test_emulated_cores_run_lrt_bit_exact(cpu, layers, bias):
     X, y = _inputs(4, layers, seed=3)
     res = emulate(FixedMESULearner(layers, bias=bias, seed=2, sampling="lrt"), steps=4, X=X, y=y, cpu=cpu)
     assert res.bit_exact and res.cpu == cpu and min(res.learn_instructions) > 0
+
+
+@needs_emu
+@pytest.mark.parametrize("layers, bias", [((9, 6, 3), True), ((12, 7, 4), False)])
+def test_emulated_m4_lrt_dual_mac_is_bit_exact(layers, bias):
+    """dense_lrt's row pairs through the ACLE dual MAC (NET_USE_ACLE, __smlad) and through the portable expression
+    give numpy's integers: odd fan_in (the unpaired last row), pairs with one zero input (a dead channel), all-zero
+    rows (skipped pairs), saturating inputs."""
+    from firmware_sim.emulate import emulate
+
+    X, y = _inputs(8, layers, seed=5)
+    learner = FixedMESULearner(layers, bias=bias, seed=4, sampling="lrt")
+    acle = emulate(learner, steps=8, X=X, y=y, acle=True)
+    plain = emulate(learner, steps=8, X=X, y=y)
+    assert acle.bit_exact and plain.bit_exact and "-DNET_USE_ACLE" in acle.flags
+    assert acle.learn_instructions != plain.learn_instructions  # two builds, not one
+
+
+@needs_cc
+def test_c_isqrt_round_is_numpys(tmp_path):
+    """isqrt_round of the generated C (digit by digit in 32-bit words) against lrt.isqrt_round over its whole
+    domain v < 2**SQRT_TOP: 0, both words' paths, squares, the rounding edges r² + r and r² + r + 1, the top."""
+    from edge_mesu.fixed.lrt import SQRT_TOP, isqrt_round
+
+    src = generate_c(FixedMESULearner((4, 3, 2), sampling="lrt"), name="n")
+    for name, text in src.files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "drv.c").write_text(
+        '#include <stdio.h>\n#include "n.c"\nint main(void) {\n    unsigned long long v;\n'
+        '    while (scanf("%llu", &v) == 1) {\n        printf("%lu\\n", (unsigned long)isqrt_round(v));\n    }\n'
+        "    return 0;\n}\n"
+    )
+    exe = tmp_path / "drv"
+    subprocess.run([CC, "-std=c99", "-O2", "-o", str(exe), str(tmp_path / "drv.c")], check=True, capture_output=True)
+    rng = np.random.default_rng(0)
+    r = np.concatenate([np.arange(0, 70), rng.integers(0, 2 ** (SQRT_TOP // 2), 3000), [2 ** (SQRT_TOP // 2) - 1]])
+    r = r.astype(np.int64)
+    v = np.concatenate([r * r, r * r + r, r * r + r + 1, (r * r - 1)[r > 0], 2 ** np.arange(SQRT_TOP)])
+    v = np.concatenate([v, rng.integers(0, 2**32, 2000), rng.integers(0, 2**SQRT_TOP, 2000), [2**SQRT_TOP - 1]])
+    v = v[(v >= 0) & (v < 2**SQRT_TOP)]
+    out = subprocess.run([str(exe)], input="\n".join(map(str, v.tolist())), capture_output=True, text=True, check=True)
+    got = np.array(out.stdout.split(), dtype=np.int64)
+    want = isqrt_round(v)
+    bad = np.flatnonzero(got != want)
+    assert bad.size == 0, [(int(v[k]), int(got[k]), int(want[k])) for k in bad[:5]]

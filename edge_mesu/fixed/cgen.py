@@ -101,6 +101,7 @@ COUNTER_NAMES = (
 )
 BLOB_VERSION = 2  # state format 2: the 32-bit arithmetic (a version-1 blob is converted by cblob, with a warning)
 ACC_BUDGET = 1 << 16  # rows of one int32 accumulation: Σ|a| <= 2**16, |w| <= 32767
+VPACK_SHIFT = 16  # LRT host vector tables: two per-code fields in one int32 (one gather), high << 16 | low
 VAR_BUDGET = 1 << 16  # LRT: rows of one uint32 variance accumulation: Σ a2 <= 2**16, sq16 < 2**16
 
 
@@ -449,7 +450,8 @@ def _layer_tables(net: FixedNetwork, sig_type: str) -> tuple[str, list[str]]:
 
 def _vector_tables(net: FixedNetwork) -> str:
     """The host vector loops' int32 copies of the tables (template_core.c, EMSU_VLOOPS): the Gaussian table and
-    each layer's per-code table by field, 256 codes (zero beyond the table)."""
+    each layer's per-code table by field, 256 codes (zero beyond the table); with ``sampling="lrt"`` also the σ²
+    table sq16."""
     plan, t = net.plan, net.plan.tables
     half = gauss_table(GAUSS_INDEX_BITS, EPS_FRAC).astype(np.int64)
     layers = []
@@ -467,6 +469,15 @@ def _vector_tables(net: FixedNetwork) -> str:
             np.asarray(t["mu_sh"][l])[:n] - SR_BITS,
             sshift[:n],
         ]
+        if net.sampling == "lrt":  # emsu_vtab_t's sq16, mq and sq (an LRT build, lrt.py)
+            lo = [fields[3], smant]  # var14, sq13: the low halves, read with a mask
+            if any(int(np.min(f)) < 0 or int(np.max(f)) >= 1 << VPACK_SHIFT for f in lo):
+                raise ValueError(f"layer {l}: var14 / sq13 out of the packed tables' range")
+            fields += [
+                np.asarray(t["sq16"][l])[:n],
+                (fields[5] << VPACK_SHIFT) | fields[3],  # mq: mu_p in the high half, var14 in the low
+                (fields[6] << VPACK_SHIFT) | smant,  # sq: sshq in the high half, sq13 in the low
+            ]
         body = ",\n     ".join(
             "{" + ", ".join(str(int(x)) for x in np.pad(f.astype(np.int64), (0, 256 - n))) + "}" for f in fields
         )
@@ -474,6 +485,9 @@ def _vector_tables(net: FixedNetwork) -> str:
     return "".join(
         [
             "#if EMSU_VLOOPS\n",
+            f"#define EMSU_VPACK_SHIFT {VPACK_SHIFT} /* emsu_vtab_t's packed fields: high << this | low */\n"
+            if net.sampling == "lrt"
+            else "",
             _array("int32_t", "emsu_gauss32", np.concatenate([half, -half])),
             "static const emsu_vtab_t emsu_vtab[EMSU_N_LAYERS] = {\n",
             ",\n".join(layers),

@@ -46,7 +46,8 @@ typedef struct {
 /* Host vector loops. A device core runs one parameter at a time, and the loops below are shaped for it (few live
  * registers, a branch per rare case: branches are cheap on a Cortex-M). The host backend's generated header
  * defines EMSU_HOST_VECTOR; compiled for a core with AVX2 (cbackend's -march=native) the per-parameter loops of
- * dense_sampled and update_row then take a branch-free form gcc -O3 vectorises, 8 int32 lanes: the row copied
+ * dense_sampled and update_row (and of an LRT build's dense_lrt and update_row_lrt: vmac_lrt, vupdate_lrt) then
+ * take a branch-free form gcc -O3 vectorises, 8 int32 lanes: the row copied
  * to int32 arrays zero-padded to whole vectors (a uint8 or int16 operand would make gcc take 32 lanes at once),
  * every case of a variable shift computed with its shift clamped into range and selected, table lookups
  * (gathers) from int32 structure-of-arrays copies of the Gaussian and per-code tables, the Weyl counter as
@@ -58,6 +59,9 @@ typedef struct {
 #define EMSU_VLOOPS 1
 typedef struct { /* emsu_code_t by field, int32, 256 codes (the rows beyond the table are 0) */
     int32_t pk[256], bound[256], sig16[256], var14[256], sigl13[256], mu_p[256], ssh[256];
+#if EMSU_LRT /* vupdate_lrt's: the layer's sq16, and two fields in one (one gather): high << VPACK_SHIFT | low */
+    int32_t sq16[256], mq[256] /* mu_p, var14 */, sq[256] /* ssh (sshq), sigl13 (sq13) */;
+#endif
 } emsu_vtab_t;
 #else
 #define EMSU_VLOOPS 0
@@ -160,9 +164,15 @@ static void activate(const emsu_layer_t *L, const int32_t *z, int16_t *h, uint32
 #include <arm_acle.h>
 #define EMSU_PAIR(lo, hi) ((uint32_t)(uint16_t)(lo) | ((uint32_t)(uint16_t)(hi) << 16))
 #define EMSU_MAC2(acc, a01, a0, a1, w0, w1) ((acc) = __smlad((a01), EMSU_PAIR(w0, w1), (acc)))
+#define EMSU_MAC2_ACC EMSU_MAC2
 #else
 #define EMSU_PAIR(lo, hi) 0u
 #define EMSU_MAC2(acc, a01, a0, a1, w0, w1) ((acc) += (a0) * (w0) + (a1) * (w1))
+#if defined(__ARM_ARCH_6M__) /* no multiply-accumulate (Cortex-M0/M0+): the sum of products first allocates better */
+#define EMSU_MAC2_ACC EMSU_MAC2
+#else /* (acc + a0 w0) + a1 w1: two multiply-accumulates */
+#define EMSU_MAC2_ACC(acc, a01, a0, a1, w0, w1) ((acc) = (acc) + (a0) * (w0) + (a1) * (w1))
+#endif
 #endif
 
 static void dense_mean(const emsu_layer_t *L, const int16_t *mu, const int16_t *a, int64_t *acc, int32_t *acc32,
@@ -303,6 +313,16 @@ EMSU_INLINE uint32_t hash32(uint32_t x)
     x *= EMSU_HASH_M1;
     x ^= x >> EMSU_HASH_S2;
     x *= EMSU_HASH_M2;
+    return x ^ (x >> EMSU_HASH_S3);
+}
+
+EMSU_INLINE uint32_t hash32k(uint32_t x, uint32_t m1, uint32_t m2) /* hash32 with its multipliers m1 = HASH_M1, m2 =
+                                                                  * HASH_M2 given (in registers) */
+{
+    x ^= x >> EMSU_HASH_S1;
+    x *= m1;
+    x ^= x >> EMSU_HASH_S2;
+    x *= m2;
     return x ^ (x >> EMSU_HASH_S3);
 }
 
@@ -503,6 +523,49 @@ EMSU_INLINE int32_t vsel(int cond, int32_t a, int32_t b) /* cond ? a : b as bit 
     return b ^ ((a ^ b) & -(int32_t)(cond != 0));
 }
 
+/* The mu step of the host vector loops (vupdate, vupdate_lrt): EMSU_MU_STEP's integers, branch-free, given the
+ * code's var14, mu_p and bound (expressions read once each, in this order). m becomes the new mu; d, s, n, x, b are
+ * the caller's int32_t scratch; f (uint32_t) is set to the parameter's flags. */
+#define EMSU_VPACK_LO ((INT32_C(1) << EMSU_VPACK_SHIFT) - 1) /* the low half of a packed field */
+#if EMSU_STOCHASTIC /* the three cases of the device loop, each with its shift clamped into range, selected */
+#define EMSU_VMU_ROUND(d, s, n, x, db)                                                                      \
+    {                                                                                                        \
+        int32_t r = (int32_t)((db) & EMSU_SR_MASK), sr = s < 0 ? 0 : s > 31 ? 31 : s;                        \
+        int32_t d1 = ((d >> sr) + r) >> EMSU_SR_BITS;                                                        \
+        n = s >= 0 ? 0 : s < -EMSU_SR_BITS ? EMSU_SR_BITS : -s;                                              \
+        r = (d + (r >> n)) >> (EMSU_SR_BITS - n);                                                            \
+        n = s < -EMSU_SR_BITS ? -(s + EMSU_SR_BITS) : 0;                                                     \
+        d = vsel(s >= 0, d1, s >= -EMSU_SR_BITS ? r : shl_sat(d, n, EMSU_DMU_SAT));                          \
+    }
+#else
+#define EMSU_VMU_ROUND(d, s, n, x, db)                                                                      \
+    (void)(db);                                                                                              \
+    s += EMSU_SR_BITS;                                                                                       \
+    n = s < 1 ? 1 : s > 30 ? 30 : s;                                                                         \
+    x = (d + ((1 << (n - 1)) - 1) + ((d >> n) & 1)) >> n; /* round_even32 for 1 <= s <= 30 */                \
+    d = vsel(s > 0, s >= 31 ? 0 : x, s == 0 ? d : shl_sat(d, s < 0 ? -s : 0, EMSU_DMU_SAT));
+#endif
+#define EMSU_VMU_STEP(L, var14, mu_p, bound, m, g, tau, pmant, ps, db, d, s, n, x, b, f)                    \
+    d = (EMSU_PULL(L, m, pmant, ps) - (g)) * (var14);                                                        \
+    s = (mu_p) - (tau);                                                                                      \
+    EMSU_VMU_ROUND(d, s, n, x, db)                                                                           \
+    b = (bound);                                                                                             \
+    f = EMSU_OUTSIDE(d, b) ? EMSU_F_STEP : 0u;                                                               \
+    d = EMSU_OUTSIDE(d, b) ? (d > 0 ? b : -b) : d;                                                           \
+    m += d;                                                                                                  \
+    f |= EMSU_OUTSIDE(m, (L)->mu_lim) ? EMSU_F_MU : 0u;                                                      \
+    m = EMSU_OUTSIDE(m, (L)->mu_lim) ? (m > 0 ? (L)->mu_lim : -(L)->mu_lim) : m;
+
+/* The code step of the host vector loops given the sigma step u: u clipped at +-UMAX, c moved and clamped; f and
+ * then flags (only where live: a row's padding lanes raise none) gain the parameter's flags. */
+#define EMSU_VCODE_STEP(c, u, da, f, flags, live)                                                           \
+    f |= EMSU_OUTSIDE(u, EMSU_UMAX) ? EMSU_F_SSTEP : 0u;                                                     \
+    u = EMSU_OUTSIDE(u, EMSU_UMAX) ? (u > 0 ? EMSU_UMAX : -EMSU_UMAX) : u;                                   \
+    c += code_step(u, da);                                                                                   \
+    f |= (uint32_t)(c - EMSU_CODE_MIN) > (uint32_t)(EMSU_CODE_MAX - EMSU_CODE_MIN) ? EMSU_F_CODE : 0u;       \
+    flags |= (live) ? f : 0u; /* padding lanes of a row's tail: no flags */                                  \
+    c = c < EMSU_CODE_MIN ? EMSU_CODE_MIN : c > EMSU_CODE_MAX ? EMSU_CODE_MAX : c;
+
 /* update_row's parameters j < nj of one row (nj a multiple of EMSU_VL; the flags of j < live only), branch-free
  * for gcc's vectoriser; *bk += the back sum if back. Returns the row's flags. */
 EMSU_INLINE uint32_t vupdate(const emsu_layer_t *L, int32_t *restrict mu, int32_t *restrict code,
@@ -523,40 +586,12 @@ EMSU_INLINE uint32_t vupdate(const emsu_layer_t *L, int32_t *restrict mu, int32_
             sum += EMSU_SAMPLE(L, m, x, eps) * d16[j];
         }
         g = EMSU_G(ai, d16[j], half, t);
-        d = (EMSU_PULL(L, m, pmant, ps) - g) * vt->var14[c];
-        s = vt->mu_p[c] - tau;
-#if EMSU_STOCHASTIC /* the three cases of the device loop, each with its shift clamped into range, selected */
-        {
-            int32_t r = (int32_t)(db & EMSU_SR_MASK), sr = s < 0 ? 0 : s > 31 ? 31 : s;
-            int32_t d1 = ((d >> sr) + r) >> EMSU_SR_BITS;
-            n = s >= 0 ? 0 : s < -EMSU_SR_BITS ? EMSU_SR_BITS : -s;
-            r = (d + (r >> n)) >> (EMSU_SR_BITS - n);
-            n = s < -EMSU_SR_BITS ? -(s + EMSU_SR_BITS) : 0;
-            d = vsel(s >= 0, d1, s >= -EMSU_SR_BITS ? r : shl_sat(d, n, EMSU_DMU_SAT));
-        }
-#else
-        (void)db;
-        s += EMSU_SR_BITS;
-        n = s < 1 ? 1 : s > 30 ? 30 : s;
-        x = (d + ((1 << (n - 1)) - 1) + ((d >> n) & 1)) >> n; /* round_even32 for 1 <= s <= 30 */
-        d = vsel(s > 0, s >= 31 ? 0 : x, s == 0 ? d : shl_sat(d, s < 0 ? -s : 0, EMSU_DMU_SAT));
-#endif
-        b = vt->bound[c];
-        f = EMSU_OUTSIDE(d, b) ? EMSU_F_STEP : 0u;
-        d = EMSU_OUTSIDE(d, b) ? (d > 0 ? b : -b) : d;
-        m += d;
-        f |= EMSU_OUTSIDE(m, L->mu_lim) ? EMSU_F_MU : 0u;
-        m = EMSU_OUTSIDE(m, L->mu_lim) ? (m > 0 ? L->mu_lim : -L->mu_lim) : m;
+        EMSU_VMU_STEP(L, vt->var14[c], vt->mu_p[c], vt->bound[c], m, g, tau, pmant, ps, db, d, s, n, x, b, f)
         mu[j] = m;
         x = EMSU_GE(g, eps) * vt->sigl13[c];
         s = vt->ssh[c] - tau;
         u = vt->pk[c] - vsel(s >= 0, x >> (s > 31 ? 31 : s), shl_sat(x, s < 0 ? -s : 0, EMSU_XSAT));
-        f |= EMSU_OUTSIDE(u, EMSU_UMAX) ? EMSU_F_SSTEP : 0u;
-        u = EMSU_OUTSIDE(u, EMSU_UMAX) ? (u > 0 ? EMSU_UMAX : -EMSU_UMAX) : u;
-        c += code_step(u, da);
-        f |= (uint32_t)(c - EMSU_CODE_MIN) > (uint32_t)(EMSU_CODE_MAX - EMSU_CODE_MIN) ? EMSU_F_CODE : 0u;
-        flags |= j < live ? f : 0u; /* padding lanes of a row's tail: no flags */
-        c = c < EMSU_CODE_MIN ? EMSU_CODE_MIN : c > EMSU_CODE_MAX ? EMSU_CODE_MAX : c;
+        EMSU_VCODE_STEP(c, u, da, f, flags, j < live)
         code[j] = c;
     }
     *bk += sum;
@@ -764,22 +799,37 @@ int emsu_learn_one(emsu_state_t *st, emsu_arena_t *ar, const int8_t *x, int32_t 
  * output), normalised to u16; per row h16 = a2_i u16_j >> t_i gives the sigma step (sq13/sshq in the code
  * table's sigma-step slots), and the delta of the layer below adds a_i T_i, T_i = sum_j u16_j sq16_ij (old
  * codes). The rounding draws are weight sampling's: draw A (stream 0) rounds the code, draw B (SR_STREAM) mu. */
-static uint32_t isqrt_round(uint64_t v) /* lrt.isqrt_round: round(sqrt(v)) for v < 2**62, digit by digit */
+/* lrt.isqrt_round: round(sqrt(v)) for v < 2**SQRT_TOP, digit by digit (one bit of the root per bit pair of v)
+ * in 32-bit words: the root r < 2**(SQRT_TOP/2) and the remainder v' - r^2 <= 2r, so 4 rem + 3 < 2**32 */
+EMSU_ASSERT_SIZE(emsu_isqrt_check, EMSU_LRT_SQRT_TOP / 2 + 2 <= 32);
+EMSU_INLINE void isqrt_pairs(uint32_t w, int n, uint32_t *r, uint32_t *rem) /* the top n bit pairs of w */
 {
-    uint64_t r = 0, bit = (uint64_t)1 << 62;
-    while (bit > v) {
-        bit >>= 2;
-    }
-    while (bit != 0) {
-        if (v >= r + bit) {
-            v -= r + bit;
-            r = (r >> 1) + bit;
-        } else {
-            r >>= 1;
+    uint32_t rr = *r, rm = *rem;
+    for (; n > 0; n--, w <<= 2) {
+        uint32_t trial = (rr << 2) | 1u; /* (2r + 1)^2 - 4 r^2 */
+        rm = (rm << 2) | (w >> 30);
+        rr <<= 1;
+        if (rm >= trial) {
+            rm -= trial;
+            rr |= 1u;
         }
-        bit >>= 2;
     }
-    return (uint32_t)(r + (v > r ? 1u : 0u)); /* v is now v - r^2: sqrt >= r + 1/2 iff v - r^2 > r */
+    *r = rr;
+    *rem = rm;
+}
+
+static uint32_t isqrt_round(uint64_t v)
+{
+    uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v, r = 0, rem = 0;
+    if (hi != 0) {
+        int n = (bitlen32(hi) + 1) >> 1; /* hi's bit pairs from its top nonzero one */
+        isqrt_pairs(hi << (32 - 2 * n), n, &r, &rem);
+        isqrt_pairs(lo, 16, &r, &rem);
+    } else {
+        int n = (bitlen32(lo) + 1) >> 1;
+        isqrt_pairs(n > 0 ? lo << (32 - 2 * n) : 0u, n, &r, &rem);
+    }
+    return r + (rem > r ? 1u : 0u); /* sqrt >= r + 1/2 iff v - r^2 > r */
 }
 
 static int64_t lrt_shift(int64_t x, int s) /* lrt._shift: x / 2**s to nearest even (0 from 62 on), or for s < 0
@@ -811,6 +861,47 @@ typedef struct {
     int sf; /* S_j = s_j * 2**sf */
 } emsu_lrt_row_t;
 
+/* p (a pointer variable) as a value the compiler cannot see through: a table's address then stays in a register
+ * for indexed loads instead of being rebuilt from a constant in every iteration (gcc, clang; no-op elsewhere) */
+#if defined(__GNUC__) || defined(__clang__)
+#define EMSU_OPAQUE(p) __asm__("" : "+r"(p))
+#else
+#define EMSU_OPAQUE(p) ((void)0)
+#endif
+
+#if defined(__ARM_ARCH_6M__) /* update_row_lrt's table address: kept in a register except on ARMv6-M (measured) */
+#define EMSU_KEEP_TABLE(p) ((void)0)
+#else
+#define EMSU_KEEP_TABLE(p) EMSU_OPAQUE(p)
+#endif
+
+/* dense_lrt's flush of the variance accumulator before the rows' sum of a2 could pass LRT_VAR_BUDGET (then
+ * sum a2 sq16 < 2**16 * 2**16 fits uint32); the flush points change no sum */
+#define EMSU_LRT_VBUDGET(a2)                                                                                 \
+    if (vbudget + (a2) > EMSU_LRT_VAR_BUDGET) {                                                              \
+        for (j = 0; j < fo; j++) {                                                                            \
+            var[j] += var32[j];                                                                               \
+            var32[j] = 0;                                                                                     \
+        }                                                                                                     \
+        vbudget = 0;                                                                                          \
+    }                                                                                                         \
+    vbudget += (a2);
+
+#if EMSU_VLOOPS
+EMSU_INLINE void vmac_lrt(int32_t *restrict acc32, uint32_t *restrict var32, const int16_t *restrict mu,
+                          const uint8_t *restrict code, const int32_t *restrict sq16, int32_t ai, uint32_t a2,
+                          uint32_t n)
+{ /* dense_lrt's row: acc32 += ai mu, var32 += a2 sq16[c] (the int32 copy of sq16: a vector gather) */
+    uint32_t j;
+    for (j = 0; j < n; j++) {
+        acc32[j] += ai * mu[j];
+    }
+    for (j = 0; j < n; j++) {
+        var32[j] += a2 * (uint32_t)sq16[code[j]];
+    }
+}
+#endif
+
 EMSU_INLINE void dense_lrt(const emsu_layer_t *L, emsu_state_t *st, uint32_t ctr, const int16_t *a, int64_t *acc,
                            int32_t *acc32, uint64_t *var, uint32_t *var32, int32_t *S, int32_t *z,
                            emsu_lrt_row_t *row)
@@ -820,6 +911,7 @@ EMSU_INLINE void dense_lrt(const emsu_layer_t *L, emsu_state_t *st, uint32_t ctr
     uint32_t amax = EMSU_BIAS ? (UINT32_C(1) << L->in_frac) : 0u, a2b;
     const int16_t *mu = st->mu + L->w_off;
     const uint8_t *code = st->code + L->w_off;
+    const uint16_t *sq16 = L->sq16;
     uint64_t vmax = 0;
     int ta, p, vf, ns;
     int32_t half;
@@ -836,6 +928,8 @@ EMSU_INLINE void dense_lrt(const emsu_layer_t *L, emsu_state_t *st, uint32_t ctr
         var[j] = 0;
         var32[j] = 0;
     }
+#if EMSU_VLOOPS
+    (void)sq16;
     for (i = 0; i < L->fan_in; i++, mu += fo, code += fo) {
         int32_t ai = a[i];
         uint32_t a2;
@@ -844,19 +938,40 @@ EMSU_INLINE void dense_lrt(const emsu_layer_t *L, emsu_state_t *st, uint32_t ctr
         }
         EMSU_ROW_BEGIN(ai)
         a2 = (uint32_t)((ai * ai + half) >> ta);
-        if (vbudget + a2 > EMSU_LRT_VAR_BUDGET) { /* sum a2 sq16 < 2**16 * 2**16 fits uint32 */
-            for (j = 0; j < fo; j++) {
-                var[j] += var32[j];
-                var32[j] = 0;
-            }
-            vbudget = 0;
+        EMSU_LRT_VBUDGET(a2)
+        vmac_lrt(acc32, var32, mu, code, EMSU_VTAB(L)->sq16, ai, a2, fo);
+    }
+#else
+    for (i = 0; i + 1 < L->fan_in; i += 2, mu += 2 * fo, code += 2 * fo) { /* rows in pairs, as dense_mean */
+        int32_t a0 = a[i], a1 = a[i + 1];
+        uint32_t a01 = EMSU_PAIR(a0, a1), a20, a21;
+        (void)a01;
+        if (a0 == 0 && a1 == 0) {
+            continue;
         }
-        vbudget += a2;
+        EMSU_BUDGET((uint32_t)(a0 < 0 ? -a0 : a0) + (uint32_t)(a1 < 0 ? -a1 : a1))
+        a20 = (uint32_t)((a0 * a0 + half) >> ta);
+        a21 = (uint32_t)((a1 * a1 + half) >> ta);
+        EMSU_LRT_VBUDGET(a20 + a21)
+        EMSU_OPAQUE(sq16);
+        for (j = 0; j < fo; j++) { /* acc + a w first: two multiply-accumulates */
+            EMSU_MAC2_ACC(acc32[j], a01, a0, a1, mu[j], mu[j + fo]);
+            var32[j] = var32[j] + a20 * sq16[code[j]] + a21 * sq16[code[j + fo]];
+        }
+    }
+    if (i < L->fan_in) { /* odd fan_in: the last row alone */
+        int32_t ai = a[i];
+        uint32_t a2 = (uint32_t)((ai * ai + half) >> ta);
+        EMSU_ROW_BEGIN(ai)
+        EMSU_LRT_VBUDGET(a2)
         for (j = 0; j < fo; j++) {
             acc32[j] += ai * mu[j];
             var32[j] += a2 * L->sq16[code[j]];
         }
+        mu += fo;
+        code += fo;
     }
+#endif
     a2b = (uint32_t)(((INT32_C(1) << (2 * L->in_frac)) + half) >> ta); /* the bias input a = 2**in_frac */
     for (j = 0; j < fo; j++) {
         int64_t m = acc[j] + acc32[j];
@@ -934,6 +1049,57 @@ static int lrt_u16(const emsu_layer_t *L, uint32_t ctr, const int32_t *d16, int 
     return L->u_frac - e - row->sf - eu;
 }
 
+#if EMSU_VLOOPS
+/* update_row_lrt's parameters j < nj of one row (nj a multiple of EMSU_VL; the flags of j < live only), branch-free
+ * for gcc's vectoriser as vupdate, in two loops over the row (the mu step, then the sigma and code step: each half
+ * the loop-invariant vectors of one loop, which gcc otherwise re-broadcasts in the loop); d16 and u16 are zero
+ * beyond live (update_layer_lrt's padded copies), so the padding lanes add nothing to *bk += sum_j mu_j d16_j and
+ * *tk += sum_j sq16[c_j] u16_j (old mu and codes, if back). Returns the row's flags. */
+EMSU_INLINE uint32_t vupdate_lrt(const emsu_layer_t *L, int32_t *restrict mu, int32_t *restrict code,
+                                 const int32_t *restrict d16, const int32_t *restrict u16, uint32_t nj, uint32_t live,
+                                 uint32_t ca, uint32_t cb, int32_t ai, int t, int32_t half, int tau, int32_t pmant,
+                                 int ps, int32_t a2, int th, int32_t hhalf, int taus, int back, int32_t *bk,
+                                 int32_t *tk)
+{
+    const emsu_vtab_t *vt = EMSU_VTAB(L);
+    uint32_t j, flags = 0;
+    int32_t sum = 0, tsum = 0;
+    nj &= ~(EMSU_VL - 1u);
+    for (j = 0; j < nj; j++) { /* the mu step: draw B */
+        uint32_t db = hash32(cb + (j + 1) * EMSU_GAMMA), f;
+        int32_t m = mu[j], c = code[j], g, d, x, b, s, n, q;
+        (void)x; /* EMSU_VMU_STEP's scratch of rounding to nearest */
+        if (back) {
+            sum += m * d16[j];
+        }
+        g = EMSU_G(ai, d16[j], half, t);
+        q = vt->mq[c];
+        EMSU_VMU_STEP(L, q & EMSU_VPACK_LO, q >> EMSU_VPACK_SHIFT, vt->bound[c], m, g, tau, pmant, ps, db, d, s, n,
+                      x, b, f)
+        flags |= j < live ? f : 0u; /* padding lanes of a row's tail: no flags */
+        mu[j] = m;
+    }
+    for (j = 0; j < nj; j++) { /* the sigma and code step: draw A */
+        uint32_t da = hash32(ca + (j + 1) * EMSU_GAMMA), f = 0;
+        int32_t c = code[j], h, x, u, s;
+        x = vt->sq16[c]; /* not under the if: a load that might trap blocks if-conversion */
+        if (back) {
+            tsum += x * u16[j];
+        }
+        h = (a2 * u16[j] + hhalf) >> th; /* update_row_lrt's sigma step */
+        s = vt->sq[c];
+        x = h * (s & EMSU_VPACK_LO);
+        s = (s >> EMSU_VPACK_SHIFT) - taus;
+        u = vt->pk[c] - vsel(s >= 0, x >> (s > 31 ? 31 : s), shl_sat(x, s < 0 ? -s : 0, EMSU_XSAT));
+        EMSU_VCODE_STEP(c, u, da, f, flags, j < live)
+        code[j] = c;
+    }
+    *bk += sum;
+    *tk += tsum;
+    return flags;
+}
+#endif
+
 EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *code, uint32_t *ctr_a,
                                 uint32_t *ctr_b, int32_t ai, int32_t a2, const int32_t *d16, int e, uint32_t dmax,
                                 const int32_t *u16, uint32_t umax, int pf, int32_t *back, int32_t *tback,
@@ -945,6 +1111,7 @@ EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *cod
     uint32_t j, flags = 0, ca = *ctr_a, cb = *ctr_b, peak = (uint32_t)(ai < 0 ? -ai : ai) * dmax; /* < 2**31 */
     int t = bitlen32(peak) - 15, tau, ps, th, taus;
     int32_t half, hhalf, bk = 0, tk = 0, pmant = L->prior_mant;
+    uint32_t m1 = EMSU_HASH_M1, m2 = EMSU_HASH_M2;
     const emsu_code_t *tab = L->tab;
     t = t < 0 ? 0 : t;
     t = t < L->tau_min - e ? L->tau_min - e : t;
@@ -959,6 +1126,30 @@ EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *cod
     th = th < 0 ? 0 : th;
     hhalf = (INT32_C(1) << th) >> 1;
     taus = th - pf;
+#if EMSU_VLOOPS
+    { /* the row as int32, zero-padded to whole vectors (EMSU_VROW); d16 and u16 come padded */
+        int32_t vm[EMSU_VROW], vc[EMSU_VROW];
+        uint32_t fo = L->fan_out, nj = (fo + EMSU_VL - 1u) & ~(EMSU_VL - 1u);
+        (void)tab;
+        (void)m1;
+        (void)m2;
+        for (j = 0; j < nj; j++) {
+            vm[j] = j < fo ? mu[j] : 0;
+            vc[j] = j < fo ? code[j] : 0;
+        }
+        flags = vupdate_lrt(L, vm, vc, d16, u16, nj, fo, ca, cb, ai, t, half, tau, pmant, ps, a2, th, hhalf, taus,
+                            back != NULL, &bk, &tk);
+        for (j = 0; j < fo; j++) {
+            mu[j] = (int16_t)vm[j];
+            code[j] = (uint8_t)vc[j];
+        }
+        ca += fo * EMSU_GAMMA;
+        cb += fo * EMSU_GAMMA;
+    }
+#else
+    EMSU_KEEP_TABLE(tab);
+    EMSU_OPAQUE(m1); /* the hash's multipliers in registers: not rebuilt per parameter */
+    EMSU_OPAQUE(m2);
     for (j = 0; j < L->fan_out; j++) {
         uint32_t da, db;
         int32_t m = mu[j], c = code[j], g, d, h, x, u;
@@ -966,8 +1157,8 @@ EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *cod
         int s;
         ca += EMSU_GAMMA;
         cb += EMSU_GAMMA;
-        da = hash32(ca);
-        db = hash32(cb);
+        da = hash32k(ca, m1, m2);
+        db = hash32k(cb, m1, m2);
         if (back != NULL) {
             bk += m * d16[j];
             tk += (int32_t)L->sq16[c] * u16[j];
@@ -995,6 +1186,7 @@ EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *cod
         }
         code[j] = (uint8_t)c;
     }
+#endif
     *ctr_a = ca;
     *ctr_b = cb;
     if (back != NULL) {
@@ -1015,6 +1207,15 @@ EMSU_INLINE void update_layer_lrt(const emsu_layer_t *L, emsu_state_t *st, uint3
     uint8_t *code = st->code + L->w_off;
     int32_t half = (INT32_C(1) << row->ta) >> 1;
     int pf = 2 * L->in_frac - row->ta + fu; /* a2 u16's fractional bits */
+#if EMSU_VLOOPS
+    int32_t vd[EMSU_VROW], vu[EMSU_VROW]; /* d16 and u16 zero-padded to whole vectors, once per layer */
+    for (i = 0; i < EMSU_VROW; i++) {
+        vd[i] = i < L->fan_out ? d16[i] : 0;
+        vu[i] = i < L->fan_out ? u16[i] : 0;
+    }
+    d16 = vd;
+    u16 = vu;
+#endif
     for (i = 0; i < L->fan_in; i++, mu += L->fan_out, code += L->fan_out) {
         int32_t ai = a[i];
         update_row_lrt(L, mu, code, &ctr_a, &ctr_b, ai, (ai * ai + half) >> row->ta, d16, e, dmax, u16, umax, pf,
