@@ -79,7 +79,7 @@ class FixedNetwork:
     seed: int
     step: int
     counters: dict[str, int] = field(default_factory=dict)
-    sampling: str = "weights"  # how learning estimates gradients: "weights" or "lrt" (the C runs "weights")
+    sampling: str = "weights"  # how learning estimates gradients: "weights" or "lrt" (the C runs both)
     sigma_grad: str = "reparam"  # the σ-gradient estimator: "reparam" or "centered" (the C runs "reparam")
 
 
@@ -123,6 +123,7 @@ class NetworkDescription:
     buffer_lists: dict[str, tuple[Buffer, ...]] = field(default_factory=dict)
     arena_alignment: int = 4
     uncertainty_samples: int = 0  # weight samples of a per-window mutual information (a sensor pipeline's)
+    sampling: str = "weights"  # what a learn step samples: "weights" (w = μ + σ·ε) or "lrt" (the pre-activations)
 
     @property
     def n_features(self) -> int:

@@ -209,6 +209,7 @@ class MESULearner(BaseLearner):
             bias=self.bias,
             train_samples=self.train_samples,
             predict_samples=self.predict_samples,
+            sampling=self.sampling,
             arithmetic=FLOAT_ARITHMETIC,
             n_params=self.n_params(),
             state_nbytes=self.state_nbytes(),

@@ -70,6 +70,7 @@ __all__ = [
     "KINDS",
     "MODES",
     "Op",
+    "FIXED_LRT_UPDATE_ALU",
     "FIXED_UPDATE_ALU",
     "operation_list",
     "total_by_kind",
@@ -151,6 +152,9 @@ class CostedNetwork(Protocol):
     @property
     def uncertainty_samples(self) -> int: ...
 
+    @property
+    def sampling(self) -> str: ...
+
 
 #: 32-bit ALU operations per parameter of the fixed-point MESU update as the generated C runs it
 #: (edge_mesu/fixed/csrc/template_core.c, state format 2: int32 bracket and prior pull, clips flagged per
@@ -160,6 +164,12 @@ class CostedNetwork(Protocol):
 #: 1.00 on the 96-32-5 check network. 90 before the update loop was reworked (issue 18: 134.2 -> 121.9 learn
 #: instructions per parameter). Format 1 (int64 update, SplitMix64 at 39 cycles a draw): 232.
 FIXED_UPDATE_ALU = 73
+
+#: The same for the local-reparameterisation update (``sampling="lrt"``: the σ step from h16 = a²·u per
+#: parameter and the σ² table, ``update_row_lrt`` in template_core.c), calibrated alike on its emulated
+#: 784-50-10 learn_one (109.9 instructions per parameter): model/emulator 1.01 there, 0.92 on 96-32-5 (whose
+#: per-output square roots and divisions weigh more than the model's one ``div`` each).
+FIXED_LRT_UPDATE_ALU = 78
 
 
 @dataclass(frozen=True)
@@ -286,7 +296,45 @@ def _mesu_update(o: _Ops, i: int, p: int) -> None:
     o.add(f"fc{i}.state_store", "load_store", 2 * p, "store mu and sigma")
 
 
+def _forward_lrt(o: _Ops, shapes: list, macs: list[str]) -> None:
+    """The forward pass of local reparameterisation: m = a·μ and s² = a²·σ² in one pass over each row, then
+    per output one draw, √s² and b = m + s·ε (``dense_lrt`` in template_core.c)."""
+    last = len(shapes) - 1
+    for i, (fan_in, fan_out, p) in enumerate(shapes):
+        o.add(f"fc{i}.call", "call", 1)
+        o.add(f"fc{i}.act_square", "mul", fan_in, "a² once per input (rounded to 15 bits)")
+        o.add(f"fc{i}.state_load", "load_store", p if o.is_float else 0, "sigma for the variance")
+        o.add(f"fc{i}.sigma2", "mul" if o.is_float else "lut", p, "σ² (fixed: from its code)")
+        o.add(f"fc{i}.forward_mean", macs[i], fan_in * fan_out, "m = a·μ")
+        o.add(f"fc{i}.forward_var", "mac16x16", fan_in * fan_out, "s² = a²·σ²: the second dot product")
+        o.add(f"fc{i}.bias", "alu", 2 * (p - fan_in * fan_out), "bias into m and s²")
+        o.add(f"fc{i}.out_eps", "prng", fan_out, "one draw per output")
+        o.add(f"fc{i}.out_eps_gauss", "lut", fan_out, "inverse-CDF table")
+        o.add(f"fc{i}.sqrt", "div", fan_out, "s = √s² (counted as one division)")
+        o.add(f"fc{i}.preact", "mul", fan_out, "b = m + s·ε")
+        o.add(f"fc{i}.preact_round", "alu", 2 * fan_out, "shift and saturate")
+        if i < last and not o.is_float:
+            o.add(f"fc{i}.requant", "mul", fan_out, "requantise accumulator")
+        o.add(f"fc{i}.activation", "alu", 2 * fan_out if i < last else 0, "shift/clamp, ReLU")
+
+
+def _backward_layer_lrt(o: _Ops, i: int, fan_in: int, fan_out: int, p: int) -> None:
+    """Gradients of one layer under local reparameterisation: u_j = δ_j·ε_j/s_j per output, the hidden δ
+    through μ and σ² (two products per weight), g = a·δ and h = a²·u per parameter."""
+    o.add(f"fc{i}.bwd_call", "call", 1)
+    o.add(f"fc{i}.u", "div", fan_out, "u_j = δ_j·ε_j / s_j")
+    o.add(f"fc{i}.u_norm", "alu", 3 * fan_out, "block-normalise u")
+    o.add(f"fc{i}.state_load_bwd", "load_store", 2 * p, "load mu and sigma")
+    if i > 0:
+        o.add(f"fc{i}.backward_delta", "mul", 2 * fan_in * fan_out, "delta_prev += mu*delta + sigma²*u")
+        o.add(f"fc{i}.backward_delta_a", "mul", fan_in, "× a_i of the variance path")
+        o.add(f"fc{i}.relu_mask", "alu", 3 * fan_in, "ReLU mask, shift, saturate")
+    o.add(f"fc{i}.grad", "mul", 2 * p, "g = a*delta, h = a²*u (outer products)")
+
+
 def _learn_ops(desc: CostedNetwork, shapes: list, arith: Arithmetic) -> list[Op]:
+    if getattr(desc, "sampling", "weights") == "lrt":
+        return _learn_ops_lrt(desc, shapes, arith)
     is_float = arith.is_float
     samples = desc.train_samples
     n_classes = shapes[-1][1]
@@ -308,6 +356,46 @@ def _learn_ops(desc: CostedNetwork, shapes: list, arith: Arithmetic) -> list[Op]
             update.add(f"fc{i}.state_load_upd", "load_store", 2 * p, "load mu and sigma")
             update.add(f"fc{i}.grad_load", "load_store", 2 * p, "read the summed gradients")
         _mesu_update(update, i, p)
+    return per_sample.ops + update.ops
+
+
+def _learn_ops_lrt(desc: CostedNetwork, shapes: list, arith: Arithmetic) -> list[Op]:
+    """One learn step of local reparameterisation (``sampling="lrt"``), the samples' gradients summed as for
+    weight sampling; the update draws both rounding words per parameter (draw A for σ's code, B for μ)."""
+    is_float = arith.is_float
+    samples = desc.train_samples
+    per_sample = _Ops(is_float, repeat=samples)
+    per_sample.add("input.quantise", "alu", 0 if is_float else 2 * shapes[0][0], "scale and saturate input")
+    _forward_lrt(per_sample, shapes, _mac_kinds(arith, len(shapes)))
+    _softmax(per_sample, shapes[-1][1], grad=True)
+    for i in reversed(range(len(shapes))):
+        fan_in, fan_out, p = shapes[i]
+        _backward_layer_lrt(per_sample, i, fan_in, fan_out, p)
+        if samples > 1:
+            per_sample.add(f"fc{i}.grad_accumulate", "alu", 4 * p, "sum g and h over samples")
+            per_sample.add(f"fc{i}.grad_accumulate_ls", "load_store", 8 * p, "load/store int32 accumulators")
+    update = _Ops(is_float)
+    for i in reversed(range(len(shapes))):
+        p = shapes[i][2]
+        if samples > 1:
+            update.add(f"fc{i}.update_call", "call", 1)
+            update.add(f"fc{i}.state_load_upd", "load_store", 2 * p, "load mu and sigma")
+            update.add(f"fc{i}.grad_load", "load_store", 4 * p, "read the summed gradients")
+        if is_float:
+            update.add(f"fc{i}.mesu_update", "mul", 7 * p, "sigma^2, prior terms, steps (eqs. 1-2)")
+            update.add(f"fc{i}.mesu_update_alu", "alu", 6 * p, "adds, shifts, clip, saturate")
+        else:
+            update.add(f"fc{i}.sigma_lut_bwd", "lut", 2 * p, "sigma^2 mantissas from the code")
+            update.add(f"fc{i}.mesu_update", "mul", 6 * p, "prior terms, sigma^2 products, step scale, dcode")
+            update.add(f"fc{i}.sr_draws", "prng", 2 * p, "draws A and B: the rounding bits of sigma's code and mu")
+            update.add(
+                f"fc{i}.mesu_update_alu",
+                "alu",
+                FIXED_LRT_UPDATE_ALU * p,
+                "int32 update (calibrated against the emulator)",
+            )
+            update.add(f"fc{i}.stochastic_round_alu", "alu", 4 * p, "compare and add, twice")
+        update.add(f"fc{i}.state_store", "load_store", 2 * p, "store mu and sigma")
     return per_sample.ops + update.ops
 
 

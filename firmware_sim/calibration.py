@@ -65,6 +65,7 @@ class CalibrationRow:
     emulated_cycles: float  # instructions × CPI
     model_cycles: float  # firmware_sim's op-by-op estimate
     clock_hz: float
+    sampling: str = "weights"  # the learn path: weight sampling or local reparameterisation
 
     @property
     def ratio(self) -> float:
@@ -87,27 +88,42 @@ class CalibrationRow:
 
 
 def calibrate(
-    networks: Any = DEFAULT_NETWORKS, device: str | Device = "stm32l4", steps: int = 2, seed: int = 0
+    networks: Any = DEFAULT_NETWORKS,
+    device: str | Device = "stm32l4",
+    steps: int = 2,
+    seed: int = 0,
+    sampling: str | None = None,
 ) -> tuple[list[CalibrationRow], list[EmulationResult]]:
-    """Emulate each ``(layers, bias)`` network and compare with the latency model on ``device``.
+    """Emulate each ``(layers, bias)`` network and compare with the latency model on ``device``
+    (``sampling``: the learners' learn step, ``"weights"`` or ``"lrt"``; None: the learner's default).
 
     Returns the rows (predict and learn per network) and the raw emulation results. Raises
     :class:`~firmware_sim.emulate.EmulatorUnavailableError` when the toolchain or unicorn is missing.
     """
     from edge_mesu.fixed import FixedMESULearner
+    from edge_mesu.presets import DEFAULT
 
     dev = load_device(device)
     cpi_of(dev)
     cpu = "cortex-m0plus" if dev.cpu == "cortex-m0plus" else "cortex-m4"
     rows, results = [], []
     for layers, bias in networks:
-        learner = FixedMESULearner(tuple(layers), bias=bool(bias), seed=seed)
+        learner = FixedMESULearner(tuple(layers), bias=bool(bias), seed=seed, sampling=sampling or DEFAULT)
         res = emulate(learner, steps=steps, seed=seed, cpu=cpu)
         results.append(res)
         for mode, instr in (("predict", res.predict_mean), ("learn", res.learn_mean)):
             model = estimate_latency(learner, dev, mode).cycles
             rows.append(
-                CalibrationRow(tuple(layers), bool(bias), mode, instr, emulated_cycles(instr, dev), model, dev.clock_hz)
+                CalibrationRow(
+                    tuple(layers),
+                    bool(bias),
+                    mode,
+                    instr,
+                    emulated_cycles(instr, dev),
+                    model,
+                    dev.clock_hz,
+                    learner.sampling,
+                )
             )
     return rows, results
 

@@ -392,12 +392,13 @@ def test_emulated_cortex_m0plus_is_bit_exact(bias):
 
 @needs_emu
 @pytest.mark.parametrize("device", ["stm32l4", "rp2040"])  # Cortex-M4 and Cortex-M0+ builds
-def test_latency_model_agrees_with_the_emulator_on_the_check_network(device):
+@pytest.mark.parametrize("sampling", ["weights", "lrt"])  # each learn path has its own op list
+def test_latency_model_agrees_with_the_emulator_on_the_check_network(device, sampling):
     from firmware_sim.calibration import calibrate
 
-    rows, results = calibrate([((96, 32, 5), True)], device=device, steps=1)
+    rows, results = calibrate([((96, 32, 5), True)], device=device, steps=1, sampling=sampling)
     assert results[0].bit_exact
-    assert {r.mode for r in rows} == {"predict", "learn"}
+    assert {r.mode for r in rows} == {"predict", "learn"} and {r.sampling for r in rows} == {sampling}
     assert all(r.within for r in rows), [r.ratio for r in rows]
 
 

@@ -139,6 +139,19 @@ def test_learn_op_counts():
     assert not float_kinds & {"mac8x16", "mul", "exp", "div"} and "fmac" in float_kinds
 
 
+def test_lrt_learn_op_counts():
+    """Local reparameterisation: one draw per output in the forward pass and the two rounding draws per
+    parameter in the update (no weight sample), and a second dot product (the variance)."""
+    import dataclasses
+
+    totals = total_by_kind(operation_list(dataclasses.replace(ToyFixed(), sampling="lrt"), "learn"))
+    assert totals["prng"] == 2 * 18 + (3 + 2)  # 4-3-2: 5 outputs
+    assert totals["mac8x16"] == 18 and totals["mac16x16"] == 18  # m = a·μ and s² = a²·σ²
+    assert totals["div"] >= 2 * (3 + 2)  # √s² and u = δ·ε/s per output
+    weights = total_by_kind(operation_list(ToyFixed(), "learn"))
+    assert weights.get("mac16x16", 0) == 0
+
+
 def test_mode_is_checked(toy_device):
     with pytest.raises(ValueError, match="mode"):
         fs.memory_map(ToyFixed(), toy_device, "train")

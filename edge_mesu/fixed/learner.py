@@ -368,6 +368,7 @@ class FixedMESULearner(BaseLearner):
             bias=self.bias,
             train_samples=self.train_samples,
             predict_samples=self.predict_samples,
+            sampling=self.sampling,
             arithmetic=arith,
             n_params=self.n_params(),
             state_nbytes=self.state_nbytes(),
