@@ -7,6 +7,7 @@ processed (infer; learn: predict then learn_one, each sample labelled) within it
 10^6 / µs per step, provided flash and RAM fit (0 when they do not).
 
     python benchmarks/budgets.py --rate 50 --json benchmarks/results/budgets.json
+    python benchmarks/budgets.py --sampling lrt --json benchmarks/results/budgets_lrt.json   # local reparameterisation
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=50.0)
     ap.add_argument("--samples", type=int, default=100)
     ap.add_argument("--json", default=None)
+    ap.add_argument(
+        "--sampling", choices=("weights", "lrt"), default=None, help="the learn path (default: the learners' default)"
+    )
     args = ap.parse_args()
+    extra = {} if args.sampling is None else {"sampling": args.sampling}
     rng = np.random.default_rng(0)
     rows = []
     print(
@@ -41,7 +46,7 @@ def main() -> None:
     for net, kw in NETWORKS.items():
         for dev in firmware_sim.list_devices():
             for mode in ("infer", "learn"):
-                learner = FixedMESULearner(seed=0, **kw)
+                learner = FixedMESULearner(seed=0, **kw, **extra)
                 X = rng.standard_normal((args.samples, learner.n_features))
                 y = rng.integers(0, learner.n_classes, args.samples)
                 d = firmware_sim.simulate(
@@ -58,7 +63,12 @@ def main() -> None:
                 )
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"benchmark": "budgets", "rate_hz": args.rate, "rows": rows}, fh, indent=1, default=str)
+            json.dump(
+                {"benchmark": "budgets", "rate_hz": args.rate, "sampling": learner.sampling, "rows": rows},
+                fh,
+                indent=1,
+                default=str,
+            )
 
 
 if __name__ == "__main__":
