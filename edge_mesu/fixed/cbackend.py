@@ -184,7 +184,11 @@ class CKernels:
             if flags is not None:
                 raise
             # e.g. a compiler without -march=native: the portable build
-            log.info("host build without %s (%s)", " ".join(NATIVE_FLAGS), str(exc).splitlines()[0])
+            log.warning(
+                "host build without %s, the portable loops run instead (%s)",
+                " ".join(NATIVE_FLAGS),
+                str(exc).splitlines()[0],
+            )
             self.flags = HOST_FLAGS
             self.path = build_library(src, self.flags)
         self._lib = ctypes.CDLL(str(self.path))
