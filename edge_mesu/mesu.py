@@ -49,7 +49,10 @@ def check_options(options: LearnerOptions) -> None:
     if options.sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {SAMPLINGS}, got {options.sampling!r}")
     if options.sampling == "lrt" and options.sigma_grad != "reparam":
-        raise ValueError(f"sampling='lrt' takes sigma_grad='reparam' only, got sigma_grad={options.sigma_grad!r}")
+        raise ValueError(
+            f"sampling='lrt' takes sigma_grad='reparam' only, got sigma_grad={options.sigma_grad!r} (the device "
+            "preset samples pre-activations: pass sampling='weights' for the centered gradient)"
+        )
 
 
 def paper_init(
@@ -79,8 +82,9 @@ class MESULearner(BaseLearner):
     Parameters
     ----------
     layers : sizes from inputs to classes, e.g. ``(784, 50, 10)``; hidden layers use ReLU.
-    preset : named defaults (:data:`edge_mesu.presets.PRESETS`): ``"device"`` (the default: one weight sample,
-        the step guard ``ratio_max = 0.1`` and σ floor ``sigma_min = 1e-6``, σ init 0.05) or ``"paper"`` (the
+    preset : named defaults (:data:`edge_mesu.presets.PRESETS`): ``"device"`` (the default: one sample of each
+        pre-activation per update (``sampling="lrt"``), the step guard ``ratio_max = 0.1`` and σ floor
+        ``sigma_min = 1e-6``, σ init 0.05), ``"sensor"``, ``"tabular"`` (weight sampling) or ``"paper"`` (the
         MESU papers' permuted-MNIST protocol). Every argument left out takes the preset's value.
     config : a whole :class:`~edge_mesu.mesu_rule.MESUConfig` instead of the preset's rule (keyword arguments
         still override single fields).
@@ -97,7 +101,8 @@ class MESULearner(BaseLearner):
     bias : learn biases (the paper's pMNIST network has none).
     dtype : ``"float32"`` (fast) or ``"float64"`` (for checks).
     seed : seeds the weight-sample generator; same seed and stream give the same state.
-    sampling : how the learning step samples the network. ``"weights"`` (the default, the papers'): one ε per
+    sampling : how the learning step samples the network (default: the preset's; ``"lrt"`` for ``"device"``,
+        ``"weights"`` for the others). ``"weights"`` (the papers'): one ε per
         parameter and weight sample, w = μ + σ·ε. ``"lrt"`` (local reparameterisation): one ε per
         pre-activation, per input row and weight sample, b_j = Σ_i μ_ij·a_i + ε_j·√(Σ_i σ_ij²·a_i²) (biases
         as an input a = 1; see :func:`edge_mesu.mlp.lrt_gradients`): for 784-50-10, 60 draws per update

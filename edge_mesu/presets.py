@@ -9,17 +9,19 @@ plus :class:`LearnerOptions` (initialisation and sampling), and for the fixed-po
 
 Presets (``preset=`` of every MESU learner; explicit keyword arguments override a preset):
 
-``"device"`` — the learners' default: one weight sample per update (what a device runs), the step guard
-    ``ratio_max = 0.1`` and the σ floor ``sigma_min = 1e-6`` that keep the single-sample σ step finite on real
-    data, σ initialised at 0.05 (docs/robustness.md has the measurements).
+``"device"`` — the learners' default: one sample of each pre-activation per update (local
+    reparameterisation, ``sampling="lrt"``: on permuted MNIST it keeps more than one weight sample per update,
+    and the generated C runs it in fewer instructions; docs/results.md), the step guard ``ratio_max = 0.1``
+    and the σ floor ``sigma_min = 1e-6`` that keep the single-sample σ step finite on real data, σ
+    initialised at 0.05 (docs/robustness.md has the measurements).
 ``"sensor"`` — what :meth:`edge_mesu.SensorPipeline.create` (and so ``edge-mesu learn``) starts from, chosen
     on the real recordings of ``../shared/data/sensors`` (docs/sensor_streams.md has the ablation): σ
     initialised at 0.2 under a σ cap (the fixed learner's window top) of 0.25, a looser step guard
-    ``ratio_max = 0.3`` and a μ step factor ``lr_mu = 2``: it learns as fast as SGD's best rate on hapt and
-    keeps far more.
+    ``ratio_max = 0.3``, a μ step factor ``lr_mu = 2`` and weight sampling (local reparameterisation retained
+    less on hapt, docs/results.md): it learns as fast as SGD's best rate on hapt and keeps far more.
 ``"tabular"`` — the river and scikit-learn adapters' default (:mod:`edge_mesu.compat`): the device preset with
-    a memory window of N = 10,000 samples and σ initialised at 0.4, chosen on river's synthetic streams
-    (docs/ecosystem.md).
+    a memory window of N = 10,000 samples, σ initialised at 0.4 and weight sampling, chosen on river's
+    synthetic streams (docs/ecosystem.md).
 ``"paper"`` — the MESU papers' permuted-MNIST protocol (../shared/MESU_FACTS.md): the rule in its pure form
     (no guard, no floor), σ = 2/√fan_in, 10 weight samples to train and to predict, no biases.
 
@@ -80,7 +82,7 @@ class LearnerOptions:
     predict_samples: int
     bias: bool
     sigma_grad: str
-    sampling: str = "weights"
+    sampling: str
 
 
 @dataclass(frozen=True)
@@ -97,25 +99,38 @@ PRESETS: dict[str, Preset] = {
     "device": Preset(
         "device",
         MESUConfig(N=300_000.0, sigma_prior=1.0, ratio_max=0.1, sigma_min=1e-6),
-        LearnerOptions(sigma_init=0.05, train_samples=1, predict_samples=0, bias=True, sigma_grad="reparam"),
-        "one weight sample per update, step guard and σ floor, σ init 0.05 (the default)",
+        LearnerOptions(
+            sigma_init=0.05, train_samples=1, predict_samples=0, bias=True, sigma_grad="reparam", sampling="lrt"
+        ),
+        "one pre-activation sample per update (LRT), step guard and σ floor, σ init 0.05 (the default)",
     ),
     "sensor": Preset(
         "sensor",
         MESUConfig(N=300_000.0, sigma_prior=1.0, lr_mu=2.0, ratio_max=0.3, sigma_min=1e-6, sigma_max=0.25),
-        LearnerOptions(sigma_init=0.2, train_samples=1, predict_samples=0, bias=True, sigma_grad="reparam"),
+        LearnerOptions(
+            sigma_init=0.2, train_samples=1, predict_samples=0, bias=True, sigma_grad="reparam", sampling="weights"
+        ),
         "real sensor streams: σ0 0.2 capped at 0.25, ratio_max 0.3, lr_mu 2 (the sensor pipeline's default)",
     ),
     "tabular": Preset(
         "tabular",
         MESUConfig(N=10_000.0, sigma_prior=1.0, ratio_max=0.1, sigma_min=1e-6),
-        LearnerOptions(sigma_init=0.4, train_samples=1, predict_samples=0, bias=True, sigma_grad="reparam"),
+        LearnerOptions(
+            sigma_init=0.4, train_samples=1, predict_samples=0, bias=True, sigma_grad="reparam", sampling="weights"
+        ),
         "small tabular streams (the river / scikit-learn adapters): N = 10,000, σ init 0.4",
     ),
     "paper": Preset(
         "paper",
         MESUConfig(N=300_000.0, sigma_prior=1.0),
-        LearnerOptions(sigma_init="paper", train_samples=10, predict_samples=10, bias=False, sigma_grad="reparam"),
+        LearnerOptions(
+            sigma_init="paper",
+            train_samples=10,
+            predict_samples=10,
+            bias=False,
+            sigma_grad="reparam",
+            sampling="weights",
+        ),
         "the MESU papers' permuted-MNIST protocol: pure rule, σ = 2/√fan_in, 10 weight samples",
     ),
 }

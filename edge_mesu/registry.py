@@ -4,8 +4,10 @@ Loading a state file (:func:`edge_mesu.load_learner`), the sensor pipeline (the 
 benchmarks and the sweeps all turn names into learners here.
 
 - :data:`LEARNERS` — the class of each kind a state file can name (``"MESULearner"``, ...).
-- :data:`VARIANTS` — short names (``mesu``, ``mesu10``, ``mesu-lrt``, ``fixed``, ``fixed-nearest``,
-  ``fixed-c``, ``fixed-lrt``, ``sgd``): a kind plus the constructor options that make the variant.
+- :data:`VARIANTS` — short names (``mesu``, ``mesu10``, ``mesu-weights``, ``mesu-lrt``, ``fixed``,
+  ``fixed-nearest``, ``fixed-c``, ``fixed-weights``, ``fixed-c-weights``, ``fixed-lrt``, ``fixed-c-lrt``,
+  ``sgd``): a kind plus the constructor options that make the variant. The plain names take the learners'
+  default preset (``device``: local reparameterisation); ``-weights`` names sample weights instead.
 
 Example
 -------
@@ -39,16 +41,27 @@ class Variant:
 
 
 VARIANTS: dict[str, Variant] = {
-    "mesu": Variant("MESULearner", {}, "float MESU, one weight sample per update"),
-    "mesu10": Variant("MESULearner", {"train_samples": 10}, "float MESU, 10 weight samples (the paper's)"),
+    "mesu": Variant("MESULearner", {}, "float MESU, one pre-activation sample per update (the device preset's LRT)"),
+    "mesu10": Variant(
+        "MESULearner", {"train_samples": 10, "sampling": "weights"}, "float MESU, 10 weight samples (the paper's)"
+    ),
+    "mesu-weights": Variant("MESULearner", {"sampling": "weights"}, "float MESU, one weight sample per update"),
     "mesu-lrt": Variant(
         "MESULearner", {"sampling": "lrt"}, "float MESU, local reparameterisation (pre-activations sampled)"
     ),
-    "fixed": Variant("FixedMESULearner", {}, "fixed-point MESU (numpy)"),
+    "fixed": Variant("FixedMESULearner", {}, "fixed-point MESU (numpy), the device preset's LRT"),
     "fixed-nearest": Variant(
         "FixedMESULearner", {"rounding": "nearest"}, "fixed-point MESU with round-to-nearest updates (ablation)"
     ),
     "fixed-c": Variant("FixedMESULearner", {"backend": "c"}, "fixed-point MESU in the generated C (same results)"),
+    "fixed-weights": Variant(
+        "FixedMESULearner", {"sampling": "weights"}, "fixed-point MESU, one weight sample per update (numpy)"
+    ),
+    "fixed-c-weights": Variant(
+        "FixedMESULearner",
+        {"sampling": "weights", "backend": "c"},
+        "fixed-point MESU, one weight sample per update, in the generated C",
+    ),
     "fixed-lrt": Variant(
         "FixedMESULearner", {"sampling": "lrt"}, "fixed-point MESU, local reparameterisation (numpy backend)"
     ),

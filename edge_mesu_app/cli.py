@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_mesu.errors import EdgeMesuError
+from edge_mesu.registry import VARIANTS
 
 from . import emulate_cmd, export_cmd, info_cmd, learn_cmd, predict_cmd, simulate_cmd, sweep_cmd
 from .bench import river as river_bench
@@ -45,7 +46,8 @@ def _add_bench(sub: Any) -> None:
     p.add_argument(
         "--learners",
         default="mesu,sgd",
-        help="comma list of mesu, mesu10, mesu-lrt, fixed, fixed-nearest, fixed-c, fixed-lrt, sgd",
+        help="comma list of " + ", ".join(VARIANTS) + " (plain names: the device preset, local "
+        "reparameterisation; -weights: weight sampling)",
     )
     p.add_argument("--samples-per-task", type=int, default=None, help="training images per task (default: all 60,000)")
     p.add_argument(

@@ -133,7 +133,7 @@ def test_the_lrt_build_is_not_the_weights_build_and_edits_break_equality(tmp_pat
 
     good = run(Firmware(lrt(), tmp_path, name="ok"), lrt())
     assert good[0] == good[1]
-    weights = run(Firmware(lrt(), tmp_path, name="w"), FixedMESULearner(layers, seed=5))
+    weights = run(Firmware(lrt(), tmp_path, name="w"), FixedMESULearner(layers, seed=5, sampling="weights"))
     assert weights[0] != weights[1]  # the same blob header (config hash), other learning
 
     def stream(name: str, text: str) -> str:
@@ -223,7 +223,7 @@ def test_host_lrt_vector_loops_equal_the_portable_build(layers, kw):
 
 def test_lrt_arena_config_hash_and_refusals(tmp_path):
     lrt = FixedMESULearner((12, 8, 3), seed=3, sampling="lrt")
-    weights = FixedMESULearner((12, 8, 3), seed=3)
+    weights = FixedMESULearner((12, 8, 3), seed=3, sampling="weights")
     names = [b.name for b in lrt.describe().buffer_lists["learn"]]
     assert {"var", "var32", "noise", "unum", "u16", "tback"} <= set(names)
     assert [b.name for b in arena_buffers((12, 8, 3), "learn")] == [

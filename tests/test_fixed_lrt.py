@@ -144,7 +144,7 @@ def test_lrt_learner_is_deterministic_and_differs_from_weight_sampling() -> None
     a.learn_many(X, y)
     b.learn_many(X, y)
     assert a.to_bytes() == b.to_bytes()
-    w = FixedMESULearner((6, 7, 3), seed=5, N=2000.0, sigma_init=0.1)
+    w = FixedMESULearner((6, 7, 3), seed=5, N=2000.0, sigma_init=0.1, sampling="weights")
     w.learn_many(X, y)
     assert not np.array_equal(w.flat_state()[0], a.flat_state()[0])
     other = FixedMESULearner((6, 7, 3), sampling="lrt", seed=6, N=2000.0, sigma_init=0.1)
@@ -165,9 +165,9 @@ def test_lrt_uses_its_own_stream_and_the_weight_steps_rounding_streams() -> None
 def test_an_old_fixed_state_loads_as_weight_sampling() -> None:
     """The round trip of an LRT state is tests/test_lrt.py's (both learners); weight sampling's files stay as
     they were (no ``sampling`` key) and load as ``"weights"``."""
-    default = FixedMESULearner((5, 4, 3), seed=3)
-    assert "sampling" not in default.state_dict()["meta"]["init"]  # files of weight sampling unchanged
-    assert FixedMESULearner.from_bytes(default.to_bytes()).sampling == "weights"
+    weights = FixedMESULearner((5, 4, 3), seed=3, sampling="weights")
+    assert "sampling" not in weights.state_dict()["meta"]["init"]  # files of weight sampling unchanged
+    assert FixedMESULearner.from_bytes(weights.to_bytes()).sampling == "weights"
 
 
 def test_lrt_is_refused_with_the_centered_gradient() -> None:
@@ -181,7 +181,7 @@ def test_lrt_is_refused_with_the_centered_gradient() -> None:
     from edge_mesu.fixed.cgen import generate_c
 
     with pytest.raises(ValueError, match=r"C export learns as the device does.*centered"):
-        generate_c(FixedMESULearner((4, 3, 2), sigma_grad="centered"))
+        generate_c(FixedMESULearner((4, 3, 2), sigma_grad="centered", sampling="weights"))
     assert "mesu_net.c" in generate_c(FixedMESULearner((4, 3, 2))).files  # the default configuration exports
     assert "mesu_net.c" in generate_c(FixedMESULearner((4, 3, 2), sampling="lrt")).files  # and LRT's
 

@@ -337,8 +337,10 @@ def test_from_float_copies_hyper_parameters_and_quantises_within_one_lsb() -> No
         fmt = fx.plan.mu_fmts[fx._layer_of(i)]
         assert np.all(np.abs(mu_f) < fmt.max_value)  # no saturation in this case
         assert np.all(np.abs(fmt.dequantize(mu_q) - mu_f) <= fmt.lsb / 2 + 1e-12), name
-        assert np.all((sig_f <= smax) & (sig_f >= fx.plan.sigma_of_code(fx.plan.code_max)))
-        ideal = -k * np.log2(sig_f / smax)  # the real-valued code of σ
+        layer = fx._layer_of(i)
+        off = fx.plan.offsets[layer]  # the layer's window: [σ of code_max, smax·2**(−off/k)]
+        assert np.all((sig_f <= smax * 2.0 ** (-off / k)) & (sig_f >= fx.plan.sigma_of_code(fx.plan.code_max, layer)))
+        ideal = -k * np.log2(sig_f / smax) - off  # the real-valued stored code of σ
         assert np.all(np.abs(code.astype(float) - ideal) <= 0.5 + 1e-9), name
     # the fixed learner predicts like the float one it came from
     Xt, _ = _stream(500, 6, seed=3)
@@ -568,7 +570,10 @@ def test_fixed_centered_sigma_gradient_learns_and_is_deterministic() -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 6))
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    runs = [FixedMESULearner(layers=(6, 8, 2), sigma_init=0.3, seed=2, sigma_grad="centered") for _ in range(2)]
+    runs = [
+        FixedMESULearner(layers=(6, 8, 2), sigma_init=0.3, seed=2, sigma_grad="centered", sampling="weights")
+        for _ in range(2)
+    ]
     for m in runs:
         m.learn_many(X, y)
     assert runs[0].to_bytes() == runs[1].to_bytes()
@@ -577,7 +582,7 @@ def test_fixed_centered_sigma_gradient_learns_and_is_deterministic() -> None:
     plain.learn_many(X, y)
     assert plain.to_bytes() != runs[0].to_bytes()
     with pytest.raises(ValueError, match="sigma_grad"):
-        FixedMESULearner(layers=(6, 8, 2), sigma_grad="centered", backend="c")
+        FixedMESULearner(layers=(6, 8, 2), sigma_grad="centered", sampling="weights", backend="c")
 
 
 def test_log1p_code_is_second_order_accurate() -> None:

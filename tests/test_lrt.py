@@ -175,17 +175,19 @@ def test_batch_gradient_is_the_sum_of_its_rows() -> None:
     assert m.step == 2
 
 
-def test_default_sampling_is_the_per_weight_learner_bit_for_bit() -> None:
+def test_the_device_preset_samples_pre_activations_and_weight_sampling_files_are_as_before() -> None:
     rng = np.random.default_rng(2)
     X, y = rng.normal(size=(60, 5)), rng.integers(0, 3, 60)
-    a = MESULearner(layers=(5, 4, 3), seed=3)
-    b = MESULearner(layers=(5, 4, 3), seed=3, sampling="weights")
+    a = MESULearner(layers=(5, 4, 3), seed=3)  # the device preset
+    b = MESULearner(layers=(5, 4, 3), seed=3, sampling="lrt")
     a.learn_many(X, y)
     b.learn_many(X, y)
-    assert a.to_bytes() == b.to_bytes()  # and "sampling" is not written for the default
-    assert "sampling" not in a.state_dict()["meta"]["init"]
-    c = MESULearner(layers=(5, 4, 3), seed=3, sampling="lrt")
+    assert a.sampling == "lrt" and a.to_bytes() == b.to_bytes()
+    assert a.state_dict()["meta"]["init"]["sampling"] == "lrt"
+    assert all(MESULearner(layers=(5, 4, 3), preset=p).sampling == "weights" for p in ("sensor", "tabular", "paper"))
+    c = MESULearner(layers=(5, 4, 3), seed=3, sampling="weights")
     c.learn_many(X, y)
+    assert "sampling" not in c.state_dict()["meta"]["init"]  # weight sampling's files stay as they were
     assert not np.array_equal(c._mu[0], a._mu[0])
 
 
@@ -238,16 +240,18 @@ def test_sampling_is_a_preset_option_and_files_without_it_load_as_weights(kind: 
     cls = getattr(edge_mesu, kind)
     rng = np.random.default_rng(2)
     X, y = rng.normal(size=(30, 5)), rng.integers(0, 3, 30)
-    old = cls(layers=(5, 4, 3), seed=3)
+    old = cls(layers=(5, 4, 3), seed=3, sampling="weights")
     old.learn_many(X, y)
     assert old.sampling == "weights" and "sampling" not in old.state_dict()["meta"]["init"]
-    lrt_device = dataclasses.replace(
-        presets.PRESETS["device"], options=dataclasses.replace(presets.PRESETS["device"].options, sampling="lrt")
+    assert presets.PRESETS["device"].options.sampling == "lrt" and cls(layers=(5, 4, 3)).sampling == "lrt"
+    weights_device = dataclasses.replace(
+        presets.PRESETS["device"], options=dataclasses.replace(presets.PRESETS["device"].options, sampling="weights")
     )
-    monkeypatch.setitem(presets.PRESETS, "device", lrt_device)
-    assert cls(layers=(5, 4, 3)).sampling == "lrt"
+    monkeypatch.setitem(presets.PRESETS, "device", weights_device)
+    assert cls(layers=(5, 4, 3)).sampling == "weights"
+    monkeypatch.undo()
     assert cls(layers=(5, 4, 3), sampling="weights").sampling == "weights"
     back = cls.from_bytes(old.to_bytes())
     assert back.sampling == "weights" and back.to_bytes() == old.to_bytes()
-    with pytest.raises(ValueError, match="sampling='lrt' takes sigma_grad='reparam' only"):
+    with pytest.raises(ValueError, match="sampling='lrt' takes sigma_grad='reparam' only.*sampling='weights'"):
         cls(layers=(3, 2), sigma_grad="centered")  # the preset's lrt meets an explicit centred gradient

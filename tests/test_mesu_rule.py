@@ -152,7 +152,7 @@ def test_mesu_update_is_pure() -> None:
 
 
 def test_gradients_match_central_finite_differences(check_gradients) -> None:
-    m = MESULearner(layers=(3, 4, 3), bias=True, dtype="float64", sigma_init=0.3, seed=2)
+    m = MESULearner(layers=(3, 4, 3), bias=True, dtype="float64", sigma_init=0.3, seed=2, sampling="weights")
     rng = np.random.default_rng(5)
     # random biases too, so the bias gradients are not evaluated at a special point
     m._mu = [p + rng.normal(scale=0.2, size=p.shape) for p in m._mu]
@@ -432,8 +432,10 @@ def test_centered_sigma_gradient_has_the_same_mean_and_less_noise() -> None:
     """sigma_grad="centered" subtracts the mean-weight gradient before multiplying by ε: same expectation."""
     rng = np.random.default_rng(3)
     X, y = rng.normal(size=(1, 6)), np.array([1])
-    plain = MESULearner(layers=(6, 5, 3), dtype="float64", sigma_init=0.3, seed=0)
-    centred = MESULearner(layers=(6, 5, 3), dtype="float64", sigma_init=0.3, seed=0, sigma_grad="centered")
+    plain = MESULearner(layers=(6, 5, 3), dtype="float64", sigma_init=0.3, seed=0, sampling="weights")
+    centred = MESULearner(
+        layers=(6, 5, 3), dtype="float64", sigma_init=0.3, seed=0, sigma_grad="centered", sampling="weights"
+    )
     draws = [[rng.standard_normal((1,) + m.shape) for m in plain._mu] for _ in range(4000)]
     g_plain = np.array([np.concatenate([g.ravel() for g in plain.gradients(X, y, e)[1]]) for e in draws])
     g_cent = np.array([np.concatenate([g.ravel() for g in centred.gradients(X, y, e)[1]]) for e in draws])

@@ -53,7 +53,8 @@ class FixedMESULearner(BaseLearner):
         as in :class:`edge_mesu.MESULearner` (the same presets and defaults, :mod:`edge_mesu.presets`);
         ``sigma_min`` maps to the largest σ code (a floor below the σ window's bottom changes nothing);
         ``sigma_grad="centered"`` subtracts the integer gradient at the mean weights before multiplying by ε.
-    sampling : ``"weights"`` (default: one ε per parameter, w = μ + σ·ε) or ``"lrt"`` (local
+    sampling : the preset's by default (``"lrt"`` for ``"device"``); ``"weights"`` (one ε per parameter,
+        w = μ + σ·ε) or ``"lrt"`` (local
         reparameterisation: each layer's pre-activation is sampled, one ε per output, in integers as
         :mod:`edge_mesu.fixed.lrt`); as in :class:`edge_mesu.MESULearner`, only the learning step changes
         (prediction and uncertainty keep weight samples). ``"lrt"`` takes ``sigma_grad="reparam"``; with

@@ -28,14 +28,15 @@ from ..progress import Progress
 __all__ = ["LEARNER_FACTORIES", "make_learner", "run_pmnist", "PAPER_MESU"]
 
 # The permuted-MNIST network of the MESU papers (MESU_FACTS.md): 784-50-10 without biases; everything else is
-# the learners' preset (one weight sample per update, what a device runs) unless --set overrides it.
+# the learners' preset (the device preset: one pre-activation sample per update) unless --set overrides it.
 PAPER_MESU: dict[str, Any] = {"layers": (784, 50, 10), "bias": False}
 LEARNER_FACTORIES = VARIANTS  # the benchmark's learner names are the registry's variants
 
 
 def make_learner(name: str, seed: int = 0, **overrides: Any) -> Any:
     """A learner of the benchmark by name (a variant of :data:`edge_mesu.registry.VARIANTS`: ``mesu``,
-    ``mesu10``, ``mesu-lrt``, ``fixed``, ``fixed-nearest``, ``fixed-c``, ``sgd``) on the papers' network."""
+    ``mesu10``, ``mesu-weights``, ``fixed``, ``fixed-c``, ``fixed-c-weights``, ``sgd``, ...) on the papers'
+    network."""
     if name not in VARIANTS:
         raise ValueError(f"unknown learner {name!r}; choose from {', '.join(VARIANTS)}")
     return registry_make_learner(name, **{**PAPER_MESU, **overrides, "seed": seed})
