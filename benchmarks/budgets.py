@@ -7,7 +7,7 @@ processed (infer; learn: predict then learn_one, each sample labelled) within it
 10^6 / µs per step, provided flash and RAM fit (0 when they do not).
 
     python benchmarks/budgets.py --rate 50 --json benchmarks/results/budgets.json
-    python benchmarks/budgets.py --sampling lrt --json benchmarks/results/budgets_lrt.json   # local reparameterisation
+    python benchmarks/budgets.py --sampling weights --json benchmarks/results/budgets_weights.json   # weight sampling
 """
 
 from __future__ import annotations
