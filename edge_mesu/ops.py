@@ -275,23 +275,26 @@ def _backward_layer(o: _Ops, i: int, fan_in: int, fan_out: int, p: int) -> None:
     o.add(f"fc{i}.grad", "mul", 2 * p, "g = a*delta (outer product), g_sigma = g*eps")
 
 
-def _mesu_update(o: _Ops, i: int, p: int) -> None:
+def _mesu_update(o: _Ops, i: int, p: int, lrt: bool = False) -> None:
+    """The update of one layer; ``lrt``: local reparameterisation's (σ² mantissas instead of σ and 1/σ, both
+    rounding words drawn here, its own calibrated ALU count)."""
     if o.is_float:
         o.add(f"fc{i}.mesu_update", "mul", 7 * p, "sigma^2, prior terms, steps (eqs. 1-2)")
-    else:
+        o.add(f"fc{i}.mesu_update_alu", "alu", 6 * p, "adds, shifts, clip, saturate")
+    elif lrt:
+        o.add(f"fc{i}.sigma_lut_bwd", "lut", 2 * p, "sigma^2 mantissas from the code")
+        o.add(f"fc{i}.mesu_update", "mul", 6 * p, "prior terms, sigma^2 products, step scale, dcode")
+        o.add(f"fc{i}.sr_draws", "prng", 2 * p, "draws A and B: the rounding bits of sigma's code and mu")
+        o.add(
+            f"fc{i}.mesu_update_alu", "alu", FIXED_LRT_UPDATE_ALU * p, "int32 update (calibrated against the emulator)"
+        )
+        o.add(f"fc{i}.stochastic_round_alu", "alu", 4 * p, "compare and add, twice")
+    else:  # format 2: the σ rounding bits come from the draw regenerated for ε, μ's from a second draw
         o.add(f"fc{i}.sigma_lut_bwd", "lut", 2 * p, "sigma and sigma^2 from the code")
         o.add(f"fc{i}.mesu_update", "mul", 6 * p, "prior terms, sigma^2 products, step scale, dcode")
         o.add(f"fc{i}.inv_sigma_lut", "lut", p, "1/sigma for the log-domain sigma code step")
-    if o.is_float:
-        o.add(f"fc{i}.mesu_update_alu", "alu", 6 * p, "adds, shifts, clip, saturate")
-    else:  # format 2: the σ rounding bits come from the draw regenerated for ε, μ's from a second draw
         o.add(f"fc{i}.sr_draw", "prng", p, "draw B: the rounding bits of mu")
-        o.add(
-            f"fc{i}.mesu_update_alu",
-            "alu",
-            FIXED_UPDATE_ALU * p,
-            "int32 update (calibrated against the emulator)",
-        )
+        o.add(f"fc{i}.mesu_update_alu", "alu", FIXED_UPDATE_ALU * p, "int32 update (calibrated against the emulator)")
         o.add(f"fc{i}.stochastic_round_alu", "alu", 4 * p, "compare and add, twice")
     o.add(f"fc{i}.state_store", "load_store", 2 * p, "store mu and sigma")
 
@@ -333,69 +336,34 @@ def _backward_layer_lrt(o: _Ops, i: int, fan_in: int, fan_out: int, p: int) -> N
 
 
 def _learn_ops(desc: CostedNetwork, shapes: list, arith: Arithmetic) -> list[Op]:
-    if getattr(desc, "sampling", "weights") == "lrt":
-        return _learn_ops_lrt(desc, shapes, arith)
-    is_float = arith.is_float
-    samples = desc.train_samples
-    n_classes = shapes[-1][1]
-    per_sample = _Ops(is_float, repeat=samples)
-    per_sample.add("input.quantise", "alu", 0 if is_float else 2 * shapes[0][0], "scale and saturate input")
-    _forward(per_sample, shapes, _mac_kinds(arith, len(shapes)), sampled=True)
-    _softmax(per_sample, n_classes, grad=True)
-    for i in reversed(range(len(shapes))):
-        fan_in, fan_out, p = shapes[i]
-        _backward_layer(per_sample, i, fan_in, fan_out, p)
-        if samples > 1:
-            per_sample.add(f"fc{i}.grad_accumulate", "alu", 2 * p, "sum gradients over samples")
-            per_sample.add(f"fc{i}.grad_accumulate_ls", "load_store", 4 * p, "load/store int32 accumulators")
-    update = _Ops(is_float)
-    for i in reversed(range(len(shapes))):
-        p = shapes[i][2]
-        if samples > 1:
-            update.add(f"fc{i}.update_call", "call", 1)
-            update.add(f"fc{i}.state_load_upd", "load_store", 2 * p, "load mu and sigma")
-            update.add(f"fc{i}.grad_load", "load_store", 2 * p, "read the summed gradients")
-        _mesu_update(update, i, p)
-    return per_sample.ops + update.ops
-
-
-def _learn_ops_lrt(desc: CostedNetwork, shapes: list, arith: Arithmetic) -> list[Op]:
-    """One learn step of local reparameterisation (``sampling="lrt"``), the samples' gradients summed as for
-    weight sampling; the update draws both rounding words per parameter (draw A for σ's code, B for μ)."""
+    """One learn step: per sample the forward pass, softmax and each layer's gradients (weight sampling, or
+    local reparameterisation with ``desc.sampling == "lrt"``), then one update pass; with S > 1 samples the
+    gradients (g, and h of LRT) are summed on int32 accumulators first and read back by the update."""
+    lrt = getattr(desc, "sampling", "weights") == "lrt"
+    grads = 2 if lrt else 1  # gradient arrays per parameter: g (and LRT's h)
     is_float = arith.is_float
     samples = desc.train_samples
     per_sample = _Ops(is_float, repeat=samples)
     per_sample.add("input.quantise", "alu", 0 if is_float else 2 * shapes[0][0], "scale and saturate input")
-    _forward_lrt(per_sample, shapes, _mac_kinds(arith, len(shapes)))
+    if lrt:
+        _forward_lrt(per_sample, shapes, _mac_kinds(arith, len(shapes)))
+    else:
+        _forward(per_sample, shapes, _mac_kinds(arith, len(shapes)), sampled=True)
     _softmax(per_sample, shapes[-1][1], grad=True)
     for i in reversed(range(len(shapes))):
         fan_in, fan_out, p = shapes[i]
-        _backward_layer_lrt(per_sample, i, fan_in, fan_out, p)
+        (_backward_layer_lrt if lrt else _backward_layer)(per_sample, i, fan_in, fan_out, p)
         if samples > 1:
-            per_sample.add(f"fc{i}.grad_accumulate", "alu", 4 * p, "sum g and h over samples")
-            per_sample.add(f"fc{i}.grad_accumulate_ls", "load_store", 8 * p, "load/store int32 accumulators")
+            per_sample.add(f"fc{i}.grad_accumulate", "alu", 2 * grads * p, "sum gradients over samples")
+            per_sample.add(f"fc{i}.grad_accumulate_ls", "load_store", 4 * grads * p, "load/store int32 accumulators")
     update = _Ops(is_float)
     for i in reversed(range(len(shapes))):
         p = shapes[i][2]
         if samples > 1:
             update.add(f"fc{i}.update_call", "call", 1)
             update.add(f"fc{i}.state_load_upd", "load_store", 2 * p, "load mu and sigma")
-            update.add(f"fc{i}.grad_load", "load_store", 4 * p, "read the summed gradients")
-        if is_float:
-            update.add(f"fc{i}.mesu_update", "mul", 7 * p, "sigma^2, prior terms, steps (eqs. 1-2)")
-            update.add(f"fc{i}.mesu_update_alu", "alu", 6 * p, "adds, shifts, clip, saturate")
-        else:
-            update.add(f"fc{i}.sigma_lut_bwd", "lut", 2 * p, "sigma^2 mantissas from the code")
-            update.add(f"fc{i}.mesu_update", "mul", 6 * p, "prior terms, sigma^2 products, step scale, dcode")
-            update.add(f"fc{i}.sr_draws", "prng", 2 * p, "draws A and B: the rounding bits of sigma's code and mu")
-            update.add(
-                f"fc{i}.mesu_update_alu",
-                "alu",
-                FIXED_LRT_UPDATE_ALU * p,
-                "int32 update (calibrated against the emulator)",
-            )
-            update.add(f"fc{i}.stochastic_round_alu", "alu", 4 * p, "compare and add, twice")
-        update.add(f"fc{i}.state_store", "load_store", 2 * p, "store mu and sigma")
+            update.add(f"fc{i}.grad_load", "load_store", 2 * grads * p, "read the summed gradients")
+        _mesu_update(update, i, p, lrt)
     return per_sample.ops + update.ops
 
 
