@@ -36,10 +36,14 @@ _State = CState  # the generated NAME_state_t (edge_mesu.fixed.cbackend)
 
 
 class Firmware:
-    """The exported library (its own state arrays) behind ctypes."""
+    """The exported library (its own state arrays) behind ctypes; ``edit(file name, text) -> text`` rewrites the
+    generated files before they are compiled (tests that break the C on purpose)."""
 
-    def __init__(self, learner: FixedMESULearner, tmp_path, name: str = "fw", defines: tuple = ()) -> None:
+    def __init__(self, learner: FixedMESULearner, tmp_path, name: str = "fw", defines: tuple = (), edit=None) -> None:
         report = to_c(learner, tmp_path / name, name=name)
+        if edit is not None:
+            for path in (tmp_path / name).iterdir():
+                path.write_text(edit(path.name, path.read_text()))
         lib = tmp_path / name / f"lib{name}.so"
         subprocess.run(
             [CC, *STRICT_FLAGS, *defines, "-fPIC", "-shared", "-o", str(lib), str(tmp_path / name / f"{name}.c")],

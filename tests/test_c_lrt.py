@@ -26,7 +26,6 @@ from test_c_firmware import (  # noqa: F401 (fixture)
 
 from edge_mesu.fixed import FixedMESULearner
 from edge_mesu.fixed.buffers import arena_buffers
-from edge_mesu.fixed.cbackend import STRICT_FLAGS
 from edge_mesu.fixed.cblob import learner_from_blob, state_blob
 from edge_mesu.fixed.cgen import config_hash, generate_c
 from edge_mesu.registry import make_learner
@@ -37,24 +36,7 @@ class EditedFirmware(Firmware):
     """:class:`Firmware` whose generated files are edited before compiling (``edit(name, text) -> text``)."""
 
     def __init__(self, learner: FixedMESULearner, tmp_path: Path, edit: Callable[[str, str], str], name: str = "fw"):
-        report = to_c(learner, tmp_path / name, name=name)
-        for path in (tmp_path / name).iterdir():
-            path.write_text(edit(path.name, path.read_text()))
-        lib = tmp_path / name / f"lib{name}.so"
-        subprocess.run(
-            [CC, *STRICT_FLAGS, "-fPIC", "-shared", "-o", str(lib), str(tmp_path / name / f"{name}.c")],
-            check=True,
-            capture_output=True,
-        )
-        import ctypes
-
-        from test_c_firmware import _State
-
-        self.lib, self.name, self.report = ctypes.CDLL(str(lib)), name, report
-        self.state = _State()
-        self.arena = ctypes.create_string_buffer(report.details["arena_bytes"])
-        self.n_out = learner.layers[-1]
-        self.fn("state_init")(ctypes.byref(self.state))
+        super().__init__(learner, tmp_path, name=name, edit=edit)
 
 
 def _inputs(n: int, layers: tuple[int, ...], seed: int) -> tuple[np.ndarray, np.ndarray]:
