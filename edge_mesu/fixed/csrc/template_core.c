@@ -1209,13 +1209,14 @@ EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *cod
         EMSU_MU_STEP_O(L, tc, m, g, tau, pmant, ps, db, d, s, flags, EMSU_OUTSIDE_RARE, EMSU_OUTSIDE_MU)
         mu[j] = (int16_t)m;
         /* sigma code: equation (2) with sigma dC/dsigma = h16 sigma^2; |h16| <= 2**15, sq13 <= 2**13 */
+        u = tc->pk;
         h = (a2 * u16[j] + hhalf) >> th;
         x = h * tc->sigl13;
         s = tc->ssh - taus;
         if (s >= 0) {
-            u = tc->pk - (x >> EMSU_MIN31(s));
+            u -= x >> EMSU_MIN31(s);
         } else {
-            u = tc->pk - shl_sat(x, -s, EMSU_XSAT);
+            u -= shl_sat(x, -s, EMSU_XSAT);
         }
         if (EMSU_OUTSIDE_FAST(u, EMSU_UMAX, EMSU_UMAX_FAST)) {
             u = u > 0 ? EMSU_UMAX : -EMSU_UMAX;
