@@ -258,6 +258,38 @@ def test_emulated_m4_lrt_dual_mac_is_bit_exact(layers, bias):
     assert acle.learn_instructions != plain.learn_instructions  # two builds, not one
 
 
+@needs_emu
+@pytest.mark.parametrize("cpu, acle", [("cortex-m4", False), ("cortex-m4", True), ("cortex-m0plus", False)])
+def test_emulated_lrt_clips_beyond_the_fast_tests_are_exact(cpu, acle):
+    """update_row_lrt tests the sigma step and the new mu against powers of two first (NET_UMAX_FAST,
+    NET_MU_LIM_FAST; the M4 build, not ARMv6-M) and exactly only beyond them: μ spread over the whole ±mu_lim window
+    (a third beyond the fast bound, some at the limit) and saturating inputs take every branch (μ clipped, σ step
+    clipped, beyond the fast bound but inside the limit) and give numpy's integers; with NET_USE_ACLE the σ step's
+    shift is clamped by __usat (EMSU_MIN31: here shifts up to 28; the default learners of
+    test_emulated_m4_lrt_dual_mac_is_bit_exact reach beyond 31)."""
+    from firmware_sim.emulate import emulate
+
+    layers = (12, 7, 4)
+    learner = FixedMESULearner(layers, bias=True, seed=3, sampling="lrt", sigma_init=0.5)
+    lim = int(min(learner.plan.tables["mu_lim"]))
+    fast = generate_c(learner, name="net").files["net.h"]
+    assert f"#define NET_MU_LIM_FAST {1 << (lim.bit_length() - 1)}" in fast
+    rng = np.random.default_rng(1)
+    mu = rng.integers(-lim, lim + 1, learner.n_params())
+    mu[::5] = lim * np.sign(mu[::5])  # at the limit: steps outwards clip
+    learner._mu = mu
+    X, y = _inputs(6, layers, seed=6)
+    twin = FixedMESULearner.from_bytes(learner.to_bytes())
+    for i in range(len(X)):
+        twin.learn_one(X[i] * 3, int(y[i]))
+    counts = twin.counters.as_dict()
+    assert counts.get("mu", 0) > 0 and counts.get("sigma_step_clip", 0) > 0, counts
+    inside = np.abs(twin.flat_state()[0].astype(int))
+    assert ((inside > (1 << (lim.bit_length() - 1))) & (inside < lim)).any()
+    res = emulate(learner, steps=len(X), X=X * 3, y=y, cpu=cpu, acle=acle)
+    assert res.bit_exact and ("-DNET_USE_ACLE" in res.flags) == acle
+
+
 @needs_cc
 def test_c_isqrt_round_is_numpys(tmp_path):
     """isqrt_round of the generated C (digit by digit in 32-bit words) against lrt.isqrt_round over its whole

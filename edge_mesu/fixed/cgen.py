@@ -303,6 +303,10 @@ def _macros(net: FixedNetwork) -> dict[str, int]:
         "STOCHASTIC": int(net.rounding is Rounding.STOCHASTIC),
         "LRT": int(net.sampling == "lrt"),  # the learn path: local reparameterisation (lrt.py) or weight samples
         "UMAX": int(t["umax"]),
+        # update_row_lrt's clip tests first against these powers of two (<= UMAX, <= every layer's mu_lim): one
+        # compare with encodable immediates; the exact test only beyond them (the same integers)
+        "UMAX_FAST": 1 << (int(t["umax"]).bit_length() - 1),
+        "MU_LIM_FAST": 1 << (min(int(v) for v in t["mu_lim"]).bit_length() - 1),
         "XSAT": int(t["xsat"]),
         "LP_A": int(t["lp_a"]),
         "LP_Q": int(t["lp_q"]),
