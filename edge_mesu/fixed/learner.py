@@ -530,9 +530,8 @@ class FixedMESULearner(BaseLearner):
             if self._c is not None:  # the C's mean-network predict: the same integers (tests/test_c_firmware.py)
                 return self._c.predict_q15(self._mu, x_q)[None].astype(np.int64)
             return fixed_step.proba_q15(self._spec, self._state.mu, x_q[None], scratch)
-        if self._c is not None and self._c_rows(
-            x_q.shape[0]
-        ):  # each weight sample drawn once in C, run on every row: the same integers
+        if self._c is not None and self._c_rows(x_q.shape[0]):
+            # each weight sample drawn once in C and run on every row: the same integers
             return self._c.sampled_q15(self._mu, self._code, self.seed, self._step, x_q, samples)
         self._state.code_tables(self._spec)  # keep the tables for the next calls
         return fixed_step.sampled_proba_q15(self._spec, self._state, x_q[None], samples, scratch)[:, 0]
