@@ -261,6 +261,44 @@ def test_host_vector_loops_equal_the_portable_build(layers, kw):
 
 
 @needs_cc
+def test_learn_one_fast_path_takes_only_what_the_checks_would_and_learns_the_same():
+    """backend='c' learns a well-formed (float64 vector, integer label) sample in one call; every other form
+    goes through the common checks: the same state as numpy for each accepted form, the same errors."""
+    X, y = _stream(40, LAYERS[0], LAYERS[-1], seed=3)
+    a = FixedMESULearner(LAYERS, seed=4)
+    b = FixedMESULearner(LAYERS, seed=4, backend="c")
+    F = np.asfortranarray(X)  # its rows are strided views: not the fast path's contiguous vector
+    forms = [
+        lambda i: (X[i], int(y[i])),
+        lambda i: (X[i], np.int64(y[i])),
+        lambda i: (F[i], y[i]),
+        lambda i: (X[i].astype(np.float32), y[i]),
+        lambda i: (list(X[i]), float(y[i])),
+        lambda i: (X[i] * 40.0, np.uint8(y[i])),  # saturating inputs: counted
+    ]
+    for i in range(len(X)):
+        xi, yi = forms[i % len(forms)](i)
+        a.learn_one(xi, yi)
+        b.learn_one(xi, yi)
+        assert a.to_bytes() == b.to_bytes(), i
+    assert b.counters["input"] > 0
+    before = b.to_bytes()
+    bad_x = X[0].copy()
+    bad_x[3] = np.nan
+    for xi, yi, match in [
+        (bad_x, 0, "non-finite"),
+        (X[0], LAYERS[-1], "out of range"),
+        (X[0], -1, "out of range"),
+        (X[0], True, "integer class labels"),
+        (X[0], 1.5, "integer class labels"),
+        (X[0][:-1], 0, "shape"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            b.learn_one(xi, yi)
+    assert b.to_bytes() == before  # refused before any state changed
+
+
+@needs_cc
 def test_c_input_quantisation_is_numpys_bit_for_bit():
     b = FixedMESULearner(LAYERS, seed=3, backend="c")
     assert b._c is not None

@@ -199,7 +199,8 @@ class CKernels:
         self._state = CState()
         self._counters = np.frombuffer(self._state.counters, dtype=np.uint32)
         self._bound: tuple[int, int] = (0, 0)
-        self._xq = np.zeros(self.n_in, dtype=np.int8)  # predict_float's quantised row
+        self._xq = np.zeros(self.n_in, dtype=np.int8)  # predict_float's and learn_float_one's quantised row
+        self._y1 = np.zeros(1, dtype=np.int32)  # learn_float_one's label
         self._sat = ctypes.c_uint32(0)
 
     def _bind_state(self, mu: np.ndarray, code: np.ndarray, seed: int, step: int) -> None:
@@ -283,6 +284,28 @@ class CKernels:
         if rc != 0:
             raise ValueError(f"labels must be in [0, {self.n_out}), got {labels.min()}..{labels.max()}")
         return {n: int(v) for n, v in zip(COUNTER_NAMES, self._counters) if v}, int(self._sat.value)
+
+    def learn_float_one(
+        self, mu: np.ndarray, code: np.ndarray, seed: int, step: int, x: np.ndarray, y: int
+    ) -> tuple[dict[str, int], int]:
+        """:meth:`learn_float` of one C-contiguous finite float64 row and a label in range (the caller checked
+        both), through preallocated buffers: (saturation events by counter name, saturated input values)."""
+        self._bind_state(mu, code, seed, step)
+        self._y1[0] = y
+        self._sat.value = 0
+        rc = self._fn["learn_float"](
+            ctypes.addressof(self._state),
+            ctypes.addressof(self._arena),
+            x.ctypes.data,
+            self._xq.ctypes.data,
+            self._y1.ctypes.data,
+            1,
+            ctypes.addressof(self._sat),
+        )
+        if rc != 0:
+            raise ValueError(f"label must be in [0, {self.n_out}), got {y}")
+        events = {n: int(v) for n, v in zip(COUNTER_NAMES, self._counters) if v} if self._counters.any() else {}
+        return events, int(self._sat.value)
 
     def predict_q15(self, mu: np.ndarray, x_q: np.ndarray) -> np.ndarray:
         """Q15 probabilities (int32, (n, classes)) of the mean network for int8 rows ``x_q``."""

@@ -503,6 +503,36 @@ class FixedMESULearner(BaseLearner):
             return super().predict_one(x)
         return self._c.predict_float(self._mu, check_x(x, self.n_features))
 
+    def learn_one(self, x: object, y: object) -> None:
+        """Update the learner with one sample. Bad input raises ``ValueError`` before any state changes. With
+        ``backend="c"`` a well-formed sample (a finite, C-contiguous float64 vector and an integer label in range)
+        is learned in one C call without the general checks' temporaries; anything else takes those checks
+        (the same errors, the same integers)."""
+        c = self._c
+        if (
+            c is not None
+            and type(x) is np.ndarray
+            and x.dtype == np.float64
+            and x.shape == (self.layers[0],)
+            and x.flags.c_contiguous
+            and isinstance(y, (int, np.integer))
+            and not isinstance(y, (bool, np.bool_))
+            and 0 <= y < self.layers[-1]
+            and np.isfinite(x).all()
+        ):
+            events, input_sat = c.learn_float_one(self._mu, self._code, self.seed, self._step, x, int(y))
+            if input_sat or events:
+                counter = self.counters.copy()
+                if input_sat:
+                    counter.add("input", input_sat)
+                for name, n in events.items():
+                    counter.add(name, n)
+                self.counters = counter
+            self._state.tables = None  # codes changed in place
+            self._state.step += 1
+            return
+        super().learn_one(x, y)
+
     def _learn_batch(self, X: np.ndarray, y: np.ndarray) -> None:
         if self._c is not None and X.shape[0] == 1:
             self._learn_float_c(X, y)
