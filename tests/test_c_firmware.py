@@ -143,6 +143,35 @@ def test_inference_only_build_predicts_the_same(tmp_path):
 
 
 @needs_cc
+@pytest.mark.parametrize("layers", [(13, 7, 6, 3), (12, 10, 3), (10, 9, 5, 4)])
+def test_mean_forward_row_groups_and_flushes_are_exact(tmp_path, layers):
+    """dense_mean takes four rows at once, a pair when a pair is all zero or four rows' sum of |a| exceeds one
+    int32 accumulation (large hidden activations), then the 1-row tail; every fan_in remainder (mod 4), zero
+    rows inside a group and the accumulator flush: each layer's pre-activations equal numpy's exact sums."""
+    from edge_mesu.fixed.step import _logits
+
+    learner = FixedMESULearner(layers, bias=True, seed=5)
+    fw = Firmware(learner, tmp_path, name="grp")
+    header = (tmp_path / "grp" / "grp.h").read_text()
+    off_z = int(header.split("#define GRP_OFF_Z ")[1].split()[0])
+    z_at = np.cumsum((0,) + layers[1:])
+    rng = np.random.default_rng(7)
+    big = 0
+    for trial in range(60):
+        scale = (64, 2048, 32767)[trial % 3]
+        mu = rng.integers(-scale, scale + 1, size=learner._state.mu.size).astype(np.int16)
+        x = rng.integers(-128, 128, size=layers[0]).astype(np.int8)
+        x[rng.random(layers[0]) < (0.2, 0.5, 0.8)[trial // 3 % 3]] = 0  # zero rows, zero pairs
+        _, acts, zs = _logits(learner._spec, x.astype(np.int64)[None], mu.astype(np.int64), SaturationCounter())
+        fw.predict(x, mu.ctypes.data_as(ctypes.POINTER(ctypes.c_int16)))
+        z_c = np.frombuffer(fw.arena.raw, dtype=np.int32, offset=off_z, count=int(z_at[-1]))
+        for l, z in enumerate(zs):
+            assert np.array_equal(z_c[z_at[l] : z_at[l + 1]], z[0]), f"trial {trial}: layer {l} differs"
+        big += int(any(np.abs(a).max() > 2**14 for a in acts[1:]))  # four such rows overflow one int32 group
+    assert big >= 10  # the large-activation cases happened
+
+
+@needs_cc
 def test_state_blob_round_trips_and_refuses_bad_blobs(tmp_path):
     learner = FixedMESULearner(LAYERS, seed=8)
     X, y = _stream(50, LAYERS[0], LAYERS[-1])
@@ -417,6 +446,25 @@ def test_acle_dual_mac_is_bit_identical_to_the_portable_path():
     acle = emulate(learner, steps=3, acle=True)
     plain = emulate(learner, steps=3)
     assert acle.bit_exact and plain.bit_exact and "-DNET_USE_ACLE" in acle.flags
+
+
+@needs_emu
+def test_emulated_row_groups_are_bit_exact_on_both_cores():
+    """dense_mean's four-row groups (Cortex-M4, portable and ACLE) and pairs (M0+) on large weights and
+    activations (the pair fallback and the accumulator flush) and zero input rows: the same integers."""
+    from firmware_sim.emulate import emulate
+
+    learner = FixedMESULearner((13, 7, 6, 3), bias=True, seed=5)
+    rng = np.random.default_rng(3)
+    lim = int(min(learner.plan.tables["mu_lim"]))  # the state format's bound (a load clamps beyond it)
+    mu = rng.integers(-lim, lim + 1, size=learner._mu.size)  # layers: 13*7+7, 7*6+6, 6*3+3 parameters
+    mu[:98] = rng.integers(-lim // 8, lim + 1, size=98)  # layers 0 and 1 mostly positive: hidden rows of
+    mu[98:146] = rng.integers(lim // 2, lim + 1, size=48)  # large |a| whose sums would overflow an int32
+    mu[-7 * 3 :] //= 512  # the last layer small: logits inside softmax's range, so a wrong z1 shows in p
+    learner._mu = mu.astype(np.int16)
+    X = np.abs(np.round(rng.normal(size=(3, 13)) * 2)) * (rng.random((3, 13)) < 0.6)  # zero input rows
+    for kw in ({}, {"acle": True}, {"cpu": "cortex-m0plus"}):
+        assert emulate(learner, steps=3, X=X, **kw).bit_exact, kw
 
 
 @needs_emu

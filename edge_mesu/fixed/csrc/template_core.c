@@ -175,26 +175,61 @@ static void activate(const emsu_layer_t *L, const int32_t *z, int16_t *h, uint32
 #endif
 #endif
 
+/* Four rows at once (fewer accumulator loads and stores per parameter), except on the cores without a
+ * multiply-accumulate (Cortex-M0/M0+: measured slower there, too few registers) */
+#if defined(__ARM_ARCH_6M__)
+#define EMSU_ROWS4 0
+#else
+#define EMSU_ROWS4 1
+#endif
+#if defined(EMSU_USE_ACLE) && defined(__ARM_FEATURE_DSP) /* two dual multiply-accumulates */
+#define EMSU_MAC4(acc, a01, a23, a0, a1, a2, a3, w0, w1, w2, w3)                                              \
+    ((acc) = __smlad((a23), EMSU_PAIR(w2, w3), __smlad((a01), EMSU_PAIR(w0, w1), (acc))))
+#else /* four multiply-accumulates into acc */
+#define EMSU_MAC4(acc, a01, a23, a0, a1, a2, a3, w0, w1, w2, w3)                                              \
+    ((acc) = (acc) + (a0) * (w0) + (a1) * (w1) + (a2) * (w2) + (a3) * (w3))
+#endif
+
 static void dense_mean(const emsu_layer_t *L, const int16_t *mu, const int16_t *a, int64_t *acc, int32_t *acc32,
                        int32_t *z, uint32_t *counters)
-{ /* z = a @ W + (b << in_frac) with mean weights; rows in pairs (rows with a = 0 skipped) */
-    uint32_t i, j, budget = 0, fo = L->fan_out;
+{ /* z = a @ W + (b << in_frac) with mean weights (a layer of kernels.forward with mu; any grouping of the rows
+   * gives the same exact sums): four rows at once while both of their pairs are non-zero and their sum of |a|
+   * fits one int32 accumulation, else a pair (skipped when both of its rows are 0), else the last row alone */
+    uint32_t i = 0, j, budget = 0, fo = L->fan_out;
     const int16_t *w = mu + L->w_off;
     for (j = 0; j < fo; j++) {
         acc[j] = 0;
         acc32[j] = 0;
     }
-    for (i = 0; i + 1 < L->fan_in; i += 2, w += 2 * fo) {
+    while (i + 1 < L->fan_in) {
         int32_t a0 = a[i], a1 = a[i + 1];
-        uint32_t a01 = EMSU_PAIR(a0, a1);
+        uint32_t a01 = EMSU_PAIR(a0, a1), m01 = (uint32_t)(a0 < 0 ? -a0 : a0) + (uint32_t)(a1 < 0 ? -a1 : a1);
         (void)a01;
-        if (a0 == 0 && a1 == 0) {
+        if (m01 == 0) {
+            i += 2;
+            w += 2 * fo;
             continue;
         }
-        EMSU_BUDGET((uint32_t)(a0 < 0 ? -a0 : a0) + (uint32_t)(a1 < 0 ? -a1 : a1))
+        if (EMSU_ROWS4 && i + 3 < L->fan_in) {
+            int32_t a2 = a[i + 2], a3 = a[i + 3];
+            uint32_t a23 = EMSU_PAIR(a2, a3), m23 = (uint32_t)(a2 < 0 ? -a2 : a2) + (uint32_t)(a3 < 0 ? -a3 : a3);
+            (void)a23;
+            if (m23 != 0 && m01 + m23 <= EMSU_ACC_BUDGET) {
+                EMSU_BUDGET(m01 + m23)
+                for (j = 0; j < fo; j++) {
+                    EMSU_MAC4(acc32[j], a01, a23, a0, a1, a2, a3, w[j], w[j + fo], w[j + 2 * fo], w[j + 3 * fo]);
+                }
+                i += 4;
+                w += 4 * fo;
+                continue;
+            }
+        }
+        EMSU_BUDGET(m01)
         for (j = 0; j < fo; j++) {
             EMSU_MAC2(acc32[j], a01, a0, a1, w[j], w[j + fo]);
         }
+        i += 2;
+        w += 2 * fo;
     }
     if (i < L->fan_in) { /* odd fan_in: the last row alone */
         int32_t ai = a[i];
@@ -982,7 +1017,7 @@ EMSU_INLINE void dense_lrt(const emsu_layer_t *L, emsu_state_t *st, uint32_t ctr
         vmac_lrt(acc32, var32, mu, code, EMSU_VTAB(L)->sq16, ai, a2, fo);
     }
 #else
-    for (i = 0; i + 1 < L->fan_in; i += 2, mu += 2 * fo, code += 2 * fo) { /* rows in pairs, as dense_mean */
+    for (i = 0; i + 1 < L->fan_in; i += 2, mu += 2 * fo, code += 2 * fo) { /* rows in pairs, as dense_mean's pairs */
         int32_t a0 = a[i], a1 = a[i + 1];
         uint32_t a01 = EMSU_PAIR(a0, a1), a20, a21;
         (void)a01;
