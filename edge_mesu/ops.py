@@ -168,9 +168,10 @@ FIXED_UPDATE_ALU = 73
 #: The same for the local-reparameterisation update (``sampling="lrt"``: the σ step from h16 = a²·u per
 #: parameter and the σ² table, ``update_row_lrt`` in template_core.c), calibrated alike on its emulated
 #: 784-50-10 learn_one (102.9 instructions per parameter): model/emulator 1.00 there, 0.91 on 96-32-5 (whose
-#: per-output square roots and divisions weigh more than the model's one ``div`` each). 78 before update_row_lrt's
+#: per-output square roots and divisions weigh more than the model's one ``div`` each). 68 before the M4
+#: profiles' int16 MAC was recalibrated on the four-row predict (6.4 -> 4.5 cycles); 78 before update_row_lrt's
 #: clips took the M4's cheap power-of-two tests first (109.9 instructions per parameter).
-FIXED_LRT_UPDATE_ALU = 68
+FIXED_LRT_UPDATE_ALU = 72
 
 
 @dataclass(frozen=True)
