@@ -568,6 +568,16 @@ EMSU_INLINE int32_t code_step(int32_t u, uint32_t da) /* -(u - u^2 ln2/(2k)) rou
         flags |= EMSU_F_MU;                                                                                  \
     }
 
+/* rule.mesu_step_int's code step of one parameter in the device loops of update_row and update_row_lrt (a statement
+ * macro, as EMSU_MU_STEP): c moves by the rounded code step of u (draw A da), clipped into [CODE_MIN, CODE_MAX]
+ * with EMSU_F_CODE set in flags when it leaves it. */
+#define EMSU_CODE_STEP(c, u, da, flags)                                                                      \
+    c += code_step(u, da);                                                                                   \
+    if ((uint32_t)(c - EMSU_CODE_MIN) > (uint32_t)(EMSU_CODE_MAX - EMSU_CODE_MIN)) {                         \
+        c = c < EMSU_CODE_MIN ? EMSU_CODE_MIN : EMSU_CODE_MAX;                                               \
+        flags |= EMSU_F_CODE;                                                                                \
+    }
+
 #if EMSU_VLOOPS
 EMSU_INLINE int32_t vsel(int cond, int32_t a, int32_t b) /* cond ? a : b as bit operations: gcc's if-conversion
                                                          * refuses a merge of more than 4 values */
@@ -719,11 +729,7 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
             u = u > 0 ? EMSU_UMAX : -EMSU_UMAX;
             flags |= EMSU_F_SSTEP;
         }
-        c += code_step(u, da);
-        if ((uint32_t)(c - EMSU_CODE_MIN) > (uint32_t)(EMSU_CODE_MAX - EMSU_CODE_MIN)) {
-            c = c < EMSU_CODE_MIN ? EMSU_CODE_MIN : EMSU_CODE_MAX;
-            flags |= EMSU_F_CODE;
-        }
+        EMSU_CODE_STEP(c, u, da, flags)
         code[j] = (uint8_t)c;
     }
 #endif
@@ -1260,11 +1266,7 @@ EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *cod
         if (EMSU_DRAW_A_LATE) {
             da = hash32k(ca, m1, m2);
         }
-        c += code_step(u, da);
-        if ((uint32_t)(c - EMSU_CODE_MIN) > (uint32_t)(EMSU_CODE_MAX - EMSU_CODE_MIN)) {
-            c = c < EMSU_CODE_MIN ? EMSU_CODE_MIN : EMSU_CODE_MAX;
-            flags |= EMSU_F_CODE;
-        }
+        EMSU_CODE_STEP(c, u, da, flags)
         code[j] = (uint8_t)c;
     }
 #endif
