@@ -1,7 +1,9 @@
 """The generated C library against the Python fixed-point learner: bit for bit, after every update.
 
 The C is compiled with the system compiler (``-std=c99 -Wall -Wextra -Werror -O2``) and called through
-ctypes; the tests skip, naming the missing tool, only when no C compiler exists.
+ctypes; the tests skip, naming the missing tool, only when no C compiler exists. The learning tests pin
+``sampling="weights"`` (the sensor preset's learn path, no longer the learners' default); local
+reparameterisation's twins, the default's, are in tests/test_c_lrt.py.
 """
 
 from __future__ import annotations
@@ -100,7 +102,7 @@ def _stream(n: int, n_in: int, n_out: int, seed: int = 0) -> tuple[np.ndarray, n
 @needs_cc
 @pytest.mark.parametrize("bias", [True, False])
 def test_learn_bit_exact_every_update(tmp_path, bias):
-    learner = FixedMESULearner(LAYERS, N=2000, bias=bias, seed=11)
+    learner = FixedMESULearner(LAYERS, N=2000, bias=bias, seed=11, sampling="weights")
     fw = Firmware(learner, tmp_path)
     X, y = _stream(UPDATES, LAYERS[0], LAYERS[-1])
     Xq = learner.plan.input_fmt.quantize(X)
@@ -118,7 +120,7 @@ def test_learn_bit_exact_every_update(tmp_path, bias):
 
 @needs_cc
 def test_nearest_rounding_and_deep_net_bit_exact(tmp_path):
-    learner = FixedMESULearner((10, 8, 6, 3), N=500, rounding="nearest", seed=4, ratio_max=None)
+    learner = FixedMESULearner((10, 8, 6, 3), N=500, rounding="nearest", seed=4, ratio_max=None, sampling="weights")
     fw = Firmware(learner, tmp_path)
     X, y = _stream(400, 10, 3, seed=1)
     Xq = learner.plan.input_fmt.quantize(X)
@@ -209,8 +211,8 @@ def test_state_blob_round_trips_and_refuses_bad_blobs(tmp_path):
 def test_c_backend_gives_identical_state_bytes(kw):
     X, y = _stream(600, LAYERS[0], LAYERS[-1], seed=5)
     X[::7] *= 3.0  # some inputs saturate the int8 input: counted on the Python side, as in numpy
-    a = FixedMESULearner(LAYERS, seed=21, **kw)
-    b = FixedMESULearner(LAYERS, seed=21, backend="c", **kw)
+    a = FixedMESULearner(LAYERS, seed=21, sampling="weights", **kw)
+    b = FixedMESULearner(LAYERS, seed=21, sampling="weights", backend="c", **kw)
     assert b._c is not None
     if _has_avx2(b._c.flags[:-1] + ("-march=native",)):  # then these updates run the host vector loops
         assert b._c.flags[-1] == "-march=native"
@@ -274,8 +276,8 @@ def test_host_vector_loops_equal_the_portable_build(layers, kw):
     builds = [HOST_FLAGS] + [HOST_FLAGS + f for f in (("-mavx2",), NATIVE_FLAGS) if _has_avx2(HOST_FLAGS + f)]
     if len(builds) == 1:
         pytest.skip("no AVX2 build possible here: only the portable loops exist")
-    ref = FixedMESULearner(layers, N=300, seed=5, **kw)
-    learners = [FixedMESULearner(layers, N=300, seed=5, backend="c", **kw) for _ in builds]
+    ref = FixedMESULearner(layers, N=300, seed=5, sampling="weights", **kw)
+    learners = [FixedMESULearner(layers, N=300, seed=5, sampling="weights", backend="c", **kw) for _ in builds]
     for m, flags in zip(learners, builds):
         m._c = CKernels(m, flags=flags)
     for start in range(0, 400, 100):
@@ -423,7 +425,7 @@ needs_emu = pytest.mark.skipif(_emulator_reason() is not None, reason=f"Cortex-M
 def test_emulated_cortex_m4_is_bit_exact_and_counts_instructions():
     from firmware_sim.emulate import emulate
 
-    learner = FixedMESULearner((8, 4, 2), seed=1)
+    learner = FixedMESULearner((8, 4, 2), seed=1, sampling="weights")
     fast = emulate(learner, steps=2)
     slow = emulate(learner, steps=2, counting="code")
     assert fast.bit_exact and slow.bit_exact and learner.step == 0  # the caller's learner is untouched
@@ -442,7 +444,7 @@ def test_acle_dual_mac_is_bit_identical_to_the_portable_path():
     exercises the unpaired last row."""
     from firmware_sim.emulate import emulate
 
-    learner = FixedMESULearner((9, 6, 3), bias=True, seed=3)
+    learner = FixedMESULearner((9, 6, 3), bias=True, seed=3, sampling="weights")
     acle = emulate(learner, steps=3, acle=True)
     plain = emulate(learner, steps=3)
     assert acle.bit_exact and plain.bit_exact and "-DNET_USE_ACLE" in acle.flags
@@ -473,7 +475,7 @@ def test_emulated_cortex_m0plus_is_bit_exact(bias):
     """The M0+ build (ARMv6-M: no DSP, no divide, no 64-bit multiply instruction) runs the same integers."""
     from firmware_sim.emulate import emulate
 
-    res = emulate(FixedMESULearner((12, 6, 3), bias=bias, seed=2), steps=3, cpu="cortex-m0plus")
+    res = emulate(FixedMESULearner((12, 6, 3), bias=bias, seed=2, sampling="weights"), steps=3, cpu="cortex-m0plus")
     assert res.bit_exact and res.cpu == "cortex-m0plus" and "-mcpu=cortex-m0plus" in res.flags
     assert min(res.learn_instructions) > 0
     with pytest.raises(ValueError, match="cpu must be"):
