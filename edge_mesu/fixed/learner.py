@@ -429,15 +429,21 @@ class FixedMESULearner(BaseLearner):
         """Checked float rows, one update each, quantised and learned in one C call (the integers of
         :meth:`_quantize_input` then :meth:`_learn_rows_c`)."""
         assert self._c is not None
-        counter = self.counters.copy()
         events, input_sat = self._c.learn_float(self._mu, self._code, self.seed, self._step, X, y)
-        if input_sat:
-            counter.add("input", input_sat)
-        for name, n in events.items():
-            counter.add(name, n)
+        self._commit_c(events, input_sat, X.shape[0])
+
+    def _commit_c(self, events: dict[str, int], input_sat: int, n: int) -> None:
+        """After ``n`` updates the C made in place: their saturation events (and saturated input values) added
+        to the counters, the cached code tables dropped, the step advanced."""
+        if input_sat or events:
+            counter = self.counters.copy()
+            if input_sat:
+                counter.add("input", input_sat)
+            for name, k in events.items():
+                counter.add(name, k)
+            self.counters = counter
         self._state.tables = None  # codes changed in place
-        self.counters = counter
-        self._state.step += X.shape[0]
+        self._state.step += n
 
     def _learn_rows_c(self, x_q: np.ndarray, y: np.ndarray, counter: SaturationCounter) -> None:
         """Rows of int inputs, one update each, in one C call; ``counter`` (a copy) is committed here."""
@@ -521,15 +527,7 @@ class FixedMESULearner(BaseLearner):
             and np.isfinite(x).all()
         ):
             events, input_sat = c.learn_float_one(self._mu, self._code, self.seed, self._step, x, int(y))
-            if input_sat or events:
-                counter = self.counters.copy()
-                if input_sat:
-                    counter.add("input", input_sat)
-                for name, n in events.items():
-                    counter.add(name, n)
-                self.counters = counter
-            self._state.tables = None  # codes changed in place
-            self._state.step += 1
+            self._commit_c(events, input_sat, 1)
             return
         super().learn_one(x, y)
 
