@@ -270,20 +270,7 @@ class CKernels:
         if x.ndim != 2 or x.shape[1] != self.n_in or labels.shape != (x.shape[0],):
             raise ValueError(f"X must be (n, {self.n_in}) with n labels, got {x.shape} / {labels.shape}")
         self._bind_state(mu, code, seed, step)
-        xq = np.empty(x.shape, dtype=np.int8)
-        self._sat.value = 0
-        rc = self._fn["learn_float"](
-            ctypes.addressof(self._state),
-            ctypes.addressof(self._arena),
-            x.ctypes.data,
-            xq.ctypes.data,
-            labels.ctypes.data,
-            x.shape[0],
-            ctypes.addressof(self._sat),
-        )
-        if rc != 0:
-            raise ValueError(f"labels must be in [0, {self.n_out}), got {labels.min()}..{labels.max()}")
-        return {n: int(v) for n, v in zip(COUNTER_NAMES, self._counters) if v}, int(self._sat.value)
+        return self._learn_float_rows(x, np.empty(x.shape, dtype=np.int8), labels)
 
     def learn_float_one(
         self, mu: np.ndarray, code: np.ndarray, seed: int, step: int, x: np.ndarray, y: int
@@ -292,18 +279,23 @@ class CKernels:
         both), through preallocated buffers: (saturation events by counter name, saturated input values)."""
         self._bind_state(mu, code, seed, step)
         self._y1[0] = y
+        return self._learn_float_rows(x, self._xq, self._y1)
+
+    def _learn_float_rows(self, x: np.ndarray, xq: np.ndarray, labels: np.ndarray) -> tuple[dict[str, int], int]:
+        """The C ``learn_float`` of the bound state on contiguous float64 rows ``x`` (quantised into ``xq``) and
+        int32 ``labels``: (saturation events by counter name, saturated input values)."""
         self._sat.value = 0
         rc = self._fn["learn_float"](
             ctypes.addressof(self._state),
             ctypes.addressof(self._arena),
             x.ctypes.data,
-            self._xq.ctypes.data,
-            self._y1.ctypes.data,
-            1,
+            xq.ctypes.data,
+            labels.ctypes.data,
+            labels.shape[0],
             ctypes.addressof(self._sat),
         )
         if rc != 0:
-            raise ValueError(f"label must be in [0, {self.n_out}), got {y}")
+            raise ValueError(f"labels must be in [0, {self.n_out}), got {labels.min()}..{labels.max()}")
         events = {n: int(v) for n, v in zip(COUNTER_NAMES, self._counters) if v} if self._counters.any() else {}
         return events, int(self._sat.value)
 
