@@ -21,7 +21,7 @@ import pytest
 from edge_mesu import MESULearner
 from edge_mesu.errors import StateFileError
 from edge_mesu.fixed import FixedMESULearner, cbackend
-from edge_mesu.fixed.cbackend import STRICT_FLAGS, CState, find_compiler
+from edge_mesu.fixed.cbackend import HOST_FLAGS, NATIVE_FLAGS, STRICT_FLAGS, CState, find_compiler
 from edge_mesu.fixed.cblob import learner_from_blob, state_blob
 from edge_mesu.fixed.cgen import generate_c, sanitize_name
 from edge_mesu.fixed.qformat import SaturationCounter
@@ -214,8 +214,8 @@ def test_c_backend_gives_identical_state_bytes(kw):
     a = FixedMESULearner(LAYERS, seed=21, sampling="weights", **kw)
     b = FixedMESULearner(LAYERS, seed=21, sampling="weights", backend="c", **kw)
     assert b._c is not None
-    if _has_avx2(b._c.flags[:-1] + ("-march=native",)):  # then these updates run the host vector loops
-        assert b._c.flags[-1] == "-march=native"
+    if _has_avx2(HOST_FLAGS + NATIVE_FLAGS):  # then these updates run the host vector loops
+        assert b._c.flags == HOST_FLAGS + NATIVE_FLAGS
     for i in range(300):
         a.learn_one(X[i], y[i])
         b.learn_one(X[i], y[i])
@@ -274,6 +274,8 @@ def test_host_vector_loops_equal_the_portable_build(layers, kw):
     X, y = _stream(400, layers[0], layers[-1], seed=8)
     X[::5] *= 4.0  # saturating inputs
     builds = [HOST_FLAGS] + [HOST_FLAGS + f for f in (("-mavx2",), NATIVE_FLAGS) if _has_avx2(HOST_FLAGS + f)]
+    if len(builds) > 1:  # the vector loops with rows counted by loop form, and with the general form only
+        builds += [builds[-1] + ("-DEMSU_HOST_VFAST_COUNT",), builds[-1] + ("-DEMSU_HOST_VFAST_OFF",)]
     if len(builds) == 1:
         pytest.skip("no AVX2 build possible here: only the portable loops exist")
     ref = FixedMESULearner(layers, N=300, seed=5, sampling="weights", **kw)
@@ -286,6 +288,8 @@ def test_host_vector_loops_equal_the_portable_build(layers, kw):
             m.learn_many(X[start : start + 100], y[start : start + 100])
             assert m.to_bytes() == ref.to_bytes(), (m._c.flags, start)
     assert ref.counters.total() > 0
+    rows = (ctypes.c_uint32 * 2).in_dll(learners[-2]._c._lib, "emsu_host_vfast_rows")
+    assert rows[0] > 0 and rows[1] > 0, list(rows)  # both loop forms ran (general, one-case)
     Xq = ref.plan.input_fmt.quantize(X[:20])
     u = [m.uncertainty_int_q(Xq, 4) for m in [ref, *learners]]
     assert all(np.array_equal(v.mi, u[0].mi) and np.array_equal(v.mean_q15, u[0].mean_q15) for v in u)

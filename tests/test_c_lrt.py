@@ -8,6 +8,7 @@ learner, and the emulated Cortex-M4 and Cortex-M0+ builds. Helpers are tests/tes
 
 from __future__ import annotations
 
+import ctypes
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -181,6 +182,8 @@ def test_host_lrt_vector_loops_equal_the_portable_build(layers, kw):
 
     X, y = _inputs(240, layers, seed=9)
     builds = [HOST_FLAGS] + [HOST_FLAGS + f for f in (("-mavx2",), NATIVE_FLAGS) if _has_avx2(HOST_FLAGS + f)]
+    if len(builds) > 1:  # the vector loops with rows counted by loop form, and with the general form only
+        builds += [builds[-1] + ("-DEMSU_HOST_VFAST_COUNT",), builds[-1] + ("-DEMSU_HOST_VFAST_OFF",)]
     if len(builds) == 1:
         pytest.skip("no AVX2 build possible here: only the portable loops exist")
     ref = FixedMESULearner(layers, N=300, seed=5, sampling="lrt", **kw)
@@ -201,6 +204,8 @@ def test_host_lrt_vector_loops_equal_the_portable_build(layers, kw):
     counts = ref.counters.as_dict()
     clips = sum(counts.get(k, 0) for k in ("mu_step_clip", "sigma_step_clip", "sigma_code"))
     assert clips > 0 and counts.get("input", 0) > 0, counts
+    rows = (ctypes.c_uint32 * 2).in_dll(learners[-2]._c._lib, "emsu_host_vfast_rows")
+    assert rows[0] > 0 and rows[1] > 0, list(rows)  # both loop forms ran (general, one-case)
 
 
 def test_lrt_arena_config_hash_and_refusals(tmp_path):

@@ -483,8 +483,13 @@ def _vector_tables(net: FixedNetwork) -> str:
                 (fields[6] << VPACK_SHIFT) | smant,  # sq: sshq in the high half, sq13 in the low
             ]
         body = ",\n     ".join(
-            "{" + ", ".join(str(int(x)) for x in np.pad(f.astype(np.int64), (0, 256 - n))) + "}" for f in fields
+            "{" + ", ".join(str(int(x)) for x in np.pad(f.astype(np.int64), (0, 256 - n))) + "}" for f in fields[:7]
         )
+        lrt = "".join(
+            ",\n     {" + ", ".join(str(int(x)) for x in np.pad(f.astype(np.int64), (0, 256 - n))) + "}"
+            for f in fields[7:]
+        )
+        body += f",\n     {int(np.min(fields[5]))}, {int(np.min(fields[6]))}{lrt}"  # mu_p_min, ssh_min
         layers.append(f"    {{{body}}}")
     return "".join(
         [
