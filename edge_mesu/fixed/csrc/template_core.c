@@ -385,6 +385,14 @@ EMSU_INLINE uint32_t hash32k(uint32_t x, uint32_t m1, uint32_t m2) /* hash32 wit
     return x ^ (x >> EMSU_HASH_S3);
 }
 
+/* p (a pointer or a constant) as a value the compiler cannot see through: a table's address then stays in a register
+ * for indexed loads instead of being rebuilt from a constant in every iteration (gcc, clang; no-op elsewhere) */
+#if defined(__GNUC__) || defined(__clang__)
+#define EMSU_OPAQUE(p) __asm__("" : "+r"(p))
+#else
+#define EMSU_OPAQUE(p) ((void)0)
+#endif
+
 static uint32_t step_key(uint64_t seed, uint64_t step, uint32_t stream)
 {
     uint32_t k = EMSU_SEED_SALT;
@@ -458,9 +466,14 @@ EMSU_INLINE void dense_sampled(const emsu_layer_t *L, emsu_state_t *st, uint32_t
             ctr += fo * EMSU_GAMMA;
         }
 #else
-        for (j = 0; j < L->fan_out; j++) {
-            ctr += EMSU_GAMMA;
-            acc32[j] += ai * EMSU_SAMPLE(L, mu[j], L->tab[code[j]].sig16, EMSU_EPS(hash32(ctr)));
+        {
+            uint32_t m1 = EMSU_HASH_M1, m2 = EMSU_HASH_M2;
+            EMSU_OPAQUE(m1); /* the hash's multipliers in registers: not rebuilt per parameter */
+            EMSU_OPAQUE(m2);
+            for (j = 0; j < L->fan_out; j++) {
+                ctr += EMSU_GAMMA;
+                acc32[j] += ai * EMSU_SAMPLE(L, mu[j], L->tab[code[j]].sig16, EMSU_EPS(hash32k(ctr, m1, m2)));
+            }
         }
 #endif
     }
@@ -753,6 +766,9 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
         cb += fo * EMSU_GAMMA;
     }
 #else
+    uint32_t m1 = EMSU_HASH_M1, m2 = EMSU_HASH_M2;
+    EMSU_OPAQUE(m1); /* the hash's multipliers in registers: not rebuilt per parameter */
+    EMSU_OPAQUE(m2);
     for (j = 0; j < L->fan_out; j++) {
         uint32_t da, db;
         int32_t eps, m = mu[j], c = code[j], g, d, ge, x, u;
@@ -760,8 +776,8 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
         int s;
         ca += EMSU_GAMMA;
         cb += EMSU_GAMMA;
-        da = hash32(ca);
-        db = hash32(cb);
+        da = hash32k(ca, m1, m2);
+        db = hash32k(cb, m1, m2);
         if (back != NULL) {
             bk += EMSU_SAMPLE(L, m, tc->sig16, EMSU_EPS(da)) * d16[j];
         }
@@ -972,13 +988,6 @@ typedef struct {
     int sf; /* S_j = s_j * 2**sf */
 } emsu_lrt_row_t;
 
-/* p (a pointer variable) as a value the compiler cannot see through: a table's address then stays in a register
- * for indexed loads instead of being rebuilt from a constant in every iteration (gcc, clang; no-op elsewhere) */
-#if defined(__GNUC__) || defined(__clang__)
-#define EMSU_OPAQUE(p) __asm__("" : "+r"(p))
-#else
-#define EMSU_OPAQUE(p) ((void)0)
-#endif
 
 /* min(s, 31) of a shift s >= 0: the ACLE's unsigned saturation (__usat(s, 5), one instruction) where
  * EMSU_USE_ACLE and the core has it, else the comparison (the same shift) */
