@@ -2,8 +2,8 @@
 
 Measured: code size (``arm-none-eabi-size``), instructions executed per call (unicorn, Cortex-M4 and
 Cortex-M0+ builds, Thumb), and the bit-exactness of the emulated state against the Python learner after
-every update. Modelled (Cortex-M4 only): cycles = instructions × CPI (``firmware_sim.calibration.CPI``)
-and firmware_sim's op-by-op estimate.
+every update. Modelled (the core of ``--device``, a Cortex-M4 by default): cycles = instructions × CPI
+(``firmware_sim.calibration.CPI``) and firmware_sim's op-by-op estimate.
 
 Example::
 
@@ -12,7 +12,10 @@ Example::
 
 ``--sampling lrt`` (or ``both``) emulates the local-reparameterisation build (``sampling="lrt"``) of each network
 on both cores instead of (beside) weight sampling's and prints instructions per parameter side by side; the
-latency model's calibration is weight sampling's and runs only with ``--sampling weights`` (the default).
+latency model is compared with the emulator on ``--device``'s core for each learn path emulated (weight
+sampling's rows first). The Cortex-M0+ profile's calibration::
+
+    python benchmarks/cortex_m4.py --device rp2040 --sampling both --no-m0plus
 
 Needs ``arm-none-eabi-gcc`` (Debian: gcc-arm-none-eabi) and ``pip install unicorn``; exits 0 with a
 message naming the missing tool otherwise.
@@ -55,7 +58,11 @@ def _size_table(results: list, device: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=2, help="predict + learn_one calls per network (default 2)")
-    p.add_argument("--device", default="stm32l4", help="Cortex-M4 device profile of the model (default stm32l4)")
+    p.add_argument(
+        "--device",
+        default="stm32l4",
+        help="device profile of the model, whose core the calibration emulates (default stm32l4, Cortex-M4)",
+    )
     p.add_argument("--json", default=None, metavar="OUT.json")
     p.add_argument("--no-m0plus", action="store_true", help="skip the Cortex-M0+ build")
     p.add_argument(

@@ -13,6 +13,10 @@ Kinds
     One multiply(-accumulate) on values already in registers (element-wise work; loads counted apart).
 ``alu`` / ``falu``
     One add, shift, compare or saturate (integer / float).
+``alu_update_lrt``
+    One ``alu`` of the fixed-point local-reparameterisation update (:data:`FIXED_LRT_UPDATE_ALU` per
+    parameter), priced apart because its calibrated count is the Cortex-M4's: a device profile's
+    ``alu_update_lrt`` cost (default: its ``alu`` cost) carries the core's own figure.
 ``prng``
     One 32-bit draw of the counter-based generator (hash of seed, step, index).
 ``lut``
@@ -84,6 +88,7 @@ KINDS = (
     "mul",
     "fmul",
     "alu",
+    "alu_update_lrt",
     "falu",
     "prng",
     "lut",
@@ -170,7 +175,9 @@ FIXED_UPDATE_ALU = 73
 #: 784-50-10 learn_one (102.9 instructions per parameter): model/emulator 1.00 there, 0.91 on 96-32-5 (whose
 #: per-output square roots and divisions weigh more than the model's one ``div`` each). 68 before the M4
 #: profiles' int16 MAC was recalibrated on the four-row predict (6.4 -> 4.5 cycles); 78 before update_row_lrt's
-#: clips took the M4's cheap power-of-two tests first (109.9 instructions per parameter).
+#: clips took the M4's cheap power-of-two tests first (109.9 instructions per parameter). Costed as kind
+#: ``alu_update_lrt``: the count is the M4's, and a core whose LRT update is relatively cheaper sets its own
+#: cycles per op in its profile (rp2040: 1.9 against its ``alu`` 2.8, see firmware_sim/devices/rp2040.toml).
 FIXED_LRT_UPDATE_ALU = 72
 
 
@@ -205,6 +212,7 @@ class _Ops:
         "mac16x16": "fmac",
         "mul": "fmul",
         "alu": "falu",
+        "alu_update_lrt": "falu",
         "exp": "fexp",
         "div": "fdiv",
     }
@@ -288,7 +296,10 @@ def _mesu_update(o: _Ops, i: int, p: int, lrt: bool = False) -> None:
         o.add(f"fc{i}.mesu_update", "mul", 6 * p, "prior terms, sigma^2 products, step scale, dcode")
         o.add(f"fc{i}.sr_draws", "prng", 2 * p, "draws A and B: the rounding bits of sigma's code and mu")
         o.add(
-            f"fc{i}.mesu_update_alu", "alu", FIXED_LRT_UPDATE_ALU * p, "int32 update (calibrated against the emulator)"
+            f"fc{i}.mesu_update_alu",
+            "alu_update_lrt",
+            FIXED_LRT_UPDATE_ALU * p,
+            "int32 update (calibrated against the emulator, per core)",
         )
         o.add(f"fc{i}.stochastic_round_alu", "alu", 4 * p, "compare and add, twice")
     else:  # format 2: the σ rounding bits come from the draw regenerated for ε, μ's from a second draw

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from edge_mesu.memplan import Buffer, MemoryPlan, Placement, plan_memory
 
-from .device import COST_KEYS, Device, FlashWrite, list_devices, load_device, parse_device
+from .device import COST_DEFAULTS, COST_KEYS, Device, FlashWrite, list_devices, load_device, parse_device
 from .latency import LatencyEstimate, OpCost, cost_of, estimate_latency, step_latency
 from .memory import (
     MemoryMap,
@@ -39,6 +39,7 @@ from .stream import QueueResult, iter_stream, replay_queue
 from .views import assume_fixed_point
 
 __all__ = [
+    "COST_DEFAULTS",
     "COST_KEYS",
     "Buffer",
     "Device",

@@ -4,8 +4,9 @@ The emulator (:mod:`firmware_sim.emulate`) *measures* instructions per ``predict
 no timing. Cycles are *modelled* as instructions × a cycles-per-instruction figure of the core
 (:data:`CPI`); the latency model (:func:`firmware_sim.estimate_latency`) is then compared with those cycles,
 pass by pass. The cost numbers marked "calibrated against the emulator" in ``edge_mesu/ops.py`` and the
-Cortex-M4 device profiles were set on the 784-50-10 network; the 96-32-5 network (with biases) is the
-independent check.
+device profiles (the Cortex-M4 ones; the Cortex-M0+ rp2040's ``mac_int16``, ``alu`` on the weight-sampling
+learn and ``alu_update_lrt`` on the LRT learn) were set on the 784-50-10 network; the 96-32-5 network (with
+biases) is the independent check.
 
 Example (skipped without the toolchain or unicorn)
 -------

@@ -2,7 +2,8 @@
 
 The shipped profiles live in ``firmware_sim/devices/*.toml``; each number there carries its source (a
 datasheet, a core's technical reference manual) or says "estimate". A user profile is any TOML file with
-the same keys (copy a shipped one). Errors name the file and the key.
+the same keys (copy a shipped one). Errors name the file and the key. Every key is required except the
+costs of :data:`COST_DEFAULTS`, which take another cost's value when absent (``alu_update_lrt``: ``alu``).
 
 Example
 -------
@@ -30,7 +31,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["COST_KEYS", "Device", "FlashWrite", "list_devices", "load_device", "parse_device"]
+__all__ = ["COST_DEFAULTS", "COST_KEYS", "Device", "FlashWrite", "list_devices", "load_device", "parse_device"]
 
 COST_KEYS = (
     "mac_int8",
@@ -41,6 +42,7 @@ COST_KEYS = (
     "mul",
     "mul_float",
     "alu",
+    "alu_update_lrt",
     "alu_float",
     "load_store",
     "prng_draw",
@@ -51,6 +53,12 @@ COST_KEYS = (
     "div_float",
     "call",
 )
+
+#: optional cost keys -> the cost they default to when a profile leaves them out. ``alu_update_lrt``: the
+#: ALU work of the local-reparameterisation update (op kind ``alu_update_lrt``), whose per-parameter count
+#: is calibrated on the Cortex-M4; a core whose LRT update takes relatively fewer instructions sets its own.
+COST_DEFAULTS: dict[str, str] = {"alu_update_lrt": "alu"}
+_DEFAULTS: dict[str, dict[str, str]] = {"costs": COST_DEFAULTS}
 
 # section -> key -> (kind, must be > 0); kind is "int", "num", "bool" or "str"
 _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
@@ -151,17 +159,23 @@ def _section(data: dict, name: str, source: str) -> dict[str, Any]:
         raise ValueError(f"{source}: missing section [{name}]")
     schema = _SCHEMA[name]
     allowed = set(schema) | (set(_SCHEMA) - {""} if name == "" else set())
+    defaults = _DEFAULTS.get(name, {})
     unknown = sorted(set(table) - allowed)
     if unknown:
-        raise ValueError(f"{source}: unknown key(s) {unknown} in {label}; expected {sorted(allowed)}")
+        optional = "".join(f"; optional: '{k}' (default: the '{v}' value)" for k, v in defaults.items())
+        raise ValueError(f"{source}: unknown key(s) {unknown} in {label}; expected {sorted(allowed)}{optional}")
     out = {}
     for key, (kind, positive) in schema.items():
         if key not in table:
             if name == "" and key == "description":
                 out[key] = ""
                 continue
+            if key in defaults:
+                continue
             raise ValueError(f"{source}: missing key '{key}' in {label}")
         out[key] = _check_value(table[key], kind, positive, f"{source}: {label} '{key}'")
+    for key, default in defaults.items():
+        out.setdefault(key, out[default])
     return out
 
 

@@ -3,6 +3,8 @@
 Each op kind maps to one cost key of the device profile; the three integer dot-product kinds use the
 ``*_simd`` cost when the device has SIMD. ``mac8x16`` (int8 activations × int16 weights) costs as
 ``mac_int16``: the activations are widened to int16 once per layer, as CMSIS-NN does for q7 × q15.
+``alu_update_lrt`` (the local-reparameterisation update's ALU work) costs the profile's ``alu_update_lrt``,
+which is the ``alu`` cost unless the profile sets it (:data:`firmware_sim.device.COST_DEFAULTS`).
 
 Example
 -------
@@ -33,6 +35,7 @@ KIND_COST = {
     "mul": "mul",
     "fmul": "mul_float",
     "alu": "alu",
+    "alu_update_lrt": "alu_update_lrt",
     "falu": "alu_float",
     "prng": "prng_draw",
     "lut": "lut_lookup",

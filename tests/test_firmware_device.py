@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import firmware_sim as fs
-from firmware_sim.device import COST_KEYS
+from firmware_sim.device import COST_DEFAULTS, COST_KEYS
 
 SHIPPED = ("esp32s3", "nrf52840", "rp2040", "stm32h7", "stm32l4")
 
@@ -72,6 +72,12 @@ def test_user_profile_by_path(tmp_path):
         ("mac_float = 5.0", "mac_float = 5.0\nmac_flaot = 5.0", r"unknown key\(s\) \['mac_flaot'\] in \[costs\]"),
         ("[memory]", "[memory_]", r"unknown key\(s\) \['memory_'\] in top level"),
         ("mac_float = 5.0", "mac_float = = 5", "not valid TOML"),
+        ("alu = 1.0", "alu = 1.0\nalu_update_lrt = -1.0", r"\[costs\] 'alu_update_lrt' must be >= 0"),
+        (
+            "alu = 1.0",
+            "alu = 1.0\nalu_update_lrtt = 1.0",
+            r"unknown key\(s\) \['alu_update_lrtt'\] in \[costs\].*optional: 'alu_update_lrt' \(default: the 'alu'",
+        ),
     ],
 )
 def test_malformed_profile_names_key_and_file(tmp_path, old, new, pattern):
@@ -82,6 +88,22 @@ def test_malformed_profile_names_key_and_file(tmp_path, old, new, pattern):
     with pytest.raises(ValueError, match=pattern) as info:
         fs.load_device(path)
     assert str(path) in str(info.value)
+
+
+def test_optional_cost_takes_its_default_unless_set(tmp_path):
+    """``alu_update_lrt`` (the LRT update's ALU work) is the ``alu`` cost unless a profile sets it: the M4
+    profiles leave it out, the M0+ sets its own (calibrated on the emulated LRT learn_one)."""
+    assert COST_DEFAULTS == {"alu_update_lrt": "alu"} and set(COST_DEFAULTS) <= set(COST_KEYS)
+    for name in ("stm32l4", "nrf52840", "stm32h7", "esp32s3"):
+        dev = fs.load_device(name)
+        assert dev.costs["alu_update_lrt"] == dev.costs["alu"], name
+    rp = fs.load_device("rp2040")
+    assert rp.costs["alu_update_lrt"] == 1.9 < rp.costs["alu"]
+    path = tmp_path / "mine.toml"
+    path.write_text(_profile_text().replace("alu = 1.0 ", "alu = 1.0\nalu_update_lrt = 0.5 ", 1))
+    assert fs.load_device(path).costs["alu_update_lrt"] == 0.5
+    path.write_text(_profile_text().replace("alu = 1.0 ", "alu = 3.0 ", 1))  # no key: follows alu
+    assert fs.load_device(path).costs["alu_update_lrt"] == 3.0
 
 
 def test_missing_section_is_named(tmp_path):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import firmware_sim as fs
 from edge_mesu import Arithmetic, FrontEndDescription, MESULearner, NetworkDescription
 from edge_mesu.frontend import FrontEndSpec
-from edge_mesu.ops import operation_list, total_by_kind
+from edge_mesu.ops import FIXED_LRT_UPDATE_ALU, FIXED_UPDATE_ALU, operation_list, total_by_kind
 from edge_mesu.pipeline import SensorPipeline
 
 PROFILE = """
@@ -150,6 +150,28 @@ def test_lrt_learn_op_counts():
     assert totals["div"] >= 2 * (3 + 2)  # √s² and u = δ·ε/s per output
     weights = total_by_kind(operation_list(ToyFixed(), "learn"))
     assert weights.get("mac16x16", 0) == 0
+    # the update's calibrated ALU count is its own kind (a per-core cost); weight sampling's stays "alu"
+    assert totals["alu_update_lrt"] == FIXED_LRT_UPDATE_ALU * 18 and "alu_update_lrt" not in weights
+    assert weights["alu"] >= FIXED_UPDATE_ALU * 18
+
+
+def test_lrt_update_is_priced_at_the_profiles_own_cost(tmp_path):
+    """A profile's ``alu_update_lrt`` prices the LRT update's ALU work (default: ``alu``); weight sampling's
+    learn and the predict pass do not read it."""
+    import dataclasses
+
+    lrt = dataclasses.replace(ToyFixed(), sampling="lrt")
+    costs = "\n".join(f"{k} = 1.0" for k in fs.COST_KEYS if k != "alu_update_lrt")
+    path = tmp_path / "base.toml"
+    path.write_text(PROFILE.format(costs=costs))
+    base = fs.load_device(path)
+    path.write_text(PROFILE.format(costs=costs + "\nalu_update_lrt = 3.0"))
+    own = fs.load_device(path)
+    assert base.costs["alu_update_lrt"] == 1.0 and fs.cost_of("alu_update_lrt", own) == 3.0
+    diff = fs.estimate_latency(lrt, own, "learn").cycles - fs.estimate_latency(lrt, base, "learn").cycles
+    assert diff == pytest.approx(2.0 * FIXED_LRT_UPDATE_ALU * 18)
+    for desc, mode in ((ToyFixed(), "learn"), (lrt, "predict")):
+        assert fs.estimate_latency(desc, own, mode).cycles == fs.estimate_latency(desc, base, mode).cycles
 
 
 def test_mode_is_checked(toy_device):
