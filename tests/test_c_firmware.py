@@ -500,23 +500,15 @@ def test_latency_model_agrees_with_the_emulator_on_the_check_network(device, sam
 
 @needs_emu
 def test_m0plus_lrt_learn_model_agrees_on_the_calibration_network():
-    """The M0+ LRT learn on 784-50-10, where the profile's ``alu_update_lrt`` was calibrated (~1 s): priced at
-    the weight-sampling ``alu`` cost instead, the model read 1.30 there, outside the tolerance."""
-    import dataclasses
-    from types import MappingProxyType
-
-    from firmware_sim.calibration import TOLERANCE, calibrate
-    from firmware_sim.device import load_device
-    from firmware_sim.latency import estimate_latency
+    """The M0+ LRT learn on 784-50-10, where the profile's ``alu_update_lrt`` was calibrated (~1 s): the model within
+    5 % of the emulator (it read 1.30 before the key existed, when the weight-sampling loops still rebuilt the hash
+    multipliers per parameter and ``alu`` was 2.8)."""
+    from firmware_sim.calibration import calibrate
 
     rows, results = calibrate([((784, 50, 10), False)], device="rp2040", steps=1, sampling="lrt")
     assert results[0].bit_exact
     learn = next(r for r in rows if r.mode == "learn")
     assert abs(learn.ratio - 1.0) <= 0.05, learn.ratio
-    rp = load_device("rp2040")
-    shared = dataclasses.replace(rp, costs=MappingProxyType({**rp.costs, "alu_update_lrt": rp.costs["alu"]}))
-    learner = FixedMESULearner((784, 50, 10), bias=False, seed=0, sampling="lrt")
-    assert estimate_latency(learner, shared, "learn").cycles / learn.emulated_cycles > 1 + TOLERANCE
 
 
 @needs_cc
