@@ -482,14 +482,9 @@ def _vector_tables(net: FixedNetwork) -> str:
                 (fields[5] << VPACK_SHIFT) | fields[3],  # mq: mu_p in the high half, var14 in the low
                 (fields[6] << VPACK_SHIFT) | smant,  # sq: sshq in the high half, sq13 in the low
             ]
-        body = ",\n     ".join(
-            "{" + ", ".join(str(int(x)) for x in np.pad(f.astype(np.int64), (0, 256 - n))) + "}" for f in fields[:7]
-        )
-        lrt = "".join(
-            ",\n     {" + ", ".join(str(int(x)) for x in np.pad(f.astype(np.int64), (0, 256 - n))) + "}"
-            for f in fields[7:]
-        )
-        body += f",\n     {int(np.min(fields[5]))}, {int(np.min(fields[6]))}{lrt}"  # mu_p_min, ssh_min
+        arrays = ["{" + ", ".join(str(int(x)) for x in np.pad(f.astype(np.int64), (0, 256 - n))) + "}" for f in fields]
+        minima = f"{int(np.min(fields[5]))}, {int(np.min(fields[6]))}"  # mu_p_min, ssh_min (EMSU_VFAST's test)
+        body = ",\n     ".join([*arrays[:7], minima, *arrays[7:]])  # emsu_vtab_t's order
         layers.append(f"    {{{body}}}")
     return "".join(
         [
