@@ -12,9 +12,14 @@ faithful per-weight MESU step must do per parameter, and counts what they execut
   the two roundings from 10 bits each: half the random bits format 2 draws) and no counters;
 * ``sampled_forward_floor``: the weight sample of the forward pass (hash, ε, μ + σε) and its multiply-add;
 * ``backward_floor``: the regenerated weight sample times δ (the gradient to the layer below);
-* ``mac_floor``: a plain int16 dot product (the mean network's predict), for scale.
+* ``mac_floor``: a plain int16 dot product (the mean network's predict), for scale;
+* ``lrt_update_floor``: the update of local reparameterisation (the device preset's learn path) — no ε per
+  parameter; the σ step from h = a²·u (u per output) times the code's σ² mantissa — with one hash per parameter,
+  and ``lrt_update_floor_2draws`` with format 2's two (20 rounding bits each);
+* ``lrt_forward_floor``: its forward pass, a·μ and a²·σ²[code] over rows taken in pairs.
 
-A learn step of a hidden layer runs all three per-parameter parts; the first layer skips the backward.
+A learn step of a hidden layer runs all three per-parameter parts; the first layer skips the backward (LRT:
+the update and its forward).
 The kernels are not bit-exact with format 2 (they draw half the random bits, skip the per-row counters and
 the per-parameter step bounds): they are lower bounds on its work, not alternatives.
 
@@ -108,6 +113,74 @@ void backward_floor(void)
     }
 }
 
+/* Local reparameterisation (the device preset's learn path): no weight sample, so no ε per parameter; the σ
+ * step is h = a²·u (u per output) times the code's σ² mantissa. */
+typedef struct { int32_t pk; int16_t var14, sq13; int8_t mu_sh, sshq; int16_t pad; } lcode_t;
+lcode_t ltab[256];
+uint16_t sq16[256];
+int32_t u16[FAN_OUT];
+uint32_t var[FAN_OUT];
+
+void lrt_update_floor(void) /* one hash per parameter for both roundings */
+{
+    uint32_t ctr = key;
+    for (uint32_t i = 0; i < FAN_IN; i++) {
+        int16_t *m = mu + i * FAN_OUT;
+        uint8_t *cd = code + i * FAN_OUT;
+        int32_t ai = a[i], a2 = (ai * ai) >> 15;
+        for (uint32_t j = 0; j < FAN_OUT; j++) {
+            uint32_t h = hash32(ctr += GAMMA);
+            const lcode_t *t = &ltab[cd[j]];
+            int32_t g = (ai * d16[j]) >> 15;
+            int32_t x = m[j];
+            int32_t q = ((-x >> 6) - g) * t->var14;
+            x += (q + (int32_t)(h & 0x3ffu)) >> t->mu_sh;
+            m[j] = (int16_t)ssat16(x);
+            int32_t u = t->pk - ((((a2 * u16[j]) >> 15) * t->sq13) >> t->sshq);
+            int32_t tt = u >> 12;
+            u = ((tt * tt * 89) >> 10) - u;
+            cd[j] = (uint8_t)usat8((int32_t)cd[j] + ((u + (int32_t)((h >> 10) & 0x3ffu)) >> 22));
+        }
+    }
+}
+
+void lrt_update_floor_2draws(void) /* the same with format 2's two draws per parameter (A rounds the code, B mu) */
+{
+    uint32_t ca = key, cb = key ^ 0x5bd1e995u;
+    for (uint32_t i = 0; i < FAN_IN; i++) {
+        int16_t *m = mu + i * FAN_OUT;
+        uint8_t *cd = code + i * FAN_OUT;
+        int32_t ai = a[i], a2 = (ai * ai) >> 15;
+        for (uint32_t j = 0; j < FAN_OUT; j++) {
+            uint32_t hb = hash32(cb += GAMMA), ha = hash32(ca += GAMMA);
+            const lcode_t *t = &ltab[cd[j]];
+            int32_t g = (ai * d16[j]) >> 15;
+            int32_t x = m[j];
+            int32_t q = ((-x >> 6) - g) * t->var14;
+            x += (q + (int32_t)(hb & 0xfffffu)) >> t->mu_sh;
+            m[j] = (int16_t)ssat16(x);
+            int32_t u = t->pk - ((((a2 * u16[j]) >> 15) * t->sq13) >> t->sshq);
+            int32_t tt = u >> 12;
+            u = ((tt * tt * 89) >> 10) - u;
+            cd[j] = (uint8_t)usat8((int32_t)cd[j] + ((u + (int32_t)(ha & 0xfffffu)) >> 22));
+        }
+    }
+}
+
+void lrt_forward_floor(void) /* m = a·mu and v = a²·σ² in one pass over rows taken in pairs (as dense_lrt) */
+{
+    for (uint32_t i = 0; i < FAN_IN; i += 2) {
+        const int16_t *m = mu + i * FAN_OUT;
+        const uint8_t *cd = code + i * FAN_OUT;
+        int32_t a0 = a[i], a1 = a[i + 1];
+        uint32_t a20 = (uint32_t)(a0 * a0) >> 15, a21 = (uint32_t)(a1 * a1) >> 15;
+        for (uint32_t j = 0; j < FAN_OUT; j++) {
+            acc[j] = acc[j] + a0 * m[j] + a1 * m[j + FAN_OUT];
+            var[j] = var[j] + a20 * sq16[cd[j]] + a21 * sq16[cd[j + FAN_OUT]];
+        }
+    }
+}
+
 void mac_floor(void)
 {
     for (uint32_t i = 0; i < FAN_IN; i++) {
@@ -148,8 +221,15 @@ def main() -> None:
     tab["pk"], tab["sig16"], tab["var14"], tab["sigl13"] = 1000, 3000, 8000, 5000
     tab["mu_sh"], tab["ssh"] = 20, 18
     dev.write("tab", tab.tobytes())
+    ltab = np.zeros(256, dtype=[("pk", "<i4"), ("var14", "<i2"), ("sq13", "<i2"), ("mu_sh", "i1"), ("sshq", "i1"),
+                                ("pad", "<i2")])  # fmt: skip
+    ltab["pk"], ltab["var14"], ltab["sq13"], ltab["mu_sh"], ltab["sshq"] = 1000, 8000, 5000, 20, 18
+    dev.write("ltab", ltab.tobytes())
+    dev.write("sq16", rng.integers(1, 65535, 256).astype("<u2").tobytes())
+    dev.write("u16", rng.integers(-2000, 2000, FAN_OUT).astype("<i4").tobytes())
     out = {}
-    for fn in ("update_floor", "sampled_forward_floor", "backward_floor", "mac_floor"):
+    fns = ("update_floor", "sampled_forward_floor", "backward_floor", "mac_floor")
+    for fn in fns + ("lrt_update_floor", "lrt_update_floor_2draws", "lrt_forward_floor"):
         _, count, done = dev.call(fn, count=True)
         assert done, fn
         out[fn] = count / n
@@ -158,11 +238,17 @@ def main() -> None:
     print(f"instructions per parameter on the emulated Cortex-M4 ({' '.join(ARM_FLAGS[:3])}), {FAN_IN}x{FAN_OUT}:")
     for fn, v in out.items():
         print(f"  {fn:24s} {v:6.1f}")
-    print(f"  learn step floor: first layer {first:.1f}, hidden layer {hidden:.1f} (target <= 40; format 2: 121.9)")
+    print(f"  learn step floor: first layer {first:.1f}, hidden layer {hidden:.1f} (target <= 40; format 2: 119.8)")
+    lrt_first = out["lrt_update_floor"] + out["lrt_forward_floor"]
+    lrt_first2 = out["lrt_update_floor_2draws"] + out["lrt_forward_floor"]
+    print(f"  LRT learn step floor, first layer: {lrt_first:.1f} with one draw per parameter, {lrt_first2:.1f} with "
+          f"format 2's two (generated C: 102.8)")  # fmt: skip
     if args.json:
         Path(args.json).write_text(
             json.dumps({"flags": list(ARM_FLAGS), "layer": [FAN_IN, FAN_OUT], "per_parameter": out,
-                        "learn_floor_first_layer": first, "learn_floor_hidden_layer": hidden}, indent=1) + "\n",
+                        "learn_floor_first_layer": first, "learn_floor_hidden_layer": hidden,
+                        "lrt_learn_floor_first_layer": lrt_first,
+                        "lrt_learn_floor_first_layer_two_draws": lrt_first2}, indent=1) + "\n",
             encoding="utf-8",
         )  # fmt: skip
 
