@@ -45,6 +45,8 @@ def arms(
             (f"sgd@{sgd_lr:g} entropy top {q:g}", f"sgd@{sgd_lr:g}", "top", "entropy", q),
             (f"sgd@{sgd_lr:g} random {q:g}", f"sgd@{sgd_lr:g}", "random", "none", q),
             (f"fixed MI mixed {q:g}", "fixed", "mixed", "mi", q),
+            (f"fixed entropy per class {q:g}", "fixed", "perclass", "entropy", q),
+            (f"fixed entropy warm start {q:g}", "fixed", "warm", "entropy", q),
         ]
     return [a for a in out if only is None or a[0] in only]
 

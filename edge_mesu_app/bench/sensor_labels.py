@@ -37,6 +37,39 @@ class MixedPolicy:
         return self.rnd.offer(score) or a
 
 
+class PerClassPolicy:
+    """The budget spread over the predicted classes: one paced :class:`BudgetedSelector` of ``fraction`` per
+    predicted class, so each class is asked about in proportion to how often it is predicted, and within it
+    for its most uncertain windows (stratified uncertainty sampling; an experiment, not in the library)."""
+
+    def __init__(self, fraction: float, window: int = 200, pace: bool = True) -> None:
+        self.fraction, self.window, self.pace = fraction, window, pace
+        self.by_class: dict[int, BudgetedSelector] = {}
+
+    def offer_class(self, score: float, predicted: int) -> bool:
+        sel = self.by_class.setdefault(
+            predicted, BudgetedSelector(fraction=self.fraction, window=self.window, pace=self.pace)
+        )
+        return sel.offer(score)
+
+
+class WarmStartPolicy:
+    """Every label of the first ``warm`` windows (a cold start), then the rest of a ``fraction`` budget over the
+    stream's ``n`` windows on the most uncertain (paced :class:`BudgetedSelector`); an experiment."""
+
+    def __init__(self, fraction: float, n: int, warm: int = 50, window: int = 200, pace: bool = True) -> None:
+        self.warm = min(warm, int(fraction * n))
+        rest = (fraction * n - self.warm) / max(n - self.warm, 1)
+        self.top = BudgetedSelector(fraction=min(max(rest, 1e-9), 1.0), window=window, pace=pace)
+        self.seen = 0
+
+    def offer(self, score: float) -> bool:
+        self.seen += 1
+        if self.seen <= self.warm:
+            return True
+        return self.top.offer(score)
+
+
 def make_policy(kind: str, fraction: float, seed: int, window: int = 200, pace: bool = True) -> Any:
     """``top`` (budgeted top-``fraction``, paced unless ``pace=False``), ``random`` (same budget at random),
     ``mixed`` (half of each), ``gate`` (threshold = ``fraction`` bits), ``all`` (every label)."""
@@ -44,13 +77,15 @@ def make_policy(kind: str, fraction: float, seed: int, window: int = 200, pace: 
         return None
     if kind == "mixed":
         return MixedPolicy(fraction, seed, window, pace)
+    if kind == "perclass":
+        return PerClassPolicy(fraction, window, pace)
     if kind == "top":
         return BudgetedSelector(fraction=fraction, window=window, pace=pace)
     if kind == "random":
         return RandomSelector(fraction=fraction, seed=seed)
     if kind == "gate":
         return UncertaintyGate(threshold=fraction)
-    raise ValueError(f"unknown policy {kind!r} (all, top, random, mixed, gate)")
+    raise ValueError(f"unknown policy {kind!r} (all, top, random, mixed, perclass, gate)")
 
 
 def _acc(m: Any, X: np.ndarray, y: np.ndarray) -> float:
@@ -69,9 +104,11 @@ def run_label_policy(
 ) -> dict[str, Any]:
     """One learner on one stream, learning only the windows ``policy`` selects by ``score``."""
     m = factory(stream.n_features, stream.n_classes, seed)
-    pol = make_policy(policy, fraction, seed, pace=pace)
     X, y = stream.X, stream.y
     n = len(y)
+    pol = (
+        WarmStartPolicy(fraction, n, pace=pace) if policy == "warm" else make_policy(policy, fraction, seed, pace=pace)
+    )
     correct = np.zeros(n, dtype=bool)
     asked = 0
     for i in range(n):
@@ -80,6 +117,9 @@ def run_label_policy(
         correct[i] = int(p.argmax()) == y[i]
         if pol is None:
             take = True
+        elif isinstance(pol, PerClassPolicy):
+            s = float(m.uncertainty(x, samples=samples).epistemic[0]) if score == "mi" else float(entropy_bits(p))
+            take = pol.offer_class(s, int(p.argmax()))
         elif score == "mi":
             take = pol.offer(float(m.uncertainty(x, samples=samples).epistemic[0]))
         elif score == "entropy":
