@@ -83,3 +83,28 @@ def test_deterministic_learner_has_exactly_zero_mutual_information():
     s = SGDLearner(layers=(4, 8, 3), seed=0)
     u = s.uncertainty(np.random.default_rng(0).normal(size=(500, 4)), samples=10)
     assert np.all(u.epistemic == 0.0) and np.array_equal(u.predictive, u.aleatoric)  # was up to 6.7e-16
+
+
+def test_benchmark_policies_spend_the_budget_where_they_say():
+    """The label benchmark's experimental policies (edge_mesu_app.bench.sensor_labels): the warm start asks for
+    every one of its first windows, then keeps the whole stream within the budget; the per-class policy gives
+    each predicted class its own budget, so a class predicted rarely is still asked about."""
+    from edge_mesu_app.bench.sensor_labels import PerClassPolicy, WarmStartPolicy, make_policy
+
+    rng = np.random.default_rng(0)
+    warm = WarmStartPolicy(0.25, n=1000, warm=50)
+    asks = [warm.offer(float(s)) for s in rng.random(1000)]
+    assert all(asks[:50]) and abs(sum(asks) - 250) <= 5, sum(asks)
+    per = PerClassPolicy(0.25)
+    classes = rng.choice(2, size=2000, p=[0.95, 0.05])
+    scores = rng.random(2000) * 0.5 + 0.5 * (classes == 0)  # the rare class is always the less uncertain
+    asked = [per.offer_class(float(s), int(c)) for s, c in zip(scores, classes)]
+    top = BudgetedSelector(0.25)  # one budget over every window: the rare class is (almost) never asked about
+    glob = [top.offer(float(s)) for s in scores]
+    assert np.mean([a for a, k in zip(glob, classes) if k == 1]) < 0.05
+    for c in (0, 1):
+        share = np.mean([a for a, k in zip(asked, classes) if k == c])
+        assert 0.2 <= share <= 0.3, (c, share)  # each class gets about a quarter of its own windows
+    assert isinstance(make_policy("perclass", 0.25, 0), PerClassPolicy)
+    with pytest.raises(ValueError, match="perclass"):
+        make_policy("nope", 0.25, 0)
