@@ -117,8 +117,9 @@ def _summary(ops: list[Op], params: int) -> dict[str, Any]:
 def run() -> dict[str, Any]:
     out: dict[str, Any] = {"network": list(LAYERS), "bias": False, "devices": list(DEVICES), "rows": {}}
     for name, learner in (
-        ("fixed", FixedMESULearner(layers=LAYERS, bias=False, seed=0)),
-        ("float", MESULearner(layers=LAYERS, bias=False, seed=0)),
+        # weight sampling pinned: the learners' default became LRT, and "today" here is the weight-sampling list
+        ("fixed", FixedMESULearner(layers=LAYERS, bias=False, seed=0, sampling="weights")),
+        ("float", MESULearner(layers=LAYERS, bias=False, seed=0, sampling="weights")),
     ):
         d = learner.describe()
         params = d.n_params
