@@ -167,7 +167,8 @@ class CostedNetwork(Protocol):
 #: per-code tables). Calibrated against the emulator: the 784-50-10 learn_one of the generated C on an
 #: emulated Cortex-M4 (firmware_sim/calibration.py), with prng_draw 12 cycles: model/emulator 1.03 there,
 #: 1.00 on the 96-32-5 check network. 90 before the update loop was reworked (issue 18: 134.2 -> 121.9 learn
-#: instructions per parameter). Format 1 (int64 update, SplitMix64 at 39 cycles a draw): 232.
+#: instructions per parameter). Format 1 (int64 update, SplitMix64 at 39 cycles a draw): 232. Kept at 73 when
+#: the hash multipliers stayed in registers (121.9 -> 119.8): model/emulator 1.03 / 1.01, within the calibration.
 FIXED_UPDATE_ALU = 73
 
 #: The same for the local-reparameterisation update (``sampling="lrt"``: the σ step from h16 = a²·u per
@@ -177,7 +178,8 @@ FIXED_UPDATE_ALU = 73
 #: profiles' int16 MAC was recalibrated on the four-row predict (6.4 -> 4.5 cycles); 78 before update_row_lrt's
 #: clips took the M4's cheap power-of-two tests first (109.9 instructions per parameter). Costed as kind
 #: ``alu_update_lrt``: the count is the M4's, and a core whose LRT update is relatively cheaper sets its own
-#: cycles per op in its profile (rp2040: 1.9 against its ``alu`` 2.8, see firmware_sim/devices/rp2040.toml).
+#: cycles per op in its profile (rp2040: 1.9; its ``alu``, 2.8 then, is 2.0 since the weight-sampling loops
+#: keep the hash multipliers in registers, see firmware_sim/devices/rp2040.toml).
 FIXED_LRT_UPDATE_ALU = 72
 
 
