@@ -421,6 +421,25 @@ static uint32_t step_key(uint64_t seed, uint64_t step, uint32_t stream)
 #endif
 #define EMSU_VROW ((EMSU_MAX_WIDTH + EMSU_VL - 1u) & ~(EMSU_VL - 1u))
 
+EMSU_INLINE uint32_t vrow_load(const int16_t *mu, const uint8_t *code, int32_t *vm, int32_t *vc, uint32_t fo)
+{ /* a row's fo mu and codes as int32, zero-padded to whole vectors (at most EMSU_VROW); the padded width */
+    uint32_t j, nj = (fo + EMSU_VL - 1u) & ~(EMSU_VL - 1u);
+    for (j = 0; j < nj; j++) {
+        vm[j] = j < fo ? mu[j] : 0;
+        vc[j] = j < fo ? code[j] : 0;
+    }
+    return nj;
+}
+
+EMSU_INLINE void vrow_store(int16_t *mu, uint8_t *code, const int32_t *vm, const int32_t *vc, uint32_t fo)
+{ /* vrow_load's inverse for the row's fo live values */
+    uint32_t j;
+    for (j = 0; j < fo; j++) {
+        mu[j] = (int16_t)vm[j];
+        code[j] = (uint8_t)vc[j];
+    }
+}
+
 EMSU_INLINE void vsample(const emsu_layer_t *L, const int32_t *restrict mu, const int32_t *restrict code, int32_t ai,
                          uint32_t ctr, int32_t *restrict out, uint32_t nj)
 { /* out = ai * (dense_sampled's weight samples) of one row, j < nj (a multiple of EMSU_VL) */
@@ -454,11 +473,7 @@ EMSU_INLINE void dense_sampled(const emsu_layer_t *L, emsu_state_t *st, uint32_t
 #if EMSU_VLOOPS
         { /* the row as int32, zero-padded to whole vectors (EMSU_VROW) */
             int32_t vm[EMSU_VROW], vc[EMSU_VROW], va[EMSU_VROW];
-            uint32_t fo = L->fan_out, nj = (fo + EMSU_VL - 1u) & ~(EMSU_VL - 1u);
-            for (j = 0; j < nj; j++) {
-                vm[j] = j < fo ? mu[j] : 0;
-                vc[j] = j < fo ? code[j] : 0;
-            }
+            uint32_t fo = L->fan_out, nj = vrow_load(mu, code, vm, vc, fo);
             vsample(L, vm, vc, ai, ctr, va, nj);
             for (j = 0; j < fo; j++) {
                 acc32[j] += va[j];
@@ -746,24 +761,17 @@ EMSU_INLINE void update_row(const emsu_layer_t *L, int16_t *mu, uint8_t *code, u
         ps = 1;
     }
 #if EMSU_VLOOPS
-    { /* the row as int32, zero-padded to whole vectors (EMSU_VROW) */
-        int32_t vm[EMSU_VROW], vc[EMSU_VROW], vd[EMSU_VROW];
-        uint32_t fo = L->fan_out, nj = (fo + EMSU_VL - 1u) & ~(EMSU_VL - 1u);
+    { /* the row as int32, zero-padded to whole vectors (EMSU_VROW); d16 comes padded (update_layer) */
+        int32_t vm[EMSU_VROW], vc[EMSU_VROW];
+        uint32_t fo = L->fan_out, nj = vrow_load(mu, code, vm, vc, fo);
         (void)tab;
-        for (j = 0; j < nj; j++) {
-            vm[j] = j < fo ? mu[j] : 0;
-            vc[j] = j < fo ? code[j] : 0;
-            vd[j] = j < fo ? d16[j] : 0;
-        }
+        (void)j; /* the device loop's index */
         if (EMSU_VFAST(L, tau, tau)) { /* the one-case loop (the same integers) */
-            flags = vupdate(L, vm, vc, vd, nj, fo, ca, cb, ai, t, half, tau, pmant, ps, back != NULL, 1, &bk);
+            flags = vupdate(L, vm, vc, d16, nj, fo, ca, cb, ai, t, half, tau, pmant, ps, back != NULL, 1, &bk);
         } else {
-            flags = vupdate(L, vm, vc, vd, nj, fo, ca, cb, ai, t, half, tau, pmant, ps, back != NULL, 0, &bk);
+            flags = vupdate(L, vm, vc, d16, nj, fo, ca, cb, ai, t, half, tau, pmant, ps, back != NULL, 0, &bk);
         }
-        for (j = 0; j < fo; j++) {
-            mu[j] = (int16_t)vm[j];
-            code[j] = (uint8_t)vc[j];
-        }
+        vrow_store(mu, code, vm, vc, fo);
         ca += fo * EMSU_GAMMA;
         cb += fo * EMSU_GAMMA;
     }
@@ -820,6 +828,13 @@ EMSU_INLINE void update_layer(const emsu_layer_t *L, emsu_state_t *st, uint32_t 
     uint32_t i, ctr_a = key_a + L->w_off * EMSU_GAMMA, ctr_b = key_b + L->w_off * EMSU_GAMMA;
     int16_t *mu = st->mu + L->w_off;
     uint8_t *code = st->code + L->w_off;
+#if EMSU_VLOOPS
+    int32_t vd[EMSU_VROW]; /* d16 zero-padded to whole vectors, once per layer (as update_layer_lrt) */
+    for (i = 0; i < EMSU_VROW; i++) {
+        vd[i] = i < L->fan_out ? d16[i] : 0;
+    }
+    d16 = vd;
+#endif
     for (i = 0; i < L->fan_in; i++, mu += L->fan_out, code += L->fan_out) {
         update_row(L, mu, code, &ctr_a, &ctr_b, a[i], d16, e, dmax, back != NULL ? back + i : NULL, st->counters);
     }
@@ -1274,14 +1289,11 @@ EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *cod
 #if EMSU_VLOOPS
     { /* the row as int32, zero-padded to whole vectors (EMSU_VROW); d16 and u16 come padded */
         int32_t vm[EMSU_VROW], vc[EMSU_VROW];
-        uint32_t fo = L->fan_out, nj = (fo + EMSU_VL - 1u) & ~(EMSU_VL - 1u);
+        uint32_t fo = L->fan_out, nj = vrow_load(mu, code, vm, vc, fo);
         (void)tab;
+        (void)j; /* the device loop's index */
         (void)m1;
         (void)m2;
-        for (j = 0; j < nj; j++) {
-            vm[j] = j < fo ? mu[j] : 0;
-            vc[j] = j < fo ? code[j] : 0;
-        }
         if (EMSU_VFAST(L, tau, taus)) { /* the one-case loops (the same integers) */
             flags = vupdate_lrt(L, vm, vc, d16, u16, nj, fo, ca, cb, ai, t, half, tau, pmant, ps, a2, th, hhalf, taus,
                                 back != NULL, 1, &bk, &tk);
@@ -1289,10 +1301,7 @@ EMSU_INLINE void update_row_lrt(const emsu_layer_t *L, int16_t *mu, uint8_t *cod
             flags = vupdate_lrt(L, vm, vc, d16, u16, nj, fo, ca, cb, ai, t, half, tau, pmant, ps, a2, th, hhalf, taus,
                                 back != NULL, 0, &bk, &tk);
         }
-        for (j = 0; j < fo; j++) {
-            mu[j] = (int16_t)vm[j];
-            code[j] = (uint8_t)vc[j];
-        }
+        vrow_store(mu, code, vm, vc, fo);
         ca += fo * EMSU_GAMMA;
         cb += fo * EMSU_GAMMA;
     }
