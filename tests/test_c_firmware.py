@@ -260,6 +260,28 @@ def _has_avx2(flags: tuple[str, ...]) -> bool:
     return out.returncode == 0 and "__AVX2__" in out.stdout and " avx2" in cpu
 
 
+VFAST_COUNT = "-DEMSU_HOST_VFAST_COUNT"  # a host build that counts its rows by loop form (template_core.c)
+
+
+def _host_vector_builds() -> list[tuple[str, ...]]:
+    """The host builds the vector-loop tests compare: the portable one, then where AVX2 builds run here
+    ``-mavx2``, native, native counting its rows by loop form and native with the general loops only (the test
+    is skipped without an AVX2 build)."""
+    from edge_mesu.fixed.cbackend import HOST_FLAGS, NATIVE_FLAGS
+
+    builds = [HOST_FLAGS] + [HOST_FLAGS + f for f in (("-mavx2",), NATIVE_FLAGS) if _has_avx2(HOST_FLAGS + f)]
+    if len(builds) == 1:
+        pytest.skip("no AVX2 build possible here: only the portable loops exist")
+    return builds + [builds[-1] + (VFAST_COUNT,), builds[-1] + ("-DEMSU_HOST_VFAST_OFF",)]
+
+
+def _assert_both_loop_forms_ran(learners: list) -> None:
+    """The counting build of ``learners`` ran rows in the general and in the one-case form."""
+    (counting,) = [m for m in learners if VFAST_COUNT in m._c.flags]
+    rows = (ctypes.c_uint32 * 2).in_dll(counting._c._lib, "emsu_host_vfast_rows")
+    assert rows[0] > 0 and rows[1] > 0, list(rows)
+
+
 @needs_cc
 @pytest.mark.parametrize(
     "layers, kw",
@@ -269,15 +291,11 @@ def test_host_vector_loops_equal_the_portable_build(layers, kw):
     """The host library's vector loops (-march=native / -mavx2 builds, AVX2) and its portable build (the device
     loops) give the same state bytes after every kind of update: odd widths (a row's padded tail), biases,
     saturating inputs, both roundings."""
-    from edge_mesu.fixed.cbackend import HOST_FLAGS, NATIVE_FLAGS, CKernels
+    from edge_mesu.fixed.cbackend import CKernels
 
     X, y = _stream(400, layers[0], layers[-1], seed=8)
     X[::5] *= 4.0  # saturating inputs
-    builds = [HOST_FLAGS] + [HOST_FLAGS + f for f in (("-mavx2",), NATIVE_FLAGS) if _has_avx2(HOST_FLAGS + f)]
-    if len(builds) > 1:  # the vector loops with rows counted by loop form, and with the general form only
-        builds += [builds[-1] + ("-DEMSU_HOST_VFAST_COUNT",), builds[-1] + ("-DEMSU_HOST_VFAST_OFF",)]
-    if len(builds) == 1:
-        pytest.skip("no AVX2 build possible here: only the portable loops exist")
+    builds = _host_vector_builds()
     ref = FixedMESULearner(layers, N=300, seed=5, sampling="weights", **kw)
     learners = [FixedMESULearner(layers, N=300, seed=5, sampling="weights", backend="c", **kw) for _ in builds]
     for m, flags in zip(learners, builds):
@@ -288,8 +306,7 @@ def test_host_vector_loops_equal_the_portable_build(layers, kw):
             m.learn_many(X[start : start + 100], y[start : start + 100])
             assert m.to_bytes() == ref.to_bytes(), (m._c.flags, start)
     assert ref.counters.total() > 0
-    rows = (ctypes.c_uint32 * 2).in_dll(learners[-2]._c._lib, "emsu_host_vfast_rows")
-    assert rows[0] > 0 and rows[1] > 0, list(rows)  # both loop forms ran (general, one-case)
+    _assert_both_loop_forms_ran(learners)
     Xq = ref.plan.input_fmt.quantize(X[:20])
     u = [m.uncertainty_int_q(Xq, 4) for m in [ref, *learners]]
     assert all(np.array_equal(v.mi, u[0].mi) and np.array_equal(v.mean_q15, u[0].mean_q15) for v in u)

@@ -8,7 +8,6 @@ learner, and the emulated Cortex-M4 and Cortex-M0+ builds. Helpers are tests/tes
 
 from __future__ import annotations
 
-import ctypes
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +17,10 @@ import pytest
 from test_c_firmware import (  # noqa: F401 (fixture)
     CC,
     Firmware,
+    _assert_both_loop_forms_ran,
     _cache,
     _emulator_reason,
-    _has_avx2,
+    _host_vector_builds,
     needs_cc,
     needs_emu,
 )
@@ -178,14 +178,10 @@ def test_host_lrt_vector_loops_equal_the_portable_build(layers, kw):
     portable build (the device loops) give numpy's state bytes after every update: widths that leave a padded
     vector tail (12, 13, 10, 6 of 8 lanes), widths of whole vectors (8), biases, both roundings, saturating
     inputs, zero rows, clipped steps and codes."""
-    from edge_mesu.fixed.cbackend import HOST_FLAGS, NATIVE_FLAGS, CKernels
+    from edge_mesu.fixed.cbackend import CKernels
 
     X, y = _inputs(240, layers, seed=9)
-    builds = [HOST_FLAGS] + [HOST_FLAGS + f for f in (("-mavx2",), NATIVE_FLAGS) if _has_avx2(HOST_FLAGS + f)]
-    if len(builds) > 1:  # the vector loops with rows counted by loop form, and with the general form only
-        builds += [builds[-1] + ("-DEMSU_HOST_VFAST_COUNT",), builds[-1] + ("-DEMSU_HOST_VFAST_OFF",)]
-    if len(builds) == 1:
-        pytest.skip("no AVX2 build possible here: only the portable loops exist")
+    builds = _host_vector_builds()
     ref = FixedMESULearner(layers, N=300, seed=5, sampling="lrt", **kw)
     learners = [FixedMESULearner(layers, N=300, seed=5, sampling="lrt", backend="c", **kw) for _ in builds]
     for m, flags in zip(learners, builds):
@@ -204,8 +200,7 @@ def test_host_lrt_vector_loops_equal_the_portable_build(layers, kw):
     counts = ref.counters.as_dict()
     clips = sum(counts.get(k, 0) for k in ("mu_step_clip", "sigma_step_clip", "sigma_code"))
     assert clips > 0 and counts.get("input", 0) > 0, counts
-    rows = (ctypes.c_uint32 * 2).in_dll(learners[-2]._c._lib, "emsu_host_vfast_rows")
-    assert rows[0] > 0 and rows[1] > 0, list(rows)  # both loop forms ran (general, one-case)
+    _assert_both_loop_forms_ran(learners)
 
 
 def test_lrt_arena_config_hash_and_refusals(tmp_path):
