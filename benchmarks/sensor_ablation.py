@@ -130,6 +130,13 @@ GROUPS: dict[str, dict[str, tuple[str, str, dict[str, Any]]]] = {
         "fixed:sensor,sigma_max=default": ("fixed", "sensor", {"sigma_max": None}),
         "fixed:sensor,sigma_prior=0.25": ("fixed", "sensor", {"sigma_prior": 0.25}),
     },
+    # class-incremental recency: output biases are the first suspect (no biases: the paper preset's choice)
+    "bias": {
+        "fixed:sensor,bias=False": ("fixed", "sensor", {"bias": False}),
+        "mesu:sensor,bias=False": ("mesu", "sensor", {"bias": False}),
+    },
+    # the σ code's resolution: 48 codes per octave widens the window below (5.3 octaves instead of 4)
+    "octave": {"fixed:sensor,sigma_per_octave=48": ("fixed", "sensor", {"sigma_per_octave": 48})},
     "window": {
         f"fixed:s0.2,sigma_max={v}": ("fixed", "pipeline", {"sigma_init": 0.2, "sigma_max": v}) for v in (0.2, 0.8)
     },
