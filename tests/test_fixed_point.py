@@ -615,7 +615,7 @@ def test_code_tables_refreshed_in_place_equal_a_fresh_gather() -> None:
     m = FixedMESULearner(layers=(6, 9, 3), sigma_max=[0.2, 0.05], seed=2)
     m.learn_many(X, y)
     cached = m._state.tables  # the learner's cache (internal): refreshed where codes moved
-    assert cached is not None and m.plan.offsets == (0, 128)
+    assert cached is not None and m.plan.offsets == (0, 2 * m.plan.sigma_per_octave)  # 0.05 = 0.2 / 2**2
     code = m.flat_state()[1]
     fresh = CodeTables(m.plan, list(m.step_spec().layout.slices), code[None].astype(np.intp))
     moved = np.count_nonzero(code != FixedMESULearner(layers=(6, 9, 3), sigma_max=[0.2, 0.05], seed=2).flat_state()[1])

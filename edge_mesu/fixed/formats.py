@@ -22,7 +22,8 @@ class FixedFormats:
     act_frac : fractional bits of the int16 hidden activations (8).
     mu_frac : per-layer fractional bits of int16 μ (None: 8× the initial weight range fits).
     sigma_bits, sigma_per_octave : σ code width and resolution (σ = σ_max·2**(−code/k); 8 bits and k = 64: a
-        4-octave window, fine enough that the code's rounding noise does not spread log σ).
+        4-octave window, fine enough that the code's rounding noise does not spread log σ; the device preset,
+        the learners' default, sets k = 48: 5.3 octaves, a lower floor for long lifetimes, docs/fixed_point.md).
     rounding : ``"stochastic"`` or ``"nearest"`` for the μ and σ-code updates.
     """
 

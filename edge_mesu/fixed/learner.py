@@ -1,8 +1,9 @@
 """FixedMESULearner: MESU with integer state and integer arithmetic only, as a microcontroller runs it.
 
-State per parameter: μ as int16 and σ as a uint8 log-domain code, 64 per octave in a per-layer window
-(3 bytes). The step counter and the seed are the whole random-number state (the generator is counter-based).
-Floats appear only at the boundary: quantising the input and reporting probabilities.
+State per parameter: μ as int16 and σ as a uint8 log-domain code in a per-layer window, k codes per octave
+(48 with the device preset, 64 with the others; 3 bytes). The step counter and the seed are the whole
+random-number state (the generator is counter-based). Floats appear only at the boundary: quantising the input
+and reporting probabilities.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -20,7 +22,7 @@ from ..interface import Arithmetic, FixedNetwork, NetworkDescription, read_only
 from ..learner_base import BaseLearner
 from ..mesu import check_layers, check_options, paper_init
 from ..mesu_rule import MESUConfig
-from ..presets import DEFAULT, DEFAULT_PRESET, given, resolve
+from ..presets import DEFAULT, DEFAULT_PRESET, PRESETS, given, resolve
 from ..statefile import StateFormatWarning
 from ..uncertainty import Uncertainty, decompose
 from . import step as fixed_step
@@ -146,6 +148,7 @@ class FixedMESULearner(BaseLearner):
         self.sampling: str = options.sampling
         fmt = _formats(
             formats,
+            PRESETS[preset].formats,
             given(
                 input_frac=input_frac,
                 act_frac=act_frac,
@@ -645,11 +648,13 @@ def _normalise(p_q15: np.ndarray) -> np.ndarray:
     return p / p.sum(axis=-1, keepdims=True)
 
 
-def _formats(formats: FixedFormats | None, overrides: dict[str, Any]) -> FixedFormats:
-    """``formats`` (default :class:`FixedFormats`) with the given fields replaced."""
+def _formats(
+    formats: FixedFormats | None, preset_formats: Mapping[str, Any], overrides: dict[str, Any]
+) -> FixedFormats:
+    """``formats`` (default: :class:`FixedFormats` with the preset's fields) with the given fields replaced."""
     if formats is not None and not isinstance(formats, FixedFormats):
         raise ValueError(f"formats must be a FixedFormats, got {type(formats).__name__}")
-    base = formats if formats is not None else FixedFormats()
+    base = formats if formats is not None else FixedFormats(**preset_formats)
     if "mu_frac" in overrides and overrides["mu_frac"] is not None:
         overrides = {**overrides, "mu_frac": tuple(int(v) for v in overrides["mu_frac"])}
     assert set(overrides) <= set(FORMAT_KEYS)

@@ -196,7 +196,7 @@ def log1p_code(plan: FixedPlan, u: np.ndarray) -> np.ndarray:
     """u − u²·ln2/(2k) at frac 22 (u clipped to ±umax): the code step of ln(1 + r) to second order.
 
     >>> from edge_mesu.fixed import FixedMESULearner
-    >>> plan = FixedMESULearner((4, 3, 2), seed=0).plan
+    >>> plan = FixedMESULearner((4, 3, 2), seed=0, sigma_per_octave=64).plan
     >>> u = round(64 / 0.6931471805599453 * 0.125 * 2**22)          # r = 1/8
     >>> round(float(log1p_code(plan, np.array([u]))[0]) / 2**22 * 0.6931471805599453 / 64, 4)   # ln 1.125
     0.1172

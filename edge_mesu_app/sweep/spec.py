@@ -124,7 +124,8 @@ PARAMS: dict[str, Callable[[Any], Any]] = {
     "queue": _int_in(0),
 }
 PARAMS = dict(sorted(PARAMS.items(), key=lambda kv: kv[0].lower()))
-_RULE, _OPTIONS, _FORMATS = PRESETS[DEFAULT_PRESET].rule, PRESETS[DEFAULT_PRESET].options, FixedFormats()
+_PRESET = PRESETS[DEFAULT_PRESET]
+_RULE, _OPTIONS, _FORMATS = _PRESET.rule, _PRESET.options, FixedFormats(**_PRESET.formats)
 #: every learner default is the learner's own (edge_mesu.presets, FixedFormats); the rest is the sweep's
 DEFAULTS: dict[str, Any] = {
     "stream": "sensor",
