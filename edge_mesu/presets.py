@@ -41,9 +41,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from types import MappingProxyType
 from typing import Any
 
 from .mesu_rule import MESUConfig
@@ -96,15 +94,16 @@ class LearnerOptions:
 class Preset:
     """A named configuration: the rule, the learner options and the fixed-point learner's format overrides.
 
-    ``formats`` maps :class:`~edge_mesu.fixed.formats.FixedFormats` field names to the values this preset
-    gives them (the fields it leaves out keep the formats' own defaults; the float learner ignores them).
+    ``formats`` holds (field, value) pairs of :class:`~edge_mesu.fixed.formats.FixedFormats` that this preset
+    changes (the fields it leaves out keep the formats' own defaults; the float learner ignores them); pairs,
+    not a dict, so that a preset stays hashable and picklable.
     """
 
     name: str
     rule: MESUConfig
     options: LearnerOptions
     summary: str = field(default="", compare=False)
-    formats: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    formats: tuple[tuple[str, Any], ...] = ()
 
 
 PRESETS: dict[str, Preset] = {
@@ -116,7 +115,7 @@ PRESETS: dict[str, Preset] = {
         ),
         "one pre-activation sample per update (LRT), step guard and σ floor, σ init 0.05, a 5.3-octave σ window "
         "(the default)",
-        MappingProxyType({"sigma_per_octave": 48}),
+        (("sigma_per_octave", 48),),
     ),
     "sensor": Preset(
         "sensor",

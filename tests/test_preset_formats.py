@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -17,8 +19,9 @@ def _data(n: int = 40) -> tuple[np.ndarray, np.ndarray]:
 
 def test_every_preset_names_only_format_fields() -> None:
     for name, p in PRESETS.items():
-        assert set(p.formats) <= set(FORMAT_KEYS), name
-        FixedFormats(**p.formats)  # and the values make a valid record
+        assert set(dict(p.formats)) <= set(FORMAT_KEYS), name
+        FixedFormats(**dict(p.formats))  # and the values make a valid record
+        assert pickle.loads(pickle.dumps(p)) == p and hash(p) == hash(pickle.loads(pickle.dumps(p)))
 
 
 @pytest.mark.parametrize(("preset", "k"), [("device", 48), ("sensor", 64), ("tabular", 64), ("paper", 64)])
@@ -31,9 +34,8 @@ def test_the_preset_sets_the_codes_per_octave(preset: str, k: int) -> None:
 
 
 def test_explicit_formats_override_the_preset() -> None:
-    assert (
-        FixedMESULearner(layers=(5, 4, 3)).plan.sigma_per_octave == PRESETS[DEFAULT_PRESET].formats["sigma_per_octave"]
-    )
+    k = dict(PRESETS[DEFAULT_PRESET].formats)["sigma_per_octave"]
+    assert FixedMESULearner(layers=(5, 4, 3)).plan.sigma_per_octave == k
     assert FixedMESULearner(layers=(5, 4, 3), sigma_per_octave=64).plan.sigma_per_octave == 64
     assert FixedMESULearner(layers=(5, 4, 3), formats=FixedFormats()).plan.sigma_per_octave == 64  # a whole record
     m = FixedMESULearner(layers=(5, 4, 3), formats=FixedFormats(sigma_per_octave=32), sigma_per_octave=16)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -148,7 +147,7 @@ class FixedMESULearner(BaseLearner):
         self.sampling: str = options.sampling
         fmt = _formats(
             formats,
-            PRESETS[preset].formats,
+            dict(PRESETS[preset].formats),
             given(
                 input_frac=input_frac,
                 act_frac=act_frac,
@@ -648,9 +647,7 @@ def _normalise(p_q15: np.ndarray) -> np.ndarray:
     return p / p.sum(axis=-1, keepdims=True)
 
 
-def _formats(
-    formats: FixedFormats | None, preset_formats: Mapping[str, Any], overrides: dict[str, Any]
-) -> FixedFormats:
+def _formats(formats: FixedFormats | None, preset_formats: dict[str, Any], overrides: dict[str, Any]) -> FixedFormats:
     """``formats`` (default: :class:`FixedFormats` with the preset's fields) with the given fields replaced."""
     if formats is not None and not isinstance(formats, FixedFormats):
         raise ValueError(f"formats must be a FixedFormats, got {type(formats).__name__}")

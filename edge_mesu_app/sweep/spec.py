@@ -125,7 +125,7 @@ PARAMS: dict[str, Callable[[Any], Any]] = {
 }
 PARAMS = dict(sorted(PARAMS.items(), key=lambda kv: kv[0].lower()))
 _PRESET = PRESETS[DEFAULT_PRESET]
-_RULE, _OPTIONS, _FORMATS = _PRESET.rule, _PRESET.options, FixedFormats(**_PRESET.formats)
+_RULE, _OPTIONS, _FORMATS = _PRESET.rule, _PRESET.options, FixedFormats(**dict(_PRESET.formats))
 #: every learner default is the learner's own (edge_mesu.presets, FixedFormats); the rest is the sweep's
 DEFAULTS: dict[str, Any] = {
     "stream": "sensor",
