@@ -135,6 +135,18 @@ def test_replay_buffer_holds_the_equal_ram_budget():
     assert make_learner("sgd-replay", 10, 3, 0).capacity == ((10 + 1) * 32 + (32 + 1) * 3) // 11
 
 
+def test_fixed_replay_gives_the_fixed_learner_the_same_buffer():
+    m = make_learner("fixed-replay", 10, 3, 0)
+    assert m.capacity == make_learner("sgd-replay", 10, 3, 0).capacity
+    assert type(m.base).__name__ == "FixedMESULearner" and m.base.backend in ("c", "numpy")
+    rng = np.random.default_rng(1)
+    for i in range(30):
+        m.learn_one(rng.normal(size=10).astype(np.float32), i % 3)
+    assert m.base.step == 30 + 29  # one replayed step after every new window but the first
+    u = m.uncertainty(rng.normal(size=(4, 10)), samples=4)  # MESU's uncertainty, through the wrapper
+    assert u.epistemic.shape == (4,) and np.all(u.epistemic >= 0)
+
+
 def test_targets_logic():
     def d(p, r):
         return {"prequential": p, "retention": r, "novelty_auroc": 0.85, "finite": True}

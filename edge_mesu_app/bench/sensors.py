@@ -14,7 +14,9 @@ and runs every learner on it:
 
 Learners: ``mesu`` (float, float32), ``fixed`` (FixedMESULearner, ``backend="c"``), ``sgd@LR`` and
 ``sgd-replay`` / ``sgd-replay@LR`` (SGD that also replays one window per step from a reservoir buffer
-holding as many bytes of int8 windows + 1-byte labels as MESU's σ costs: one byte per parameter).
+holding as many bytes of int8 windows + 1-byte labels as MESU's σ costs: one byte per parameter), and
+``fixed-replay`` (the fixed learner with the same buffer: what rehearsal would add to MESU; it is not in the
+default set and not what the device learner does).
 
     edge-mesu bench sensors --data ../shared/data/sensors --json out.json
 """
@@ -60,6 +62,7 @@ Example: edge-mesu bench sensors --data ../shared/data/sensors --json out.json
 __all__ = [
     "DESCRIPTION",
     "DEFAULT_LEARNERS",
+    "Replay",
     "ReplaySGD",
     "SGD_GRID",
     "check_targets",
@@ -81,31 +84,28 @@ METRICS = ("prequential", "retention", "forgetting", "final", "novelty_auroc", "
 Factory = Callable[[int, int, int], Any]
 
 
-class ReplaySGD:
-    """SGD plus a reservoir replay buffer of ``capacity_bytes`` (int8 window + 1-byte label per entry).
+class Replay:
+    """``base`` plus a reservoir replay buffer of ``capacity_bytes`` (int8 window + 1-byte label per entry).
 
-    Each ``learn_one`` takes an SGD step on the new window, then one on a window drawn uniformly from the
-    buffer (when it holds any), then offers the new window to the reservoir (Vitter's algorithm R).
+    Each ``learn_one`` takes a step on the new window, then one on a window drawn uniformly from the buffer
+    (when it holds any), then offers the new window to the reservoir (Vitter's algorithm R). Everything else
+    (``predict_one``, ``uncertainty``, ``params``, ...) is the base learner's.
     """
 
-    predict_samples = 0
-
-    def __init__(self, layers: tuple[int, ...], lr: float, capacity_bytes: int, seed: int = 0) -> None:
-        from edge_mesu.sgd import SGDLearner
-
-        self.sgd = SGDLearner(layers=layers, lr=lr, seed=seed)
-        self.capacity = max(1, int(capacity_bytes) // (layers[0] + 1))
-        self._X = np.zeros((self.capacity, layers[0]), dtype=np.float32)
+    def __init__(self, base: Any, n_in: int, capacity_bytes: int, seed: int = 0) -> None:
+        self.base = base
+        self.capacity = max(1, int(capacity_bytes) // (n_in + 1))
+        self._X = np.zeros((self.capacity, n_in), dtype=np.float32)
         self._y = np.zeros(self.capacity, dtype=np.int64)
         self._n = 0
         self._seen = 0
         self._rng = np.random.default_rng([seed, 99])
 
     def learn_one(self, x: np.ndarray, y: int) -> None:
-        self.sgd.learn_one(x, y)
+        self.base.learn_one(x, y)
         if self._n:
             j = int(self._rng.integers(self._n))
-            self.sgd.learn_one(self._X[j], int(self._y[j]))
+            self.base.learn_one(self._X[j], int(self._y[j]))
         if self._n < self.capacity:
             self._X[self._n], self._y[self._n] = x, y
             self._n += 1
@@ -115,8 +115,23 @@ class ReplaySGD:
                 self._X[j], self._y[j] = x, y
         self._seen += 1
 
-    def __getattr__(self, name: str) -> Any:  # predict_one, predict_proba, params, ... of the SGD network
-        return getattr(self.__dict__["sgd"], name)
+    def __getattr__(self, name: str) -> Any:  # predict_one, predict_proba, params, ... of the base learner
+        return getattr(self.__dict__["base"], name)
+
+
+class ReplaySGD(Replay):
+    """SGD plus a reservoir replay buffer of ``capacity_bytes`` (see :class:`Replay`)."""
+
+    predict_samples = 0
+
+    def __init__(self, layers: tuple[int, ...], lr: float, capacity_bytes: int, seed: int = 0) -> None:
+        from edge_mesu.sgd import SGDLearner
+
+        super().__init__(SGDLearner(layers=layers, lr=lr, seed=seed), layers[0], capacity_bytes, seed)
+
+    @property
+    def sgd(self) -> Any:
+        return self.base
 
 
 def make_learner(
@@ -128,7 +143,8 @@ def make_learner(
     hidden: tuple[int, ...] = HIDDEN,
     **overrides: Any,
 ) -> Any:
-    """A benchmark learner by name: ``mesu``, ``mesu-lrt``, ``fixed``, ``sgd@LR``, ``sgd-replay[@LR]``."""
+    """A benchmark learner by name: ``mesu``, ``mesu-lrt``, ``fixed``, ``fixed-replay``, ``sgd@LR``,
+    ``sgd-replay[@LR]``."""
     from edge_mesu.sgd import SGDLearner
 
     layers = (n_in, *hidden, n_classes)
@@ -143,13 +159,18 @@ def make_learner(
             if not c_ok:
                 raise
             return registry_make_learner("fixed", layers=layers, seed=seed, **args)
+    if name == "fixed-replay":  # the fixed learner given the same buffer as sgd-replay (not a device learner)
+        n_params = sum((a + 1) * b for a, b in zip(layers[:-1], layers[1:]))
+        return Replay(make_learner("fixed", n_in, n_classes, seed, preset, hidden, **overrides), n_in, n_params, seed)
     if name.startswith("sgd-replay"):
         lr = float(name.split("@", 1)[1]) if "@" in name else REPLAY_LR
         n_params = sum((a + 1) * b for a, b in zip(layers[:-1], layers[1:]))
         return ReplaySGD(layers, lr=lr, capacity_bytes=n_params, seed=seed)
     if name.startswith("sgd@"):
         return SGDLearner(layers=layers, lr=float(name[4:]), seed=seed)
-    raise ValueError(f"unknown learner {name!r} (mesu, mesu-lrt, fixed, sgd@LR, sgd-replay, sgd-replay@LR)")
+    raise ValueError(
+        f"unknown learner {name!r} (mesu, mesu-lrt, fixed, fixed-replay, sgd@LR, sgd-replay, sgd-replay@LR)"
+    )
 
 
 def _accuracy(m: Any, X: np.ndarray, y: np.ndarray) -> float:
