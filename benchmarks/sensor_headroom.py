@@ -14,8 +14,9 @@ a ``bench sensors`` JSON and, per cell, prints what each target needs against th
     python benchmarks/sensor_headroom.py --data ../shared/data/sensors --bench benchmarks/results/sensors.json \\
         --fixed benchmarks/results/sensors_fixed_format2.json --json benchmarks/results/sensor_headroom.json
 
-``--oracle-json`` reuses the joint-training figures of an earlier run (they do not depend on the bench JSON; each
-cell records the grid it was measured on), so a wider ``--rates`` / ``--epochs`` grid can be spent on some cells.
+``--sets`` restricts the run to some sets; ``--oracle-json`` reuses the joint-training figures of an earlier run
+(they do not depend on the bench JSON; each cell records the grid it was measured on), so a wider ``--rates`` /
+``--epochs`` grid can be spent on some cells (docs/sensor_streams.md gives the two commands of the recorded run).
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fixed", default=None, help="a bench sensors JSON whose 'fixed' learner replaces --bench's")
     p.add_argument("--oracle-json", default=None, help="reuse the joint-training figures of an earlier --json")
     p.add_argument("--seeds", default="0,1,2", help="comma list of stream seeds (default 0,1,2)")
+    p.add_argument("--sets", default=None, help="comma list of sets (default: every set of --bench)")
     p.add_argument("--rates", default=",".join(map(str, RATES)), help="SGD rates of the joint-training grid")
     p.add_argument("--epochs", default=",".join(map(str, EPOCHS)), help="epoch counts of the grid (ascending)")
     p.add_argument("--json", default=None, metavar="OUT.json")
@@ -165,7 +167,13 @@ def main(argv: list[str] | None = None) -> int:
         "| > replay: needs | domination: rates not dominated (needs retention / or prequential) |"
     )
     print("|---|---|---|---|---|---|")
+    wanted = None if args.sets is None else set(args.sets.split(","))
+    unknown = sorted((wanted or set()) - set(sets))
+    if unknown:
+        p.error(f"--sets {args.sets!r}: {', '.join(unknown)} not in the --bench JSON (it has {', '.join(sets)})")
     for name, prots in sets.items():
+        if wanted is not None and name not in wanted:
+            continue
         for prot, cell in prots.items():
             if prot not in SET_PROTOCOLS.get(name, ()) or "fixed" not in cell:
                 continue
