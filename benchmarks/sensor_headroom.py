@@ -36,6 +36,14 @@ from edge_mesu_app.bench.sensors import HIDDEN
 
 RATES = (0.01, 0.03, 0.1)
 EPOCHS = (1, 3, 10)
+# verdicts of a retention target, worst first
+IMPOSSIBLE, ABOVE_CEILING, ROOM, MET = (
+    "impossible (above 100 %)",
+    "above the joint-training ceiling",
+    "room left",
+    "met",
+)
+VERDICTS = (IMPOSSIBLE, ABOVE_CEILING, ROOM, MET)
 
 
 def joint_training(
@@ -82,10 +90,10 @@ def needs(cell: dict[str, Any], ceiling: float, mesu: str = "fixed") -> dict[str
 
     def verdict(need: float, strict: bool = False) -> str:
         if need > 1.0 or (strict and need >= 1.0):
-            return "impossible (above 100 %)"
+            return IMPOSSIBLE
         if need > ceiling or (strict and need >= ceiling):
-            return "above the joint-training ceiling"
-        return "met" if (m["retention"] > need if strict else m["retention"] >= need) else "room left"
+            return ABOVE_CEILING
+        return MET if (m["retention"] > need if strict else m["retention"] >= need) else ROOM
 
     if sgd:
         best = max(sgd, key=lambda k: sgd[k]["prequential"])
@@ -153,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             for prot, cell in prots.items():
                 dst = sets.setdefault(name, {}).setdefault(prot, {})
                 dst.update(cell if what == "--bench" else {"fixed": cell["fixed"]})
+    wanted = None if args.sets is None else set(args.sets.split(","))
+    unknown = sorted((wanted or set()) - set(sets))
+    if unknown:
+        p.error(f"--sets {args.sets!r}: {', '.join(unknown)} not in the --bench JSON (it has {', '.join(sets)})")
     oracle: dict[str, Any] = {}
     if args.oracle_json:
         try:
@@ -167,10 +179,6 @@ def main(argv: list[str] | None = None) -> int:
         "| > replay: needs | domination: rates not dominated (needs retention / or prequential) |"
     )
     print("|---|---|---|---|---|---|")
-    wanted = None if args.sets is None else set(args.sets.split(","))
-    unknown = sorted((wanted or set()) - set(sets))
-    if unknown:
-        p.error(f"--sets {args.sets!r}: {', '.join(unknown)} not in the --bench JSON (it has {', '.join(sets)})")
     for name, prots in sets.items():
         if wanted is not None and name not in wanted:
             continue
@@ -216,8 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         tally: dict[str, int] = {}
         for c in cells:
             vs = pick(c)
-            order = ["impossible (above 100 %)", "above the joint-training ceiling", "room left", "met"]
-            worst = min(vs, key=order.index) if vs else "met"
+            worst = min(vs, key=VERDICTS.index) if vs else MET
             tally[worst] = tally.get(worst, 0) + 1
         print(f"{target}: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
     if args.json:

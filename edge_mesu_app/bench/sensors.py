@@ -159,13 +159,13 @@ def make_learner(
             if not c_ok:
                 raise
             return registry_make_learner("fixed", layers=layers, seed=seed, **args)
+    replay_bytes = sum((a + 1) * b for a, b in zip(layers[:-1], layers[1:]))  # one byte per parameter, as σ
     if name == "fixed-replay":  # the fixed learner given the same buffer as sgd-replay (not a device learner)
-        n_params = sum((a + 1) * b for a, b in zip(layers[:-1], layers[1:]))
-        return Replay(make_learner("fixed", n_in, n_classes, seed, preset, hidden, **overrides), n_in, n_params, seed)
+        fixed = make_learner("fixed", n_in, n_classes, seed, preset, hidden, **overrides)
+        return Replay(fixed, n_in, replay_bytes, seed)
     if name.startswith("sgd-replay"):
         lr = float(name.split("@", 1)[1]) if "@" in name else REPLAY_LR
-        n_params = sum((a + 1) * b for a, b in zip(layers[:-1], layers[1:]))
-        return ReplaySGD(layers, lr=lr, capacity_bytes=n_params, seed=seed)
+        return ReplaySGD(layers, lr=lr, capacity_bytes=replay_bytes, seed=seed)
     if name.startswith("sgd@"):
         return SGDLearner(layers=layers, lr=float(name[4:]), seed=seed)
     raise ValueError(
